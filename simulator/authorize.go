@@ -1,0 +1,113 @@
+package simulator
+
+import (
+	"html/template"
+	"net/http"
+	"slices"
+
+	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// handleAuthorize is the authorization endpoint. The user is whoever the
+// login page's form names or, with auto-approve on, whoever login_hint
+// names; consent is always given. Anyone else sees the login page.
+func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	op := &family.Op{}
+	ctx := family.WithOp(r.Context(), op)
+	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		s.authorizeError(w, r, ar, err, op)
+		return
+	}
+	userID := r.PostForm.Get("user")
+	if userID == "" && s.cfg.autoApprove {
+		userID = ar.GetRequestForm().Get("login_hint")
+	}
+	user, known := s.users.get(userID)
+	if !known {
+		if ar.GetRequestForm().Get("prompt") == "none" {
+			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op)
+			return
+		}
+		s.showLogin(w, r, userID)
+		return
+	}
+	s.grantScopes(ar)
+	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
+	if err != nil {
+		s.authorizeError(w, r, ar, err, op)
+		return
+	}
+	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+	e := s.requestEvent(events.AuthorizeRequest, r, op)
+	e.Status, e.Outcome = http.StatusSeeOther, events.OutcomeOK
+	s.events.Emit(e)
+}
+
+// grantScopes grants what was asked, but offline access only the way the
+// profile says a client asks for it.
+func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester) {
+	byParam := s.store.Policy().OfflineAccess == profile.OfflineAccessType
+	for _, scope := range ar.GetRequestedScopes() {
+		if byParam && isOfflineScope(scope) {
+			continue
+		}
+		ar.GrantScope(scope)
+	}
+	if byParam && ar.GetRequestForm().Get("access_type") == "offline" {
+		ar.GrantScope("offline_access")
+	}
+}
+
+func isOfflineScope(scope string) bool { return scope == "offline_access" || scope == "offline" }
+
+func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error, op *family.Op) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	e := s.requestEvent(events.AuthorizeRequest, r, op)
+	e.Status, e.Error, e.Outcome, e.Detail = rfc.CodeField, rfc.ErrorField, events.OutcomeDenied, rfc.HintField
+	s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
+	s.events.Emit(e)
+}
+
+var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>oauthsim — sign in</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.3rem} .note{color:#666;font-size:.9rem} .err{color:#b00020}
+button{display:block;width:100%;margin:.4rem 0;padding:.7rem;font-size:1rem;text-align:left;cursor:pointer}
+</style></head>
+<body>
+<h1>Sign in to oauthsim</h1>
+<p class="note">A simulated provider: pick a user, and consent is given for <b>{{.Client}}</b> ({{.Scope}}).</p>
+{{if .Hint}}<p class="err">login_hint names no user here: {{.Hint}}</p>{{end}}
+<form method="post">
+{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">
+{{end}}{{end}}{{range .Users}}<button type="submit" name="user" value="{{.ID}}">{{.ID}}{{if .Name}} — {{.Name}}{{end}}</button>
+{{end}}</form>
+</body></html>
+`))
+
+// showLogin renders the page where a person picks the user to sign in as.
+// It posts the original authorization request back with the user added.
+func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHint string) {
+	params := map[string][]string{}
+	for k, vs := range r.Form {
+		if k != "user" {
+			params[k] = slices.Clone(vs)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = loginPage.Execute(w, map[string]any{
+		"Client": r.Form.Get("client_id"), "Scope": r.Form.Get("scope"),
+		"Hint": unknownHint, "Params": params, "Users": s.users.list(),
+	})
+	e := s.requestEvent(events.AuthorizeRequest, r, nil)
+	e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "login page shown"
+	s.events.Emit(e)
+}

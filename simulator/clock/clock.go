@@ -1,0 +1,91 @@
+// Package clock holds the simulator's clock: the single source of "now" for
+// every expiry the simulated provider decides.
+//
+// Tests and the conformance harness use a clockwork fake clock that only moves
+// when told to. `oauthsim serve` uses the wall clock plus an offset, so that a
+// person can leave the provider running and still jump it forward by days.
+package clock
+
+import (
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// Clock is a clockwork.Clock that can be moved. Advance may take a negative
+// duration: the control API lets QA set the clock to any instant, including
+// one in the past.
+type Clock interface {
+	clockwork.Clock
+	Advance(d time.Duration)
+}
+
+// NewFake returns a clock that stands still at t until advanced.
+func NewFake(t time.Time) *clockwork.FakeClock {
+	return clockwork.NewFakeClockAt(t)
+}
+
+// Offset is the wall clock shifted by an adjustable offset. Durations measured
+// on it (timers, tickers, Sleep) run at wall speed; moving the offset changes
+// Now but does not fire pending timers early.
+type Offset struct {
+	wall clockwork.Clock
+
+	mu     sync.RWMutex
+	offset time.Duration
+}
+
+// NewOffset returns a clock that reads the wall clock with no offset.
+func NewOffset() *Offset {
+	return &Offset{wall: clockwork.NewRealClock()}
+}
+
+// Now returns the wall time plus the offset.
+func (o *Offset) Now() time.Time {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.wall.Now().Add(o.offset)
+}
+
+// Advance moves the clock by d, which may be negative.
+func (o *Offset) Advance(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.offset += d
+}
+
+// OffsetDuration reports how far the clock is from the wall clock.
+func (o *Offset) OffsetDuration() time.Duration {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.offset
+}
+
+// Since returns the time elapsed since t on this clock.
+func (o *Offset) Since(t time.Time) time.Duration { return o.Now().Sub(t) }
+
+// Until returns the duration until t on this clock.
+func (o *Offset) Until(t time.Time) time.Duration { return t.Sub(o.Now()) }
+
+// After waits for d of wall time.
+func (o *Offset) After(d time.Duration) <-chan time.Time { return o.wall.After(d) }
+
+// Sleep sleeps for d of wall time.
+func (o *Offset) Sleep(d time.Duration) { o.wall.Sleep(d) }
+
+// NewTicker ticks every d of wall time.
+func (o *Offset) NewTicker(d time.Duration) clockwork.Ticker { return o.wall.NewTicker(d) }
+
+// NewTimer fires after d of wall time.
+func (o *Offset) NewTimer(d time.Duration) clockwork.Timer { return o.wall.NewTimer(d) }
+
+// AfterFunc calls f after d of wall time.
+func (o *Offset) AfterFunc(d time.Duration, f func()) clockwork.Timer {
+	return o.wall.AfterFunc(d, f)
+}
+
+// Set moves c to t, forwards or backwards.
+func Set(c Clock, t time.Time) {
+	c.Advance(t.Sub(c.Now()))
+}

@@ -1,0 +1,196 @@
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+)
+
+// handleRevoke is the RFC 7009 revocation endpoint. Revoking either token of
+// a grant revokes its whole family.
+func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	op := &family.Op{Revocation: true}
+	ctx := family.WithOp(r.Context(), op)
+	err := s.oauth.NewRevocationRequest(ctx, r)
+	e := s.requestEvent(events.RevokeRequest, r, op)
+	if r.PostForm != nil {
+		if t := r.PostForm.Get("token"); t != "" {
+			if info, ok := s.store.Token(s.strategy.signature(t)); ok {
+				e.Token, e.TokenType = info.Fingerprint, string(info.Kind)
+			}
+		}
+	}
+	if err != nil {
+		s.noteOAuthError(w, r, err, &e)
+	} else {
+		e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
+	}
+	s.oauth.WriteRevocationResponse(ctx, w, err)
+	s.events.Emit(e)
+}
+
+// handleIntrospect is the RFC 7662 introspection endpoint. fosite decides
+// whether the token is active; the simulator renders the answer so that
+// iat and exp are sim times.
+func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	op := &family.Op{}
+	ctx := family.WithOp(r.Context(), op)
+	ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newSession())
+	e := s.requestEvent(events.IntrospectRequest, r, op)
+	if err == nil && !ir.IsActive() {
+		err = fosite.ErrInactiveToken
+	}
+	if err != nil {
+		if errors.Is(err, fosite.ErrInactiveToken) {
+			e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "inactive: "+op.Denial
+		} else {
+			s.noteOAuthError(w, r, err, &e)
+		}
+		s.oauth.WriteIntrospectionError(ctx, w, err)
+		s.events.Emit(e)
+		return
+	}
+	info, _ := s.store.Token(s.strategy.signature(r.PostForm.Get("token")))
+	body := map[string]any{
+		"active":    true,
+		"client_id": info.Client,
+		"scope":     strings.Join(info.Scopes, " "),
+		"iat":       info.IssuedAt.Unix(),
+		"iss":       issuerFrom(ctx),
+		"token_use": string(info.Kind),
+	}
+	if info.User != "" {
+		body["sub"], body["username"] = info.User, info.User
+	}
+	if !info.ExpiresAt.IsZero() {
+		body["exp"] = info.ExpiresAt.Unix()
+	}
+	if info.Kind == fosite.AccessToken {
+		body["token_type"] = "Bearer"
+	}
+	e.Token, e.TokenType, e.Status, e.Outcome, e.Detail = info.Fingerprint, string(info.Kind), http.StatusOK, events.OutcomeOK, "active"
+	writeJSON(w, http.StatusOK, body)
+	s.events.Emit(e)
+}
+
+// bearer checks the request's access token. On failure it answers 401 as
+// RFC 6750 §3 says and returns ok false.
+func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Event) (fosite.AccessRequester, bool) {
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		// RFC 6750 §3.1: a request with no credentials gets no error code.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthsim"`)
+		writeJSONError(w, http.StatusUnauthorized, "invalid_request", "no access token in the Authorization header")
+		e.Status, e.Outcome, e.Error = http.StatusUnauthorized, events.OutcomeDenied, "invalid_request"
+		return nil, false
+	}
+	sig := s.strategy.signature(token)
+	e.Token, e.TokenType = family.Fingerprint(fosite.AccessToken, sig), string(fosite.AccessToken)
+	op := &family.Op{}
+	ctx := family.WithOp(r.Context(), op)
+	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
+	e.Client, e.User, e.Family = op.Client, op.User, op.Family
+	if err == nil && use != fosite.AccessToken {
+		err, op.Denial = fosite.ErrInvalidTokenFormat, "a refresh token is not an access token"
+	}
+	if err != nil {
+		why := op.Denial
+		if why == "" {
+			why = "the access token is not valid"
+		}
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="oauthsim", error="invalid_token", error_description=%q`, why))
+		writeJSONError(w, http.StatusUnauthorized, "invalid_token", why)
+		e.Status, e.Outcome, e.Error, e.Detail = http.StatusUnauthorized, events.OutcomeDenied, "invalid_token", why
+		return nil, false
+	}
+	return ar, true
+}
+
+// handleResource is the protected resource client token managers call.
+func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request) {
+	e := events.Event{Kind: events.ResourceRequest, Endpoint: r.URL.Path}
+	defer func() { s.events.Emit(e) }()
+	ar, ok := s.bearer(w, r, &e)
+	if !ok {
+		return
+	}
+	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
+	writeJSON(w, http.StatusOK, map[string]string{
+		"sub":       ar.GetSession().GetSubject(),
+		"client_id": ar.GetClient().GetID(),
+		"scope":     strings.Join(ar.GetGrantedScopes(), " "),
+	})
+}
+
+// handleUserinfo is the OpenID Connect userinfo endpoint.
+func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	e := events.Event{Kind: events.ResourceRequest, Endpoint: r.URL.Path}
+	defer func() { s.events.Emit(e) }()
+	ar, ok := s.bearer(w, r, &e)
+	if !ok {
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthsim", error="insufficient_scope", scope="openid"`)
+		writeJSONError(w, http.StatusForbidden, "insufficient_scope", "userinfo needs the openid scope")
+		e.Status, e.Outcome, e.Error = http.StatusForbidden, events.OutcomeDenied, "insufficient_scope"
+		return
+	}
+	sub := ar.GetSession().GetSubject()
+	body := map[string]string{"sub": sub}
+	if u, ok := s.users.get(sub); ok {
+		if ar.GetGrantedScopes().Has("profile") {
+			body["name"], body["preferred_username"] = u.Name, u.ID
+		}
+		if ar.GetGrantedScopes().Has("email") && u.Email != "" {
+			body["email"] = u.Email
+		}
+	}
+	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
+	writeJSON(w, http.StatusOK, body)
+}
+
+// handleMetadata serves RFC 8414 metadata and OpenID Connect discovery: the
+// same document at both addresses.
+func (s *Simulator) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	iss := issuerFrom(r.Context())
+	auth := []string{AuthSecretBasic, AuthSecretPost, AuthNone}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                     iss,
+		"authorization_endpoint":                     iss + PathAuthorize,
+		"token_endpoint":                             iss + PathToken,
+		"revocation_endpoint":                        iss + PathRevoke,
+		"introspection_endpoint":                     iss + PathIntrospect,
+		"userinfo_endpoint":                          iss + PathUserinfo,
+		"jwks_uri":                                   iss + PathJWKS,
+		"response_types_supported":                   []string{"code"},
+		"response_modes_supported":                   []string{"query"},
+		"grant_types_supported":                      knownGrantTypes,
+		"code_challenge_methods_supported":           []string{"S256"},
+		"token_endpoint_auth_methods_supported":      auth,
+		"revocation_endpoint_auth_methods_supported": auth,
+		// fosite reads introspection credentials from the Authorization header only.
+		"introspection_endpoint_auth_methods_supported": []string{AuthSecretBasic},
+		"scopes_supported":                      []string{"openid", "offline_access", "profile", "email", "api"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{string(jose.RS256)},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name", "preferred_username", "email"},
+	})
+}
+
+// handleJWKS publishes the id_token signing key.
+func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request) {
+	key, err := s.key()
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.public}})
+}

@@ -1,0 +1,141 @@
+// Package events is the simulator's event log: the ground truth the
+// conformance harness judges clients by. Every request to a provider endpoint
+// and every state change is recorded with a sequence number and the sim time.
+package events
+
+import (
+	"sync"
+	"time"
+)
+
+// Kind names what happened. Request kinds end in "_request"; the others are
+// state changes.
+type Kind string
+
+// Request kinds: one event per HTTP request to a provider endpoint.
+const (
+	AuthorizeRequest  Kind = "authorize_request"
+	TokenRequest      Kind = "token_request"
+	RevokeRequest     Kind = "revoke_request"
+	IntrospectRequest Kind = "introspect_request"
+	ResourceRequest   Kind = "resource_request"
+)
+
+// State-change kinds.
+const (
+	// TokenIssued: an authorization code, access token or refresh token was minted.
+	TokenIssued Kind = "token_issued"
+	// RefreshRotated: a refresh token was exchanged and superseded by a new one.
+	RefreshRotated Kind = "refresh_token_rotated"
+	// RefreshGraceReuse: a superseded refresh token was accepted inside the grace window.
+	RefreshGraceReuse Kind = "refresh_token_grace_reuse"
+	// RefreshReuseDetected: a superseded refresh token was presented outside any grace window.
+	RefreshReuseDetected Kind = "refresh_token_reuse_detected"
+	// CodeReuseDetected: an authorization code was redeemed twice.
+	CodeReuseDetected Kind = "authorization_code_reuse_detected"
+	// FamilyRevoked: a token family and every token in it became invalid.
+	FamilyRevoked Kind = "family_revoked"
+	// FamilyEvicted: the per user×client family limit silently invalidated the oldest family.
+	FamilyEvicted Kind = "family_evicted"
+	// ClockMoved: the sim clock was advanced or set.
+	ClockMoved Kind = "clock_moved"
+	// GrantMinted: the control API completed an authorization without the browser step.
+	GrantMinted Kind = "grant_minted"
+	// ClientChanged: a client was created or its secret changed.
+	ClientChanged Kind = "client_changed"
+	// UserChanged: a user was created.
+	UserChanged Kind = "user_changed"
+	// Reset: the simulator dropped all tokens and returned to its configuration.
+	Reset Kind = "reset"
+)
+
+// Outcomes of a request event.
+const (
+	OutcomeOK     = "ok"
+	OutcomeDenied = "denied" // the provider refused: a 4xx answer
+	OutcomeError  = "error"  // the provider failed: a 5xx answer
+)
+
+// Event is one entry in the log. Tokens are never recorded, only a short
+// fingerprint that identifies them across events.
+type Event struct {
+	Seq       uint64     `json:"seq"`
+	Time      time.Time  `json:"time"`
+	Kind      Kind       `json:"kind"`
+	Endpoint  string     `json:"endpoint,omitempty"`
+	GrantType string     `json:"grant_type,omitempty"`
+	Client    string     `json:"client,omitempty"`
+	User      string     `json:"user,omitempty"`
+	Family    string     `json:"family,omitempty"`
+	TokenType string     `json:"token_type,omitempty"`
+	Token     string     `json:"token,omitempty"`
+	Parent    string     `json:"parent,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Status    int        `json:"status,omitempty"`
+	Outcome   string     `json:"outcome,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Detail    string     `json:"detail,omitempty"`
+}
+
+// Now is what the log stamps events with: the simulator's clock.
+type Now func() time.Time
+
+// Log is an append-only, concurrency-safe event log. Sequence numbers start
+// at 1 and never repeat, even across Clear, so a poller using ?since=N never
+// sees an old number again.
+type Log struct {
+	now Now
+
+	mu     sync.RWMutex
+	first  uint64 // Seq of events[0]
+	events []Event
+}
+
+// NewLog returns an empty log that stamps events with now().
+func NewLog(now Now) *Log {
+	return &Log{now: now, first: 1}
+}
+
+// Emit appends e, filling in its sequence number and, when unset, its time.
+func (l *Log) Emit(e Event) Event {
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	l.mu.Lock()
+	e.Seq = l.first + uint64(len(l.events))
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+	return e
+}
+
+// Since returns a copy of the events whose sequence number is greater than seq.
+func (l *Log) Since(seq uint64) []Event {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	start := 0
+	if seq >= l.first {
+		start = int(seq - l.first + 1)
+	}
+	if start >= len(l.events) {
+		return []Event{}
+	}
+	out := make([]Event, len(l.events)-start)
+	copy(out, l.events[start:])
+	return out
+}
+
+// Last returns the sequence number of the newest event, or 0 when none was emitted.
+func (l *Log) Last() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.first + uint64(len(l.events)) - 1
+}
+
+// Clear drops every event but keeps the numbering going.
+func (l *Log) Clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.first += uint64(len(l.events))
+	l.events = nil
+}

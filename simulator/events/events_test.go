@@ -1,0 +1,77 @@
+package events_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
+)
+
+func TestEvents(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Events Suite")
+}
+
+var _ = Describe("The event log", func() {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var log *events.Log
+	BeforeEach(func() { log = events.NewLog(func() time.Time { return now }) })
+
+	It("numbers events from 1 and stamps them with the clock unless they carry a time", func() {
+		Expect(log.Last()).To(BeZero())
+		a := log.Emit(events.Event{Kind: events.TokenIssued})
+		b := log.Emit(events.Event{Kind: events.ClockMoved, Time: now.Add(time.Hour)})
+		Expect(a.Seq).To(Equal(uint64(1)))
+		Expect(a.Time).To(Equal(now))
+		Expect(b.Seq).To(Equal(uint64(2)))
+		Expect(b.Time).To(Equal(now.Add(time.Hour)))
+		Expect(log.Last()).To(Equal(uint64(2)))
+	})
+
+	It("returns the events after a sequence number, and none past the end", func() {
+		for range 5 {
+			log.Emit(events.Event{Kind: events.TokenRequest})
+		}
+		Expect(log.Since(0)).To(HaveLen(5))
+		since := log.Since(3)
+		Expect(since).To(HaveLen(2))
+		Expect(since[0].Seq).To(Equal(uint64(4)))
+		Expect(log.Since(5)).To(BeEmpty())
+		Expect(log.Since(99)).To(BeEmpty())
+	})
+
+	It("keeps numbering after Clear", func() {
+		log.Emit(events.Event{Kind: events.TokenRequest})
+		log.Emit(events.Event{Kind: events.TokenRequest})
+		log.Clear()
+		Expect(log.Since(0)).To(BeEmpty())
+		Expect(log.Last()).To(Equal(uint64(2)))
+		e := log.Emit(events.Event{Kind: events.Reset})
+		Expect(e.Seq).To(Equal(uint64(3)))
+		Expect(log.Since(0)).To(HaveLen(1))
+		Expect(log.Since(1)).To(HaveLen(1), "a poller that saw seq 1 before the clear still gets seq 3")
+	})
+
+	It("gives concurrent emitters distinct, gapless numbers", func() {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					log.Emit(events.Event{Kind: events.TokenRequest})
+				}
+			}()
+		}
+		wg.Wait()
+		all := log.Since(0)
+		Expect(all).To(HaveLen(1000))
+		for i, e := range all {
+			Expect(e.Seq).To(Equal(uint64(i + 1)))
+		}
+	})
+})

@@ -1,0 +1,71 @@
+package family
+
+import (
+	"context"
+	"time"
+)
+
+// Op follows one request through the store: the caller says what the request
+// is, and the store reports back which family it touched, why it refused a
+// token and what it issued. fosite's storage interfaces have no room for
+// this, so it travels in the context. An Op belongs to one request and is
+// not safe for concurrent use.
+type Op struct {
+	// GrantType is the token request's grant_type, empty for other requests.
+	GrantType string
+	// Revocation marks an RFC 7009 revocation request.
+	Revocation bool
+
+	// Family, Client and User name the family the request touched.
+	Family, Client, User string
+	// Denial says why the store refused a token; empty when it did not.
+	Denial string
+	// AccessExpiresAt is the sim-time expiry of the access token issued.
+	AccessExpiresAt time.Time
+	// RefreshDropped is set when the profile does not rotate refresh tokens:
+	// the new refresh token fosite minted was not stored and must not be sent.
+	RefreshDropped bool
+
+	keepRefresh bool
+	rotatedFrom *token
+}
+
+type opKey struct{}
+
+// WithOp returns a context that carries o to the store.
+func WithOp(ctx context.Context, o *Op) context.Context {
+	return context.WithValue(ctx, opKey{}, o)
+}
+
+func opFrom(ctx context.Context) *Op {
+	o, _ := ctx.Value(opKey{}).(*Op)
+	return o
+}
+
+func (o *Op) observe(f *family) {
+	if o != nil {
+		o.Family, o.Client, o.User = f.id, f.client, f.user
+	}
+}
+
+func deny(ctx context.Context, why string) {
+	if o := opFrom(ctx); o != nil && o.Denial == "" {
+		o.Denial = why
+	}
+}
+
+// revocationReason is why fosite asked to revoke a family during o: reuse of
+// a code or refresh token during a token request, otherwise the client's own
+// revocation request.
+func (o *Op) revocationReason() string {
+	switch {
+	case o == nil:
+		return ReasonAdmin
+	case o.GrantType == "refresh_token":
+		return ReasonReuseDetected
+	case o.GrantType == "authorization_code":
+		return ReasonCodeReuse
+	default:
+		return ReasonClientRevocation
+	}
+}

@@ -1,0 +1,112 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/gorilla/mux"
+)
+
+// Paths of the provider's endpoints.
+const (
+	PathAuthorize      = "/oauth2/authorize"
+	PathToken          = "/oauth2/token"
+	PathRevoke         = "/oauth2/revoke"
+	PathIntrospect     = "/oauth2/introspect"
+	PathUserinfo       = "/oauth2/userinfo"
+	PathJWKS           = "/oauth2/jwks"
+	PathASMetadata     = "/.well-known/oauth-authorization-server"
+	PathOIDCDiscovery  = "/.well-known/openid-configuration"
+	PathResourceMe     = "/api/me"
+	PathControlPrefix  = "/sim/v1"
+	controlContentType = "application/json"
+)
+
+func (s *Simulator) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.Use(s.recoverPanics, s.stampRequest)
+	r.HandleFunc(PathAuthorize, s.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathToken, s.handleToken)
+	r.HandleFunc(PathRevoke, s.handleRevoke)
+	r.HandleFunc(PathIntrospect, s.handleIntrospect)
+	r.HandleFunc(PathUserinfo, s.handleUserinfo).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(PathJWKS, s.handleJWKS).Methods(http.MethodGet)
+	r.HandleFunc(PathASMetadata, s.handleMetadata).Methods(http.MethodGet)
+	r.HandleFunc(PathOIDCDiscovery, s.handleMetadata).Methods(http.MethodGet)
+	r.HandleFunc(PathResourceMe, s.handleResource)
+	s.controlRoutes(r.PathPrefix(PathControlPrefix).Subrouter())
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint at %s", r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s does not accept %s", r.URL.Path, r.Method))
+	})
+	return r
+}
+
+// stampRequest makes the Date header tell sim time, as a real provider's
+// Date tells its own clock, and carries the issuer URL to the handlers.
+func (s *Simulator) stampRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
+		ctx := context.WithValue(r.Context(), issuerKey{}, s.issuerFor(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recoverPanics turns a panic into a logged 500 with an RFC 6749 error body
+// rather than a dropped connection. Panics are bugs: bad input must get a
+// 4xx long before it could cause one.
+func (s *Simulator) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.logger.Error("panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				writeJSONError(w, http.StatusInternalServerError, "server_error", "internal error; see the simulator's log")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorBody is an RFC 6749 §5.2 error, also used by the control API.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", controlContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, errorBody{Error: code, Description: description})
+}
+
+// isLoopback reports whether a request came from this machine. A request
+// handed to ServeHTTP in-process (no listener put a local address in its
+// context) counts as local too.
+func isLoopback(r *http.Request) bool {
+	if r.Context().Value(http.LocalAddrContextKey) == nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,61 @@
+package simulator
+
+import (
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/hmac"
+
+	"github.com/oauthsim/oauthsim/simulator/family"
+)
+
+// storage is what fosite sees: the token families plus the client registry.
+type storage struct {
+	*family.Store
+	*registry
+}
+
+// compose assembles fosite from the flows the simulator offers: the
+// authorization code grant with PKCE and OpenID Connect, refresh tokens,
+// client credentials, revocation and introspection.
+func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
+	secret, err := randomSecret(32) // fosite refuses every token request with a shorter one
+	if err != nil {
+		return nil, tokenStrategy{}, err
+	}
+	p := s.cfg.profile
+	cfg := &fosite.Config{
+		AccessTokenLifespan:   p.AccessTokenLifetime.D(),
+		AuthorizeCodeLifespan: p.CodeLifetime.D(),
+		IDTokenLifespan:       p.IDTokenLifetime.D(),
+		// fosite's own refresh expiry runs on the wall clock; the store decides instead.
+		RefreshTokenLifespan:        -1,
+		GlobalSecret:                secret,
+		EnforcePKCEForPublicClients: true,
+		MinParameterEntropy:         fosite.MinParameterEntropy,
+		RefreshTokenScopes:          []string{"offline_access", "offline"},
+		// fosite fills these lazily on first use, which races under concurrent
+		// requests, so they are set here.
+		ScopeStrategy:            fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
+		ClientSecretsHasher:      secretHasher{},
+		JWKSFetcherStrategy:      fosite.NewDefaultJWKSFetcherStrategy(),
+	}
+	cfg.ClientAuthenticationStrategy = s.authenticateClient
+	strategy := tokenStrategy{
+		HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
+		store:                     s.store,
+	}
+	provider := compose.Compose(cfg, storage{Store: s.store, registry: s.clients},
+		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}},
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+	)
+	return provider.(*fosite.Fosite), strategy, nil
+}

@@ -1,0 +1,230 @@
+// Package simulator is a fault-injecting OAuth 2.0 / OpenID Connect provider
+// for testing client token managers. A Simulator is an http.Handler, built on
+// fosite, whose every expiry follows a clock you control:
+//
+//	sim := simulator.New(simulator.WithClock(clock.NewFake(start)))
+//	srv := httptest.NewServer(sim)
+//	defer srv.Close()
+//	// ... point the client under test at srv.URL, then:
+//	sim.Clock().Advance(61 * time.Minute) // the one-hour access token is now dead
+//
+// Endpoints: /oauth2/authorize, /oauth2/token, /oauth2/revoke (RFC 7009),
+// /oauth2/introspect (RFC 7662), /oauth2/userinfo, /oauth2/jwks, discovery
+// at /.well-known/oauth-authorization-server (RFC 8414) and
+// /.well-known/openid-configuration, a protected resource at /api/me, and
+// the control API under /sim/v1/.
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// Simulator is a simulated OAuth 2.0 / OpenID Connect provider.
+type Simulator struct {
+	cfg      options
+	clock    clock.Clock
+	events   *events.Log
+	store    *family.Store
+	clients  *registry
+	users    *directory
+	oauth    *fosite.Fosite
+	strategy tokenStrategy
+	key      func() (*signingKey, error)
+	router   *mux.Router
+}
+
+type options struct {
+	clock         clock.Clock
+	profile       profile.Profile
+	clients       []Client
+	users         []User
+	issuer        string
+	logger        *slog.Logger
+	key           *rsa.PrivateKey
+	autoApprove   bool
+	remoteControl bool
+}
+
+// Option configures a Simulator.
+type Option func(*options)
+
+// WithClock sets the clock every expiry follows. The default is a fake clock
+// standing at the moment New was called, which moves only when advanced.
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithProfile sets the token-lifecycle profile; the default is profile.Generic.
+func WithProfile(p profile.Profile) Option { return func(o *options) { o.profile = p } }
+
+// WithClients registers clients in addition to the demo clients; a client
+// with a demo client's id replaces it.
+func WithClients(c ...Client) Option { return func(o *options) { o.clients = append(o.clients, c...) } }
+
+// WithUsers adds users to the demo users.
+func WithUsers(u ...User) Option { return func(o *options) { o.users = append(o.users, u...) } }
+
+// WithIssuer fixes the issuer URL. Without it the issuer is taken from each
+// request's Host, which is right for httptest servers and loopback use.
+func WithIssuer(url string) Option {
+	return func(o *options) { o.issuer = strings.TrimSuffix(url, "/") }
+}
+
+// WithLogger sets where the simulator logs; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithSigningKey sets the id_token signing key. The default is one RSA key
+// generated on first use and shared within the process.
+func WithSigningKey(k *rsa.PrivateKey) Option { return func(o *options) { o.key = k } }
+
+// WithAutoApprove decides whether /oauth2/authorize signs in the user named
+// by login_hint without showing the login page (default true), so that
+// harnesses and scripts can complete authorization without a person.
+func WithAutoApprove(on bool) Option { return func(o *options) { o.autoApprove = on } }
+
+// WithRemoteControl lets the control API answer requests from addresses
+// other than loopback (default false).
+func WithRemoteControl(on bool) Option { return func(o *options) { o.remoteControl = on } }
+
+// New builds a simulator. It fails on an invalid profile, client or user.
+func New(opts ...Option) (*Simulator, error) {
+	o := options{profile: profile.Generic(), autoApprove: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.clock == nil {
+		o.clock = clock.NewFake(time.Now().Truncate(time.Second))
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := o.profile.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(), users: newDirectory()}
+	s.events = events.NewLog(s.clock.Now)
+	s.store = family.New(s.clock, s.events, o.profile)
+	s.key = defaultKey
+	if o.key != nil {
+		k := newSigningKey(o.key)
+		s.key = func() (*signingKey, error) { return k, nil }
+	}
+	if err := s.loadDirectory(); err != nil {
+		return nil, err
+	}
+	oauth, strategy, err := s.compose()
+	if err != nil {
+		return nil, err
+	}
+	s.oauth, s.strategy = oauth, strategy
+	s.router = s.routes()
+	return s, nil
+}
+
+// loadDirectory registers the demo and configured clients and users.
+func (s *Simulator) loadDirectory() error {
+	for _, c := range append(DemoClients(), s.cfg.clients...) {
+		if _, err := s.clients.put(c); err != nil {
+			return err
+		}
+	}
+	for _, u := range append(DemoUsers(), s.cfg.users...) {
+		if err := s.users.put(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MustNew is New for tests and examples: it panics on a configuration error.
+func MustNew(opts ...Option) *Simulator {
+	s, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Clock returns the clock the simulator decides expiry by.
+func (s *Simulator) Clock() clock.Clock { return s.clock }
+
+// Events returns the simulator's event log.
+func (s *Simulator) Events() *events.Log { return s.events }
+
+// Store returns the token-family store.
+func (s *Simulator) Store() *family.Store { return s.store }
+
+// ServeHTTP implements http.Handler.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Server is a simulator listening on a loopback port, in the manner of
+// httptest.Server.
+type Server struct {
+	*Simulator
+	// URL is the issuer, e.g. http://127.0.0.1:54321.
+	URL string
+	srv *httptest.Server
+}
+
+// NewServer starts a simulator on a random loopback port with its issuer set
+// to the server's URL.
+func NewServer(opts ...Option) (*Server, error) {
+	srv := httptest.NewUnstartedServer(nil)
+	url := "http://" + srv.Listener.Addr().String()
+	sim, err := New(append(opts, WithIssuer(url))...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	srv.Config.Handler = sim
+	srv.Start()
+	return &Server{Simulator: sim, URL: url, srv: srv}, nil
+}
+
+// Close shuts the server down, waiting for requests in flight.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+type issuerKey struct{}
+
+// issuerFrom returns the issuer URL the current request is served under.
+func issuerFrom(ctx context.Context) string {
+	iss, _ := ctx.Value(issuerKey{}).(string)
+	return iss
+}
+
+func (s *Simulator) issuerFor(r *http.Request) string {
+	if s.cfg.issuer != "" {
+		return s.cfg.issuer
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// randomSecret returns n random bytes.
+func randomSecret(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("read random bytes: %w", err)
+	}
+	return b, nil
+}

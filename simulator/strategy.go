@@ -1,0 +1,115 @@
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/oauthsim/oauthsim/simulator/family"
+)
+
+// tokenStrategy mints opaque HMAC tokens as fosite does, but decides expiry
+// on the sim clock: fosite's own strategy compares against time.Now, so an
+// advanced fake clock would change nothing.
+type tokenStrategy struct {
+	*oauth2.HMACSHAStrategyUnPrefixed
+	store *family.Store
+}
+
+var _ oauth2.CoreStrategy = tokenStrategy{}
+
+func (s tokenStrategy) validate(ctx context.Context, kind fosite.TokenType, token string) error {
+	if err := s.store.CheckExpiry(ctx, kind, s.Enigma.Signature(token)); err != nil {
+		return err
+	}
+	return s.Enigma.Validate(ctx, token)
+}
+
+// ValidateAccessToken checks the token's HMAC and its sim-time expiry.
+func (s tokenStrategy) ValidateAccessToken(ctx context.Context, _ fosite.Requester, token string) error {
+	return s.validate(ctx, fosite.AccessToken, token)
+}
+
+// ValidateRefreshToken checks the token's HMAC and its idle and absolute deadlines.
+func (s tokenStrategy) ValidateRefreshToken(ctx context.Context, _ fosite.Requester, token string) error {
+	return s.validate(ctx, fosite.RefreshToken, token)
+}
+
+// ValidateAuthorizeCode checks the code's HMAC and its sim-time expiry.
+func (s tokenStrategy) ValidateAuthorizeCode(ctx context.Context, _ fosite.Requester, token string) error {
+	return s.validate(ctx, fosite.AuthorizeCode, token)
+}
+
+// signature is the store key of any token this strategy minted.
+func (s tokenStrategy) signature(token string) string { return s.Enigma.Signature(token) }
+
+// signingKey is the RSA key id_tokens are signed with, published at the JWKS endpoint.
+type signingKey struct {
+	private *jose.JSONWebKey
+	public  jose.JSONWebKey
+}
+
+func newSigningKey(k *rsa.PrivateKey) *signingKey {
+	sum := sha256.Sum256(k.PublicKey.N.Bytes())
+	kid := base64.RawURLEncoding.EncodeToString(sum[:8])
+	priv := &jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
+	return &signingKey{private: priv, public: priv.Public()}
+}
+
+// defaultKey is generated on first use and shared by the simulators of a
+// process: a 2048-bit RSA key takes tens of milliseconds to make, which
+// would dominate start-up and every test that builds a simulator.
+var defaultKey = sync.OnceValues(func() (*signingKey, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate id_token signing key: %w", err)
+	}
+	return newSigningKey(k), nil
+})
+
+// idTokenStrategy renders id_tokens with sim-time iat, exp and auth_time.
+// fosite's default strategy stamps them with time.Now and checks them
+// against it.
+type idTokenStrategy struct {
+	sim *Simulator
+}
+
+// GenerateIDToken implements openid.OpenIDConnectTokenStrategy.
+func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Duration, r fosite.Requester) (string, error) {
+	sess, ok := r.GetSession().(*Session)
+	if !ok || sess.Claims == nil || sess.Claims.Subject == "" {
+		return "", fosite.ErrServerError.WithDebug("id_token requested without a signed-in user")
+	}
+	key, err := s.sim.key()
+	if err != nil {
+		return "", fosite.ErrServerError.WithWrap(err)
+	}
+	if lifespan <= 0 {
+		lifespan = s.sim.store.Policy().IDTokenLifetime.D()
+	}
+	now := s.sim.clock.Now()
+	claims := *sess.Claims
+	claims.Issuer = issuerFrom(ctx)
+	claims.IssuedAt = now.Truncate(time.Second)
+	claims.ExpiresAt = now.Add(lifespan).Truncate(time.Second)
+	claims.AuthTime = sess.AuthTime.Truncate(time.Second)
+	claims.RequestedAt = time.Time{}
+	claims.Nonce = r.GetRequestForm().Get("nonce")
+	if !slices.Contains(claims.Audience, r.GetClient().GetID()) {
+		claims.Audience = append(slices.Clone(claims.Audience), r.GetClient().GetID())
+	}
+	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) { return key.private, nil }}
+	token, _, err := signer.Generate(ctx, claims.ToMapClaims(), sess.IDTokenHeaders())
+	return token, err
+}

@@ -1,0 +1,72 @@
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// User is a resource owner who can sign in at the authorization endpoint.
+// ID is the subject (`sub`) of the user's tokens.
+type User struct {
+	ID    string `json:"id" yaml:"id"`
+	Name  string `json:"name,omitempty" yaml:"name,omitempty"`
+	Email string `json:"email,omitempty" yaml:"email,omitempty"`
+}
+
+// DemoUsers are present in every simulator.
+func DemoUsers() []User {
+	return []User{
+		{ID: "alice", Name: "Alice Example", Email: "alice@example.test"},
+		{ID: "bob", Name: "Bob Example", Email: "bob@example.test"},
+	}
+}
+
+func (u User) validate() error {
+	if u.ID == "" {
+		return errors.New("user id is required")
+	}
+	return nil
+}
+
+type directory struct {
+	mu    sync.RWMutex
+	users map[string]User
+}
+
+func newDirectory() *directory { return &directory{users: map[string]User{}} }
+
+func (d *directory) put(u User) error {
+	if err := u.validate(); err != nil {
+		return fmt.Errorf("user %q: %w", u.ID, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[u.ID] = u
+	return nil
+}
+
+func (d *directory) get(id string) (User, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	u, ok := d.users[id]
+	return u, ok
+}
+
+func (d *directory) list() []User {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]User, 0, len(d.users))
+	for _, u := range d.users {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (d *directory) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users = map[string]User{}
+}
