@@ -402,13 +402,19 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		}
 		return nil
 	}
-	if t.used.IsZero() {
+	switch {
+	case t.used.IsZero():
 		t.used = now
 		if t.parent != nil {
 			t.parent.childUsed = true
 		}
 		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
-	} else {
+	case !s.inGrace(t):
+		// Another request superseded the token since this one read it. The
+		// simulator serializes token requests per family, so this is a guard:
+		// refuse rather than let two requests rotate one token.
+		return fosite.ErrSerializationFailure
+	default:
 		s.emit(events.Event{Kind: events.RefreshGraceReuse, TokenType: string(t.kind), Token: t.fingerprint(),
 			Detail: fmt.Sprintf("first used at %s", t.used.Format(time.RFC3339))}, t.fam)
 	}
