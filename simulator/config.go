@@ -59,7 +59,9 @@ func (c Config) Options() []Option {
 	return opts
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+// yamlLine matches the position yaml puts before its messages: "line 3: "
+// or, from our own unmarshalers, "line 3:7: ".
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+(?::\d+)?): `)
 
 // LoadConfig reads and checks a configuration file. Every problem is
 // reported as path:line: message.

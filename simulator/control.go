@@ -26,22 +26,26 @@ import (
 // controlRoutes mounts the control API: what tests, the harness and QA use
 // to move the clock, mint grants, revoke, and inspect the event log.
 func (s *Simulator) controlRoutes(r *mux.Router) {
-	r.Use(s.controlGuard)
-	r.HandleFunc("/clock", s.getClock).Methods(http.MethodGet)
-	r.HandleFunc("/clock", s.postClock).Methods(http.MethodPost)
-	r.HandleFunc("/grants", s.postGrant).Methods(http.MethodPost)
-	r.HandleFunc("/revocations", s.postRevocation).Methods(http.MethodPost)
-	r.HandleFunc("/events", s.getEvents).Methods(http.MethodGet)
-	r.HandleFunc("/families", s.getFamilies).Methods(http.MethodGet)
-	r.HandleFunc("/clients", s.getClients).Methods(http.MethodGet)
-	r.HandleFunc("/clients", s.postClient).Methods(http.MethodPost)
-	r.HandleFunc("/clients/{id}", s.getClient).Methods(http.MethodGet)
-	r.HandleFunc("/clients/{id}", s.putClient).Methods(http.MethodPut)
-	r.HandleFunc("/clients/{id}/secret", s.postClientSecret).Methods(http.MethodPost)
-	r.HandleFunc("/users", s.getUsers).Methods(http.MethodGet)
-	r.HandleFunc("/users", s.postUser).Methods(http.MethodPost)
-	r.HandleFunc("/profile", s.getProfile).Methods(http.MethodGet)
-	r.HandleFunc("/reset", s.postReset).Methods(http.MethodPost)
+	// Full paths on the main router rather than a subrouter: gorilla/mux
+	// answers a wrong method on a subrouter route with 404, not 405.
+	route := func(method, path string, h http.HandlerFunc) {
+		r.Handle(PathControlPrefix+path, s.controlGuard(h)).Methods(method)
+	}
+	route(http.MethodGet, "/clock", s.getClock)
+	route(http.MethodPost, "/clock", s.postClock)
+	route(http.MethodPost, "/grants", s.postGrant)
+	route(http.MethodPost, "/revocations", s.postRevocation)
+	route(http.MethodGet, "/events", s.getEvents)
+	route(http.MethodGet, "/families", s.getFamilies)
+	route(http.MethodGet, "/clients", s.getClients)
+	route(http.MethodPost, "/clients", s.postClient)
+	route(http.MethodGet, "/clients/{id}", s.getClient)
+	route(http.MethodPut, "/clients/{id}", s.putClient)
+	route(http.MethodPost, "/clients/{id}/secret", s.postClientSecret)
+	route(http.MethodGet, "/users", s.getUsers)
+	route(http.MethodPost, "/users", s.postUser)
+	route(http.MethodGet, "/profile", s.getProfile)
+	route(http.MethodPost, "/reset", s.postReset)
 }
 
 // controlGuard keeps the control API to loopback callers unless remote

@@ -39,7 +39,7 @@ func (s *Simulator) routes() *mux.Router {
 	r.HandleFunc(PathASMetadata, s.handleMetadata).Methods(http.MethodGet)
 	r.HandleFunc(PathOIDCDiscovery, s.handleMetadata).Methods(http.MethodGet)
 	r.HandleFunc(PathResourceMe, s.handleResource)
-	s.controlRoutes(r.PathPrefix(PathControlPrefix).Subrouter())
+	s.controlRoutes(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint at %s", r.URL.Path))
 	})

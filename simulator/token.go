@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -39,6 +40,10 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 		return nil, nil, op, fosite.ErrInvalidRequest.WithHintf("The request body could not be parsed: %s.", err)
 	}
 	op.GrantType = r.PostForm.Get("grant_type")
+	if op.GrantType != "" && !slices.Contains(knownGrantTypes, op.GrantType) {
+		// fosite says invalid_request when no handler takes a grant; RFC 6749 §5.2 has a code for it.
+		return nil, nil, op, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported here.", op.GrantType)
+	}
 	defer s.lockFamily(op.GrantType, r.PostForm)()
 	ctx = family.WithOp(ctx, op)
 	ar, err := s.oauth.NewAccessRequest(ctx, r, newSession())

@@ -1,0 +1,113 @@
+package simulator_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
+)
+
+// race sends n refresh requests with the same token at once and counts the
+// statuses and error codes.
+func race(n int, send func() (int, string)) (statuses map[int]int, codes map[string]int) {
+	statuses, codes = map[int]int{}, map[string]int{}
+	var mu sync.Mutex
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for range n {
+		done.Add(1)
+		go func() {
+			defer GinkgoRecover()
+			defer done.Done()
+			start.Wait()
+			status, code := send()
+			mu.Lock()
+			statuses[status]++
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	start.Done()
+	done.Wait()
+	return statuses, codes
+}
+
+func errorCode(body []byte) string {
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	s, _ := m["error"].(string)
+	return s
+}
+
+var _ = Describe("Concurrent refreshes of one token under strict rotation", func() {
+	It("let exactly one of 1000 in-process requests succeed; the rest get invalid_grant", func() {
+		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
+		mint := httptest.NewRecorder()
+		sim.ServeHTTP(mint, httptest.NewRequest(http.MethodPost, "/sim/v1/grants", strings.NewReader(`{"client_id":"demo","user":"alice","scope":"offline_access"}`)))
+		Expect(mint.Code).To(Equal(http.StatusCreated))
+		var t tokens
+		Expect(json.Unmarshal(mint.Body.Bytes(), &t)).To(Succeed())
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Refresh}}.Encode()
+
+		statuses, codes := race(1000, func() (int, string) {
+			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("demo", "demo-secret")
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, req)
+			return rec.Code, errorCode(rec.Body.Bytes())
+		})
+		Expect(statuses).To(Equal(map[int]int{200: 1, 400: 999}))
+		Expect(codes).To(Equal(map[string]int{"": 1, "invalid_grant": 999}))
+
+		var reuse, revoked int
+		for _, e := range sim.Events().Since(0) {
+			switch e.Kind {
+			case events.RefreshReuseDetected:
+				reuse++
+			case events.FamilyRevoked:
+				revoked++
+			}
+		}
+		Expect(reuse).To(BeNumerically(">=", 1), "the first request after the winner is a reuse")
+		Expect(revoked).To(Equal(1), "the family is revoked once")
+	})
+
+	It("let exactly one of 50 parallel HTTP requests succeed", func() {
+		h := newHarness()
+		t := h.mint("demo", "alice", "offline_access")
+		statuses, _ := race(50, func() (int, string) {
+			r := h.refresh(t.Refresh)
+			return r.status, errorCode(r.body)
+		})
+		Expect(statuses).To(Equal(map[int]int{200: 1, 400: 49}))
+	})
+
+	It("keep families independent: parallel refreshes of different families all succeed", func() {
+		h := newHarness()
+		var rts []string
+		for range 20 {
+			rts = append(rts, h.mint("demo", "alice", "offline_access").Refresh)
+		}
+		var i int
+		var mu sync.Mutex
+		statuses, _ := race(len(rts), func() (int, string) {
+			mu.Lock()
+			rt := rts[i]
+			i++
+			mu.Unlock()
+			r := h.refresh(rt)
+			return r.status, errorCode(r.body)
+		})
+		Expect(statuses).To(Equal(map[int]int{200: 20}))
+	})
+})
