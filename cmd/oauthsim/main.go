@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -16,35 +17,39 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// Exit codes: 2 for a usage or configuration error, 1 for anything else.
+// Exit codes: 1 when the job itself failed, 2 for a usage or configuration
+// error (bad flags, arguments or files), which the user fixes.
 const (
 	exitFailure = 1
 	exitUsage   = 2
 )
 
-// usageError marks errors the user can fix by changing the command line or
-// the files it names.
-type usageError struct{ error }
+// failure marks errors of the job itself; every other error is the user's
+// input: cobra's own flag, argument and command errors, and bad files.
+type failure struct{ error }
 
-func (e usageError) Unwrap() error { return e.error }
+func (e failure) Unwrap() error { return e.error }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes the command line args and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "oauthsim:", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
+	fmt.Fprintln(stderr, "oauthsim:", err)
+	var f failure
+	if errors.As(err, &f) {
+		return exitFailure
 	}
-	return exitFailure
+	return exitUsage
 }
 
 func newRootCommand() *cobra.Command {
@@ -56,7 +61,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w\n\n%s", err, c.UsageString())}
+		return fmt.Errorf("%w\n\n%s", err, c.UsageString())
 	})
 	root.AddCommand(newServeCommand(), newVersionCommand())
 	return root

@@ -67,12 +67,15 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	if f.config != "" {
 		var err error
 		if cfg, err = simulator.LoadConfig(f.config); err != nil {
-			return usageError{err}
+			return err
 		}
+	}
+	if _, _, err := net.SplitHostPort(f.addr); err != nil {
+		return fmt.Errorf("--addr %q: %w", f.addr, err)
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return usageError{fmt.Errorf("listen on %s: %w", f.addr, err)}
+		return failure{fmt.Errorf("listen on %s: %w", f.addr, err)}
 	}
 	issuer := f.issuer
 	if issuer == "" {
@@ -87,7 +90,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	sim, err := simulator.New(opts...)
 	if err != nil {
 		ln.Close()
-		return usageError{err}
+		return err
 	}
 	srv := &http.Server{Handler: logRequests(sim, logger), ReadHeaderTimeout: 10 * time.Second}
 	printBanner(stdout, issuer, sim.Store().Policy().Name)
@@ -96,17 +99,17 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
+		return failure{fmt.Errorf("serve: %w", err)}
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return failure{fmt.Errorf("shutdown: %w", err)}
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+		return failure{fmt.Errorf("serve: %w", err)}
 	}
 	return nil
 }

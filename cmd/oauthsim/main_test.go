@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+)
+
+var issuerLine = regexp.MustCompile(`issuer\s+(http://\S+)`)
+
+// startBinary runs the built oauthsim serve on a free loopback port and
+// returns its issuer URL.
+func startBinary(args ...string) (string, *gexec.Session) {
+	GinkgoHelper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { session.Kill().Wait(5 * time.Second) })
+	Eventually(session.Out).WithTimeout(10 * time.Second).Should(gbytes.Say(`issuer\s+http://`))
+	return issuerLine.FindStringSubmatch(string(session.Out.Contents()))[1], session
+}
+
+func getJSON(url string) (int, map[string]any) {
+	GinkgoHelper()
+	resp, err := http.Get(url)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	var m map[string]any
+	body, _ := io.ReadAll(resp.Body)
+	Expect(json.Unmarshal(body, &m)).To(Succeed(), "%s", body)
+	return resp.StatusCode, m
+}
+
+var _ = Describe("oauthsim serve", func() {
+	It("serves discovery, prints the demo client, and stops cleanly on SIGTERM", func() {
+		issuer, session := startBinary()
+		Expect(session.Out).To(gbytes.Say("demo / demo-secret"))
+		Expect(string(session.Out.Contents())).To(ContainSubstring("http://127.0.0.1:8765/callback"))
+
+		status, meta := getJSON(issuer + "/.well-known/openid-configuration")
+		Expect(status).To(Equal(http.StatusOK))
+		Expect(meta).To(HaveKeyWithValue("issuer", issuer))
+
+		By("moving the real-plus-offset clock with the control API")
+		before := time.Now()
+		resp, err := http.Post(issuer+"/sim/v1/clock", "application/json", strings.NewReader(`{"advance":"48h"}`))
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		_, clock := getJSON(issuer + "/sim/v1/clock")
+		now, err := time.Parse(time.RFC3339Nano, clock["now"].(string))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(now).To(BeTemporally("~", before.Add(48*time.Hour), 5*time.Second))
+
+		session.Terminate()
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
+	})
+
+	It("stops cleanly on SIGINT", func() {
+		_, session := startBinary()
+		session.Interrupt()
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
+		Expect(session.Err).To(gbytes.Say("shutting down"))
+	})
+
+	It("loads clients, users and profile overrides from --config", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
+		Expect(os.WriteFile(path, []byte(`
+profile:
+  access_token_lifetime: 5m
+clients:
+  - client_id: qa
+    client_secret: qa-secret
+    grant_types: [client_credentials]
+users:
+  - id: carol
+`), 0o600)).To(Succeed())
+		issuer, _ := startBinary("--config", path)
+		req, err := http.NewRequest(http.MethodPost, issuer+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("qa", "qa-secret")
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		var tok map[string]any
+		Expect(json.NewDecoder(resp.Body).Decode(&tok)).To(Succeed())
+		resp.Body.Close()
+		Expect(tok).To(HaveKeyWithValue("expires_in", BeNumerically("==", 300)))
+		_, users := getJSON(issuer + "/sim/v1/users")
+		Expect(users["users"]).To(ContainElement(HaveKeyWithValue("id", "carol")))
+	})
+
+	It("exits 1 when the port is taken", func() {
+		issuer, _ := startBinary()
+		session, err := gexec.Start(exec.Command(binary, "serve", "--addr", strings.TrimPrefix(issuer, "http://")), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(exitFailure))
+		Expect(session.Err).To(gbytes.Say("address already in use"))
+	})
+})
+
+var _ = Describe("Command-line errors", func() {
+	DescribeTable("exit 2 with a message that names the problem",
+		func(args []string, files map[string]string, want string) {
+			dir := GinkgoT().TempDir()
+			for name, content := range files {
+				Expect(os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)).To(Succeed())
+			}
+			for i, a := range args {
+				args[i] = strings.ReplaceAll(a, "DIR", dir)
+			}
+			var stdout, stderr bytes.Buffer
+			Expect(run(args, &stdout, &stderr)).To(Equal(exitUsage))
+			Expect(stderr.String()).To(ContainSubstring(strings.ReplaceAll(want, "DIR", dir)))
+		},
+		Entry("an unknown flag, with usage", []string{"serve", "--adr", "x"}, nil, "unknown flag: --adr"),
+		Entry("usage after a flag error", []string{"serve", "--adr", "x"}, nil, "Flags:"),
+		Entry("an unknown command", []string{"srve"}, nil, `unknown command "srve"`),
+		Entry("a stray argument", []string{"serve", "now"}, nil, `unknown command "now"`),
+		Entry("a bad address", []string{"serve", "--addr", "nowhere"}, nil, `--addr "nowhere"`),
+		Entry("a missing config file", []string{"serve", "--config", "DIR/none.yaml"}, nil, "none.yaml"),
+		Entry("an unknown config key, with its line", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "users:\n  - id: a\nclinets: []\n"}, "DIR/c.yaml:3: field clinets not found"),
+		Entry("a bad duration, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "profile:\n  access_token_lifetime: forever\n"}, `DIR/c.yaml:2:26: invalid duration "forever"`),
+		Entry("an invalid client, with its line", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "clients:\n  - client_id: a\n  - client_id: b\n    public: true\n    client_secret: s\n"}, `DIR/c.yaml:2: clients[0]: client "a": client_secret is required`),
+		Entry("an unknown base profile", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "profile:\n  base: googel\n"}, `DIR/c.yaml:2: profile.base: no built-in profile "googel"`),
+		Entry("an inconsistent profile", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "profile:\n  refresh:\n    rotation: rotate\n    grace: 30s\n"}, "refresh.grace is only meaningful"),
+	)
+
+	It("prints the version", func() {
+		var stdout bytes.Buffer
+		Expect(run([]string{"version"}, &stdout, io.Discard)).To(Equal(0))
+		Expect(stdout.String()).To(HavePrefix("oauthsim "))
+	})
+})
