@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -32,11 +34,27 @@ func newUserSession(u User, authTime, fositeRequestedAt time.Time) *Session {
 	return s
 }
 
-// Clone implements fosite.Session: the embedded session's Clone would drop AuthTime.
+// Clone implements fosite.Session. The embedded session's Clone would drop
+// AuthTime, and it copies by reflection, which cost an eighth of a refresh
+// grant's CPU. This copies by hand every field DefaultSession has in fosite
+// v0.49; claim and header Extra values are copied shallowly, and the
+// simulator puts only strings and numbers there.
 func (s *Session) Clone() fosite.Session {
 	if s == nil {
 		return nil
 	}
-	inner := s.DefaultSession.Clone().(*openid.DefaultSession)
-	return &Session{DefaultSession: *inner, AuthTime: s.AuthTime}
+	c := &Session{AuthTime: s.AuthTime}
+	c.Username, c.Subject = s.Username, s.Subject
+	c.ExpiresAt = maps.Clone(s.ExpiresAt)
+	if s.Claims != nil {
+		claims := *s.Claims
+		claims.Audience = slices.Clone(claims.Audience)
+		claims.AuthenticationMethodsReferences = slices.Clone(claims.AuthenticationMethodsReferences)
+		claims.Extra = maps.Clone(claims.Extra)
+		c.Claims = &claims
+	}
+	if s.Headers != nil {
+		c.Headers = &jwt.Headers{Extra: maps.Clone(s.Headers.Extra)}
+	}
+	return c
 }

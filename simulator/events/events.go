@@ -81,6 +81,11 @@ type Event struct {
 // Now is what the log stamps events with: the simulator's clock.
 type Now func() time.Time
 
+// chunkSize is how many events one block of the log holds. The log grows by
+// whole blocks rather than by reallocating one slice, which under load spent
+// more time copying old events than recording new ones.
+const chunkSize = 4096
+
 // Log is an append-only, concurrency-safe event log. Sequence numbers start
 // at 1 and never repeat, even across Clear, so a poller using ?since=N never
 // sees an old number again.
@@ -88,8 +93,9 @@ type Log struct {
 	now Now
 
 	mu     sync.RWMutex
-	first  uint64 // Seq of events[0]
-	events []Event
+	first  uint64 // Seq of the first event kept
+	n      int    // events kept
+	chunks [][]Event
 }
 
 // NewLog returns an empty log that stamps events with now().
@@ -103,9 +109,15 @@ func (l *Log) Emit(e Event) Event {
 		e.Time = l.now()
 	}
 	l.mu.Lock()
-	e.Seq = l.first + uint64(len(l.events))
-	l.events = append(l.events, e)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	e.Seq = l.first + uint64(l.n)
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last]) == chunkSize {
+		l.chunks = append(l.chunks, make([]Event, 0, chunkSize))
+		last++
+	}
+	l.chunks[last] = append(l.chunks[last], e)
+	l.n++
 	return e
 }
 
@@ -115,13 +127,16 @@ func (l *Log) Since(seq uint64) []Event {
 	defer l.mu.RUnlock()
 	start := 0
 	if seq >= l.first {
-		start = int(seq - l.first + 1)
+		start = int(min(seq-l.first+1, uint64(l.n)))
 	}
-	if start >= len(l.events) {
-		return []Event{}
+	out := make([]Event, 0, l.n-start)
+	for i := start / chunkSize; i < len(l.chunks); i++ {
+		chunk := l.chunks[i]
+		if i == start/chunkSize {
+			chunk = chunk[start%chunkSize:]
+		}
+		out = append(out, chunk...)
 	}
-	out := make([]Event, len(l.events)-start)
-	copy(out, l.events[start:])
 	return out
 }
 
@@ -129,13 +144,14 @@ func (l *Log) Since(seq uint64) []Event {
 func (l *Log) Last() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.first + uint64(len(l.events)) - 1
+	return l.first + uint64(l.n) - 1
 }
 
 // Clear drops every event but keeps the numbering going.
 func (l *Log) Clear() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.first += uint64(len(l.events))
-	l.events = nil
+	l.first += uint64(l.n)
+	l.n = 0
+	l.chunks = nil
 }

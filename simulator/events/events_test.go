@@ -44,6 +44,24 @@ var _ = Describe("The event log", func() {
 		Expect(log.Since(99)).To(BeEmpty())
 	})
 
+	DescribeTable("returns the right events across the log's internal blocks",
+		func(since uint64) {
+			for range 10000 {
+				log.Emit(events.Event{Kind: events.TokenRequest})
+			}
+			got := log.Since(since)
+			Expect(got).To(HaveLen(10000 - int(since)))
+			for i, e := range got {
+				Expect(e.Seq).To(Equal(since + uint64(i) + 1))
+			}
+		},
+		Entry("from the start", uint64(0)),
+		Entry("from the end of the first block", uint64(4095)),
+		Entry("from a block boundary", uint64(4096)),
+		Entry("from inside the third block", uint64(8200)),
+		Entry("from the last event", uint64(10000)),
+	)
+
 	It("keeps numbering after Clear", func() {
 		log.Emit(events.Event{Kind: events.TokenRequest})
 		log.Emit(events.Event{Kind: events.TokenRequest})
