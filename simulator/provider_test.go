@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -288,3 +289,36 @@ func parseAuthorizeQuery(u string) url.Values {
 	Expect(err).NotTo(HaveOccurred())
 	return parsed.Query()
 }
+
+var _ = Describe("A sim clock far from the wall clock", func() {
+	DescribeTable("changes nothing a client sees except the times",
+		func(start time.Time) {
+			fake := clock.NewFake(start)
+			h := newHarness(simulator.WithClock(fake))
+			verifier, challenge := pkce()
+			code := codeFrom(h.get(authorizeURL("demo-public", "openid offline_access", challenge,
+				"login_hint", "alice", "prompt", "login", "max_age", "60", "nonce", "nonce-1234567")))
+			r := h.postForm(simulator.PathToken, url.Values{
+				"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {simulator.DemoRedirectURI},
+				"client_id": {"demo-public"}, "code_verifier": {verifier},
+			}, "", "")
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			t := decodeTokens(r)
+			Expect(t.ExpiresIn).To(BeNumerically("==", 3600))
+			claims := verifyIDToken(h, t.IDToken)
+			Expect(claims.IssuedAt.Time()).To(BeTemporally("==", start))
+
+			h.advance("30m")
+			r = h.postForm(simulator.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Refresh}, "client_id": {"demo-public"}}, "", "")
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			next := decodeTokens(r)
+			Expect(next.ExpiresIn).To(BeNumerically("==", 3600))
+			Expect(verifyIDToken(h, next.IDToken).IssuedAt.Time()).To(BeTemporally("==", start.Add(30*time.Minute)))
+			Expect(h.introspect(next.Access)).To(HaveKeyWithValue("exp", BeNumerically("==", start.Add(90*time.Minute).Unix())))
+			h.advance("61m")
+			Expect(h.me(next.Access).status).To(Equal(http.StatusUnauthorized))
+		},
+		Entry("years ahead", time.Date(2035, 6, 1, 0, 0, 0, 0, time.UTC)),
+		Entry("years behind", time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)),
+	)
+})
