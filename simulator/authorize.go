@@ -18,7 +18,19 @@ import (
 func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
+	stateless := false
+	if err := r.ParseForm(); err == nil && r.Form.Get("state") == "" {
+		// RFC 6749 §4.1.1 makes state optional, fosite requires it: fosite
+		// gets a placeholder, and the client never sees it.
+		stateless = true
+		r.Form.Set("state", absentState)
+	}
 	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
+	if stateless {
+		if req, ok := ar.(*fosite.AuthorizeRequest); ok {
+			req.State = ""
+		}
+	}
 	if err != nil {
 		s.authorizeError(w, r, ar, err, op)
 		return
@@ -42,11 +54,17 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeError(w, r, ar, err, op)
 		return
 	}
+	if stateless {
+		resp.GetParameters().Del("state")
+	}
 	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op)
 	e.Status, e.Outcome = http.StatusSeeOther, events.OutcomeOK
 	s.events.Emit(e)
 }
+
+// absentState stands in for a state the client did not send.
+const absentState = "oauthsim-absent-state"
 
 // grantScopes grants what was asked, but offline access only the way the
 // profile says a client asks for it.
@@ -97,7 +115,7 @@ button{display:block;width:100%;margin:.4rem 0;padding:.7rem;font-size:1rem;text
 func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHint string) {
 	params := map[string][]string{}
 	for k, vs := range r.Form {
-		if k != "user" {
+		if k != "user" && !(k == "state" && vs[0] == absentState) {
 			params[k] = slices.Clone(vs)
 		}
 	}

@@ -168,7 +168,13 @@ func (r *registry) put(c Client) (Client, error) {
 	if err != nil {
 		return c, err
 	}
-	hash, _ := secretHasher{}.Hash(context.Background(), []byte(c.Secret))
+	// A public client gets no hash at all: the hash of "" would let anyone
+	// authenticate as it with an empty secret where fosite checks secrets
+	// without asking whether the client is public (introspection).
+	var hash []byte
+	if !c.Public {
+		hash, _ = secretHasher{}.Hash(context.Background(), []byte(c.Secret))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clients[c.ID] = &fositeClient{Client: c, hash: hash}

@@ -127,7 +127,10 @@ func (s *Simulator) postClock(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, fmt.Errorf("set: %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", *req.Set))
 			return
 		}
-		clock.Set(s.clock, t)
+		if err := clock.Set(s.clock, t); err != nil {
+			badRequest(w, fmt.Errorf("set: %w", err))
+			return
+		}
 		moved = "set to " + t.UTC().Format(time.RFC3339Nano)
 	}
 	s.events.Emit(events.Event{Kind: events.ClockMoved, Detail: moved})

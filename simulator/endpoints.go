@@ -48,12 +48,7 @@ func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		err = fosite.ErrInactiveToken
 	}
 	if err != nil {
-		if errors.Is(err, fosite.ErrInactiveToken) {
-			e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "inactive: "+op.Denial
-		} else {
-			s.noteOAuthError(w, r, err, &e)
-		}
-		s.oauth.WriteIntrospectionError(ctx, w, err)
+		s.introspectionError(w, r, err, op, &e)
 		s.events.Emit(e)
 		return
 	}
@@ -78,6 +73,29 @@ func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	e.Token, e.TokenType, e.Status, e.Outcome, e.Detail = info.Fingerprint, string(info.Kind), http.StatusOK, events.OutcomeOK, "active"
 	writeJSON(w, http.StatusOK, body)
 	s.events.Emit(e)
+}
+
+// introspectionError answers a failed introspection as RFC 7662 §2.3 says:
+// 401 invalid_client for bad caller credentials (fosite says
+// request_unauthorized), 400 for a malformed request, and otherwise
+// {"active":false}.
+func (s *Simulator) introspectionError(w http.ResponseWriter, r *http.Request, err error, op *family.Op, e *events.Event) {
+	switch {
+	case errors.Is(err, fosite.ErrInactiveToken):
+	case errors.Is(err, fosite.ErrRequestUnauthorized):
+		err = fosite.ErrInvalidClient.WithHint(fosite.ErrorToRFC6749Error(err).HintField)
+		s.noteOAuthError(w, r, err, e)
+		writeJSONError(w, http.StatusUnauthorized, e.Error, e.Detail)
+		return
+	case errors.Is(err, fosite.ErrInvalidRequest):
+		s.noteOAuthError(w, r, err, e)
+		writeJSONError(w, http.StatusBadRequest, e.Error, e.Detail)
+		return
+	default:
+		s.cfg.logger.Error("introspection failed", "error", err)
+	}
+	e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "inactive: "+op.Denial
+	writeJSON(w, http.StatusOK, map[string]bool{"active": false})
 }
 
 // bearer checks the request's access token. On failure it answers 401 as
@@ -115,7 +133,7 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Eve
 
 // handleResource is the protected resource client token managers call.
 func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request) {
-	e := events.Event{Kind: events.ResourceRequest, Endpoint: r.URL.Path}
+	e := s.requestEvent(events.ResourceRequest, r, nil)
 	defer func() { s.events.Emit(e) }()
 	ar, ok := s.bearer(w, r, &e)
 	if !ok {
@@ -131,7 +149,7 @@ func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request) {
 
 // handleUserinfo is the OpenID Connect userinfo endpoint.
 func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
-	e := events.Event{Kind: events.ResourceRequest, Endpoint: r.URL.Path}
+	e := s.requestEvent(events.ResourceRequest, r, nil)
 	defer func() { s.events.Emit(e) }()
 	ar, ok := s.bearer(w, r, &e)
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -27,9 +28,15 @@ const (
 	controlContentType = "application/json"
 )
 
+// handler is the whole simulator: the router behind the middleware that
+// every answer needs, 404s and 405s included (mux runs its own middleware
+// only for routes that match).
+func (s *Simulator) handler() http.Handler {
+	return s.recoverPanics(s.stampRequest(s.routes()))
+}
+
 func (s *Simulator) routes() *mux.Router {
 	r := mux.NewRouter()
-	r.Use(s.recoverPanics, s.stampRequest)
 	r.HandleFunc(PathAuthorize, s.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc(PathToken, s.handleToken)
 	r.HandleFunc(PathRevoke, s.handleRevoke)
@@ -53,10 +60,21 @@ func (s *Simulator) routes() *mux.Router {
 // Date tells its own clock, and carries the issuer URL to the handlers.
 func (s *Simulator) stampRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
+		now := s.clock.Now()
+		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 		ctx := context.WithValue(r.Context(), issuerKey{}, s.issuerFor(r))
+		ctx = context.WithValue(ctx, requestTimeKey{}, now)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type requestTimeKey struct{}
+
+// requestTime is the sim time a request arrived at: its events carry it, as
+// its Date header does, even if the clock moves while it is served.
+func requestTime(ctx context.Context) time.Time {
+	t, _ := ctx.Value(requestTimeKey{}).(time.Time)
+	return t
 }
 
 // recoverPanics turns a panic into a logged 500 with an RFC 6749 error body

@@ -32,8 +32,10 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		RefreshTokenLifespan:        -1,
 		GlobalSecret:                secret,
 		EnforcePKCEForPublicClients: true,
-		MinParameterEntropy:         fosite.MinParameterEntropy,
-		RefreshTokenScopes:          []string{"offline_access", "offline"},
+		// RFC 6749 sets no minimum length for state or nonce; fosite takes
+		// zero to mean its default of eight characters, so one is the least.
+		MinParameterEntropy: 1,
+		RefreshTokenScopes:  []string{"offline_access", "offline"},
 		// fosite fills these lazily on first use, which races under concurrent
 		// requests, so they are set here.
 		ScopeStrategy:            fosite.ExactScopeStrategy,
@@ -47,7 +49,7 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		store:                     s.store,
 	}
 	provider := compose.Compose(cfg, storage{Store: s.store, registry: s.clients},
-		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}},
+		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.signer()},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,

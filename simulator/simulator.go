@@ -26,7 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -46,7 +45,7 @@ type Simulator struct {
 	oauth    *fosite.Fosite
 	strategy tokenStrategy
 	key      func() (*signingKey, error)
-	router   *mux.Router
+	http     http.Handler
 }
 
 type options struct {
@@ -131,7 +130,7 @@ func New(opts ...Option) (*Simulator, error) {
 		return nil, err
 	}
 	s.oauth, s.strategy = oauth, strategy
-	s.router = s.routes()
+	s.http = s.handler()
 	return s, nil
 }
 
@@ -169,7 +168,7 @@ func (s *Simulator) Events() *events.Log { return s.events }
 func (s *Simulator) Store() *family.Store { return s.store }
 
 // ServeHTTP implements http.Handler.
-func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.ServeHTTP(w, r) }
 
 // Server is a simulator listening on a loopback port, in the manner of
 // httptest.Server.

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -91,10 +92,6 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 	if !ok || sess.Claims == nil || sess.Claims.Subject == "" {
 		return "", fosite.ErrServerError.WithDebug("id_token requested without a signed-in user")
 	}
-	key, err := s.sim.key()
-	if err != nil {
-		return "", fosite.ErrServerError.WithWrap(err)
-	}
 	if lifespan <= 0 {
 		lifespan = s.sim.store.Policy().IDTokenLifetime.D()
 	}
@@ -109,7 +106,41 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 	if !slices.Contains(claims.Audience, r.GetClient().GetID()) {
 		claims.Audience = append(slices.Clone(claims.Audience), r.GetClient().GetID())
 	}
-	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) { return key.private, nil }}
-	token, _, err := signer.Generate(ctx, claims.ToMapClaims(), sess.IDTokenHeaders())
+	token, _, err := s.sim.signer().Generate(ctx, claims.ToMapClaims(), sess.IDTokenHeaders())
 	return token, err
+}
+
+// simSigner signs with the simulator's key and judges the time claims of
+// JWTs it is handed (an id_token_hint) by the sim clock: fosite's own
+// signer checks them against time.Now, and would refuse an id_token the
+// simulator issued at a sim time ahead of the wall clock.
+type simSigner struct {
+	*jwt.DefaultSigner
+	sim *Simulator
+}
+
+// wallClockChecks are the claim checks fosite's decoder makes against time.Now.
+const wallClockChecks = jwt.ValidationErrorExpired | jwt.ValidationErrorIssuedAt | jwt.ValidationErrorNotValidYet
+
+// Decode verifies a JWT's signature and decides its expiry on the sim clock.
+func (s simSigner) Decode(ctx context.Context, raw string) (*jwt.Token, error) {
+	token, err := s.DefaultSigner.Decode(ctx, raw)
+	var ve *jwt.ValidationError
+	if !errors.As(err, &ve) || token == nil || ve.Errors&^wallClockChecks != 0 {
+		return token, err
+	}
+	if exp, ok := token.Claims["exp"].(float64); ok && !s.sim.clock.Now().Before(time.Unix(int64(exp), 0)) {
+		return token, &jwt.ValidationError{Errors: jwt.ValidationErrorExpired}
+	}
+	return token, nil
+}
+
+func (s *Simulator) signer() simSigner {
+	return simSigner{sim: s, DefaultSigner: &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) {
+		key, err := s.key()
+		if err != nil {
+			return nil, err
+		}
+		return key.private, nil
+	}}}
 }

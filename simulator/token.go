@@ -2,9 +2,11 @@ package simulator
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -12,6 +14,9 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
 )
+
+// maxFormMemory is what fosite gives a multipart form in memory.
+const maxFormMemory = 1 << 20
 
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -36,7 +41,9 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 // minted grant answers exactly as the token endpoint would.
 func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
 	op := &family.Op{}
-	if err := r.ParseForm(); err != nil {
+	// Parse as fosite will, multipart bodies included, so that the grant and
+	// the token this request presents, and so the family to lock, are known.
+	if err := r.ParseMultipartForm(maxFormMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return nil, nil, op, fosite.ErrInvalidRequest.WithHintf("The request body could not be parsed: %s.", err)
 	}
 	op.GrantType = r.PostForm.Get("grant_type")
@@ -105,7 +112,7 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 // requestEvent starts the event for a request: who asked, and what the store
 // learned while serving it.
 func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op) events.Event {
-	e := events.Event{Kind: kind, Endpoint: r.URL.Path}
+	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context())}
 	if op != nil {
 		e.Client, e.User, e.Family, e.Detail = op.Client, op.User, op.Family, op.Denial
 	}
@@ -133,7 +140,19 @@ func (s *Simulator) noteOAuthError(w http.ResponseWriter, r *http.Request, err e
 	if e.Detail == "" {
 		e.Detail = rfc.HintField
 	}
-	if rfc.CodeField == http.StatusUnauthorized && r.Header.Get("Authorization") != "" {
+	if rfc.CodeField == http.StatusUnauthorized {
+		setChallenge(w, r)
+	}
+}
+
+// setChallenge asks a caller whose credentials were refused in the
+// Authorization header to try again with the scheme it used.
+func setChallenge(w http.ResponseWriter, r *http.Request) {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthsim", error="invalid_token"`)
+	case scheme != "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauthsim", charset="UTF-8"`)
 	}
 }

@@ -7,6 +7,7 @@
 package clock
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -85,7 +86,14 @@ func (o *Offset) AfterFunc(d time.Duration, f func()) clockwork.Timer {
 	return o.wall.AfterFunc(d, f)
 }
 
-// Set moves c to t, forwards or backwards.
-func Set(c Clock, t time.Time) {
-	c.Advance(t.Sub(c.Now()))
+// Set moves c to t, forwards or backwards. It refuses an instant further
+// from the clock's time than a time.Duration spans (about 292 years).
+func Set(c Clock, t time.Time) error {
+	now := c.Now()
+	d := t.Sub(now)
+	if !now.Add(d).Equal(t) {
+		return fmt.Errorf("cannot move the clock from %s to %s: more than about 292 years", now.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	}
+	c.Advance(d)
+	return nil
 }

@@ -105,11 +105,13 @@ func NewLog(now Now) *Log {
 
 // Emit appends e, filling in its sequence number and, when unset, its time.
 func (l *Log) Emit(e Event) Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Read the clock under the lock, so that events without a time of their
+	// own are in time order as well as in sequence order.
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	e.Seq = l.first + uint64(l.n)
 	last := len(l.chunks) - 1
 	if last < 0 || len(l.chunks[last]) == chunkSize {

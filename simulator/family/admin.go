@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
-
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Info describes a family for the control API.
@@ -111,7 +109,7 @@ func (s *Store) revokeAll(fams map[string]*family, reason string) int {
 	for _, f := range fams {
 		list = append(list, f)
 	}
-	sort.Slice(list, func(i, j int) bool { return olderFirst(list[i].created, list[i].id, list[j].created, list[j].id) })
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
 	n := 0
 	for _, f := range list {
 		if s.revokeFamily(f, reason) {
@@ -125,43 +123,34 @@ func (s *Store) revokeAll(fams map[string]*family, reason string) int {
 func (s *Store) Families() []Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	byID := map[string]*Info{}
-	out := make([]Info, 0, len(s.families))
+	list := make([]*family, 0, len(s.families))
 	for _, f := range s.families {
-		info := Info{ID: f.id, Client: f.client, User: f.user, Created: f.created, Revoked: f.revoked, RevokeReason: f.reason, Scopes: []string{}}
+		list = append(list, f)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	byID := map[string]*Info{}
+	out := make([]Info, len(list))
+	for i, f := range list {
+		out[i] = Info{ID: f.id, Client: f.client, User: f.user, Created: f.created, Revoked: f.revoked,
+			RevokeReason: f.reason, Scopes: []string{}, RefreshTokens: len(f.refresh)}
 		if f.revoked {
 			at := f.revokedAt
-			info.RevokedAt = &at
+			out[i].RevokedAt = &at
 		}
-		out = append(out, info)
+		for _, t := range f.refresh {
+			if s.usable(t) {
+				out[i].LiveRefresh++
+			}
+			out[i].Scopes = t.req.GetGrantedScopes()
+		}
+		byID[f.id] = &out[i]
 	}
-	for i := range out {
-		byID[out[i].ID] = &out[i]
-	}
-	now := s.clock.Now()
 	for _, t := range s.access {
 		info := byID[t.fam.id]
 		info.AccessTokens++
-		info.Scopes = t.req.GetGrantedScopes()
-	}
-	for _, t := range s.refresh {
-		info := byID[t.fam.id]
-		info.RefreshTokens++
-		info.Scopes = t.req.GetGrantedScopes()
-		deadline, _ := s.refreshDeadline(t)
-		usable := t.used.IsZero() || s.policy.Refresh.Rotation == profile.RotationNone || s.inGrace(t)
-		if !t.revoked && !t.fam.revoked && usable && (deadline.IsZero() || now.Before(deadline)) {
-			info.LiveRefresh++
+		if len(info.Scopes) == 0 {
+			info.Scopes = t.req.GetGrantedScopes()
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return olderFirst(out[i].Created, out[i].ID, out[j].Created, out[j].ID) })
 	return out
-}
-
-// olderFirst orders families by creation time, then by id for a stable order.
-func olderFirst(at time.Time, id string, bt time.Time, bid string) bool {
-	if !at.Equal(bt) {
-		return at.Before(bt)
-	}
-	return id < bid
 }

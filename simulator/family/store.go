@@ -46,6 +46,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	policy   profile.Profile
+	counter  uint64 // orders families; sim times tie on a clock that stands still
 	families map[string]*family
 	codes    map[string]*token
 	access   map[string]*token
@@ -60,9 +61,13 @@ type family struct {
 	id, client, user string
 	created          time.Time
 	firstRefresh     time.Time
-	revokedAt        time.Time
-	reason           string
-	revoked          bool
+	// seq and refreshSeq order families by creation and by their first
+	// refresh token.
+	seq, refreshSeq uint64
+	refresh         []*token
+	revokedAt       time.Time
+	reason          string
+	revoked         bool
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
@@ -166,7 +171,8 @@ func (s *Store) familyFor(r fosite.Requester) *family {
 	if f, ok := s.families[r.GetID()]; ok {
 		return f
 	}
-	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now()}
+	s.counter++
+	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter}
 	s.families[f.id] = f
 	index(s.byClient, f.client, f)
 	if f.user != "" {
@@ -315,35 +321,61 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 	}
 	t := s.issue(ctx, fosite.RefreshToken, sig, r, 0)
 	s.refresh[sig] = t
-	if f := t.fam; f.firstRefresh.IsZero() {
-		f.firstRefresh = t.issued
+	f := t.fam
+	f.refresh = append(f.refresh, t)
+	if f.firstRefresh.IsZero() {
+		s.counter++
+		f.firstRefresh, f.refreshSeq = t.issued, s.counter
 		s.evictBeyondLimit(f)
 	}
 	return nil
 }
 
-// evictBeyondLimit silently revokes the oldest families of f's user and
-// client while they exceed the profile's cap. s.mu must be held.
+// evictBeyondLimit silently revokes the oldest other families of f's user
+// and client while, with f, they exceed the profile's cap. Only families
+// with a usable refresh token count, and f, whose token is already on its
+// way to the client, is never the one evicted. s.mu must be held.
 func (s *Store) evictBeyondLimit(f *family) {
 	limit := s.policy.Refresh.MaxFamiliesPerUserClient
 	if limit <= 0 || f.user == "" {
 		return
 	}
-	var siblings []*family
+	var others []*family
 	for _, g := range s.byUser[f.user] {
-		if g.client == f.client && !g.revoked && !g.firstRefresh.IsZero() {
-			siblings = append(siblings, g)
+		if g != f && g.client == f.client && s.hasUsableRefresh(g) {
+			others = append(others, g)
 		}
 	}
-	if len(siblings) <= limit {
+	excess := len(others) + 1 - limit
+	if excess <= 0 {
 		return
 	}
-	sort.Slice(siblings, func(i, j int) bool {
-		return olderFirst(siblings[i].firstRefresh, siblings[i].id, siblings[j].firstRefresh, siblings[j].id)
-	})
-	for _, g := range siblings[:len(siblings)-limit] {
+	sort.Slice(others, func(i, j int) bool { return others[i].refreshSeq < others[j].refreshSeq })
+	for _, g := range others[:excess] {
 		s.revokeFamily(g, ReasonMaxFamilies)
 	}
+}
+
+// usable reports whether a refresh token would be accepted now. s.mu must be held.
+func (s *Store) usable(t *token) bool {
+	if t.revoked || t.fam.revoked {
+		return false
+	}
+	if !t.used.IsZero() && s.policy.Refresh.Rotation != profile.RotationNone && !s.inGrace(t) {
+		return false
+	}
+	deadline, _ := s.refreshDeadline(t)
+	return deadline.IsZero() || s.clock.Now().Before(deadline)
+}
+
+// hasUsableRefresh reports whether any refresh token of f would be accepted now. s.mu must be held.
+func (s *Store) hasUsableRefresh(f *family) bool {
+	for _, t := range f.refresh {
+		if s.usable(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // GetRefreshTokenSession returns the request behind a usable refresh token.

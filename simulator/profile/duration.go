@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 // It also takes whole days ("7d", "90d", "1d12h"), since provider lifetimes
 // are documented in days and 2160h is no way to write 90 days.
 type Duration time.Duration
+
+// maxDays is the most whole days a time.Duration holds.
+const maxDays = uint64(math.MaxInt64 / int64(24*time.Hour))
 
 // ParseDuration reads a Go duration with an optional leading number of days.
 func ParseDuration(s string) (Duration, error) {
@@ -26,6 +30,9 @@ func ParseDuration(s string) (Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q: the days before 'd' must be a whole number", s)
 		}
+		if n > maxDays {
+			return 0, fmt.Errorf("invalid duration %q: at most %dd (about 292 years)", s, maxDays)
+		}
 		days = time.Duration(n) * 24 * time.Hour
 		s = s[i+1:]
 		if s == "" {
@@ -38,6 +45,9 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	if days > 0 && d < 0 {
 		return 0, fmt.Errorf("invalid duration %q: days cannot be followed by a negative part", s)
+	}
+	if d > math.MaxInt64-days {
+		return 0, fmt.Errorf("invalid duration %q: longer than about 292 years", s)
 	}
 	return Duration(days + d), nil
 }
