@@ -27,7 +27,16 @@ fmtcheck:
 
 ## bench: Go benchmarks of the simulator against a bare net/http baseline (not part of test)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./simulator/...
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./simulator/... > bin/bench.txt || { cat bin/bench.txt; exit 1; }
+	@cat bin/bench.txt
+	@echo; echo "median ns/op of 5 runs, and as a multiple of the bare handler's, from this run:"
+	@for n in $$(awk '/^Benchmark/ { sub(/-[0-9]+$$/, "", $$1); print $$1 }' bin/bench.txt | sort -u); do \
+	  awk -v n=$$n '/^Benchmark/ { x = $$1; sub(/-[0-9]+$$/, "", x); if (x == n) print $$3 }' bin/bench.txt | sort -n | \
+	    awk -v n=$$n '{ a[NR] = $$1 } END { print n, a[int((NR + 1) / 2)] }'; \
+	done > bin/bench-median.txt
+	@awk 'NR == FNR { if ($$1 == "BenchmarkBareHandler") base = $$2; next } \
+	  { printf "  %-28s %10d ns/op  %6.1fx\n", $$1, $$2, $$2 / base }' bin/bench-median.txt bin/bench-median.txt
 
 clean:
 	rm -rf bin
