@@ -54,18 +54,20 @@ func deny(ctx context.Context, why string) {
 	}
 }
 
-// revocationReason is why fosite asked to revoke a family during o: reuse of
-// a code or refresh token during a token request, otherwise the client's own
-// revocation request.
+// revocationReason is why fosite asked to revoke a family during o: the
+// client's own revocation request, or reuse of a code or refresh token
+// during a token request.
 func (o *Op) revocationReason() string {
 	switch {
 	case o == nil:
 		return ReasonAdmin
+	case o.Revocation:
+		return ReasonClientRevocation
 	case o.GrantType == "refresh_token":
 		return ReasonReuseDetected
 	case o.GrantType == "authorization_code":
 		return ReasonCodeReuse
 	default:
-		return ReasonClientRevocation
+		return ReasonAdmin
 	}
 }

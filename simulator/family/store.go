@@ -222,7 +222,7 @@ func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r 
 	return t
 }
 
-// live returns the token of kind under sig unless it or its family was revoked. s.mu must be held.
+// live returns the token under sig in table unless it or its family was revoked. s.mu must be held.
 func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (*token, error) {
 	t, ok := table[sig]
 	if !ok {
