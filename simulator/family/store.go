@@ -361,7 +361,7 @@ func (s *Store) usable(t *token) bool {
 	if t.revoked || t.fam.revoked {
 		return false
 	}
-	if !t.used.IsZero() && s.policy.Refresh.Rotation != profile.RotationNone && !s.inGrace(t) {
+	if s.superseded(t) {
 		return false
 	}
 	deadline, _ := s.refreshDeadline(t)
@@ -389,10 +389,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	if err != nil {
 		return nil, err
 	}
-	if t.used.IsZero() || s.policy.Refresh.Rotation == profile.RotationNone {
-		return copyRequest(t.req), nil
-	}
-	if s.inGrace(t) {
+	if !s.superseded(t) {
 		return copyRequest(t.req), nil
 	}
 	o := opFrom(ctx)
@@ -409,7 +406,13 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	return nil, fosite.ErrNotFound
 }
 
-// inGrace reports whether a superseded refresh token is still accepted. s.mu must be held.
+// superseded reports whether a refresh token was rotated away and is past
+// any grace window: presenting it again is reuse. s.mu must be held.
+func (s *Store) superseded(t *token) bool {
+	return !t.used.IsZero() && s.policy.Refresh.Rotation != profile.RotationNone && !s.inGrace(t)
+}
+
+// inGrace reports whether a used refresh token is still accepted. s.mu must be held.
 func (s *Store) inGrace(t *token) bool {
 	r := s.policy.Refresh
 	return r.Rotation == profile.RotationRotateWithGrace && !t.childUsed &&
@@ -441,7 +444,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 			t.parent.childUsed = true
 		}
 		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
-	case !s.inGrace(t):
+	case s.superseded(t):
 		// Another request superseded the token since this one read it. The
 		// simulator serializes token requests per family, so this is a guard:
 		// refuse rather than let two requests rotate one token.
