@@ -49,7 +49,7 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		store:                     s.store,
 	}
 	provider := compose.Compose(cfg, storage{Store: s.store, registry: s.clients},
-		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.signer()},
+		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.jwtSigner},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,

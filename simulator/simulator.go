@@ -45,7 +45,9 @@ type Simulator struct {
 	oauth    *fosite.Fosite
 	strategy tokenStrategy
 	key      func() (*signingKey, error)
-	http     http.Handler
+	// jwtSigner signs id_tokens and reads id_token_hints, both with key.
+	jwtSigner simSigner
+	http      http.Handler
 }
 
 type options struct {
@@ -122,6 +124,7 @@ func New(opts ...Option) (*Simulator, error) {
 		k := newSigningKey(o.key)
 		s.key = func() (*signingKey, error) { return k, nil }
 	}
+	s.jwtSigner = s.newSigner()
 	if err := s.loadDirectory(); err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 	if !slices.Contains(claims.Audience, r.GetClient().GetID()) {
 		claims.Audience = append(slices.Clone(claims.Audience), r.GetClient().GetID())
 	}
-	token, _, err := s.sim.signer().Generate(ctx, claims.ToMapClaims(), sess.IDTokenHeaders())
+	token, _, err := s.sim.jwtSigner.Generate(ctx, claims.ToMapClaims(), sess.IDTokenHeaders())
 	return token, err
 }
 
@@ -135,7 +135,7 @@ func (s simSigner) Decode(ctx context.Context, raw string) (*jwt.Token, error) {
 	return token, nil
 }
 
-func (s *Simulator) signer() simSigner {
+func (s *Simulator) newSigner() simSigner {
 	return simSigner{sim: s, DefaultSigner: &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) {
 		key, err := s.key()
 		if err != nil {
