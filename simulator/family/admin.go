@@ -48,7 +48,7 @@ func (s *Store) Token(sig string) (info TokenInfo, ok bool) {
 		Scopes: t.req.GetGrantedScopes(), IssuedAt: t.issued, ExpiresAt: t.expires,
 	}
 	if t.kind == fosite.RefreshToken {
-		info.ExpiresAt, _ = s.refreshDeadline(t)
+		info.ExpiresAt, _, _ = s.refreshDeadline(t)
 	}
 	return info, true
 }

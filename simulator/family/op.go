@@ -20,6 +20,8 @@ type Op struct {
 	Family, Client, User string
 	// Denial says why the store refused a token; empty when it did not.
 	Denial string
+	// Refusal is Denial as a code a program can branch on (one of the Refused* constants).
+	Refusal string
 	// AccessExpiresAt is the sim-time expiry of the access token issued.
 	AccessExpiresAt time.Time
 	// RefreshDropped is set when the profile does not rotate refresh tokens:
@@ -48,9 +50,21 @@ func (o *Op) observe(f *family) {
 	}
 }
 
-func deny(ctx context.Context, why string) {
+// Refusal codes: why the store refused a token.
+const (
+	RefusedUnknown    = "unknown"     // no such token
+	RefusedRevoked    = "revoked"     // the token or its family was revoked
+	RefusedReused     = "reused"      // a superseded refresh token came back
+	RefusedExpired    = "expired"     // an access token, code, or refresh token past its absolute lifetime
+	RefusedInactive   = "inactive"    // a refresh token past its idle timeout
+	RefusedTestingApp = "testing_app" // the testing-app expiry killed the grant
+	RefusedRedeemed   = "redeemed"    // an authorization code used twice
+)
+
+// deny records the first reason the store refused a token during the request.
+func deny(ctx context.Context, code, why string) {
 	if o := opFrom(ctx); o != nil && o.Denial == "" {
-		o.Denial = why
+		o.Denial, o.Refusal = why, code
 	}
 }
 

@@ -226,16 +226,16 @@ func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r 
 func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (*token, error) {
 	t, ok := table[sig]
 	if !ok {
-		deny(ctx, "unknown token")
+		deny(ctx, RefusedUnknown, "unknown token")
 		return nil, fosite.ErrNotFound
 	}
 	opFrom(ctx).observe(t.fam)
 	switch {
 	case t.fam.revoked:
-		deny(ctx, "family revoked: "+t.fam.reason)
+		deny(ctx, RefusedRevoked, "family revoked: "+t.fam.reason)
 		return nil, fosite.ErrNotFound
 	case t.revoked:
-		deny(ctx, "token revoked")
+		deny(ctx, RefusedRevoked, "token revoked")
 		return nil, fosite.ErrNotFound
 	}
 	return t, nil
@@ -260,7 +260,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosit
 		return nil, err
 	}
 	if !t.used.IsZero() {
-		deny(ctx, "authorization code already redeemed")
+		deny(ctx, RefusedRedeemed, "authorization code already redeemed")
 		if o := opFrom(ctx); o != nil && o.GrantType == "authorization_code" {
 			s.emit(events.Event{Kind: events.CodeReuseDetected, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
 		}
@@ -364,7 +364,7 @@ func (s *Store) usable(t *token) bool {
 	if s.superseded(t) {
 		return false
 	}
-	deadline, _ := s.refreshDeadline(t)
+	deadline, _, _ := s.refreshDeadline(t)
 	return deadline.IsZero() || s.clock.Now().Before(deadline)
 }
 
@@ -395,14 +395,14 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	o := opFrom(ctx)
 	exchanging := o != nil && o.GrantType == "refresh_token"
 	if s.policy.Refresh.ReuseDetection == profile.ReuseRevokeFamily {
-		deny(ctx, "refresh token reuse detected")
+		deny(ctx, RefusedReused, "refresh token reuse detected")
 		if exchanging {
 			s.emit(events.Event{Kind: events.RefreshReuseDetected, TokenType: string(t.kind), Token: t.fingerprint(),
 				Detail: fmt.Sprintf("superseded at %s", t.used.Format(time.RFC3339))}, t.fam)
 		}
 		return copyRequest(t.req), fosite.ErrInactiveToken
 	}
-	deny(ctx, "refresh token already used")
+	deny(ctx, RefusedReused, "refresh token already used")
 	return nil, fosite.ErrNotFound
 }
 
@@ -587,26 +587,27 @@ func (s *Store) CheckExpiry(ctx context.Context, kind fosite.TokenType, sig stri
 	if t == nil {
 		return nil
 	}
-	deadline, why := t.expires, string(kind)+" expired"
+	deadline, code, why := t.expires, RefusedExpired, string(kind)+" expired"
 	if kind == fosite.RefreshToken {
-		deadline, why = s.refreshDeadline(t)
+		deadline, code, why = s.refreshDeadline(t)
 	}
 	if deadline.IsZero() || s.clock.Now().Before(deadline) {
 		return nil
 	}
-	deny(ctx, why)
+	deny(ctx, code, why)
 	return fosite.ErrTokenExpired.WithHintf("The %s at %s.", why, deadline.UTC().Format(time.RFC3339))
 }
 
 // refreshDeadline is the earliest of a refresh token's idle and absolute
-// deadlines, with the reason it dies then; zero when it never expires. s.mu must be held.
-func (s *Store) refreshDeadline(t *token) (time.Time, string) {
+// deadlines, with the refusal code and reason it dies then; zero when it
+// never expires. s.mu must be held.
+func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
 	r := s.policy.Refresh
 	var deadline time.Time
-	var why string
-	earliest := func(d time.Time, reason string) {
+	var code, why string
+	earliest := func(d time.Time, c, reason string) {
 		if deadline.IsZero() || d.Before(deadline) {
-			deadline, why = d, reason
+			deadline, code, why = d, c, reason
 		}
 	}
 	if r.IdleTimeout > 0 {
@@ -614,16 +615,16 @@ func (s *Store) refreshDeadline(t *token) (time.Time, string) {
 		if t.lastUsed.After(active) {
 			active = t.lastUsed
 		}
-		earliest(active.Add(r.IdleTimeout.D()), "refresh token expired after its idle timeout")
+		earliest(active.Add(r.IdleTimeout.D()), RefusedInactive, "refresh token expired after its idle timeout")
 	}
 	if r.AbsoluteLifetime > 0 {
 		start := t.issued
 		if r.AbsoluteMode == profile.AbsoluteInherited && !t.fam.firstRefresh.IsZero() {
 			start = t.fam.firstRefresh
 		}
-		earliest(start.Add(r.AbsoluteLifetime.D()), "refresh token reached its absolute lifetime")
+		earliest(start.Add(r.AbsoluteLifetime.D()), RefusedExpired, "refresh token reached its absolute lifetime")
 	}
-	return deadline, why
+	return deadline, code, why
 }
 
 // LockFamilyOf locks the family that owns the token of kind under sig and

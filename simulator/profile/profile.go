@@ -23,6 +23,9 @@ const (
 	// RotationRotateWithGrace supersedes the old token but still accepts it for a grace period
 	// after its first use (Okta's leeway, Auth0's reuse interval, Xero's 30 minutes).
 	RotationRotateWithGrace Rotation = "rotate_with_grace"
+	// RotationRotateKeepOld issues a new refresh token on every refresh but never supersedes
+	// the old one: it stays valid until its own idle or absolute expiry (Entra ID).
+	RotationRotateKeepOld Rotation = "rotate_keep_old"
 )
 
 // ReuseDetection says what happens when a superseded refresh token comes back.
@@ -72,16 +75,156 @@ type Refresh struct {
 	// MaxFamiliesPerUserClient caps live refresh-token families per user and client; the
 	// oldest is silently invalidated when a new one would exceed it (0: no cap).
 	MaxFamiliesPerUserClient int `json:"max_families_per_user_client,omitempty" yaml:"max_families_per_user_client,omitempty"`
+	// RotateAfter, with a rotating mode, keeps a refresh token younger than this: a refresh
+	// answers with the same token until it is this old (Intuit's periodic rotation; 0: rotate
+	// on every refresh).
+	RotateAfter Duration `json:"rotate_after,omitempty" yaml:"rotate_after,omitempty"`
+	// OnReconsent says what a new authorization of the same user and client does to the
+	// families it already has: keep them (Google: each consent mints another refresh token)
+	// or revoke them. Empty means keep.
+	OnReconsent Reconsent `json:"on_reconsent,omitempty" yaml:"on_reconsent,omitempty"`
 }
+
+// Reconsent says what re-authorizing does to a user's existing grants for the same client.
+type Reconsent string
+
+// Reconsent modes.
+const (
+	ReconsentKeep   Reconsent = "keep"
+	ReconsentRevoke Reconsent = "revoke"
+)
 
 // Profile is one provider's token-lifecycle behaviour.
 type Profile struct {
-	Name                string        `json:"name" yaml:"name"`
-	AccessTokenLifetime Duration      `json:"access_token_lifetime" yaml:"access_token_lifetime"`
-	CodeLifetime        Duration      `json:"code_lifetime" yaml:"code_lifetime"`
-	IDTokenLifetime     Duration      `json:"id_token_lifetime" yaml:"id_token_lifetime"`
-	OfflineAccess       OfflineAccess `json:"offline_access" yaml:"offline_access"`
-	Refresh             Refresh       `json:"refresh" yaml:"refresh"`
+	Name string `json:"name" yaml:"name"`
+	// Title names the provider and product the profile models, for listings.
+	Title string `json:"title,omitempty" yaml:"title,omitempty"`
+	// AccessTokenLifetime is the lifetime of every access token, or the shortest when
+	// AccessTokenLifetimeMax is set.
+	AccessTokenLifetime Duration `json:"access_token_lifetime" yaml:"access_token_lifetime"`
+	// AccessTokenLifetimeMax, when set, gives each access token a random lifetime between
+	// AccessTokenLifetime and this (Entra ID: 60 to 90 minutes), from the simulator's seed.
+	AccessTokenLifetimeMax Duration      `json:"access_token_lifetime_max,omitempty" yaml:"access_token_lifetime_max,omitempty"`
+	CodeLifetime           Duration      `json:"code_lifetime" yaml:"code_lifetime"`
+	IDTokenLifetime        Duration      `json:"id_token_lifetime" yaml:"id_token_lifetime"`
+	OfflineAccess          OfflineAccess `json:"offline_access" yaml:"offline_access"`
+	Refresh                Refresh       `json:"refresh" yaml:"refresh"`
+	// TestingAppExpiry kills the refresh tokens of a client whose publishing status is
+	// "testing" this long after consent (Google: 7 days), unless only identity scopes
+	// (openid, email, profile) were granted. 0: testing status changes nothing.
+	TestingAppExpiry Duration `json:"testing_app_expiry,omitempty" yaml:"testing_app_expiry,omitempty"`
+	// Responses replaces the RFC 6749 answer in the situations it names with the
+	// provider's own, byte for byte as documented. See Situation.
+	Responses map[Situation]Response `json:"responses,omitempty" yaml:"responses,omitempty"`
+	// Deviations are the provider's departures from RFC 6749 on every request. See Deviation.
+	Deviations []Deviation `json:"deviations,omitempty" yaml:"deviations,omitempty"`
+	// Sources holds where each value came from, by dotted path ("refresh.grace"); the
+	// profile data files record them next to each value.
+	Sources map[string]Source `json:"sources,omitempty" yaml:"-"`
+}
+
+// Source is where a profile value comes from.
+type Source struct {
+	// Ref cites the documentation, issue or article the value is taken from.
+	Ref string `json:"ref"`
+	// Unconfirmed marks a value no primary source was found for.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
+}
+
+// Situation names a moment where a provider answers in its own way.
+type Situation string
+
+// Situations a profile can give its own response for. The refresh-token ones
+// fall back to SituationRefreshTokenInvalid, then to RFC 6749's invalid_grant.
+const (
+	// SituationRefreshTokenInvalid: any refused refresh token (the fallback of the ones below).
+	SituationRefreshTokenInvalid Situation = "refresh_token_invalid"
+	// SituationRefreshTokenExpired: the refresh token reached its absolute lifetime.
+	SituationRefreshTokenExpired Situation = "refresh_token_expired"
+	// SituationRefreshTokenInactive: the refresh token passed its idle timeout.
+	SituationRefreshTokenInactive Situation = "refresh_token_inactive"
+	// SituationRefreshTokenRevoked: the grant was revoked (user, admin, password change, eviction).
+	SituationRefreshTokenRevoked Situation = "refresh_token_revoked"
+	// SituationRefreshTokenReused: a superseded refresh token was presented.
+	SituationRefreshTokenReused Situation = "refresh_token_reused"
+	// SituationRefreshTokenTestingApp: the testing-app expiry killed the grant.
+	SituationRefreshTokenTestingApp Situation = "refresh_token_testing_app"
+	// SituationClientSecretInvalid: the client authenticated with a wrong or retired secret.
+	SituationClientSecretInvalid Situation = "client_secret_invalid"
+	// SituationClientSecretExpired: the client authenticated with a secret past its expiry.
+	SituationClientSecretExpired Situation = "client_secret_expired"
+	// SituationRateLimited: the provider's rate-limit signal, used by rate_limit faults.
+	SituationRateLimited Situation = "rate_limited"
+	// SituationInteractionRequired: step-up or a claims challenge (Entra AADSTS50076, Google invalid_rapt).
+	SituationInteractionRequired Situation = "interaction_required"
+)
+
+// Situations lists every situation a profile may give a response for.
+func Situations() []Situation {
+	return []Situation{
+		SituationRefreshTokenInvalid, SituationRefreshTokenExpired, SituationRefreshTokenInactive,
+		SituationRefreshTokenRevoked, SituationRefreshTokenReused, SituationRefreshTokenTestingApp,
+		SituationClientSecretInvalid, SituationClientSecretExpired, SituationRateLimited,
+		SituationInteractionRequired,
+	}
+}
+
+// Response is an HTTP answer as a provider gives it. Header values and the
+// body are Go text/templates over ResponseData, so that a provider's trace
+// ids, timestamps and rate-limit counters can be rendered.
+type Response struct {
+	Status      int               `json:"status" yaml:"status"`
+	ContentType string            `json:"content_type,omitempty" yaml:"content_type,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	Body        string            `json:"body" yaml:"body"`
+}
+
+// ResponseData is what a Response's templates can use.
+type ResponseData struct {
+	// Now is the provider's time, formatted by the template (e.g. {{.Now.Format "2006-01-02 15:04:05Z"}}).
+	Now time.Time
+	// TraceID and CorrelationID are fresh random UUIDs per response.
+	TraceID, CorrelationID string
+	// TokenIssuedAt is when the refused token was issued (zero when unknown).
+	TokenIssuedAt time.Time
+	// RetryAfterSeconds, RetryAfterDate (an HTTP-date) and ResetUnix say when a rate-limited
+	// caller may try again; Limit and Remaining are the limiter's counters.
+	RetryAfterSeconds int
+	RetryAfterDate    string
+	ResetUnix         int64
+	Limit, Remaining  int
+}
+
+// Deviation is a departure from RFC 6749 that real providers make.
+type Deviation string
+
+// Deviations a profile or a deviation fault can apply.
+const (
+	// DeviationExpiresInString sends expires_in as a JSON string ("3600").
+	DeviationExpiresInString Deviation = "expires_in_string"
+	// DeviationExpiresInFractional sends expires_in with a fraction (3599.5).
+	DeviationExpiresInFractional Deviation = "expires_in_fractional"
+	// DeviationExpiresInMissing leaves expires_in out (RFC 6749 only recommends it).
+	DeviationExpiresInMissing Deviation = "expires_in_missing"
+	// DeviationTokenTypeLowercase sends token_type "bearer".
+	DeviationTokenTypeLowercase Deviation = "token_type_lowercase"
+	// DeviationNoRefreshToken answers a refresh grant without refresh_token; the old one stays valid.
+	DeviationNoRefreshToken Deviation = "no_refresh_token"
+	// DeviationErrorsAs200 answers every token-endpoint error with HTTP 200 (GitHub, Slack).
+	DeviationErrorsAs200 Deviation = "errors_as_200"
+	// DeviationInvalidGrant401 answers invalid_grant with HTTP 401.
+	DeviationInvalidGrant401 Deviation = "invalid_grant_401"
+	// DeviationInvalidGrant403 answers invalid_grant with HTTP 403 (Auth0).
+	DeviationInvalidGrant403 Deviation = "invalid_grant_403"
+)
+
+// Deviations lists every deviation.
+func Deviations() []Deviation {
+	return []Deviation{
+		DeviationExpiresInString, DeviationExpiresInFractional, DeviationExpiresInMissing,
+		DeviationTokenTypeLowercase, DeviationNoRefreshToken, DeviationErrorsAs200,
+		DeviationInvalidGrant401, DeviationInvalidGrant403,
+	}
 }
 
 // Generic is the RFC-strict default: one-hour access tokens, ten-minute
