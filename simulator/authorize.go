@@ -49,7 +49,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.grantScopes(ar)
-	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
+	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		s.authorizeError(w, r, ar, err, op)
 		return

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -31,11 +32,17 @@ import (
 //	  - id: carol
 //	    name: Carol Example
 //	auto_approve: true         # login_hint signs the user in without the login page
+//	faults:
+//	  - kind: rate_limit
+//	    match: {endpoint: token, grant_type: refresh_token, nth: 3}
+//	    retry_after: 30s
 type Config struct {
 	Profile     ProfileConfig `yaml:"profile"`
 	Clients     []Client      `yaml:"clients"`
 	Users       []User        `yaml:"users"`
 	AutoApprove *bool         `yaml:"auto_approve"`
+	// Faults are active from the start (see package fault for their fields).
+	Faults []fault.Fault `yaml:"faults"`
 }
 
 // ProfileConfig is a built-in profile with overrides.
@@ -52,7 +59,7 @@ func DefaultConfig() Config {
 
 // Options turns the configuration into simulator options.
 func (c Config) Options() []Option {
-	opts := []Option{WithProfile(c.Profile.Profile), WithClients(c.Clients...), WithUsers(c.Users...)}
+	opts := []Option{WithProfile(c.Profile.Profile), WithClients(c.Clients...), WithUsers(c.Users...), WithFaults(c.Faults...)}
 	if c.AutoApprove != nil {
 		opts = append(opts, WithAutoApprove(*c.AutoApprove))
 	}

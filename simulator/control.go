@@ -44,6 +44,11 @@ func (s *Simulator) controlRoutes(r *mux.Router) {
 	route(http.MethodPost, "/clients/{id}/secret", s.postClientSecret)
 	route(http.MethodGet, "/users", s.getUsers)
 	route(http.MethodPost, "/users", s.postUser)
+	route(http.MethodGet, "/faults", s.getFaults)
+	route(http.MethodPost, "/faults", s.postFault)
+	route(http.MethodDelete, "/faults", s.deleteFaults)
+	route(http.MethodGet, "/faults/{id}", s.getFault)
+	route(http.MethodDelete, "/faults/{id}", s.deleteFault)
 	route(http.MethodGet, "/profile", s.getProfile)
 	route(http.MethodPost, "/reset", s.postReset)
 }
@@ -457,19 +462,20 @@ func (s *Simulator) getProfile(w http.ResponseWriter, _ *http.Request) {
 }
 
 // postReset drops every token, family and event and restores the
-// configured clients and users. The clock stays where it is.
+// configured clients, users and faults. The clock stays where it is.
 func (s *Simulator) postReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "now": s.clockState().Now})
 }
 
-// Reset drops every token, family and event, restores the configured clients
-// and users, and records a reset event. The clock stays where it is.
+// Reset drops every token, family and event, restores the configured clients,
+// users and faults (with their counts at zero), and records a reset event. The clock stays where it is.
 func (s *Simulator) Reset() {
 	s.store.Reset()
 	s.clients.reset()
 	s.users.reset()
 	_ = s.loadDirectory() // it loaded at New, so it loads again
+	_ = s.loadFaults()    // likewise
 	s.events.Clear()
 	s.events.Emit(events.Event{Kind: events.Reset})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v3"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
 // handleRevoke is the RFC 7009 revocation endpoint. Revoking either token of
@@ -118,6 +120,9 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Eve
 	if err == nil && use != fosite.AccessToken {
 		err, op.Denial = fosite.ErrInvalidTokenFormat, "a refresh token is not an access token"
 	}
+	if delayed := shapingFaults(r.Context(), fault.PropagationDelay); len(delayed) > 0 {
+		ar, err = s.propagate(r, e, sig, op, ar, err, delayed)
+	}
 	if err != nil {
 		why := op.Denial
 		if why == "" {
@@ -211,4 +216,50 @@ func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.public}})
+}
+
+// propagate applies propagation_delay faults to a resource check: a token
+// issued less than the delay ago is not known at the resource yet, and one
+// revoked less than the delay ago is still accepted there, as at providers
+// whose resource servers cache token state.
+func (s *Simulator) propagate(r *http.Request, e *events.Event, sig string, op *family.Op, ar fosite.AccessRequester, err error, delayed []fault.Firing) (fosite.AccessRequester, error) {
+	info, ok := s.store.Token(sig)
+	if !ok || info.Kind != fosite.AccessToken {
+		return ar, err
+	}
+	now := s.provider.Now()
+	req := faulted{Request: fault.Request{Endpoint: fault.EndpointResource, Client: info.Client, User: info.User, Family: info.Family},
+		token: info.Fingerprint, tokenType: string(info.Kind)}
+	for _, f := range delayed {
+		delay := f.Fault.Delay.D()
+		on := f.Fault.On
+		both := len(on) == 0
+		switch {
+		case err == nil && (both || slices.Contains(on, fault.OnIssue)) && now.Sub(info.IssuedAt) < delay:
+			op.Denial = "the access token has not reached the resource yet"
+			s.fired(r, req, f, fmt.Sprintf("refused an access token issued %s ago", now.Sub(info.IssuedAt)))
+			return nil, fosite.ErrInactiveToken
+		case err != nil && op.Refusal == family.RefusedRevoked && (both || slices.Contains(on, fault.OnRevocation)) &&
+			!info.RevokedAt.IsZero() && now.Sub(info.RevokedAt) < delay && (info.ExpiresAt.IsZero() || now.Before(info.ExpiresAt)):
+			s.fired(r, req, f, fmt.Sprintf("accepted an access token revoked %s ago", now.Sub(info.RevokedAt)))
+			e.Detail = "revoked, but the revocation has not reached the resource yet"
+			return s.staleRequest(info), nil
+		}
+	}
+	return ar, err
+}
+
+// staleRequest stands in for a revoked token's request at a resource that
+// has not heard of the revocation.
+func (s *Simulator) staleRequest(info family.TokenInfo) fosite.AccessRequester {
+	sess := newSession()
+	sess.Subject = info.User
+	req := fosite.NewAccessRequest(sess)
+	if c, ok := s.clients.get(info.Client); ok {
+		req.Client = c
+	} else {
+		req.Client = &fosite.DefaultClient{ID: info.Client}
+	}
+	req.GrantedScope = fosite.Arguments(info.Scopes)
+	return req
 }

@@ -32,7 +32,7 @@ const (
 // every answer needs, 404s and 405s included (mux runs its own middleware
 // only for routes that match).
 func (s *Simulator) handler() http.Handler {
-	return s.recoverPanics(s.stampRequest(s.routes()))
+	return s.recoverPanics(s.stampRequest(s.injectFaults(s.routes())))
 }
 
 func (s *Simulator) routes() *mux.Router {
@@ -61,7 +61,7 @@ func (s *Simulator) routes() *mux.Router {
 func (s *Simulator) stampRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.clock.Now()
-		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+		w.Header().Set("Date", s.provider.Now().UTC().Format(http.TimeFormat))
 		ctx := context.WithValue(r.Context(), issuerKey{}, s.issuerFor(r))
 		ctx = context.WithValue(ctx, requestTimeKey{}, now)
 		next.ServeHTTP(w, r.WithContext(ctx))

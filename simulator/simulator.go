@@ -31,20 +31,29 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Simulator is a simulated OAuth 2.0 / OpenID Connect provider.
 type Simulator struct {
-	cfg      options
-	clock    clock.Clock
-	events   *events.Log
-	store    *family.Store
-	clients  *registry
-	users    *directory
-	oauth    *fosite.Fosite
-	strategy tokenStrategy
-	key      func() (*signingKey, error)
+	cfg   options
+	clock clock.Clock
+	// provider is the provider's own clock: the sim clock shifted by any
+	// active skew fault. Every expiry and every time a client is shown
+	// follows it; events keep the unshifted sim time.
+	provider clock.Clock
+	faults   *fault.Engine
+	// lifetimes draws random access-token lifetimes (a profile's range, a
+	// deviation fault's) from the simulator's seed.
+	lifetimes *lockedRand
+	events    *events.Log
+	store     *family.Store
+	clients   *registry
+	users     *directory
+	oauth     *fosite.Fosite
+	strategy  tokenStrategy
+	key       func() (*signingKey, error)
 	// jwtSigner signs id_tokens and reads id_token_hints, both with key.
 	jwtSigner simSigner
 	http      http.Handler
@@ -60,6 +69,8 @@ type options struct {
 	key           *rsa.PrivateKey
 	autoApprove   bool
 	remoteControl bool
+	faults        []fault.Fault
+	seed          uint64
 }
 
 // Option configures a Simulator.
@@ -97,13 +108,23 @@ func WithSigningKey(k *rsa.PrivateKey) Option { return func(o *options) { o.key 
 // harnesses and scripts can complete authorization without a person.
 func WithAutoApprove(on bool) Option { return func(o *options) { o.autoApprove = on } }
 
+// WithFaults activates faults from the start, in order; Reset restores them.
+func WithFaults(f ...fault.Fault) Option {
+	return func(o *options) { o.faults = append(o.faults, f...) }
+}
+
+// WithSeed seeds every random choice the simulator makes outside fault
+// probabilities (which carry their own seeds), such as an access-token
+// lifetime drawn from a range; the default is 1, so runs repeat.
+func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
+
 // WithRemoteControl lets the control API answer requests from addresses
 // other than loopback (default false).
 func WithRemoteControl(on bool) Option { return func(o *options) { o.remoteControl = on } }
 
 // New builds a simulator. It fails on an invalid profile, client or user.
 func New(opts ...Option) (*Simulator, error) {
-	o := options{profile: profile.Generic(), autoApprove: true}
+	o := options{profile: profile.Generic(), autoApprove: true, seed: 1}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -116,9 +137,10 @@ func New(opts ...Option) (*Simulator, error) {
 	if err := o.profile.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(), users: newDirectory()}
+	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(), users: newDirectory(), faults: fault.NewEngine(), lifetimes: newLockedRand(o.seed)}
+	s.provider = clock.Shifted{Clock: o.clock, Offset: s.faults.Skew}
 	s.events = events.NewLog(s.clock.Now)
-	s.store = family.New(s.clock, s.events, o.profile)
+	s.store = family.New(s.provider, s.events, o.profile)
 	s.key = defaultKey
 	if o.key != nil {
 		k := newSigningKey(o.key)
@@ -126,6 +148,9 @@ func New(opts ...Option) (*Simulator, error) {
 	}
 	s.jwtSigner = s.newSigner()
 	if err := s.loadDirectory(); err != nil {
+		return nil, err
+	}
+	if err := s.loadFaults(); err != nil {
 		return nil, err
 	}
 	oauth, strategy, err := s.compose()
@@ -166,6 +191,10 @@ func (s *Simulator) Clock() clock.Clock { return s.clock }
 
 // Events returns the simulator's event log.
 func (s *Simulator) Events() *events.Log { return s.events }
+
+// Faults returns the fault engine: add, list and remove faults while the
+// simulator runs.
+func (s *Simulator) Faults() *fault.Engine { return s.faults }
 
 // Store returns the token-family store.
 func (s *Simulator) Store() *family.Store { return s.store }

@@ -95,7 +95,7 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 	if lifespan <= 0 {
 		lifespan = s.sim.store.Policy().IDTokenLifetime.D()
 	}
-	now := s.sim.clock.Now()
+	now := s.sim.provider.Now()
 	claims := *sess.Claims
 	claims.Issuer = issuerFrom(ctx)
 	claims.IssuedAt = now.Truncate(time.Second)
@@ -129,7 +129,7 @@ func (s simSigner) Decode(ctx context.Context, raw string) (*jwt.Token, error) {
 	if !errors.As(err, &ve) || token == nil || ve.Errors&^wallClockChecks != 0 {
 		return token, err
 	}
-	if exp, ok := token.Claims["exp"].(float64); ok && !s.sim.clock.Now().Before(time.Unix(int64(exp), 0)) {
+	if exp, ok := token.Claims["exp"].(float64); ok && !s.sim.provider.Now().Before(time.Unix(int64(exp), 0)) {
 		return token, &jwt.ValidationError{Errors: jwt.ValidationErrorExpired}
 	}
 	return token, nil

@@ -2,10 +2,13 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +16,8 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // maxFormMemory is what fosite gives a multipart form in memory.
@@ -25,20 +30,21 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	e := s.requestEvent(events.TokenRequest, r, op)
 	e.GrantType = op.GrantType
 	e.Token = s.presentedToken(op.GrantType, r.PostForm)
+	deviations := s.deviations(r, op)
 	if err != nil {
-		s.noteOAuthError(w, r, err, &e)
-		s.oauth.WriteAccessError(ctx, w, ar, err)
+		s.writeTokenError(w, r, ar, err, op, deviations, &e)
 		s.events.Emit(e)
 		return
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
-	s.oauth.WriteAccessResponse(ctx, w, ar, resp)
+	writeTokenResponse(w, deviate(resp.ToMap(), deviations))
 	s.events.Emit(e)
 }
 
 // exchange runs one token request through fosite and shapes the response
-// by sim time and the profile. The control API's grants use it too, so a
-// minted grant answers exactly as the token endpoint would.
+// by sim time, the profile and the faults that fired on the request. The
+// control API's grants use it too, so a minted grant answers exactly as the
+// token endpoint would.
 func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
 	op := &family.Op{}
 	// Parse as fosite will, multipart bodies included, so that the grant and
@@ -51,6 +57,7 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 		// fosite says invalid_request when no handler takes a grant; RFC 6749 §5.2 has a code for it.
 		return nil, nil, op, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported here.", op.GrantType)
 	}
+	s.prepareOp(ctx, op)
 	defer s.lockFamily(op.GrantType, r.PostForm)()
 	ctx = family.WithOp(ctx, op)
 	ar, err := s.oauth.NewAccessRequest(ctx, r, newSession())
@@ -76,9 +83,154 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 	// token_type is one of the deviations a profile can ask for instead.
 	resp.SetTokenType("Bearer")
 	if !op.AccessExpiresAt.IsZero() {
-		resp.SetExpiresIn(op.AccessExpiresAt.Sub(s.clock.Now()).Round(time.Second))
+		// A backdated token announces its whole lifetime, as if minted now.
+		resp.SetExpiresIn(op.AccessExpiresAt.Add(op.Backdate).Sub(s.provider.Now()).Round(time.Second))
 	}
 	return ar, resp, op, nil
+}
+
+// prepareOp sets what the store must do differently for this request: an
+// access-token lifetime drawn from the profile's range or a deviation
+// fault's, a backdate, or keeping the refresh token.
+func (s *Simulator) prepareOp(ctx context.Context, op *family.Op) {
+	p := s.store.Policy()
+	if p.AccessTokenLifetimeMax > p.AccessTokenLifetime {
+		op.AccessLifetime = s.lifetimes.between(p.AccessTokenLifetime.D(), p.AccessTokenLifetimeMax.D())
+	}
+	for _, f := range shapingFaults(ctx, fault.Deviation) {
+		switch f.Fault.Deviation {
+		case fault.DeviationRandomLifetime:
+			op.AccessLifetime = s.lifetimes.between(f.Fault.MinLifetime.D(), f.Fault.MaxLifetime.D())
+		case profile.DeviationNoRefreshToken:
+			op.KeepRefresh = op.GrantType == "refresh_token"
+		}
+	}
+	for _, f := range shapingFaults(ctx, fault.Backdate) {
+		op.Backdate += f.Fault.By.D()
+	}
+	if slices.Contains(p.Deviations, profile.DeviationNoRefreshToken) && op.GrantType == "refresh_token" {
+		op.KeepRefresh = true
+	}
+}
+
+// deviations are the departures from RFC 6749 this answer makes: the
+// profile's own and those of the deviation faults that fired on it. It
+// records each fault that shaped the request.
+func (s *Simulator) deviations(r *http.Request, op *family.Op) []profile.Deviation {
+	devs := slices.Clone(s.store.Policy().Deviations)
+	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: op.Client, User: op.User, Family: op.Family}}
+	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
+		devs = append(devs, f.Fault.Deviation)
+		detail := string(f.Fault.Deviation)
+		if f.Fault.Deviation == fault.DeviationRandomLifetime && op.AccessLifetime > 0 {
+			detail = "access token lifetime " + op.AccessLifetime.String()
+		}
+		s.fired(r, req, f, detail)
+	}
+	for _, f := range shapingFaults(r.Context(), fault.Backdate) {
+		s.fired(r, req, f, fmt.Sprintf("access token minted %s before the answer", f.Fault.By))
+	}
+	return devs
+}
+
+// deviate applies the success-body deviations to a token response.
+func deviate(body map[string]any, devs []profile.Deviation) map[string]any {
+	for _, d := range devs {
+		switch d {
+		case profile.DeviationTokenTypeLowercase:
+			body["token_type"] = strings.ToLower(fmt.Sprint(body["token_type"]))
+		case profile.DeviationExpiresInMissing:
+			delete(body, "expires_in")
+		case profile.DeviationExpiresInString, profile.DeviationExpiresInFractional:
+			secs, ok := body["expires_in"].(int64)
+			if !ok {
+				continue
+			}
+			if d == profile.DeviationExpiresInString {
+				body["expires_in"] = strconv.FormatInt(secs, 10)
+			} else {
+				body["expires_in"] = float64(secs) - 0.5
+			}
+		}
+	}
+	return body
+}
+
+// writeTokenResponse writes a successful token response as RFC 6749 §5.1 asks.
+func writeTokenResponse(w http.ResponseWriter, body map[string]any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// writeTokenError answers a failed token request: with the profile's own
+// response for the situation when it has one, else with fosite's RFC 6749
+// error, then with the status the deviations ask for.
+func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error, op *family.Op, devs []profile.Deviation, e *events.Event) {
+	rec := newRecorder()
+	s.noteOAuthError(rec, r, err, e)
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if resp, ok := s.situationResponse(s.situation(r, rfc.ErrorField, op)); ok {
+		var issued time.Time
+		if op.GrantType == "refresh_token" {
+			if info, ok := s.store.Token(s.strategy.signature(r.PostForm.Get("refresh_token"))); ok {
+				issued = info.IssuedAt
+			}
+		}
+		s.writeRendered(rec, resp, s.responseData(fault.Firing{}, issued))
+	} else {
+		s.oauth.WriteAccessError(r.Context(), rec, ar, err)
+	}
+	status := rec.status
+	for _, d := range devs {
+		switch {
+		case d == profile.DeviationErrorsAs200:
+			status = http.StatusOK
+		case d == profile.DeviationInvalidGrant401 && rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField:
+			status = http.StatusUnauthorized
+		case d == profile.DeviationInvalidGrant403 && rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField:
+			status = http.StatusForbidden
+		}
+	}
+	if status != http.StatusUnauthorized {
+		rec.header.Del("WWW-Authenticate")
+	}
+	rec.status, e.Status = status, status
+	rec.flush(w)
+}
+
+// situation names the moment a token request failed in, for the profile's
+// own answer: a refused refresh token (by why the store refused it) or a
+// refused client secret.
+func (s *Simulator) situation(r *http.Request, code string, op *family.Op) profile.Situation {
+	switch {
+	case code == fosite.ErrInvalidGrant.ErrorField && op.GrantType == "refresh_token":
+		switch op.Refusal {
+		case family.RefusedRevoked:
+			return profile.SituationRefreshTokenRevoked
+		case family.RefusedReused:
+			return profile.SituationRefreshTokenReused
+		case family.RefusedExpired:
+			return profile.SituationRefreshTokenExpired
+		case family.RefusedInactive:
+			return profile.SituationRefreshTokenInactive
+		case family.RefusedTestingApp:
+			return profile.SituationRefreshTokenTestingApp
+		}
+		return profile.SituationRefreshTokenInvalid
+	case code == fosite.ErrInvalidClient.ErrorField:
+		if _, secret, ok := r.BasicAuth(); (ok && secret != "") || r.PostForm.Get("client_secret") != "" {
+			return profile.SituationClientSecretInvalid
+		}
+	}
+	return ""
 }
 
 // lockFamily serializes token requests on the family of the code or refresh

@@ -97,3 +97,24 @@ func Set(c Clock, t time.Time) error {
 	c.Advance(d)
 	return nil
 }
+
+// Shifted is a clock read through an offset that may change with time: the
+// provider's own clock while a skew fault holds. Timers and Advance act on
+// the underlying clock.
+type Shifted struct {
+	Clock
+	// Offset returns the shift at the underlying clock's time now.
+	Offset func(now time.Time) time.Duration
+}
+
+// Now implements clockwork.Clock.
+func (c Shifted) Now() time.Time {
+	n := c.Clock.Now()
+	return n.Add(c.Offset(n))
+}
+
+// Since implements clockwork.Clock on the shifted time.
+func (c Shifted) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// Until implements clockwork.Clock on the shifted time.
+func (c Shifted) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }

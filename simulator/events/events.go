@@ -47,6 +47,11 @@ const (
 	UserChanged Kind = "user_changed"
 	// Reset: the simulator dropped all tokens and returned to its configuration.
 	Reset Kind = "reset"
+	// FaultAdded and FaultRemoved: a fault became active or was removed.
+	FaultAdded   Kind = "fault_added"
+	FaultRemoved Kind = "fault_removed"
+	// FaultFired: a fault acted on a request; Fault names it and Detail says what it did.
+	FaultFired Kind = "fault_fired"
 )
 
 // Outcomes of a request event.
@@ -54,6 +59,7 @@ const (
 	OutcomeOK     = "ok"
 	OutcomeDenied = "denied" // the provider refused: a 4xx answer
 	OutcomeError  = "error"  // the provider failed: a 5xx answer
+	OutcomeFault  = "fault"  // a fault answered in the provider's place, or no answer came
 )
 
 // Event is one entry in the log. Tokens are never recorded, only a short
@@ -76,6 +82,9 @@ type Event struct {
 	Error     string     `json:"error,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 	Detail    string     `json:"detail,omitempty"`
+	// Fault is the id of the fault that fired, on fault_fired events and on the
+	// request events of requests a fault answered.
+	Fault string `json:"fault,omitempty"`
 }
 
 // Now is what the log stamps events with: the simulator's clock.

@@ -32,6 +32,8 @@ type TokenInfo struct {
 	Scopes      []string
 	IssuedAt    time.Time
 	ExpiresAt   time.Time // zero: no fixed expiry
+	// RevokedAt is when the token, or its family, was revoked; zero while it is not.
+	RevokedAt time.Time
 }
 
 // Token looks a token up by signature in every table. ok is false when no
@@ -49,6 +51,12 @@ func (s *Store) Token(sig string) (info TokenInfo, ok bool) {
 	}
 	if t.kind == fosite.RefreshToken {
 		info.ExpiresAt, _, _ = s.refreshDeadline(t)
+	}
+	switch {
+	case t.fam.revoked && (!t.revoked || t.fam.revokedAt.Before(t.revokedAt)):
+		info.RevokedAt = t.fam.revokedAt
+	case t.revoked:
+		info.RevokedAt = t.revokedAt
 	}
 	return info, true
 }

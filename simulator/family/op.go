@@ -15,6 +15,14 @@ type Op struct {
 	GrantType string
 	// Revocation marks an RFC 7009 revocation request.
 	Revocation bool
+	// KeepRefresh makes a refresh grant keep the refresh token it used instead of
+	// rotating it, whatever the profile says: the response then carries none.
+	KeepRefresh bool
+	// AccessLifetime, when positive, replaces the profile's access-token lifetime.
+	AccessLifetime time.Duration
+	// Backdate mints the access token this long before now, while the response
+	// still announces its full lifetime.
+	Backdate time.Duration
 
 	// Family, Client and User name the family the request touched.
 	Family, Client, User string

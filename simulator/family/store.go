@@ -88,6 +88,7 @@ type token struct {
 	// been used: from then on the grace window no longer applies to it.
 	childUsed bool
 	revoked   bool
+	revokedAt time.Time
 }
 
 // New returns an empty store governed by p, reading time from clock and
@@ -197,8 +198,9 @@ func (s *Store) emit(e events.Event, f *family) {
 	s.log.Emit(e)
 }
 
-func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r fosite.Requester, lifetime time.Duration) *token {
-	now := s.clock.Now()
+// issue stores a new token of kind, minted backdate before now. s.mu must be held.
+func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r fosite.Requester, lifetime, backdate time.Duration) *token {
+	now := s.clock.Now().Add(-backdate)
 	f := s.familyFor(r)
 	t := &token{kind: kind, sig: sig, fam: f, req: copyRequest(r), issued: now}
 	if lifetime > 0 {
@@ -245,7 +247,7 @@ func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (
 func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.codes[sig] = s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D())
+	s.codes[sig] = s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D(), 0)
 	return nil
 }
 
@@ -285,9 +287,17 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) 
 func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.issue(ctx, fosite.AccessToken, sig, r, s.policy.AccessTokenLifetime.D())
+	lifetime, backdate := s.policy.AccessTokenLifetime.D(), time.Duration(0)
+	o := opFrom(ctx)
+	if o != nil {
+		if o.AccessLifetime > 0 {
+			lifetime = o.AccessLifetime
+		}
+		backdate = o.Backdate
+	}
+	t := s.issue(ctx, fosite.AccessToken, sig, r, lifetime, backdate)
 	s.access[sig] = t
-	if o := opFrom(ctx); o != nil {
+	if o != nil {
 		o.AccessExpiresAt = t.expires
 	}
 	return nil
@@ -319,7 +329,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 		o.RefreshDropped = true
 		return nil
 	}
-	t := s.issue(ctx, fosite.RefreshToken, sig, r, 0)
+	t := s.issue(ctx, fosite.RefreshToken, sig, r, 0, 0)
 	s.refresh[sig] = t
 	f := t.fam
 	f.refresh = append(f.refresh, t)
@@ -409,7 +419,11 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 // superseded reports whether a refresh token was rotated away and is past
 // any grace window: presenting it again is reuse. s.mu must be held.
 func (s *Store) superseded(t *token) bool {
-	return !t.used.IsZero() && s.policy.Refresh.Rotation != profile.RotationNone && !s.inGrace(t)
+	switch s.policy.Refresh.Rotation {
+	case profile.RotationNone, profile.RotationRotateKeepOld:
+		return false
+	}
+	return !t.used.IsZero() && !s.inGrace(t)
 }
 
 // inGrace reports whether a used refresh token is still accepted. s.mu must be held.
@@ -419,8 +433,9 @@ func (s *Store) inGrace(t *token) bool {
 		s.clock.Now().Before(t.used.Add(r.Grace.D()))
 }
 
-// RotateRefreshToken supersedes the refresh token a refresh grant used. Under
-// rotation "none" it only records the use.
+// RotateRefreshToken supersedes the refresh token a refresh grant used. When
+// the token is kept (rotation "none", a token younger than rotate_after, or
+// an Op asking to keep it) it only records the use.
 func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -430,7 +445,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 	}
 	now := s.clock.Now()
 	o := opFrom(ctx)
-	if s.policy.Refresh.Rotation == profile.RotationNone {
+	r := s.policy.Refresh
+	if r.Rotation == profile.RotationNone || (o != nil && o.KeepRefresh) ||
+		(r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()) {
 		t.lastUsed = now
 		if o != nil {
 			o.keepRefresh = true
@@ -438,6 +455,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		return nil
 	}
 	switch {
+	case r.Rotation == profile.RotationRotateKeepOld:
+		// The old token is not superseded: it stays usable until it expires,
+		// and its use keeps its idle timer running like any other.
+		if t.used.IsZero() {
+			t.used = now
+		}
+		t.lastUsed = now
+		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint(),
+			Detail: "the old refresh token stays valid (rotate_keep_old)"}, t.fam)
 	case t.used.IsZero():
 		t.used = now
 		if t.parent != nil {
@@ -471,7 +497,9 @@ func (s *Store) revokeToken(table map[string]*token, sig string) error {
 	if !ok {
 		return fosite.ErrNotFound
 	}
-	t.revoked = true
+	if !t.revoked {
+		t.revoked, t.revokedAt = true, s.clock.Now()
+	}
 	return nil
 }
 

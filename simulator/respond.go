@@ -1,0 +1,213 @@
+package simulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"text/template"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// This file renders answers that are data: a profile's own response in a
+// situation (Google's "Token has been expired or revoked.", Entra's AADSTS
+// bodies, GitHub's errors with HTTP 200) and the answers faults give.
+
+// standardRateLimit is the rate-limit signal of a provider that documents
+// none: 429 with Retry-After (RFC 6585 §4) and an RFC 6749 error code a
+// client can recognise as transient.
+var standardRateLimit = profile.Response{
+	Status:      http.StatusTooManyRequests,
+	ContentType: "application/json",
+	Headers:     map[string]string{"Retry-After": "{{.RetryAfterSeconds}}"},
+	Body:        `{"error":"temporarily_unavailable","error_description":"Too many requests: retry after {{.RetryAfterSeconds}} seconds."}`,
+}
+
+// standardResponses answer each situation as RFC 6749 would, for profiles
+// that do not give their own.
+var standardResponses = map[profile.Situation]profile.Response{
+	profile.SituationRateLimited:         standardRateLimit,
+	profile.SituationInteractionRequired: oauthResponse(http.StatusBadRequest, "interaction_required", "The user must sign in again to satisfy a policy."),
+	profile.SituationClientSecretInvalid: oauthResponse(http.StatusUnauthorized, "invalid_client", "The client secret is not valid."),
+	profile.SituationClientSecretExpired: oauthResponse(http.StatusUnauthorized, "invalid_client", "The client secret has expired."),
+}
+
+func oauthResponse(status int, code, description string) profile.Response {
+	body, _ := json.Marshal(errorBody{Error: code, Description: description})
+	return profile.Response{Status: status, ContentType: "application/json", Body: string(body)}
+}
+
+// situationResponse is the active profile's answer in situation, falling back
+// from a specific refresh-token situation to refresh_token_invalid; ok is
+// false when the profile leaves the situation to RFC 6749.
+func (s *Simulator) situationResponse(situation profile.Situation) (profile.Response, bool) {
+	responses := s.store.Policy().Responses
+	if r, ok := responses[situation]; ok {
+		return r, true
+	}
+	if isRefreshSituation(situation) {
+		r, ok := responses[profile.SituationRefreshTokenInvalid]
+		return r, ok
+	}
+	return profile.Response{}, false
+}
+
+func isRefreshSituation(s profile.Situation) bool {
+	switch s {
+	case profile.SituationRefreshTokenInvalid, profile.SituationRefreshTokenExpired, profile.SituationRefreshTokenInactive,
+		profile.SituationRefreshTokenRevoked, profile.SituationRefreshTokenReused, profile.SituationRefreshTokenTestingApp:
+		return true
+	}
+	return false
+}
+
+// responseData is what a response template may use, at the provider's time.
+func (s *Simulator) responseData(f fault.Firing, issued time.Time) profile.ResponseData {
+	now := s.provider.Now()
+	secs := fault.WholeSeconds(f.RetryAfter)
+	retryAt := now.Add(time.Duration(secs) * time.Second)
+	return profile.ResponseData{
+		Now: now, TraceID: uuid.NewString(), CorrelationID: uuid.NewString(), TokenIssuedAt: issued,
+		RetryAfterSeconds: secs, RetryAfterDate: retryAt.UTC().Format(http.TimeFormat), ResetUnix: retryAt.Unix(),
+		Limit: f.Limit, Remaining: f.Remaining,
+	}
+}
+
+// rateLimitResponse is the signal a rate_limit fault answers with, its
+// Retry-After forced to the fault's format when it names one.
+func (s *Simulator) rateLimitResponse(f fault.Firing) profile.Response {
+	resp := standardRateLimit
+	switch f.Fault.Signal {
+	case "standard":
+		if f.Fault.Status != 0 {
+			resp.Status = f.Fault.Status
+		}
+	case "", "profile":
+		if r, ok := s.store.Policy().Responses[profile.SituationRateLimited]; ok {
+			resp = r
+		}
+	default:
+		if p, ok := profile.Lookup(f.Fault.Signal); ok {
+			if r, ok := p.Responses[profile.SituationRateLimited]; ok {
+				resp = r
+			}
+		}
+	}
+	return withRetryAfter(resp, f.Fault.RetryAfterFormat)
+}
+
+// errorFaultResponse is the answer an error fault gives.
+func (s *Simulator) errorFaultResponse(f fault.Firing) profile.Response {
+	ft := f.Fault
+	var resp profile.Response
+	switch {
+	case ft.Situation != "":
+		var ok bool
+		if resp, ok = s.situationResponse(ft.Situation); !ok {
+			resp, ok = standardResponses[ft.Situation]
+			if !ok {
+				resp = oauthResponse(http.StatusBadRequest, "invalid_grant", "The refresh token is invalid.")
+			}
+		}
+	case ft.OAuthError != "":
+		resp = oauthResponse(http.StatusBadRequest, ft.OAuthError, ft.ErrorDescription)
+	case ft.Body != "":
+		resp = profile.Response{Status: http.StatusInternalServerError, ContentType: ft.ContentType, Body: ft.Body}
+		if resp.ContentType == "" {
+			resp.ContentType = contentTypeOf(ft.Body)
+		}
+	default:
+		code := "server_error"
+		switch {
+		case ft.Status == http.StatusServiceUnavailable:
+			code = "temporarily_unavailable"
+		case ft.Status < 500:
+			code = "invalid_request"
+		}
+		resp = oauthResponse(ft.Status, code, http.StatusText(ft.Status))
+	}
+	if ft.Status != 0 {
+		resp.Status = ft.Status
+	}
+	if len(ft.Headers) > 0 {
+		headers := make(map[string]string, len(resp.Headers)+len(ft.Headers))
+		for k, v := range resp.Headers {
+			headers[k] = v
+		}
+		for k, v := range ft.Headers {
+			headers[k] = v
+		}
+		resp.Headers = headers
+	}
+	format := ft.RetryAfterFormat
+	if format == "" && ft.RetryAfter > 0 {
+		format = fault.RetryAfterSeconds
+	}
+	return withRetryAfter(resp, format)
+}
+
+// withRetryAfter sets or removes a response's Retry-After header by format;
+// an empty format leaves the response as it is.
+func withRetryAfter(resp profile.Response, format string) profile.Response {
+	if format == "" {
+		return resp
+	}
+	headers := make(map[string]string, len(resp.Headers)+1)
+	for k, v := range resp.Headers {
+		if http.CanonicalHeaderKey(k) != "Retry-After" {
+			headers[k] = v
+		}
+	}
+	switch format {
+	case fault.RetryAfterSeconds:
+		headers["Retry-After"] = "{{.RetryAfterSeconds}}"
+	case fault.RetryAfterHTTPDate:
+		headers["Retry-After"] = "{{.RetryAfterDate}}"
+	}
+	resp.Headers = headers
+	return resp
+}
+
+// writeRendered renders resp with data and writes it. It returns the status
+// sent and the body's "error" member, if the body is JSON and has one.
+// Templates were checked when the profile or fault was accepted; one that
+// fails anyway is written as it stands rather than lost.
+func (s *Simulator) writeRendered(w http.ResponseWriter, resp profile.Response, data profile.ResponseData) (int, string) {
+	for k, v := range resp.Headers {
+		w.Header().Set(k, s.render(v, data))
+	}
+	ct := resp.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-store")
+	body := s.render(resp.Body, data)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write([]byte(body))
+	var parsed struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(body), &parsed)
+	return resp.Status, parsed.Error
+}
+
+func (s *Simulator) render(text string, data profile.ResponseData) string {
+	t, err := template.New("response").Option("missingkey=error").Parse(text)
+	if err != nil {
+		s.cfg.logger.Error("response template does not parse", "template", text, "error", err)
+		return text
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		s.cfg.logger.Error("response template failed", "template", text, "error", err)
+		return text
+	}
+	return b.String()
+}
