@@ -145,6 +145,53 @@ var _ = Describe("Refresh-token rotation", func() {
 		})
 	})
 
+	Context("rotating but keeping the old token (Entra)", func() {
+		It("issues a new refresh token each time and keeps accepting the old ones", func() {
+			h := newHarness(withRefresh(func(r *profile.Refresh) {
+				r.Rotation, r.ReuseDetection = profile.RotationRotateKeepOld, profile.ReuseOff
+			}))
+			t := h.mint("demo", "alice", "offline_access")
+			next := decodeTokens(h.refresh(t.Refresh))
+			Expect(next.Refresh).NotTo(BeEmpty())
+			Expect(next.Refresh).NotTo(Equal(t.Refresh))
+			again := h.refresh(t.Refresh)
+			Expect(again.status).To(Equal(http.StatusOK), "the old token is not revoked by its use")
+			Expect(decodeTokens(again).Refresh).NotTo(Equal(next.Refresh))
+			Expect(h.refresh(next.Refresh).status).To(Equal(http.StatusOK))
+			Expect(kinds(h.events())).NotTo(ContainElement(events.RefreshReuseDetected))
+		})
+
+		It("still lets an old token die of its own idle timeout", func() {
+			h := newHarness(withRefresh(func(r *profile.Refresh) {
+				r.Rotation, r.ReuseDetection, r.IdleTimeout = profile.RotationRotateKeepOld, profile.ReuseOff, profile.Duration(90*24*time.Hour)
+			}))
+			t := h.mint("demo", "alice", "offline_access")
+			next := decodeTokens(h.refresh(t.Refresh))
+			h.advance("60d")
+			Expect(h.refresh(next.Refresh).status).To(Equal(http.StatusOK))
+			h.advance("31d")
+			expectInvalidGrant(h.refresh(t.Refresh))
+		})
+	})
+
+	Context("rotating periodically (Intuit)", func() {
+		It("answers with the same token until it is rotate_after old, then rotates", func() {
+			h := newHarness(withRefresh(func(r *profile.Refresh) {
+				r.RotateAfter, r.ReuseDetection = profile.Duration(24*time.Hour), profile.ReuseOff
+			}))
+			t := h.mint("demo", "alice", "offline_access")
+			h.advance("23h")
+			r := h.refresh(t.Refresh)
+			Expect(r.status).To(Equal(http.StatusOK))
+			Expect(r.json()).NotTo(HaveKey("refresh_token"))
+			h.advance("1h")
+			next := decodeTokens(h.refresh(t.Refresh))
+			Expect(next.Refresh).NotTo(BeEmpty())
+			expectInvalidGrant(h.refresh(t.Refresh))
+			Expect(h.refresh(next.Refresh).status).To(Equal(http.StatusOK))
+		})
+	})
+
 	Context("without reuse detection", func() {
 		It("refuses the superseded token but leaves the family alive", func() {
 			h := newHarness(withRefresh(func(r *profile.Refresh) { r.ReuseDetection = profile.ReuseOff }))
@@ -154,6 +201,26 @@ var _ = Describe("Refresh-token rotation", func() {
 			Expect(h.refresh(next.Refresh).status).To(Equal(http.StatusOK))
 			Expect(kinds(h.events())).NotTo(ContainElement(events.FamilyRevoked))
 		})
+	})
+})
+
+var _ = Describe("Access-token lifetimes", func() {
+	It("draws each lifetime from the profile's range, the same way for the same seed", func() {
+		p := profile.Generic()
+		p.AccessTokenLifetime, p.AccessTokenLifetimeMax = profile.Duration(60*time.Minute), profile.Duration(90*time.Minute)
+		lifetimes := func(seed uint64) []float64 {
+			h := newHarness(simulator.WithProfile(p), simulator.WithSeed(seed))
+			var out []float64
+			for range 6 {
+				out = append(out, h.mint("demo", "alice", "offline_access").ExpiresIn)
+			}
+			return out
+		}
+		first := lifetimes(3)
+		Expect(first).To(HaveEach(And(BeNumerically(">=", 3600), BeNumerically("<=", 5400))))
+		Expect(first).NotTo(HaveEach(first[0]))
+		Expect(lifetimes(3)).To(Equal(first))
+		Expect(lifetimes(4)).NotTo(Equal(first))
 	})
 })
 

@@ -106,7 +106,7 @@ var _ = Describe("Faults", func() {
 			Entry("probability above 1", `{"kind":"reset","match":{"probability":1.5}}`, "match.probability"),
 			Entry("bad window", `{"kind":"reset","match":{"from":"yesterday"}}`, "match.from"),
 			Entry("window backwards", `{"kind":"reset","match":{"from":"2h","until":"1h"}}`, "match.until"),
-			Entry("limit without window", `{"kind":"rate_limit","limit":5}`, "per:"),
+			Entry("limit without window", `{"kind":"rate_limit","limit":5}`, "limit: a limit needs its window"),
 			Entry("skew with a filter", `{"kind":"skew","offset":"5m","match":{"client":"demo"}}`, "match:"),
 			Entry("bad malformed mode", `{"kind":"malformed","mode":"garble"}`, "mode:"),
 			Entry("unknown deviation", `{"kind":"deviation","deviation":"expires_in_hex"}`, "deviation:"),

@@ -47,7 +47,7 @@ type Decision struct {
 }
 
 // Empty reports whether no fault fired.
-func (d *Decision) Empty() bool { return len(d.Latency) == 0 && d.Answer == nil && len(d.Shape) == 0 }
+func (d Decision) Empty() bool { return len(d.Latency) == 0 && d.Answer == nil && len(d.Shape) == 0 }
 
 // Status is a fault with what it has done so far, as the control API lists it.
 type Status struct {

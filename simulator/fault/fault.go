@@ -377,7 +377,7 @@ func (f *Fault) validateRateLimit(bad func(field, format string, args ...any)) {
 	}
 	if f.Limit > 0 {
 		if f.Per <= 0 {
-			bad("per", "a limit needs its window, such as per: 1m")
+			bad("limit", "a limit needs its window, per (such as per: 1m)")
 		}
 		if f.RetryAfter != 0 {
 			bad("retry_after", "a limiter announces when its window frees; retry_after is for a fixed rate_limit")

@@ -268,7 +268,7 @@ func (p Profile) Validate() error {
 	}
 	r := p.Refresh
 	switch r.Rotation {
-	case RotationNone, RotationRotate:
+	case RotationNone, RotationRotate, RotationRotateKeepOld:
 		if r.Grace != 0 {
 			errs = append(errs, fmt.Errorf("refresh.grace is only meaningful with rotation %q", RotationRotateWithGrace))
 		}
