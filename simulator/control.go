@@ -81,6 +81,16 @@ func badRequest(w http.ResponseWriter, err error) {
 	writeJSONError(w, http.StatusBadRequest, "invalid_request", err.Error())
 }
 
+// controlError answers an error from one of the simulator's methods: 404
+// when what it names does not exist, 400 otherwise.
+func controlError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
+	badRequest(w, err)
+}
+
 func notFound(w http.ResponseWriter, format string, args ...any) {
 	writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf(format, args...))
 }
@@ -349,7 +359,7 @@ func (s *Simulator) getClient(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "no client %q", id)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.Client)
+	writeJSON(w, http.StatusOK, c.view())
 }
 
 // postClient registers a new client; 409 if the id is taken.
@@ -394,39 +404,23 @@ func (s *Simulator) saveClient(w http.ResponseWriter, c Client, status int, what
 	writeJSON(w, status, saved)
 }
 
-// postClientSecret replaces a confidential client's secret at once: the old
-// one stops working. {"client_secret": "..."} sets it; an empty body makes one.
+// postClientSecret rotates a confidential client's secret: the body is a
+// SecretRotation, {"client_secret"?, "grace"?, "expires_in"?}, and an empty
+// body makes a random secret and refuses the old one at once.
 func (s *Simulator) postClientSecret(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	c, ok := s.clients.get(id)
-	if !ok {
-		notFound(w, "no client %q", id)
-		return
-	}
-	if c.Public {
-		badRequest(w, fmt.Errorf("client %q is public and has no secret", id))
-		return
-	}
-	var req struct {
-		Secret string `json:"client_secret"`
-	}
+	var rot SecretRotation
 	if r.ContentLength != 0 {
-		if err := decodeBody(r, &req); err != nil {
+		if err := decodeBody(r, &rot); err != nil {
 			badRequest(w, err)
 			return
 		}
 	}
-	if req.Secret == "" {
-		b, err := randomSecret(24)
-		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error())
-			return
-		}
-		req.Secret = base64.RawURLEncoding.EncodeToString(b)
+	c, err := s.RotateClientSecret(mux.Vars(r)["id"], rot)
+	if err != nil {
+		controlError(w, err)
+		return
 	}
-	updated := c.Client
-	updated.Secret = req.Secret
-	s.saveClient(w, updated, http.StatusOK, "secret replaced")
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Simulator) getUsers(w http.ResponseWriter, _ *http.Request) {

@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -116,7 +117,7 @@ func New(opts ...Option) (*Simulator, error) {
 	if err := o.profile.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(), users: newDirectory()}
+	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(o.clock.Now), users: newDirectory()}
 	s.events = events.NewLog(s.clock.Now)
 	s.store = family.New(s.clock, s.events, o.profile)
 	s.key = defaultKey
@@ -221,6 +222,12 @@ func (s *Simulator) issuerFor(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
+
+// ErrNotFound is what the simulator's methods wrap when the client or user
+// they are given does not exist.
+var ErrNotFound = errors.New("not found")
+
+func noSuch(what, id string) error { return fmt.Errorf("no %s %q: %w", what, id, ErrNotFound) }
 
 // randomSecret returns n random bytes.
 func randomSecret(n int) ([]byte, error) {

@@ -41,8 +41,11 @@ const (
 	ClockMoved Kind = "clock_moved"
 	// GrantMinted: the control API completed an authorization without the browser step.
 	GrantMinted Kind = "grant_minted"
-	// ClientChanged: a client was created or its secret changed.
+	// ClientChanged: a client was created or replaced.
 	ClientChanged Kind = "client_changed"
+	// ClientSecretRotated: a client's secret was replaced; the detail says until
+	// when the previous one stays valid and when the new one expires.
+	ClientSecretRotated Kind = "client_secret_rotated"
 	// UserChanged: a user was created.
 	UserChanged Kind = "user_changed"
 	// Reset: the simulator dropped all tokens and returned to its configuration.
