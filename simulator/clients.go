@@ -54,7 +54,18 @@ type Client struct {
 	Scopes       []string `json:"scopes" yaml:"scopes"`
 	// AuthMethods lists the token_endpoint_auth_method values the client may use.
 	AuthMethods []string `json:"token_endpoint_auth_methods" yaml:"token_endpoint_auth_methods"`
+	// PublishingStatus is PublishingProduction (the default) or
+	// PublishingTesting, Google's status of an app not yet published: with
+	// the profile's testing_app_expiry set, grants consented while the
+	// client is in testing lose their refresh tokens that long after consent.
+	PublishingStatus string `json:"publishing_status" yaml:"publishing_status,omitempty"`
 }
+
+// Publishing statuses of a client.
+const (
+	PublishingProduction = "production"
+	PublishingTesting    = "testing"
+)
 
 // PreviousSecret is a client secret that a rotation replaced.
 type PreviousSecret struct {
@@ -163,6 +174,13 @@ func (c Client) normalize() (Client, error) {
 			errs = append(errs, fmt.Errorf("previous_secrets[%d]: valid_until is required (the end of its grace window)", i))
 		}
 	}
+	switch c.PublishingStatus {
+	case "":
+		c.PublishingStatus = PublishingProduction
+	case PublishingProduction, PublishingTesting:
+	default:
+		errs = append(errs, fmt.Errorf("publishing_status %q is not %q or %q", c.PublishingStatus, PublishingProduction, PublishingTesting))
+	}
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
 	}
@@ -217,7 +235,10 @@ type fositeClient struct {
 	now      func() time.Time
 }
 
-var _ fosite.ClientWithSecretRotation = (*fositeClient)(nil)
+var (
+	_ fosite.ClientWithSecretRotation = (*fositeClient)(nil)
+	_ family.TestingAppClient         = (*fositeClient)(nil)
+)
 
 func (c *fositeClient) GetID() string { return c.ID }
 
@@ -248,6 +269,9 @@ func (c *fositeClient) GetResponseTypes() fosite.Arguments { return fosite.Argum
 func (c *fositeClient) GetScopes() fosite.Arguments        { return c.Client.Scopes }
 func (c *fositeClient) IsPublic() bool                     { return c.Public }
 func (c *fositeClient) GetAudience() fosite.Arguments      { return nil }
+
+// IsTestingApp implements family.TestingAppClient.
+func (c *fositeClient) IsTestingApp() bool { return c.PublishingStatus == PublishingTesting }
 
 // view is the client as answers show it, with its secrets' states at now.
 func (c *fositeClient) view() Client {
@@ -536,5 +560,25 @@ func (s *Simulator) RotateClientSecret(id string, rot SecretRotation) (Client, e
 		detail += "; the new secret expires at " + formatTime(c.SecretExpiresAt)
 	}
 	s.events.Emit(events.Event{Kind: events.ClientSecretRotated, Client: id, Detail: detail})
+	return c, nil
+}
+
+// SetPublishingStatus moves client id to PublishingProduction or
+// PublishingTesting and records a client_changed event. The status decides
+// the testing-app expiry of grants consented from now on; grants consented
+// before keep the expiry, or lack of one, they were given.
+func (s *Simulator) SetPublishingStatus(id, status string) (Client, error) {
+	if status == "" { // normalize would take it for the default
+		return Client{}, fmt.Errorf("status is required: %q or %q", PublishingProduction, PublishingTesting)
+	}
+	var was string
+	c, err := s.clients.update(id, func(c Client) (Client, error) {
+		was, c.PublishingStatus = c.PublishingStatus, status
+		return c, nil
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	s.events.Emit(events.Event{Kind: events.ClientChanged, Client: id, Detail: fmt.Sprintf("publishing status %s (was %s)", status, was)})
 	return c, nil
 }

@@ -42,6 +42,7 @@ func (s *Simulator) controlRoutes(r *mux.Router) {
 	route(http.MethodGet, "/clients/{id}", s.getClient)
 	route(http.MethodPut, "/clients/{id}", s.putClient)
 	route(http.MethodPost, "/clients/{id}/secret", s.postClientSecret)
+	route(http.MethodPost, "/clients/{id}/publishing-status", s.postPublishingStatus)
 	route(http.MethodGet, "/users", s.getUsers)
 	route(http.MethodPost, "/users", s.postUser)
 	route(http.MethodGet, "/profile", s.getProfile)
@@ -416,6 +417,24 @@ func (s *Simulator) postClientSecret(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c, err := s.RotateClientSecret(mux.Vars(r)["id"], rot)
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// postPublishingStatus moves a client between production and testing:
+// {"status":"testing"}.
+func (s *Simulator) postPublishingStatus(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		badRequest(w, err)
+		return
+	}
+	c, err := s.SetPublishingStatus(mux.Vars(r)["id"], req.Status)
 	if err != nil {
 		controlError(w, err)
 		return

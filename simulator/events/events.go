@@ -41,7 +41,7 @@ const (
 	ClockMoved Kind = "clock_moved"
 	// GrantMinted: the control API completed an authorization without the browser step.
 	GrantMinted Kind = "grant_minted"
-	// ClientChanged: a client was created or replaced.
+	// ClientChanged: a client was created or replaced, or its publishing status changed.
 	ClientChanged Kind = "client_changed"
 	// ClientSecretRotated: a client's secret was replaced; the detail says until
 	// when the previous one stays valid and when the new one expires.

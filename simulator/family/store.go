@@ -68,6 +68,10 @@ type family struct {
 	revokedAt       time.Time
 	reason          string
 	revoked         bool
+	// testingApp marks a grant consented while its client was a testing
+	// app, to more than identity scopes: the profile's TestingAppExpiry
+	// after created kills its refresh tokens.
+	testingApp bool
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
@@ -172,7 +176,8 @@ func (s *Store) familyFor(r fosite.Requester) *family {
 		return f
 	}
 	s.counter++
-	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter}
+	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter,
+		testingApp: consentedInTesting(r)}
 	s.families[f.id] = f
 	index(s.byClient, f.client, f)
 	if f.user != "" {
@@ -623,6 +628,9 @@ func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
 			start = t.fam.firstRefresh
 		}
 		earliest(start.Add(r.AbsoluteLifetime.D()), RefusedExpired, "refresh token reached its absolute lifetime")
+	}
+	if at := s.testingAppDeadline(t.fam); !at.IsZero() {
+		earliest(at, RefusedTestingApp, fmt.Sprintf("refresh token of a testing app expired %s after consent", s.policy.TestingAppExpiry))
 	}
 	return deadline, code, why
 }
