@@ -154,6 +154,13 @@ type grantRequest struct {
 	Scope       *string `json:"scope"`
 	AccessType  string  `json:"access_type"`
 	RedirectURI string  `json:"redirect_uri"`
+	// IncludeGrantedScopes adds the scopes of the user's live grants to the
+	// client, as Google's include_granted_scopes=true does.
+	IncludeGrantedScopes bool `json:"include_granted_scopes"`
+	// InvalidatePrevious, when given, overrides the profile's
+	// refresh.on_reconsent: whether the user's earlier grants to the client
+	// are revoked.
+	InvalidatePrevious *bool `json:"invalidate_previous"`
 }
 
 // postGrant completes an authorization for a user without the browser step
@@ -212,6 +219,9 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if req.AccessType != "" {
 		q.Set("access_type", req.AccessType)
 	}
+	if req.IncludeGrantedScopes {
+		q.Set("include_granted_scopes", "true")
+	}
 	areq, err := http.NewRequestWithContext(ctx, http.MethodGet, PathAuthorize+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
@@ -220,7 +230,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
-	s.grantScopes(ar)
+	added := s.grantScopes(ar, user.ID)
 	aresp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
@@ -246,9 +256,14 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
+	s.consented(user.ID, client.ID, op.Family, req.InvalidatePrevious)
 	body := tresp.ToMap()
 	body["family"] = op.Family
-	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: "scope " + scope})
+	detail := "scope " + scope
+	if note := addedScopesNote(added); note != "" {
+		detail += "; " + note
+	}
+	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: detail})
 	return body, http.StatusCreated, nil
 }
 

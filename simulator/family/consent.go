@@ -1,6 +1,8 @@
 package family
 
 import (
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/ory/fosite"
@@ -43,4 +45,45 @@ func (s *Store) testingAppDeadline(f *family) time.Time {
 		return time.Time{}
 	}
 	return f.created.Add(s.policy.TestingAppExpiry.D())
+}
+
+// RevokeUserClient revokes every family of user with client but except (the
+// authorization that replaces them; empty for none) and returns how many
+// were live.
+func (s *Store) RevokeUserClient(user, client, except, reason string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fams := map[string]*family{}
+	for id, f := range s.byUser[user] {
+		if f.client == client && id != except {
+			fams[id] = f
+		}
+	}
+	return s.revokeAll(fams, reason)
+}
+
+// GrantedScopes lists the scopes that user's live grants to client hold,
+// each once, in the order they were first granted. A grant is live until it
+// is revoked or, when it has refresh tokens, until none of them is usable;
+// a grant without refresh tokens stands as consent after its access tokens
+// expire, as a provider's record of consent does.
+func (s *Store) GrantedScopes(user, client string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fams := make([]*family, 0, len(s.byUser[user]))
+	for _, f := range s.byUser[user] {
+		if f.client == client && !f.revoked && (len(f.refresh) == 0 || s.hasUsableRefresh(f)) {
+			fams = append(fams, f)
+		}
+	}
+	sort.Slice(fams, func(i, j int) bool { return fams[i].seq < fams[j].seq })
+	var out []string
+	for _, f := range fams {
+		for _, scope := range f.scopes {
+			if !slices.Contains(out, scope) {
+				out = append(out, scope)
+			}
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ const (
 	ReasonReuseDetected    = "reuse_detected"
 	ReasonCodeReuse        = "code_reuse"
 	ReasonMaxFamilies      = "max_families_exceeded"
+	ReasonReconsent        = "reconsent"       // a new authorization of the same user and client replaced it
+	ReasonConsentRevoked   = "consent_revoked" // the user's consent to the client was withdrawn
 )
 
 // Store keeps token families in memory. It is safe for concurrent use.
@@ -72,6 +75,8 @@ type family struct {
 	// app, to more than identity scopes: the profile's TestingAppExpiry
 	// after created kills its refresh tokens.
 	testingApp bool
+	// scopes are the scopes granted at consent.
+	scopes []string
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
@@ -177,7 +182,7 @@ func (s *Store) familyFor(r fosite.Requester) *family {
 	}
 	s.counter++
 	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter,
-		testingApp: consentedInTesting(r)}
+		testingApp: consentedInTesting(r), scopes: slices.Clone(r.GetGrantedScopes())}
 	s.families[f.id] = f
 	index(s.byClient, f.client, f)
 	if f.user != "" {
