@@ -15,7 +15,9 @@ import (
 
 // handleAuthorize is the authorization endpoint. The user is whoever the
 // login page's form names or, with auto-approve on, whoever login_hint
-// names; consent is always given. Anyone else sees the login page.
+// names; consent is always given, except that prompt=none gets
+// consent_required while the control API says the user must consent again.
+// Anyone else sees the login page.
 func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
@@ -49,6 +51,11 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, userID)
 		return
 	}
+	if silent(ar) && s.consents.required(user.ID, ar.GetClient().GetID()) {
+		s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHintf(
+			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op)
+		return
+	}
 	added := s.grantScopes(ar, user.ID)
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
 	if err != nil {
@@ -56,7 +63,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !silent(ar) {
-		s.consented(user.ID, ar.GetClient().GetID(), op.Family, nil)
+		s.consented(user.ID, ar.GetClient().GetID(), op.Family, ar.GetGrantedScopes(), PathAuthorize, nil)
 	}
 	if stateless {
 		resp.GetParameters().Del("state")

@@ -43,6 +43,8 @@ func (s *Simulator) controlRoutes(r *mux.Router) {
 	route(http.MethodPut, "/clients/{id}", s.putClient)
 	route(http.MethodPost, "/clients/{id}/secret", s.postClientSecret)
 	route(http.MethodPost, "/clients/{id}/publishing-status", s.postPublishingStatus)
+	route(http.MethodGet, "/consents", s.getConsents)
+	route(http.MethodPost, "/consents", s.postConsent)
 	route(http.MethodGet, "/users", s.getUsers)
 	route(http.MethodPost, "/users", s.postUser)
 	route(http.MethodGet, "/profile", s.getProfile)
@@ -256,7 +258,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
-	s.consented(user.ID, client.ID, op.Family, req.InvalidatePrevious)
+	s.consented(user.ID, client.ID, op.Family, ar.GetGrantedScopes(), PathControlPrefix+"/grants", req.InvalidatePrevious)
 	body := tresp.ToMap()
 	body["family"] = op.Family
 	detail := "scope " + scope
@@ -457,6 +459,36 @@ func (s *Simulator) postPublishingStatus(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, c)
 }
 
+func (s *Simulator) getConsents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"consents": s.Consents()})
+}
+
+// postConsent marks a user as having to consent to a client again, or
+// clears the mark: {"user","client_id","require":true|false,"revoke"?}.
+// It answers the consent and how many live grants "revoke" revoked.
+func (s *Simulator) postConsent(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User     string `json:"user"`
+		ClientID string `json:"client_id"`
+		Require  *bool  `json:"require"`
+		Revoke   bool   `json:"revoke"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		badRequest(w, err)
+		return
+	}
+	if req.Require == nil {
+		badRequest(w, errors.New(`"require" is required: true marks the consent as needed again, false clears the mark`))
+		return
+	}
+	c, revoked, err := s.ChangeConsent(ConsentChange{User: req.User, ClientID: req.ClientID, Require: *req.Require, Revoke: req.Revoke})
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"consent": c, "revoked_families": revoked})
+}
+
 func (s *Simulator) getUsers(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"users": s.users.list()})
 }
@@ -484,17 +516,19 @@ func (s *Simulator) getProfile(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.store.Policy())
 }
 
-// postReset drops every token, family and event and restores the
+// postReset drops every token, family, consent and event and restores the
 // configured clients and users. The clock stays where it is.
 func (s *Simulator) postReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "now": s.clockState().Now})
 }
 
-// Reset drops every token, family and event, restores the configured clients
-// and users, and records a reset event. The clock stays where it is.
+// Reset drops every token, family, consent and event, restores the
+// configured clients and users, and records a reset event. The clock stays
+// where it is.
 func (s *Simulator) Reset() {
 	s.store.Reset()
+	s.consents.reset()
 	s.clients.reset()
 	s.users.reset()
 	_ = s.loadDirectory() // it loaded at New, so it loads again

@@ -43,6 +43,7 @@ type Simulator struct {
 	store    *family.Store
 	clients  *registry
 	users    *directory
+	consents *consentBook
 	oauth    *fosite.Fosite
 	strategy tokenStrategy
 	key      func() (*signingKey, error)
@@ -117,7 +118,7 @@ func New(opts ...Option) (*Simulator, error) {
 	if err := o.profile.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(o.clock.Now), users: newDirectory()}
+	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(o.clock.Now), users: newDirectory(), consents: newConsentBook()}
 	s.events = events.NewLog(s.clock.Now)
 	s.store = family.New(s.clock, s.events, o.profile)
 	s.key = defaultKey

@@ -46,6 +46,10 @@ const (
 	// ClientSecretRotated: a client's secret was replaced; the detail says until
 	// when the previous one stays valid and when the new one expires.
 	ClientSecretRotated Kind = "client_secret_rotated"
+	// ConsentRequired: a user was marked as having to consent to a client again.
+	ConsentRequired Kind = "consent_required"
+	// ConsentRenewed: the mark was cleared, by a fresh consent or the control API.
+	ConsentRenewed Kind = "consent_renewed"
 	// UserChanged: a user was created.
 	UserChanged Kind = "user_changed"
 	// Reset: the simulator dropped all tokens and returned to its configuration.
