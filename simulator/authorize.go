@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/ory/fosite"
 
@@ -14,7 +15,9 @@ import (
 
 // handleAuthorize is the authorization endpoint. The user is whoever the
 // login page's form names or, with auto-approve on, whoever login_hint
-// names; consent is always given. Anyone else sees the login page.
+// names; consent is always given, except that prompt=none gets
+// consent_required while the control API says the user must consent again.
+// Anyone else sees the login page.
 func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
@@ -41,34 +44,52 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	user, known := s.users.get(userID)
 	if !known {
-		if ar.GetRequestForm().Get("prompt") == "none" {
+		if silent(ar) {
 			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op)
 			return
 		}
 		s.showLogin(w, r, userID)
 		return
 	}
-	s.grantScopes(ar)
+	if silent(ar) && s.consents.required(user.ID, ar.GetClient().GetID()) {
+		s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHintf(
+			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op)
+		return
+	}
+	added := s.grantScopes(ar, user.ID)
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		s.authorizeError(w, r, ar, err, op)
 		return
+	}
+	if !silent(ar) {
+		s.consented(user.ID, ar.GetClient().GetID(), op.Family, ar.GetGrantedScopes(), PathAuthorize, nil)
 	}
 	if stateless {
 		resp.GetParameters().Del("state")
 	}
 	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op)
-	e.Status, e.Outcome = http.StatusSeeOther, events.OutcomeOK
+	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, addedScopesNote(added)
 	s.events.Emit(e)
+}
+
+// silent reports whether an authorization request forbids any page, login
+// or consent, with prompt=none (OpenID Connect Core §3.1.2.1).
+func silent(ar fosite.AuthorizeRequester) bool {
+	return slices.Contains(strings.Fields(ar.GetRequestForm().Get("prompt")), "none")
 }
 
 // absentState stands in for a state the client did not send.
 const absentState = "oauthsim-absent-state"
 
-// grantScopes grants what was asked, but offline access only the way the
-// profile says a client asks for it.
-func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester) {
+// grantScopes grants user what was asked, but offline access only the way
+// the profile says a client asks for it. With include_granted_scopes=true
+// (Google's incremental authorization) it also grants the scopes of the
+// user's live grants to the client, as far as the client may still have
+// them, and returns those it added. Offline access is left out of that
+// union: each authorization asks for a refresh token anew.
+func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (added []string) {
 	byParam := s.store.Policy().OfflineAccess == profile.OfflineAccessType
 	for _, scope := range ar.GetRequestedScopes() {
 		if byParam && isOfflineScope(scope) {
@@ -79,6 +100,26 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester) {
 	if byParam && ar.GetRequestForm().Get("access_type") == "offline" {
 		ar.GrantScope("offline_access")
 	}
+	if ar.GetRequestForm().Get("include_granted_scopes") != "true" {
+		return nil
+	}
+	client := ar.GetClient()
+	for _, scope := range s.store.GrantedScopes(user, client.GetID()) {
+		if isOfflineScope(scope) || ar.GetGrantedScopes().Has(scope) || !fosite.ExactScopeStrategy(client.GetScopes(), scope) {
+			continue
+		}
+		ar.GrantScope(scope)
+		added = append(added, scope)
+	}
+	return added
+}
+
+// addedScopesNote tells in an event what include_granted_scopes added.
+func addedScopesNote(added []string) string {
+	if len(added) == 0 {
+		return ""
+	}
+	return "include_granted_scopes added " + strings.Join(added, " ")
 }
 
 func isOfflineScope(scope string) bool { return scope == "offline_access" || scope == "offline" }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Client authentication methods at the token, revocation and introspection endpoints.
@@ -24,11 +29,24 @@ const (
 )
 
 // Client is an OAuth client registered with the simulator. Secrets here are
-// test data: the control API shows them, and the simulator stores only a
-// cheap hash for fosite to compare against.
+// test data: the control API shows them, previous ones included, and the
+// simulator stores only a cheap hash for fosite to compare against.
 type Client struct {
 	ID     string `json:"client_id" yaml:"client_id"`
 	Secret string `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
+	// SecretExpiresAt is the sim time from which Secret no longer
+	// authenticates (an Entra secret's end date); zero for never. It is an
+	// RFC 3339 time, where RFC 7591's field of the same name counts seconds.
+	SecretExpiresAt time.Time `json:"client_secret_expires_at,omitzero" yaml:"client_secret_expires_at,omitempty"`
+	// SecretState is read-only, filled in on every answer: SecretActive or
+	// SecretExpired at the sim time of the answer. Input ignores it.
+	SecretState string `json:"client_secret_state,omitempty" yaml:"-"`
+	// PreviousSecrets are secrets that rotations replaced, newest first.
+	// Each still authenticates during its grace window, which is how a
+	// client rolls its credentials out without downtime (Okta's two active
+	// secrets), and the simulator remembers it afterwards so that the event
+	// log can tell an old secret from a wrong one.
+	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty" yaml:"previous_secrets,omitempty"`
 	// Public clients have no secret and must use PKCE.
 	Public       bool     `json:"public,omitempty" yaml:"public,omitempty"`
 	RedirectURIs []string `json:"redirect_uris" yaml:"redirect_uris"`
@@ -36,6 +54,66 @@ type Client struct {
 	Scopes       []string `json:"scopes" yaml:"scopes"`
 	// AuthMethods lists the token_endpoint_auth_method values the client may use.
 	AuthMethods []string `json:"token_endpoint_auth_methods" yaml:"token_endpoint_auth_methods"`
+	// PublishingStatus is PublishingProduction (the default) or
+	// PublishingTesting, Google's status of an app not yet published: with
+	// the profile's testing_app_expiry set, grants consented while the
+	// client is in testing lose their refresh tokens that long after consent.
+	PublishingStatus string `json:"publishing_status" yaml:"publishing_status,omitempty"`
+}
+
+// Publishing statuses of a client.
+const (
+	PublishingProduction = "production"
+	PublishingTesting    = "testing"
+)
+
+// PreviousSecret is a client secret that a rotation replaced.
+type PreviousSecret struct {
+	Secret string `json:"client_secret" yaml:"client_secret"`
+	// ReplacedAt is the sim time of the rotation that replaced it.
+	ReplacedAt time.Time `json:"replaced_at,omitzero" yaml:"replaced_at,omitempty"`
+	// ValidUntil ends its grace window: from then on it is refused as invalid.
+	ValidUntil time.Time `json:"valid_until" yaml:"valid_until"`
+	// ExpiresAt is the expiry it had while it was the current secret; zero
+	// for never. From then on it is refused as expired, grace or not.
+	ExpiresAt time.Time `json:"expires_at,omitzero" yaml:"expires_at,omitempty"`
+	// State is read-only, filled in on every answer: SecretGrace,
+	// SecretRetired or SecretExpired at the sim time of the answer.
+	State string `json:"state,omitempty" yaml:"-"`
+}
+
+// States of a client secret, as answers show them.
+const (
+	SecretActive  = "active"  // the current secret, not expired
+	SecretGrace   = "grace"   // a previous secret inside its grace window: still accepted
+	SecretRetired = "retired" // a previous secret after its grace window: refused as invalid
+	SecretExpired = "expired" // past its expiry: refused as expired
+)
+
+// expired reports whether an expiry (zero for never) has come at now.
+func expired(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }
+
+func (p PreviousSecret) state(now time.Time) string {
+	switch {
+	case expired(p.ExpiresAt, now):
+		return SecretExpired
+	case now.Before(p.ValidUntil):
+		return SecretGrace
+	default:
+		return SecretRetired
+	}
+}
+
+// secretState is the state of the current secret; empty for a public client.
+func (c Client) secretState(now time.Time) string {
+	switch {
+	case c.Public:
+		return ""
+	case expired(c.SecretExpiresAt, now):
+		return SecretExpired
+	default:
+		return SecretActive
+	}
 }
 
 // DemoRedirectURI is where the built-in demo clients expect the code.
@@ -76,6 +154,32 @@ func (c Client) normalize() (Client, error) {
 	}
 	if !c.Public && c.Secret == "" {
 		errs = append(errs, errors.New("client_secret is required unless the client is public"))
+	}
+	if c.Public && (!c.SecretExpiresAt.IsZero() || len(c.PreviousSecrets) > 0) {
+		errs = append(errs, errors.New("a public client has no client_secret_expires_at or previous_secrets"))
+	}
+	// The states are the simulator's to tell: an answer fills them in anew.
+	c.SecretState = ""
+	c.PreviousSecrets = slices.Clone(c.PreviousSecrets)
+	for i := range c.PreviousSecrets {
+		p := &c.PreviousSecrets[i]
+		p.State = ""
+		switch {
+		case p.Secret == "":
+			errs = append(errs, fmt.Errorf("previous_secrets[%d]: client_secret is required", i))
+		case p.Secret == c.Secret:
+			errs = append(errs, fmt.Errorf("previous_secrets[%d]: the current client_secret cannot also be a previous one", i))
+		}
+		if p.ValidUntil.IsZero() {
+			errs = append(errs, fmt.Errorf("previous_secrets[%d]: valid_until is required (the end of its grace window)", i))
+		}
+	}
+	switch c.PublishingStatus {
+	case "":
+		c.PublishingStatus = PublishingProduction
+	case PublishingProduction, PublishingTesting:
+	default:
+		errs = append(errs, fmt.Errorf("publishing_status %q is not %q or %q", c.PublishingStatus, PublishingProduction, PublishingTesting))
 	}
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
@@ -121,20 +225,97 @@ func (c Client) normalize() (Client, error) {
 
 // fositeClient is the immutable view of a Client that fosite sees. Changing
 // a client replaces its fositeClient, so requests in flight keep a
-// consistent one.
+// consistent one. Which of its secrets authenticate depends on the sim time
+// fosite asks at, so it reads the simulator's clock rather than fixing the
+// answer when it is built.
 type fositeClient struct {
 	Client
-	hash []byte
+	hash     []byte
+	previous [][]byte // hashes of PreviousSecrets, in their order
+	now      func() time.Time
 }
 
-func (c *fositeClient) GetID() string                      { return c.ID }
-func (c *fositeClient) GetHashedSecret() []byte            { return c.hash }
+var (
+	_ fosite.ClientWithSecretRotation = (*fositeClient)(nil)
+	_ family.TestingAppClient         = (*fositeClient)(nil)
+)
+
+func (c *fositeClient) GetID() string { return c.ID }
+
+// GetHashedSecret implements fosite.Client: nothing matches an expired secret.
+func (c *fositeClient) GetHashedSecret() []byte {
+	if c.secretState(c.now()) != SecretActive {
+		return nil
+	}
+	return c.hash
+}
+
+// GetRotatedHashes implements fosite.ClientWithSecretRotation: fosite also
+// accepts the previous secrets still inside their grace window.
+func (c *fositeClient) GetRotatedHashes() [][]byte {
+	now := c.now()
+	var out [][]byte
+	for i, p := range c.PreviousSecrets {
+		if p.state(now) == SecretGrace {
+			out = append(out, c.previous[i])
+		}
+	}
+	return out
+}
+
 func (c *fositeClient) GetRedirectURIs() []string          { return c.RedirectURIs }
 func (c *fositeClient) GetGrantTypes() fosite.Arguments    { return c.Client.GrantTypes }
 func (c *fositeClient) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
 func (c *fositeClient) GetScopes() fosite.Arguments        { return c.Client.Scopes }
 func (c *fositeClient) IsPublic() bool                     { return c.Public }
 func (c *fositeClient) GetAudience() fosite.Arguments      { return nil }
+
+// IsTestingApp implements family.TestingAppClient.
+func (c *fositeClient) IsTestingApp() bool { return c.PublishingStatus == PublishingTesting }
+
+// view is the client as answers show it, with its secrets' states at now.
+func (c *fositeClient) view() Client {
+	now := c.now()
+	v := c.Client
+	v.SecretState = v.secretState(now)
+	v.PreviousSecrets = slices.Clone(v.PreviousSecrets)
+	for i := range v.PreviousSecrets {
+		v.PreviousSecrets[i].State = v.PreviousSecrets[i].state(now)
+	}
+	return v
+}
+
+// refusal tells why secret did not authenticate the client at now, as a
+// family.ClientSecret* code and a reason for the event log; an empty code
+// when the secret is one that authenticates, and the failure lay elsewhere.
+func (c *fositeClient) refusal(secret string, now time.Time) (code, why string) {
+	switch {
+	case secret == "":
+		return family.ClientSecretInvalid, "no client secret was presented"
+	case secret == c.Secret:
+		if c.secretState(now) == SecretExpired {
+			return family.ClientSecretExpired, "the client secret expired at " + formatTime(c.SecretExpiresAt)
+		}
+		return "", ""
+	}
+	for _, p := range c.PreviousSecrets {
+		if p.Secret != secret {
+			continue
+		}
+		switch p.state(now) {
+		case SecretExpired:
+			return family.ClientSecretExpired, "a previous client secret, which expired at " + formatTime(p.ExpiresAt)
+		case SecretRetired:
+			return family.ClientSecretInvalid, fmt.Sprintf("a previous client secret, replaced at %s, whose grace window ended at %s",
+				formatTime(p.ReplacedAt), formatTime(p.ValidUntil))
+		}
+		return "", ""
+	}
+	return family.ClientSecretInvalid, "the client secret matches none of the client's secrets"
+}
+
+// formatTime renders a sim time for event details and messages.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // secretHasher replaces fosite's BCrypt (about 235 ms of CPU per check): the
 // secrets are test data, and a simulator that spends a quarter second per
@@ -156,29 +337,71 @@ func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
 
 // registry holds the registered clients.
 type registry struct {
+	now     func() time.Time
 	mu      sync.RWMutex
 	clients map[string]*fositeClient
 }
 
-func newRegistry() *registry { return &registry{clients: map[string]*fositeClient{}} }
+// newRegistry returns an empty registry whose clients judge secret expiry by now.
+func newRegistry(now func() time.Time) *registry {
+	return &registry{now: now, clients: map[string]*fositeClient{}}
+}
 
 // put registers or replaces a client.
 func (r *registry) put(c Client) (Client, error) {
-	c, err := c.normalize()
+	fc, err := r.compile(c)
 	if err != nil {
 		return c, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clients[c.ID] = fc
+	return fc.view(), nil
+}
+
+// update replaces client id with what change makes of it, holding the lock
+// throughout so that concurrent changes to one client never undo each other.
+func (r *registry) update(id string, change func(Client) (Client, error)) (Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.clients[id]
+	if !ok {
+		return Client{}, noSuch("client", id)
+	}
+	c, err := change(old.Client)
+	if err != nil {
+		return Client{}, err
+	}
+	fc, err := r.compile(c)
+	if err != nil {
+		return Client{}, err
+	}
+	r.clients[id] = fc
+	return fc.view(), nil
+}
+
+// compile checks c and hashes its secrets for fosite.
+func (r *registry) compile(c Client) (*fositeClient, error) {
+	c, err := c.normalize()
+	if err != nil {
+		return nil, err
 	}
 	// A public client gets no hash at all: the hash of "" would let anyone
 	// authenticate as it with an empty secret where fosite checks secrets
 	// without asking whether the client is public (introspection).
-	var hash []byte
+	fc := &fositeClient{Client: c, now: r.now}
 	if !c.Public {
-		hash, _ = secretHasher{}.Hash(context.Background(), []byte(c.Secret))
+		fc.hash = hashSecret(c.Secret)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.clients[c.ID] = &fositeClient{Client: c, hash: hash}
-	return c, nil
+	for _, p := range c.PreviousSecrets {
+		fc.previous = append(fc.previous, hashSecret(p.Secret))
+	}
+	return fc, nil
+}
+
+func hashSecret(secret string) []byte {
+	hash, _ := secretHasher{}.Hash(context.Background(), []byte(secret)) // it cannot fail
+	return hash
 }
 
 func (r *registry) get(id string) (*fositeClient, bool) {
@@ -193,7 +416,7 @@ func (r *registry) list() []Client {
 	defer r.mu.RUnlock()
 	out := make([]Client, 0, len(r.clients))
 	for _, c := range r.clients {
-		out = append(out, c.Client)
+		out = append(out, c.view())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -236,6 +459,9 @@ func (s *Simulator) authenticateClient(ctx context.Context, r *http.Request, for
 	}
 	client, err := s.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
 	if err != nil {
+		if errors.Is(err, fosite.ErrInvalidClient) {
+			s.noteSecretRefusal(ctx, r, form)
+		}
 		return nil, err
 	}
 	if fc, ok := client.(*fositeClient); ok && !slices.Contains(fc.AuthMethods, method) {
@@ -244,8 +470,115 @@ func (s *Simulator) authenticateClient(ctx context.Context, r *http.Request, for
 	return client, nil
 }
 
+// noteSecretRefusal tells the request's Op why the secret presented did not
+// authenticate a known confidential client, so that the event log, and a
+// profile's own error body, can tell an expired or previous secret from a
+// wrong one (Entra's AADSTS7000222 and AADSTS7000215).
+func (s *Simulator) noteSecretRefusal(ctx context.Context, r *http.Request, form url.Values) {
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	if user, password, ok := r.BasicAuth(); ok {
+		// fosite refused undecodable credentials as invalid_request before this.
+		id, _ = url.QueryUnescape(user)
+		secret, _ = url.QueryUnescape(password)
+	}
+	c, ok := s.clients.get(id)
+	if !ok || c.Public {
+		return
+	}
+	if code, why := c.refusal(secret, s.clock.Now()); code != "" {
+		family.RefuseClient(ctx, code, why)
+	}
+}
+
 func (r *registry) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clients = map[string]*fositeClient{}
+}
+
+// SecretRotation says how RotateClientSecret replaces a confidential
+// client's secret. It is also the body of POST /sim/v1/clients/{id}/secret.
+type SecretRotation struct {
+	// Secret is the new secret; empty makes a random one. Giving the current
+	// secret keeps it and only sets its expiry anew.
+	Secret string `json:"client_secret,omitempty"`
+	// Grace keeps the replaced secret working this long in sim time; zero
+	// refuses it at once.
+	Grace profile.Duration `json:"grace,omitempty"`
+	// ExpiresIn makes the new secret expire this long from now in sim time;
+	// zero for never.
+	ExpiresIn profile.Duration `json:"expires_in,omitempty"`
+}
+
+// RotateClientSecret gives the confidential client id a new secret and
+// records a client_secret_rotated event. The replaced secret stays valid for
+// rot.Grace and is remembered after that, so that the event log can say an
+// old secret was refused. It returns the client as it is now.
+func (s *Simulator) RotateClientSecret(id string, rot SecretRotation) (Client, error) {
+	if rot.Grace < 0 || rot.ExpiresIn < 0 {
+		return Client{}, fmt.Errorf("grace (%s) and expires_in (%s) must not be negative", rot.Grace, rot.ExpiresIn)
+	}
+	if rot.Secret == "" {
+		b, err := randomSecret(24)
+		if err != nil {
+			return Client{}, err
+		}
+		rot.Secret = base64.RawURLEncoding.EncodeToString(b)
+	}
+	now := s.clock.Now()
+	var detail string
+	c, err := s.clients.update(id, func(c Client) (Client, error) {
+		if c.Public {
+			return c, fmt.Errorf("client %q is public and has no secret", id)
+		}
+		detail = "secret kept"
+		if rot.Secret != c.Secret {
+			detail = "previous secret refused from now on"
+			if rot.Grace > 0 {
+				detail = fmt.Sprintf("previous secret valid until %s (grace %s)", formatTime(now.Add(rot.Grace.D())), rot.Grace)
+			}
+			prev := []PreviousSecret{{Secret: c.Secret, ReplacedAt: now, ValidUntil: now.Add(rot.Grace.D()), ExpiresAt: c.SecretExpiresAt}}
+			for _, p := range c.PreviousSecrets {
+				if p.Secret != rot.Secret { // a secret brought back is current, not previous
+					prev = append(prev, p)
+				}
+			}
+			c.PreviousSecrets = prev
+		}
+		c.Secret, c.SecretExpiresAt = rot.Secret, time.Time{}
+		if rot.ExpiresIn > 0 {
+			c.SecretExpiresAt = now.Add(rot.ExpiresIn.D())
+		}
+		return c, nil
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	if c.SecretExpiresAt.IsZero() {
+		detail += "; the new secret never expires"
+	} else {
+		detail += "; the new secret expires at " + formatTime(c.SecretExpiresAt)
+	}
+	s.events.Emit(events.Event{Kind: events.ClientSecretRotated, Client: id, Detail: detail})
+	return c, nil
+}
+
+// SetPublishingStatus moves client id to PublishingProduction or
+// PublishingTesting and records a client_changed event. The status decides
+// the testing-app expiry of grants consented from now on; grants consented
+// before keep the expiry, or lack of one, they were given.
+func (s *Simulator) SetPublishingStatus(id, status string) (Client, error) {
+	if status == "" { // normalize would take it for the default
+		return Client{}, fmt.Errorf("status is required: %q or %q", PublishingProduction, PublishingTesting)
+	}
+	var was string
+	c, err := s.clients.update(id, func(c Client) (Client, error) {
+		was, c.PublishingStatus = c.PublishingStatus, status
+		return c, nil
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	s.events.Emit(events.Event{Kind: events.ClientChanged, Client: id, Detail: fmt.Sprintf("publishing status %s (was %s)", status, was)})
+	return c, nil
 }

@@ -42,6 +42,9 @@ func (s *Simulator) controlRoutes(r *mux.Router) {
 	route(http.MethodGet, "/clients/{id}", s.getClient)
 	route(http.MethodPut, "/clients/{id}", s.putClient)
 	route(http.MethodPost, "/clients/{id}/secret", s.postClientSecret)
+	route(http.MethodPost, "/clients/{id}/publishing-status", s.postPublishingStatus)
+	route(http.MethodGet, "/consents", s.getConsents)
+	route(http.MethodPost, "/consents", s.postConsent)
 	route(http.MethodGet, "/users", s.getUsers)
 	route(http.MethodPost, "/users", s.postUser)
 	route(http.MethodGet, "/faults", s.getFaults)
@@ -84,6 +87,16 @@ func decodeBody(r *http.Request, v any) error {
 
 func badRequest(w http.ResponseWriter, err error) {
 	writeJSONError(w, http.StatusBadRequest, "invalid_request", err.Error())
+}
+
+// controlError answers an error from one of the simulator's methods: 404
+// when what it names does not exist, 400 otherwise.
+func controlError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
+	badRequest(w, err)
 }
 
 func notFound(w http.ResponseWriter, format string, args ...any) {
@@ -148,6 +161,13 @@ type grantRequest struct {
 	Scope       *string `json:"scope"`
 	AccessType  string  `json:"access_type"`
 	RedirectURI string  `json:"redirect_uri"`
+	// IncludeGrantedScopes adds the scopes of the user's live grants to the
+	// client, as Google's include_granted_scopes=true does.
+	IncludeGrantedScopes bool `json:"include_granted_scopes"`
+	// InvalidatePrevious, when given, overrides the profile's
+	// refresh.on_reconsent: whether the user's earlier grants to the client
+	// are revoked.
+	InvalidatePrevious *bool `json:"invalidate_previous"`
 }
 
 // postGrant completes an authorization for a user without the browser step
@@ -206,6 +226,9 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if req.AccessType != "" {
 		q.Set("access_type", req.AccessType)
 	}
+	if req.IncludeGrantedScopes {
+		q.Set("include_granted_scopes", "true")
+	}
 	areq, err := http.NewRequestWithContext(ctx, http.MethodGet, PathAuthorize+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
@@ -214,7 +237,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
-	s.grantScopes(ar)
+	added := s.grantScopes(ar, user.ID)
 	aresp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
@@ -240,9 +263,14 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
+	s.consented(user.ID, client.ID, op.Family, ar.GetGrantedScopes(), PathControlPrefix+"/grants", req.InvalidatePrevious)
 	body := tresp.ToMap()
 	body["family"] = op.Family
-	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: "scope " + scope})
+	detail := "scope " + scope
+	if note := addedScopesNote(added); note != "" {
+		detail += "; " + note
+	}
+	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: detail})
 	return body, http.StatusCreated, nil
 }
 
@@ -354,7 +382,7 @@ func (s *Simulator) getClient(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "no client %q", id)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.Client)
+	writeJSON(w, http.StatusOK, c.view())
 }
 
 // postClient registers a new client; 409 if the id is taken.
@@ -399,39 +427,71 @@ func (s *Simulator) saveClient(w http.ResponseWriter, c Client, status int, what
 	writeJSON(w, status, saved)
 }
 
-// postClientSecret replaces a confidential client's secret at once: the old
-// one stops working. {"client_secret": "..."} sets it; an empty body makes one.
+// postClientSecret rotates a confidential client's secret: the body is a
+// SecretRotation, {"client_secret"?, "grace"?, "expires_in"?}, and an empty
+// body makes a random secret and refuses the old one at once.
 func (s *Simulator) postClientSecret(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	c, ok := s.clients.get(id)
-	if !ok {
-		notFound(w, "no client %q", id)
-		return
-	}
-	if c.Public {
-		badRequest(w, fmt.Errorf("client %q is public and has no secret", id))
-		return
-	}
-	var req struct {
-		Secret string `json:"client_secret"`
-	}
+	var rot SecretRotation
 	if r.ContentLength != 0 {
-		if err := decodeBody(r, &req); err != nil {
+		if err := decodeBody(r, &rot); err != nil {
 			badRequest(w, err)
 			return
 		}
 	}
-	if req.Secret == "" {
-		b, err := randomSecret(24)
-		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error())
-			return
-		}
-		req.Secret = base64.RawURLEncoding.EncodeToString(b)
+	c, err := s.RotateClientSecret(mux.Vars(r)["id"], rot)
+	if err != nil {
+		controlError(w, err)
+		return
 	}
-	updated := c.Client
-	updated.Secret = req.Secret
-	s.saveClient(w, updated, http.StatusOK, "secret replaced")
+	writeJSON(w, http.StatusOK, c)
+}
+
+// postPublishingStatus moves a client between production and testing:
+// {"status":"testing"}.
+func (s *Simulator) postPublishingStatus(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		badRequest(w, err)
+		return
+	}
+	c, err := s.SetPublishingStatus(mux.Vars(r)["id"], req.Status)
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Simulator) getConsents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"consents": s.Consents()})
+}
+
+// postConsent marks a user as having to consent to a client again, or
+// clears the mark: {"user","client_id","require":true|false,"revoke"?}.
+// It answers the consent and how many live grants "revoke" revoked.
+func (s *Simulator) postConsent(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User     string `json:"user"`
+		ClientID string `json:"client_id"`
+		Require  *bool  `json:"require"`
+		Revoke   bool   `json:"revoke"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		badRequest(w, err)
+		return
+	}
+	if req.Require == nil {
+		badRequest(w, errors.New(`"require" is required: true marks the consent as needed again, false clears the mark`))
+		return
+	}
+	c, revoked, err := s.ChangeConsent(ConsentChange{User: req.User, ClientID: req.ClientID, Require: *req.Require, Revoke: req.Revoke})
+	if err != nil {
+		controlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"consent": c, "revoked_families": revoked})
 }
 
 func (s *Simulator) getUsers(w http.ResponseWriter, _ *http.Request) {
@@ -461,17 +521,19 @@ func (s *Simulator) getProfile(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.store.Policy())
 }
 
-// postReset drops every token, family and event and restores the
+// postReset drops every token, family, consent and event and restores the
 // configured clients, users and faults. The clock stays where it is.
 func (s *Simulator) postReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "now": s.clockState().Now})
 }
 
-// Reset drops every token, family and event, restores the configured clients,
-// users and faults (with their counts at zero), and records a reset event. The clock stays where it is.
+// Reset drops every token, family, consent and event, restores the
+// configured clients, users and faults (with their counts at zero), and
+// records a reset event. The clock stays where it is.
 func (s *Simulator) Reset() {
 	s.store.Reset()
+	s.consents.reset()
 	s.clients.reset()
 	s.users.reset()
 	_ = s.loadDirectory() // it loaded at New, so it loads again

@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,6 +52,7 @@ type Simulator struct {
 	store     *family.Store
 	clients   *registry
 	users     *directory
+	consents  *consentBook
 	oauth     *fosite.Fosite
 	strategy  tokenStrategy
 	key       func() (*signingKey, error)
@@ -137,8 +139,10 @@ func New(opts ...Option) (*Simulator, error) {
 	if err := o.profile.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: o, clock: o.clock, clients: newRegistry(), users: newDirectory(), faults: fault.NewEngine(), lifetimes: newLockedRand(o.seed)}
+	s := &Simulator{cfg: o, clock: o.clock, users: newDirectory(), consents: newConsentBook(), faults: fault.NewEngine(), lifetimes: newLockedRand(o.seed)}
 	s.provider = clock.Shifted{Clock: o.clock, Offset: s.faults.Skew}
+	// Secrets expire on the provider's clock, skew included.
+	s.clients = newRegistry(s.provider.Now)
 	s.events = events.NewLog(s.clock.Now)
 	s.store = family.New(s.provider, s.events, o.profile)
 	s.key = defaultKey
@@ -250,6 +254,12 @@ func (s *Simulator) issuerFor(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
+
+// ErrNotFound is what the simulator's methods wrap when the client or user
+// they are given does not exist.
+var ErrNotFound = errors.New("not found")
+
+func noSuch(what, id string) error { return fmt.Errorf("no %s %q: %w", what, id, ErrNotFound) }
 
 // randomSecret returns n random bytes.
 func randomSecret(n int) ([]byte, error) {

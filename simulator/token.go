@@ -30,6 +30,9 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	e := s.requestEvent(events.TokenRequest, r, op)
 	e.GrantType = op.GrantType
 	e.Token = s.presentedToken(op.GrantType, r.PostForm)
+	if e.Reason == "" {
+		e.Reason = op.ClientRefusal
+	}
 	deviations := s.deviations(r, op)
 	if err != nil {
 		s.writeTokenError(w, r, ar, err, op, deviations, &e)
@@ -225,6 +228,8 @@ func (s *Simulator) situation(r *http.Request, code string, op *family.Op) profi
 			return profile.SituationRefreshTokenTestingApp
 		}
 		return profile.SituationRefreshTokenInvalid
+	case code == fosite.ErrInvalidClient.ErrorField && op.ClientRefusal == family.ClientSecretExpired:
+		return profile.SituationClientSecretExpired
 	case code == fosite.ErrInvalidClient.ErrorField:
 		if _, secret, ok := r.BasicAuth(); (ok && secret != "") || r.PostForm.Get("client_secret") != "" {
 			return profile.SituationClientSecretInvalid

@@ -41,8 +41,15 @@ const (
 	ClockMoved Kind = "clock_moved"
 	// GrantMinted: the control API completed an authorization without the browser step.
 	GrantMinted Kind = "grant_minted"
-	// ClientChanged: a client was created or its secret changed.
+	// ClientChanged: a client was created or replaced, or its publishing status changed.
 	ClientChanged Kind = "client_changed"
+	// ClientSecretRotated: a client's secret was replaced; the detail says until
+	// when the previous one stays valid and when the new one expires.
+	ClientSecretRotated Kind = "client_secret_rotated"
+	// ConsentRequired: a user was marked as having to consent to a client again.
+	ConsentRequired Kind = "consent_required"
+	// ConsentRenewed: the mark was cleared, by a fresh consent or the control API.
+	ConsentRenewed Kind = "consent_renewed"
 	// UserChanged: a user was created.
 	UserChanged Kind = "user_changed"
 	// Reset: the simulator dropped all tokens and returned to its configuration.

@@ -20,6 +20,9 @@ type Info struct {
 	RevokeReason  string     `json:"revoke_reason,omitempty"`
 	AccessTokens  int        `json:"access_tokens"`
 	RefreshTokens int        `json:"refresh_tokens"`
+	// TestingAppExpiresAt is when the testing-app expiry kills the family's
+	// refresh tokens: it was consented while its client was a testing app.
+	TestingAppExpiresAt *time.Time `json:"testing_app_expires_at,omitempty"`
 }
 
 // TokenInfo describes one stored token.
@@ -144,6 +147,9 @@ func (s *Store) Families() []Info {
 		if f.revoked {
 			at := f.revokedAt
 			out[i].RevokedAt = &at
+		}
+		if at := s.testingAppDeadline(f); !at.IsZero() {
+			out[i].TestingAppExpiresAt = &at
 		}
 		for _, t := range f.refresh {
 			if s.usable(t) {

@@ -26,10 +26,15 @@ type Op struct {
 
 	// Family, Client and User name the family the request touched.
 	Family, Client, User string
-	// Denial says why the store refused a token; empty when it did not.
+	// Denial says why the store refused a token, or why client
+	// authentication failed on the secret; empty when neither happened.
 	Denial string
-	// Refusal is Denial as a code a program can branch on (one of the Refused* constants).
+	// Refusal is the store's Denial as a code a program can branch on (one
+	// of the Refused* constants).
 	Refusal string
+	// ClientRefusal says why client authentication failed on the secret
+	// (ClientSecretInvalid or ClientSecretExpired); empty when it did not.
+	ClientRefusal string
 	// AccessExpiresAt is the sim-time expiry of the access token issued.
 	AccessExpiresAt time.Time
 	// RefreshDropped is set when the profile does not rotate refresh tokens:
@@ -68,6 +73,24 @@ const (
 	RefusedTestingApp = "testing_app" // the testing-app expiry killed the grant
 	RefusedRedeemed   = "redeemed"    // an authorization code used twice
 )
+
+// Client-authentication refusal codes: why a confidential client's secret was refused.
+const (
+	ClientSecretInvalid = "secret_invalid" // none, a wrong one, or a previous one after its grace window
+	ClientSecretExpired = "secret_expired" // a secret past its expiry
+)
+
+// RefuseClient records in the request's Op why client authentication failed
+// on the secret: code is a ClientSecret* constant, and why becomes the
+// request's Denial unless it has one.
+func RefuseClient(ctx context.Context, code, why string) {
+	if o := opFrom(ctx); o != nil && o.ClientRefusal == "" {
+		o.ClientRefusal = code
+		if o.Denial == "" {
+			o.Denial = why
+		}
+	}
+}
 
 // deny records the first reason the store refused a token during the request.
 func deny(ctx context.Context, code, why string) {

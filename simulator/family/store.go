@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ const (
 	ReasonReuseDetected    = "reuse_detected"
 	ReasonCodeReuse        = "code_reuse"
 	ReasonMaxFamilies      = "max_families_exceeded"
+	ReasonReconsent        = "reconsent"       // a new authorization of the same user and client replaced it
+	ReasonConsentRevoked   = "consent_revoked" // the user's consent to the client was withdrawn
 )
 
 // Store keeps token families in memory. It is safe for concurrent use.
@@ -68,6 +71,12 @@ type family struct {
 	revokedAt       time.Time
 	reason          string
 	revoked         bool
+	// testingApp marks a grant consented while its client was a testing
+	// app, to more than identity scopes: the profile's TestingAppExpiry
+	// after created kills its refresh tokens.
+	testingApp bool
+	// scopes are the scopes granted at consent.
+	scopes []string
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
@@ -173,7 +182,8 @@ func (s *Store) familyFor(r fosite.Requester) *family {
 		return f
 	}
 	s.counter++
-	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter}
+	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter,
+		testingApp: consentedInTesting(r), scopes: slices.Clone(r.GetGrantedScopes())}
 	s.families[f.id] = f
 	index(s.byClient, f.client, f)
 	if f.user != "" {
@@ -651,6 +661,9 @@ func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
 			start = t.fam.firstRefresh
 		}
 		earliest(start.Add(r.AbsoluteLifetime.D()), RefusedExpired, "refresh token reached its absolute lifetime")
+	}
+	if at := s.testingAppDeadline(t.fam); !at.IsZero() {
+		earliest(at, RefusedTestingApp, fmt.Sprintf("refresh token of a testing app expired %s after consent", s.policy.TestingAppExpiry))
 	}
 	return deadline, code, why
 }
