@@ -2,15 +2,16 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -59,10 +60,6 @@ func (c Config) Options() []Option {
 	return opts
 }
 
-// yamlLine matches the position yaml puts before its messages: "line 3: "
-// or, from our own unmarshalers, "line 3:7: ".
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+(?::\d+)?): `)
-
 // LoadConfig reads and checks a configuration file. Every problem is
 // reported as path:line: message.
 func LoadConfig(path string) (Config, error) {
@@ -77,7 +74,7 @@ func LoadConfig(path string) (Config, error) {
 func ParseConfig(path string, data []byte) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, located(path, err)
+		return Config{}, yamldoc.Locate(path, err)
 	}
 	var head struct {
 		Profile struct {
@@ -85,7 +82,7 @@ func ParseConfig(path string, data []byte) (Config, error) {
 		} `yaml:"profile"`
 	}
 	_ = doc.Decode(&head) // type errors surface in the strict decode below
-	base, ok := profile.Lookup(head.Profile.Base)
+	base, ok := profile.Lookup(cmp.Or(head.Profile.Base, "generic"))
 	if !ok {
 		return Config{}, fmt.Errorf("%s:%d: profile.base: no built-in profile %q (built in: %s)",
 			path, lineOf(&doc, "profile", "base"), head.Profile.Base, strings.Join(profile.Names(), ", "))
@@ -95,7 +92,7 @@ func ParseConfig(path string, data []byte) (Config, error) {
 	dec.KnownFields(true)
 	// An empty file is all defaults: the decoder answers io.EOF for it.
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, located(path, err)
+		return Config{}, yamldoc.Locate(path, err)
 	}
 	var errs []error
 	if err := cfg.Profile.Validate(); err != nil {
@@ -114,33 +111,13 @@ func ParseConfig(path string, data []byte) (Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// located rewrites yaml's "line N: msg" errors as "path:N: msg".
-func located(path string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = path + ":" + yamlLine.ReplaceAllString(m, "$1: ")
-		}
-		return errors.New(strings.Join(msgs, "\n"))
-	}
-	msg := err.Error()
-	if yamlLine.MatchString(msg) {
-		return errors.New(path + ":" + yamlLine.ReplaceAllString(msg, "$1: "))
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
 // lineOf finds the line of the value at a key path in doc, or of the
 // deepest key found; 1 when the file is empty.
 func lineOf(doc *yaml.Node, keys ...string) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
+	n := yamldoc.Root(doc)
 	line := n.Line
 	for _, k := range keys {
-		next := child(n, k)
+		next := yamldoc.Child(n, k)
 		if next == nil {
 			break
 		}
@@ -154,24 +131,9 @@ func lineOf(doc *yaml.Node, keys ...string) int {
 
 // itemLine finds the line of item i of the sequence under key.
 func itemLine(doc *yaml.Node, key string, i int) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	if seq := child(n, key); seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
+	n := yamldoc.Root(doc)
+	if seq := yamldoc.Child(n, key); seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
 		return seq.Content[i].Line
 	}
 	return lineOf(doc, key)
-}
-
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }

@@ -231,24 +231,6 @@ func Deviations() []Deviation {
 	}
 }
 
-// Generic is the RFC-strict default: one-hour access tokens, ten-minute
-// codes, refresh tokens through the offline_access scope, and rotation with
-// strict reuse detection as RFC 9700 §4.14.2 describes.
-func Generic() Profile {
-	return Profile{
-		Name:                "generic",
-		AccessTokenLifetime: Duration(time.Hour),
-		CodeLifetime:        Duration(10 * time.Minute),
-		IDTokenLifetime:     Duration(time.Hour),
-		OfflineAccess:       OfflineScope,
-		Refresh: Refresh{
-			Rotation:       RotationRotate,
-			ReuseDetection: ReuseRevokeFamily,
-			AbsoluteMode:   AbsoluteSliding,
-		},
-	}
-}
-
 // Clone returns a copy of p that shares no map or slice with it, so that a
 // caller may change its copy of a built-in profile without changing anyone
 // else's.
@@ -344,15 +326,3 @@ func quoteAll[S ~string](values []S) string {
 	}
 	return strings.Join(q, ", ")
 }
-
-// Lookup returns the built-in profile called name.
-func Lookup(name string) (Profile, bool) {
-	switch name {
-	case "generic", "":
-		return Generic(), true
-	}
-	return Profile{}, false
-}
-
-// Names lists the built-in profiles.
-func Names() []string { return []string{"generic"} }
