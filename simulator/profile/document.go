@@ -218,8 +218,9 @@ func (r *reader) annotation(n *yaml.Node, path string, inherited *Source) (*yaml
 	}
 	src := inherited
 	switch {
-	case ref == nil:
+	case ref == nil && unconfirmed != nil:
 		r.fail(n, "%s: unconfirmed needs a source that says what is known", cmp.Or(path, "profile"))
+	case ref == nil: // {value: V} alone is V
 	case ref.Kind != yaml.ScalarNode || strings.TrimSpace(ref.Value) == "":
 		r.fail(ref, "%s: source must be a text naming where the value comes from", cmp.Or(path, "profile"))
 	default:

@@ -94,6 +94,12 @@ var _ = Describe("Profile documents", func() {
 		}))
 	})
 
+	It("read {value: V} without a source as V, covered by the source of the mapping that holds it", func() {
+		p := parseOK("bare.yaml", "base: generic\nname: bare\nrefresh:\n  source: ours\n  idle_timeout: {value: 3d}\n")
+		Expect(p.Refresh.IdleTimeout.D()).To(Equal(3 * 24 * time.Hour))
+		Expect(p.Sources).To(HaveKeyWithValue("refresh.idle_timeout", profile.Source{Ref: "ours"}))
+	})
+
 	It("list every setting by the path its source has", func() {
 		p := parseOK("tiny.yaml", minimal)
 		paths := map[string]bool{}
