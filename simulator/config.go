@@ -2,12 +2,10 @@ package simulator
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,7 +16,7 @@ import (
 // Config is the YAML file `oauthsim serve --config` reads:
 //
 //	profile:
-//	  base: generic            # a built-in profile; the keys below override it
+//	  base: okta               # a built-in profile (oauthsim profiles lists them; default generic)
 //	  access_token_lifetime: 30m
 //	  refresh:
 //	    rotation: rotate_with_grace
@@ -32,6 +30,10 @@ import (
 //	  - id: carol
 //	    name: Carol Example
 //	auto_approve: true         # login_hint signs the user in without the login page
+//
+// The keys under profile override the base profile's values, and their
+// source becomes "config file". LoadConfigWithBase chooses the base in the
+// file's place.
 type Config struct {
 	Profile     ProfileConfig `yaml:"profile"`
 	Clients     []Client      `yaml:"clients"`
@@ -43,6 +45,32 @@ type Config struct {
 type ProfileConfig struct {
 	Base            string `yaml:"base"`
 	profile.Profile `yaml:",inline"`
+	// baseFixed says the caller chose Base (oauthsim serve --profile),
+	// so the file's base key is not read.
+	baseFixed bool
+}
+
+// configSource is the source of every profile value a config file sets:
+// the data files' citation no longer applies to it.
+var configSource = profile.Source{Ref: "config file"}
+
+// UnmarshalYAML reads the profile section of a config file: the built-in
+// profile its base key names (or the one already there: generic, or the
+// caller's choice), with the other keys written over it.
+func (pc *ProfileConfig) UnmarshalYAML(n *yaml.Node) error {
+	if b := yamldoc.Child(n, "base"); b != nil && b.Value != "" && !pc.baseFixed {
+		base, err := profile.Builtin(b.Value)
+		if err != nil {
+			return fmt.Errorf("line %d: profile.base: %w", b.Line, err)
+		}
+		pc.Base, pc.Profile = base.Name, base
+	}
+	p, err := profile.Override(pc.Profile, n, &configSource)
+	if err != nil {
+		return err
+	}
+	pc.Profile = p
+	return nil
 }
 
 // DefaultConfig is the configuration with no file: the generic profile, the
@@ -62,32 +90,40 @@ func (c Config) Options() []Option {
 
 // LoadConfig reads and checks a configuration file. Every problem is
 // reported as path:line: message.
-func LoadConfig(path string) (Config, error) {
+func LoadConfig(path string) (Config, error) { return LoadConfigWithBase(path, "") }
+
+// LoadConfigWithBase is LoadConfig with the profile's base chosen by the
+// caller, as `oauthsim serve --profile` does: base wins over the file's
+// profile.base, and the file's other profile keys still override it. An
+// empty base leaves the choice to the file.
+func LoadConfigWithBase(path, base string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return parseConfig(path, data, base)
 }
 
 // ParseConfig is LoadConfig for data already read; path is used in messages.
 func ParseConfig(path string, data []byte) (Config, error) {
+	return parseConfig(path, data, "")
+}
+
+// parseConfig is ParseConfig with the profile's base fixed, unless base is
+// empty.
+func parseConfig(path string, data []byte, base string) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Config{}, yamldoc.Locate(path, err)
 	}
-	var head struct {
-		Profile struct {
-			Base string `yaml:"base"`
-		} `yaml:"profile"`
+	cfg := DefaultConfig()
+	if base != "" {
+		p, err := profile.Builtin(base)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Profile = ProfileConfig{Base: p.Name, Profile: p, baseFixed: true}
 	}
-	_ = doc.Decode(&head) // type errors surface in the strict decode below
-	base, ok := profile.Lookup(cmp.Or(head.Profile.Base, "generic"))
-	if !ok {
-		return Config{}, fmt.Errorf("%s:%d: profile.base: no built-in profile %q (built in: %s)",
-			path, lineOf(&doc, "profile", "base"), head.Profile.Base, strings.Join(profile.Names(), ", "))
-	}
-	cfg := Config{Profile: ProfileConfig{Base: base.Name, Profile: base}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file is all defaults: the decoder answers io.EOF for it.

@@ -83,6 +83,15 @@ func Lookup(name string) (Profile, bool) {
 	return p.Clone(), ok
 }
 
+// Builtin is Lookup with an error for an unknown name that lists the
+// known ones, for messages to users.
+func Builtin(name string) (Profile, error) {
+	if p, ok := Lookup(name); ok {
+		return p, nil
+	}
+	return Profile{}, fmt.Errorf("no built-in profile %q (built in: %s)", name, strings.Join(Names(), ", "))
+}
+
 // Names lists the built-in profiles, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(builtins())) }
 

@@ -48,12 +48,7 @@ const (
 // Parse reads a profile document and checks the profile it describes. file
 // names the document in error messages, which read file:line:column: message.
 func Parse(file string, data []byte) (Profile, error) {
-	return parse(file, data, func(name string) (Profile, error) {
-		if p, ok := Lookup(name); ok {
-			return p, nil
-		}
-		return Profile{}, fmt.Errorf("no built-in profile %q (built in: %s)", name, strings.Join(Names(), ", "))
-	})
+	return parse(file, data, Builtin)
 }
 
 // parse is Parse with the profiles a base key may name given by lookup,
