@@ -63,6 +63,15 @@ var _ = Describe("Config files", func() {
 		Expect(err).To(MatchError(ContainSubstring(`no built-in profile "gogle"`)))
 	})
 
+	It("may name any built-in profile as the base of a simulator", func() {
+		for _, name := range profile.Names() {
+			cfg, err := simulator.ParseConfig("c.yaml", []byte("profile:\n  base: "+name+"\n"))
+			Expect(err).NotTo(HaveOccurred(), name)
+			_, err = simulator.New(cfg.Options()...)
+			Expect(err).NotTo(HaveOccurred(), name)
+		}
+	})
+
 	It("start from generic without a base", func() {
 		cfg, err := simulator.ParseConfig("c.yaml", []byte("profile:\n  access_token_lifetime: 5m\n"))
 		Expect(err).NotTo(HaveOccurred())
