@@ -48,7 +48,7 @@ func loadBuiltins(fsys fs.FS) (map[string]Profile, error) {
 		}
 		file, ok := docs[name]
 		if !ok {
-			return Profile{}, fmt.Errorf("no built-in profile %q (built in: %s)", name, strings.Join(slices.Sorted(maps.Keys(docs)), ", "))
+			return Profile{}, unknown(name, slices.Sorted(maps.Keys(docs)))
 		}
 		if loading[name] {
 			return Profile{}, fmt.Errorf("profile %q inherits from itself", name)
@@ -89,7 +89,11 @@ func Builtin(name string) (Profile, error) {
 	if p, ok := Lookup(name); ok {
 		return p, nil
 	}
-	return Profile{}, fmt.Errorf("no built-in profile %q (built in: %s)", name, strings.Join(Names(), ", "))
+	return Profile{}, unknown(name, Names())
+}
+
+func unknown(name string, names []string) error {
+	return fmt.Errorf("no built-in profile %q (built in: %s)", name, strings.Join(names, ", "))
 }
 
 // Names lists the built-in profiles, sorted.

@@ -13,6 +13,18 @@ import (
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 )
 
+// Annotation keys: the words of a profile document that are about a value
+// rather than a value.
+const (
+	keyValue       = "value"
+	keySource      = "source"
+	keyUnconfirmed = "unconfirmed"
+	keyBase        = "base"
+)
+
+// Parse reads a profile document and checks the profile it describes. file
+// names the document in error messages, which read file:line:column: message.
+//
 // A profile document is YAML with the keys of Profile. So that a reader can
 // check each value against what the provider documents, any value may be
 // written together with where it comes from:
@@ -32,21 +44,9 @@ import (
 //
 // The sources end up in Profile.Sources, one for each value, by dotted path
 // ("refresh.idle_timeout", "responses.refresh_token_invalid.status").
-// Because of this, value, source and unconfirmed cannot be the names of
+// Being annotation words, value, source and unconfirmed cannot name
 // response headers. A document may start with base: NAME to inherit a
 // built-in profile and write only what differs.
-
-// Annotation keys: the words of a profile document that are about a value
-// rather than a value.
-const (
-	keyValue       = "value"
-	keySource      = "source"
-	keyUnconfirmed = "unconfirmed"
-	keyBase        = "base"
-)
-
-// Parse reads a profile document and checks the profile it describes. file
-// names the document in error messages, which read file:line:column: message.
 func Parse(file string, data []byte) (Profile, error) {
 	return parse(file, data, Builtin)
 }
