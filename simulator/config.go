@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -18,7 +17,7 @@ import (
 // Config is the YAML file `oauthsim serve --config` reads:
 //
 //	profile:
-//	  base: generic            # a built-in profile; the keys below override it
+//	  base: okta               # a built-in profile (oauthsim profiles lists them; default generic)
 //	  access_token_lifetime: 30m
 //	  refresh:
 //	    rotation: rotate_with_grace
@@ -36,6 +35,10 @@ import (
 //	  - kind: rate_limit
 //	    match: {endpoint: token, grant_type: refresh_token, nth: 3}
 //	    retry_after: 30s
+//
+// The keys under profile override the base profile's values, and their
+// source becomes "config file". LoadConfigWithBase chooses the base in the
+// file's place.
 type Config struct {
 	Profile     ProfileConfig `yaml:"profile"`
 	Clients     []Client      `yaml:"clients"`
@@ -49,6 +52,32 @@ type Config struct {
 type ProfileConfig struct {
 	Base            string `yaml:"base"`
 	profile.Profile `yaml:",inline"`
+	// baseFixed says the caller chose Base (oauthsim serve --profile),
+	// so the file's base key is not read.
+	baseFixed bool
+}
+
+// configSource is the source of every profile value a config file sets:
+// the data files' citation no longer applies to it.
+var configSource = profile.Source{Ref: "config file"}
+
+// UnmarshalYAML reads the profile section of a config file: the built-in
+// profile its base key names (or the one already there: generic, or the
+// caller's choice), with the other keys written over it.
+func (pc *ProfileConfig) UnmarshalYAML(n *yaml.Node) error {
+	if b := yamldoc.Child(n, "base"); b != nil && b.Value != "" && !pc.baseFixed {
+		base, err := profile.Builtin(b.Value)
+		if err != nil {
+			return fmt.Errorf("line %d: profile.base: %w", b.Line, err)
+		}
+		pc.Base, pc.Profile = base.Name, base
+	}
+	p, err := profile.Override(pc.Profile, n, &configSource)
+	if err != nil {
+		return err
+	}
+	pc.Profile = p
+	return nil
 }
 
 // DefaultConfig is the configuration with no file: the generic profile, the
@@ -66,43 +95,47 @@ func (c Config) Options() []Option {
 	return opts
 }
 
-// yamlLine matches the position yaml puts before its messages: "line 3: "
-// or, from our own unmarshalers, "line 3:7: ".
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+(?::\d+)?): `)
-
 // LoadConfig reads and checks a configuration file. Every problem is
 // reported as path:line: message.
-func LoadConfig(path string) (Config, error) {
+func LoadConfig(path string) (Config, error) { return LoadConfigWithBase(path, "") }
+
+// LoadConfigWithBase is LoadConfig with the profile's base chosen by the
+// caller, as `oauthsim serve --profile` does: base wins over the file's
+// profile.base, and the file's other profile keys still override it. An
+// empty base leaves the choice to the file.
+func LoadConfigWithBase(path, base string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return parseConfig(path, data, base)
 }
 
 // ParseConfig is LoadConfig for data already read; path is used in messages.
 func ParseConfig(path string, data []byte) (Config, error) {
+	return parseConfig(path, data, "")
+}
+
+// parseConfig is ParseConfig with the profile's base fixed, unless base is
+// empty.
+func parseConfig(path string, data []byte, base string) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, located(path, err)
+		return Config{}, yamldoc.Locate(path, err)
 	}
-	var head struct {
-		Profile struct {
-			Base string `yaml:"base"`
-		} `yaml:"profile"`
+	cfg := DefaultConfig()
+	if base != "" {
+		p, err := profile.Builtin(base)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Profile = ProfileConfig{Base: p.Name, Profile: p, baseFixed: true}
 	}
-	_ = doc.Decode(&head) // type errors surface in the strict decode below
-	base, ok := profile.Lookup(head.Profile.Base)
-	if !ok {
-		return Config{}, fmt.Errorf("%s:%d: profile.base: no built-in profile %q (built in: %s)",
-			path, lineOf(&doc, "profile", "base"), head.Profile.Base, strings.Join(profile.Names(), ", "))
-	}
-	cfg := Config{Profile: ProfileConfig{Base: base.Name, Profile: base}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file is all defaults: the decoder answers io.EOF for it.
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, located(path, err)
+		return Config{}, yamldoc.Locate(path, err)
 	}
 	var errs []error
 	if err := cfg.Profile.Validate(); err != nil {
@@ -121,33 +154,13 @@ func ParseConfig(path string, data []byte) (Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// located rewrites yaml's "line N: msg" errors as "path:N: msg".
-func located(path string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = path + ":" + yamlLine.ReplaceAllString(m, "$1: ")
-		}
-		return errors.New(strings.Join(msgs, "\n"))
-	}
-	msg := err.Error()
-	if yamlLine.MatchString(msg) {
-		return errors.New(path + ":" + yamlLine.ReplaceAllString(msg, "$1: "))
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
 // lineOf finds the line of the value at a key path in doc, or of the
 // deepest key found; 1 when the file is empty.
 func lineOf(doc *yaml.Node, keys ...string) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
+	n := yamldoc.Root(doc)
 	line := n.Line
 	for _, k := range keys {
-		next := child(n, k)
+		next := yamldoc.Child(n, k)
 		if next == nil {
 			break
 		}
@@ -161,24 +174,9 @@ func lineOf(doc *yaml.Node, keys ...string) int {
 
 // itemLine finds the line of item i of the sequence under key.
 func itemLine(doc *yaml.Node, key string, i int) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	if seq := child(n, key); seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
+	n := yamldoc.Root(doc)
+	if seq := yamldoc.Child(n, key); seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
 		return seq.Content[i].Line
 	}
 	return lineOf(doc, key)
-}
-
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }

@@ -1,7 +1,8 @@
 // Command oauthsim is a fault-injecting OAuth 2.0 / OpenID Connect provider
 // simulator and conformance harness for OAuth client token managers.
 //
-//	oauthsim serve [--addr 127.0.0.1:8090] [--config oauthsim.yaml]
+//	oauthsim serve [--addr 127.0.0.1:8090] [--profile NAME] [--config oauthsim.yaml]
+//	oauthsim profiles [NAME]
 //	oauthsim version
 package main
 
@@ -63,7 +64,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\n\n%s", err, c.UsageString())
 	})
-	root.AddCommand(newServeCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newProfilesCommand(), newVersionCommand())
 	return root
 }
 

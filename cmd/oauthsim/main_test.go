@@ -16,6 +16,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 var issuerLine = regexp.MustCompile(`issuer\s+(http://\S+)`)
@@ -101,6 +103,34 @@ users:
 		Expect(users["users"]).To(ContainElement(HaveKeyWithValue("id", "carol")))
 	})
 
+	It("serves the built-in profile --profile names, with its sources", func() {
+		issuer, session := startBinary("--profile", "google")
+		Expect(string(session.Out.Contents())).To(ContainSubstring("(profile google: Google OAuth 2.0"))
+		_, p := getJSON(issuer + "/sim/v1/profile")
+		Expect(p).To(HaveKeyWithValue("name", "google"))
+		Expect(p).To(HaveKeyWithValue("testing_app_expiry", "7d"))
+		Expect(p).To(HaveKeyWithValue("sources", HaveKeyWithValue("refresh.idle_timeout",
+			HaveKeyWithValue("ref", ContainSubstring("six months")))))
+	})
+
+	It("lets --profile win over the config file's profile.base and applies the file's overrides on top", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
+		Expect(os.WriteFile(path, []byte("profile:\n  base: okta\n  access_token_lifetime: 5m\n"), 0o600)).To(Succeed())
+
+		issuer, _ := startBinary("--profile", "auth0", "--config", path)
+		_, p := getJSON(issuer + "/sim/v1/profile")
+		Expect(p).To(HaveKeyWithValue("name", "auth0"))
+		Expect(p).To(HaveKeyWithValue("access_token_lifetime", "5m0s"))
+		Expect(p).To(HaveKeyWithValue("refresh", HaveKeyWithValue("absolute_lifetime", "30d")))
+		Expect(p).To(HaveKeyWithValue("sources", HaveKeyWithValue("access_token_lifetime", HaveKeyWithValue("ref", "config file"))))
+
+		By("leaving the choice to the file without --profile")
+		issuer, _ = startBinary("--config", path)
+		_, p = getJSON(issuer + "/sim/v1/profile")
+		Expect(p).To(HaveKeyWithValue("name", "okta"))
+		Expect(p).To(HaveKeyWithValue("access_token_lifetime", "5m0s"))
+	})
+
 	It("exits 1 when the port is taken", func() {
 		issuer, _ := startBinary()
 		session, err := gexec.Start(exec.Command(binary, "serve", "--addr", strings.TrimPrefix(issuer, "http://")), GinkgoWriter, GinkgoWriter)
@@ -140,11 +170,70 @@ var _ = Describe("Command-line errors", func() {
 			map[string]string{"c.yaml": "profile:\n  base: googel\n"}, `DIR/c.yaml:2: profile.base: no built-in profile "googel"`),
 		Entry("an inconsistent profile", []string{"serve", "--config", "DIR/c.yaml"},
 			map[string]string{"c.yaml": "profile:\n  refresh:\n    rotation: rotate\n    grace: 30s\n"}, "refresh.grace is only meaningful"),
+		Entry("an unknown profile key, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "profile:\n  acess_token_lifetime: 5m\n"}, `DIR/c.yaml:2:3: unknown field "acess_token_lifetime" in profile`),
+		Entry("an unknown --profile, with the known ones", []string{"serve", "--profile", "gogle"}, nil,
+			`--profile: no built-in profile "gogle" (built in: auth0, dropbox, entra, entra-spa, generic, github, google,`),
+		Entry("an unknown --profile beside a config file", []string{"serve", "--profile", "gogle", "--config", "DIR/c.yaml"},
+			map[string]string{"c.yaml": "profile:\n  base: okta\n"}, `--profile: no built-in profile "gogle"`),
+		Entry("an unknown profile to show", []string{"profiles", "gogle"}, nil,
+			`no built-in profile "gogle" (built in: auth0, dropbox,`),
+		Entry("two profiles to show", []string{"profiles", "okta", "auth0"}, nil, "accepts at most 1 arg(s), received 2"),
 	)
 
 	It("prints the version", func() {
 		var stdout bytes.Buffer
 		Expect(run([]string{"version"}, &stdout, io.Discard)).To(Equal(0))
 		Expect(stdout.String()).To(HavePrefix("oauthsim "))
+	})
+})
+
+var _ = Describe("oauthsim profiles", func() {
+	output := func(args ...string) string {
+		GinkgoHelper()
+		var stdout, stderr bytes.Buffer
+		Expect(run(append([]string{"profiles"}, args...), &stdout, &stderr)).To(Equal(0), stderr.String())
+		return stdout.String()
+	}
+
+	It("lists every built-in profile with its title", func() {
+		out := output()
+		Expect(out).To(HavePrefix("NAME"))
+		for _, name := range profile.Names() {
+			p, _ := profile.Lookup(name)
+			Expect(out).To(MatchRegexp(`(?m)^%s +%s$`, regexp.QuoteMeta(name), regexp.QuoteMeta(p.Title)))
+		}
+	})
+
+	It("shows each value of a profile with its source, marking the unconfirmed ones", func() {
+		out := output("auth0")
+		Expect(out).To(HavePrefix("auth0: Auth0"))
+		Expect(out).To(ContainSubstring("\nrefresh.idle_timeout = 15d (1296000s)\n    source (UNCONFIRMED): auth0.com/docs/"))
+		Expect(out).To(ContainSubstring("\nrefresh.absolute_lifetime = 30d (2592000s)\n    source: auth0.com/docs/"))
+		Expect(out).To(ContainSubstring("\ndeviations = [invalid_grant_403]\n    source (UNCONFIRMED): "))
+		By("giving the source once for values that share it")
+		Expect(out).To(ContainSubstring("\nresponses.refresh_token_invalid.status = 403\n" +
+			"responses.refresh_token_invalid.content_type = application/json\n" +
+			`responses.refresh_token_invalid.body = {"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}` + "\n" +
+			"    source: support.auth0.com"))
+	})
+
+	It("shows a body of several lines as a block, and says when a profile has no responses of its own", func() {
+		Expect(output("google")).To(ContainSubstring("\nresponses.rate_limited.body:\n    | <!DOCTYPE html>\n"))
+		Expect(output("oracle-idcs")).To(ContainSubstring("\nresponses: none of its own"))
+	})
+
+	It("shows every value each profile sets", func() {
+		for _, name := range profile.Names() {
+			p, _ := profile.Lookup(name)
+			out := output(name)
+			for _, f := range p.Fields() {
+				if f.Set {
+					Expect(out).To(Or(ContainSubstring("\n"+f.Path+" = "), ContainSubstring("\n"+f.Path+":\n    | ")),
+						"%s: %s", name, f.Path)
+				}
+			}
+			Expect(out).NotTo(ContainSubstring("source: none given"), name)
+		}
 	})
 })

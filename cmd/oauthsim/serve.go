@@ -17,6 +17,7 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // DefaultAddr is where `oauthsim serve` listens unless told otherwise:
@@ -24,8 +25,12 @@ import (
 const DefaultAddr = "127.0.0.1:8090"
 
 type serveFlags struct {
-	addr          string
-	config        string
+	addr    string
+	config  string
+	profile string
+	// profileSet says --profile was given, so that it wins over the
+	// config file's profile.base; its default does not.
+	profileSet    bool
 	issuer        string
 	remoteControl bool
 	verbose       bool
@@ -41,9 +46,14 @@ the wall clock plus an offset you move with the control API:
 
   curl -X POST localhost:8090/sim/v1/clock -d '{"advance":"61m"}'
 
+--profile picks the built-in provider profile (oauthsim profiles lists them).
+With --config too, --profile wins over the file's profile.base, and the
+file's other profile keys still override it.
+
 It stops cleanly on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			f.profileSet = c.Flags().Changed("profile")
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, f, c.OutOrStdout(), c.ErrOrStderr())
@@ -51,6 +61,7 @@ It stops cleanly on SIGINT or SIGTERM.`,
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
 	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with the profile, clients and users")
+	cmd.Flags().StringVar(&f.profile, "profile", "generic", "built-in provider profile; wins over profile.base in --config")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "issuer URL to advertise (default: http://ADDR)")
 	cmd.Flags().BoolVar(&f.remoteControl, "allow-remote-control", false, "let non-loopback callers use the control API")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every request")
@@ -63,12 +74,9 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg := simulator.DefaultConfig()
-	if f.config != "" {
-		var err error
-		if cfg, err = simulator.LoadConfig(f.config); err != nil {
-			return err
-		}
+	cfg, err := f.configuration()
+	if err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", f.addr, err)
@@ -93,7 +101,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: logRequests(sim, logger), ReadHeaderTimeout: 10 * time.Second}
-	printBanner(stdout, issuer, sim.Store().Policy().Name)
+	printBanner(stdout, issuer, sim.Store().Policy())
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -114,8 +122,26 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printBanner(w io.Writer, issuer, profileName string) {
-	fmt.Fprintf(w, `oauthsim is serving (profile %s)
+// configuration is the configuration --config and --profile describe.
+func (f serveFlags) configuration() (simulator.Config, error) {
+	p, err := profile.Builtin(f.profile)
+	if err != nil {
+		return simulator.Config{}, fmt.Errorf("--profile: %w", err)
+	}
+	if f.config != "" {
+		base := ""
+		if f.profileSet {
+			base = p.Name
+		}
+		return simulator.LoadConfigWithBase(f.config, base)
+	}
+	cfg := simulator.DefaultConfig()
+	cfg.Profile = simulator.ProfileConfig{Base: p.Name, Profile: p}
+	return cfg, nil
+}
+
+func printBanner(w io.Writer, issuer string, p profile.Profile) {
+	fmt.Fprintf(w, `oauthsim is serving (profile %s: %s)
   issuer        %s
   discovery     %s/.well-known/openid-configuration
   control API   %s/sim/v1/  (clock, grants, revocations, events, clients, users, reset)
@@ -123,7 +149,7 @@ func printBanner(w io.Writer, issuer, profileName string) {
   public client demo-public         (PKCE S256)
   redirect URI  %s
   users         alice, bob  (add login_hint=alice to skip the login page)
-`, profileName, issuer, issuer, issuer, simulator.DemoRedirectURI)
+`, p.Name, p.Title, issuer, issuer, issuer, simulator.DemoRedirectURI)
 }
 
 // logRequests logs each request at debug level.

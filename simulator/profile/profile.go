@@ -8,6 +8,10 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -227,22 +231,19 @@ func Deviations() []Deviation {
 	}
 }
 
-// Generic is the RFC-strict default: one-hour access tokens, ten-minute
-// codes, refresh tokens through the offline_access scope, and rotation with
-// strict reuse detection as RFC 9700 §4.14.2 describes.
-func Generic() Profile {
-	return Profile{
-		Name:                "generic",
-		AccessTokenLifetime: Duration(time.Hour),
-		CodeLifetime:        Duration(10 * time.Minute),
-		IDTokenLifetime:     Duration(time.Hour),
-		OfflineAccess:       OfflineScope,
-		Refresh: Refresh{
-			Rotation:       RotationRotate,
-			ReuseDetection: ReuseRevokeFamily,
-			AbsoluteMode:   AbsoluteSliding,
-		},
+// Clone returns a copy of p that shares no map or slice with it, so that a
+// caller may change its copy of a built-in profile without changing anyone
+// else's.
+func (p Profile) Clone() Profile {
+	c := p
+	c.Responses = maps.Clone(p.Responses)
+	for s, r := range c.Responses {
+		r.Headers = maps.Clone(r.Headers)
+		c.Responses[s] = r
 	}
+	c.Deviations = slices.Clone(p.Deviations)
+	c.Sources = maps.Clone(p.Sources)
+	return c
 }
 
 // Validate reports every inconsistent or out-of-range setting at once.
@@ -258,54 +259,70 @@ func (p Profile) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", name, d))
 		}
 	}
+	if p.Name == "" {
+		errs = append(errs, errors.New("name must not be empty"))
+	}
 	positive("access_token_lifetime", p.AccessTokenLifetime)
+	if p.AccessTokenLifetimeMax != 0 && p.AccessTokenLifetimeMax < p.AccessTokenLifetime {
+		errs = append(errs, fmt.Errorf("access_token_lifetime_max must be at least access_token_lifetime (%s), got %s",
+			p.AccessTokenLifetime, p.AccessTokenLifetimeMax))
+	}
 	positive("code_lifetime", p.CodeLifetime)
 	positive("id_token_lifetime", p.IDTokenLifetime)
-	switch p.OfflineAccess {
-	case OfflineScope, OfflineAccessType:
-	default:
-		errs = append(errs, fmt.Errorf("offline_access must be %q or %q, got %q", OfflineScope, OfflineAccessType, p.OfflineAccess))
-	}
+	errs = append(errs, oneOf("offline_access", p.OfflineAccess, OfflineScope, OfflineAccessType))
+	notNegative("testing_app_expiry", p.TestingAppExpiry)
+
 	r := p.Refresh
-	switch r.Rotation {
-	case RotationNone, RotationRotate, RotationRotateKeepOld:
-		if r.Grace != 0 {
-			errs = append(errs, fmt.Errorf("refresh.grace is only meaningful with rotation %q", RotationRotateWithGrace))
-		}
-	case RotationRotateWithGrace:
+	errs = append(errs, oneOf("refresh.rotation", r.Rotation,
+		RotationNone, RotationRotate, RotationRotateWithGrace, RotationRotateKeepOld))
+	if r.Rotation == RotationRotateWithGrace {
 		positive("refresh.grace", r.Grace)
-	default:
-		errs = append(errs, fmt.Errorf("refresh.rotation must be %q, %q or %q, got %q", RotationNone, RotationRotate, RotationRotateWithGrace, r.Rotation))
+	} else if r.Grace != 0 {
+		errs = append(errs, fmt.Errorf("refresh.grace is only meaningful with rotation %q", RotationRotateWithGrace))
 	}
-	switch r.ReuseDetection {
-	case ReuseOff, ReuseRevokeFamily:
-	default:
-		errs = append(errs, fmt.Errorf("refresh.reuse_detection must be %q or %q, got %q", ReuseOff, ReuseRevokeFamily, r.ReuseDetection))
+	notNegative("refresh.rotate_after", r.RotateAfter)
+	if r.RotateAfter != 0 && r.Rotation == RotationNone {
+		errs = append(errs, fmt.Errorf("refresh.rotate_after is only meaningful with a rotating mode, not rotation %q", RotationNone))
 	}
-	switch r.AbsoluteMode {
-	case AbsoluteSliding, AbsoluteInherited:
-	default:
-		errs = append(errs, fmt.Errorf("refresh.absolute_mode must be %q or %q, got %q", AbsoluteSliding, AbsoluteInherited, r.AbsoluteMode))
-	}
+	errs = append(errs,
+		oneOf("refresh.reuse_detection", r.ReuseDetection, ReuseOff, ReuseRevokeFamily),
+		oneOf("refresh.absolute_mode", r.AbsoluteMode, AbsoluteSliding, AbsoluteInherited),
+		oneOf("refresh.on_reconsent", r.OnReconsent, "", ReconsentKeep, ReconsentRevoke))
 	notNegative("refresh.idle_timeout", r.IdleTimeout)
 	notNegative("refresh.absolute_lifetime", r.AbsoluteLifetime)
 	if r.MaxFamiliesPerUserClient < 0 {
 		errs = append(errs, fmt.Errorf("refresh.max_families_per_user_client must not be negative, got %d", r.MaxFamiliesPerUserClient))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("profile %q: %w", p.Name, errors.Join(errs...))
+
+	for _, s := range slices.Sorted(maps.Keys(p.Responses)) {
+		at := "responses." + string(s)
+		if !slices.Contains(Situations(), s) {
+			errs = append(errs, fmt.Errorf("%s: unknown situation %q (known: %s)", at, s, quoteAll(Situations())))
+		}
+		errs = append(errs, p.Responses[s].check(at))
+	}
+	for i, d := range p.Deviations {
+		errs = append(errs, oneOf(fmt.Sprintf("deviations[%d]", i), d, Deviations()...))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("profile %q: %w", p.Name, err)
 	}
 	return nil
 }
 
-// Lookup returns the built-in profile called name.
-func Lookup(name string) (Profile, bool) {
-	switch name {
-	case "generic", "":
-		return Generic(), true
+// oneOf reports got when it is not one of allowed.
+func oneOf[S ~string](name string, got S, allowed ...S) error {
+	if slices.Contains(allowed, got) {
+		return nil
 	}
-	return Profile{}, false
+	return fmt.Errorf("%s must be one of %s, got %q", name, quoteAll(allowed), got)
 }
 
-// Names lists the built-in profiles.
-func Names() []string { return []string{"generic"} }
+// quoteAll lists values for a message: "a", "b", "c".
+func quoteAll[S ~string](values []S) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strconv.Quote(string(v))
+	}
+	return strings.Join(q, ", ")
+}
