@@ -91,6 +91,9 @@ func (s *Simulator) injectFaults(next http.Handler) http.Handler {
 			wait := f.Fault.Delay.D() + f.Jitter
 			s.fired(r, req, f, "delayed the request by "+wait.String())
 			if !sleep(r.Context(), wait) {
+				// The client gave up or the server is stopping: an empty 200
+				// would be an answer the provider never gave.
+				abortConnection(w)
 				return
 			}
 		}
@@ -221,21 +224,21 @@ func (s *Simulator) answer(w http.ResponseWriter, r *http.Request, req faulted, 
 	switch f.Fault.Kind {
 	case fault.RateLimit:
 		status, code = s.writeRendered(w, s.rateLimitResponse(f), s.responseData(f, time.Time{}))
-		detail = fmt.Sprintf("answered %d, retry after %ds", status, fault.WholeSeconds(f.RetryAfter))
+		detail = answered(w, status)
 	case fault.Error:
 		status, code = s.writeRendered(w, s.errorFaultResponse(f), s.responseData(f, time.Time{}))
-		detail = fmt.Sprintf("answered %d", status)
+		detail = answered(w, status)
 	case fault.Hang:
 		limit := f.Fault.Max.D()
 		if limit == 0 {
 			limit = defaultHang
 		}
+		detail = "held the request until the client gave up (or the server stopped)"
 		if sleep(r.Context(), limit) {
 			detail = fmt.Sprintf("held the request for %s, then closed the connection without an answer", limit)
-			after = func() { abortConnection(w) }
-		} else {
-			detail = "held the request until the client gave up"
 		}
+		// Returning would send an empty 200; a hang never answers.
+		after = func() { abortConnection(w) }
 	case fault.Reset:
 		detail = "closed the connection without an answer"
 		after = func() { abortConnection(w) }
@@ -374,4 +377,13 @@ func contentTypeOf(body string) string {
 		return "text/html; charset=utf-8"
 	}
 	return "text/plain; charset=utf-8"
+}
+
+// answered describes a fault's answer for its event: the status, and the
+// Retry-After it announced, if any.
+func answered(w http.ResponseWriter, status int) string {
+	if ra := w.Header().Get("Retry-After"); ra != "" {
+		return fmt.Sprintf("answered %d with Retry-After: %s", status, ra)
+	}
+	return fmt.Sprintf("answered %d", status)
 }

@@ -1,11 +1,9 @@
 package simulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"text/template"
 	"time"
 
 	"github.com/google/uuid"
@@ -175,39 +173,23 @@ func withRetryAfter(resp profile.Response, format string) profile.Response {
 
 // writeRendered renders resp with data and writes it. It returns the status
 // sent and the body's "error" member, if the body is JSON and has one.
-// Templates were checked when the profile or fault was accepted; one that
-// fails anyway is written as it stands rather than lost.
+// Templates were checked when the profile was validated; a response that
+// fails anyway is logged and written with what did render.
 func (s *Simulator) writeRendered(w http.ResponseWriter, resp profile.Response, data profile.ResponseData) (int, string) {
-	for k, v := range resp.Headers {
-		w.Header().Set(k, s.render(v, data))
+	out, err := resp.Render(data)
+	if err != nil {
+		s.cfg.logger.Error("response template failed", "error", err)
 	}
-	ct := resp.ContentType
-	if ct == "" {
-		ct = "application/json"
+	for k, v := range out.Header {
+		w.Header()[k] = v
 	}
-	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-store")
-	body := s.render(resp.Body, data)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(resp.Status)
-	_, _ = w.Write([]byte(body))
+	w.Header().Set("Content-Length", strconv.Itoa(len(out.Body)))
+	w.WriteHeader(out.Status)
+	_, _ = w.Write(out.Body)
 	var parsed struct {
 		Error string `json:"error"`
 	}
-	_ = json.Unmarshal([]byte(body), &parsed)
-	return resp.Status, parsed.Error
-}
-
-func (s *Simulator) render(text string, data profile.ResponseData) string {
-	t, err := template.New("response").Option("missingkey=error").Parse(text)
-	if err != nil {
-		s.cfg.logger.Error("response template does not parse", "template", text, "error", err)
-		return text
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		s.cfg.logger.Error("response template failed", "template", text, "error", err)
-		return text
-	}
-	return b.String()
+	_ = json.Unmarshal(out.Body, &parsed)
+	return out.Status, parsed.Error
 }

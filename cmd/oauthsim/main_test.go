@@ -103,6 +103,44 @@ users:
 		Expect(users["users"]).To(ContainElement(HaveKeyWithValue("id", "carol")))
 	})
 
+	It("applies the faults in --config, and a hanging request does not hold up shutdown", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
+		Expect(os.WriteFile(path, []byte(`
+faults:
+  - kind: hang
+    max: 10m
+    match: {endpoint: jwks}
+`), 0o600)).To(Succeed())
+		issuer, session := startBinary("--config", path)
+		_, list := getJSON(issuer + "/sim/v1/faults")
+		Expect(list["faults"]).To(ConsistOf(HaveKeyWithValue("kind", "hang")))
+		held := make(chan error, 1)
+		go func() {
+			resp, err := http.Get(issuer + "/oauth2/jwks")
+			if err == nil {
+				resp.Body.Close()
+			}
+			held <- err
+		}()
+		Eventually(func() any {
+			_, evs := getJSON(issuer + "/sim/v1/faults")
+			return evs["faults"]
+		}).Should(ConsistOf(HaveKeyWithValue("matched", BeNumerically("==", 1))))
+		Consistently(held, 200*time.Millisecond).ShouldNot(Receive(), "the fault holds the request")
+		session.Terminate()
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
+		Eventually(held).Should(Receive(HaveOccurred()), "the held request ends without an answer")
+	})
+
+	It("refuses a bad fault in --config with file:line:column and exit 2", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
+		Expect(os.WriteFile(path, []byte("faults:\n  - kind: rate_limit\n    retry_after: soon\n"), 0o600)).To(Succeed())
+		session, err := gexec.Start(exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", path), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(2))
+		Expect(string(session.Err.Contents())).To(ContainSubstring(path + ":3:18: "))
+	})
+
 	It("serves the built-in profile --profile names, with its sources", func() {
 		issuer, session := startBinary("--profile", "google")
 		Expect(string(session.Out.Contents())).To(ContainSubstring("(profile google: Google OAuth 2.0"))

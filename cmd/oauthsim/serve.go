@@ -60,7 +60,7 @@ It stops cleanly on SIGINT or SIGTERM.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
-	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with the profile, clients and users")
+	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with the profile, clients, users and faults")
 	cmd.Flags().StringVar(&f.profile, "profile", "generic", "built-in provider profile; wins over profile.base in --config")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "issuer URL to advertise (default: http://ADDR)")
 	cmd.Flags().BoolVar(&f.remoteControl, "allow-remote-control", false, "let non-loopback callers use the control API")
@@ -100,7 +100,15 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: logRequests(sim, logger), ReadHeaderTimeout: 10 * time.Second}
+	// Requests see a context that ends when shutdown begins, so that a hang or
+	// latency fault lets go of its connection instead of holding shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	defer endRequests()
+	srv := &http.Server{
+		Handler:           logRequests(sim, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+	}
 	printBanner(stdout, issuer, sim.Store().Policy())
 
 	done := make(chan error, 1)
@@ -111,6 +119,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -144,7 +153,7 @@ func printBanner(w io.Writer, issuer string, p profile.Profile) {
 	fmt.Fprintf(w, `oauthsim is serving (profile %s: %s)
   issuer        %s
   discovery     %s/.well-known/openid-configuration
-  control API   %s/sim/v1/  (clock, grants, revocations, events, clients, users, reset)
+  control API   %s/sim/v1/  (clock, grants, faults, revocations, events, clients, users, consents, reset)
   demo client   demo / demo-secret  (client_secret_basic or client_secret_post)
   public client demo-public         (PKCE S256)
   redirect URI  %s
