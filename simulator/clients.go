@@ -485,7 +485,7 @@ func (s *Simulator) noteSecretRefusal(ctx context.Context, r *http.Request, form
 	if !ok || c.Public {
 		return
 	}
-	if code, why := c.refusal(secret, s.clock.Now()); code != "" {
+	if code, why := c.refusal(secret, s.provider.Now()); code != "" {
 		family.RefuseClient(ctx, code, why)
 	}
 }
@@ -525,7 +525,7 @@ func (s *Simulator) RotateClientSecret(id string, rot SecretRotation) (Client, e
 		}
 		rot.Secret = base64.RawURLEncoding.EncodeToString(b)
 	}
-	now := s.clock.Now()
+	now := s.provider.Now()
 	var detail string
 	c, err := s.clients.update(id, func(c Client) (Client, error) {
 		if c.Public {

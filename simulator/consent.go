@@ -111,7 +111,7 @@ func (b *consentBook) reset() {
 // invalidate when given, decides whether the user's earlier grants to the
 // client are revoked (reason "reconsent").
 func (s *Simulator) consented(user, client, fam string, scopes []string, endpoint string, invalidate *bool) {
-	if s.consents.give(user, client, scopes, s.clock.Now()) {
+	if s.consents.give(user, client, scopes, s.provider.Now()) {
 		s.events.Emit(events.Event{Kind: events.ConsentRenewed, User: user, Client: client, Family: fam, Detail: "consented again at " + endpoint})
 	}
 	revoke := s.store.Policy().Refresh.OnReconsent == profile.ReconsentRevoke
@@ -155,7 +155,7 @@ func (s *Simulator) ChangeConsent(change ConsentChange) (Consent, int, error) {
 	if change.Revoke {
 		revoked = s.store.RevokeUserClient(change.User, change.ClientID, "", family.ReasonConsentRevoked)
 	}
-	c, changed := s.consents.mark(change.User, change.ClientID, change.Require, s.clock.Now())
+	c, changed := s.consents.mark(change.User, change.ClientID, change.Require, s.provider.Now())
 	if !changed {
 		return c, revoked, nil // the revocations have their own events
 	}

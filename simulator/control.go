@@ -68,6 +68,9 @@ func (s *Simulator) controlGuard(next http.Handler) http.Handler {
 	})
 }
 
+// errEmptyBody is decodeBody's answer to a request with no body at all.
+var errEmptyBody = errors.New("the request body must be a JSON object")
+
 // decodeBody reads exactly one JSON object into v, refusing unknown fields:
 // a misspelt field must not be ignored silently.
 func decodeBody(r *http.Request, v any) error {
@@ -75,7 +78,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return errors.New("the request body must be a JSON object")
+			return errEmptyBody
 		}
 		return fmt.Errorf("invalid JSON body: %w", err)
 	}
@@ -105,10 +108,17 @@ func notFound(w http.ResponseWriter, format string, args ...any) {
 
 type clockState struct {
 	Now string `json:"now"`
+	// ProviderNow is the provider's own time while a skew fault holds.
+	ProviderNow string `json:"provider_now,omitempty"`
 }
 
 func (s *Simulator) clockState() clockState {
-	return clockState{Now: s.clock.Now().UTC().Format(time.RFC3339Nano)}
+	now := s.clock.Now()
+	st := clockState{Now: now.UTC().Format(time.RFC3339Nano)}
+	if p := s.provider.Now(); !p.Equal(now) {
+		st.ProviderNow = p.UTC().Format(time.RFC3339Nano)
+	}
+	return st
 }
 
 func (s *Simulator) getClock(w http.ResponseWriter, _ *http.Request) {
@@ -238,7 +248,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
 	added := s.grantScopes(ar, user.ID)
-	aresp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.clock.Now(), ar.GetRequestedAt()))
+	aresp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
@@ -432,11 +442,10 @@ func (s *Simulator) saveClient(w http.ResponseWriter, c Client, status int, what
 // body makes a random secret and refuses the old one at once.
 func (s *Simulator) postClientSecret(w http.ResponseWriter, r *http.Request) {
 	var rot SecretRotation
-	if r.ContentLength != 0 {
-		if err := decodeBody(r, &rot); err != nil {
-			badRequest(w, err)
-			return
-		}
+	// No body at all (also when chunked, with no Content-Length) asks for a random secret.
+	if err := decodeBody(r, &rot); err != nil && !errors.Is(err, errEmptyBody) {
+		badRequest(w, err)
+		return
 	}
 	c, err := s.RotateClientSecret(mux.Vars(r)["id"], rot)
 	if err != nil {

@@ -65,8 +65,7 @@ func (s *Simulator) deleteFault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Simulator) deleteFaults(w http.ResponseWriter, _ *http.Request) {
-	all := s.faults.List()
-	s.faults.Clear()
+	all := s.faults.Clear()
 	for _, st := range all {
 		s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: st.ID, Detail: fmt.Sprintf("%s after %d firings", st.Kind, st.Fired)})
 	}

@@ -237,11 +237,11 @@ func (s *Simulator) propagate(r *http.Request, e *events.Event, sig string, op *
 		switch {
 		case err == nil && (both || slices.Contains(on, fault.OnIssue)) && now.Sub(info.IssuedAt) < delay:
 			op.Denial = "the access token has not reached the resource yet"
-			s.fired(r, req, f, fmt.Sprintf("refused an access token issued %s ago", now.Sub(info.IssuedAt)))
+			s.applied(r, req, f, fmt.Sprintf("refused an access token issued %s ago", now.Sub(info.IssuedAt)))
 			return nil, fosite.ErrInactiveToken
 		case err != nil && op.Refusal == family.RefusedRevoked && (both || slices.Contains(on, fault.OnRevocation)) &&
 			!info.RevokedAt.IsZero() && now.Sub(info.RevokedAt) < delay && (info.ExpiresAt.IsZero() || now.Before(info.ExpiresAt)):
-			s.fired(r, req, f, fmt.Sprintf("accepted an access token revoked %s ago", now.Sub(info.RevokedAt)))
+			s.applied(r, req, f, fmt.Sprintf("accepted an access token revoked %s ago", now.Sub(info.RevokedAt)))
 			e.Detail = "revoked, but the revocation has not reached the resource yet"
 			return s.staleRequest(info), nil
 		}

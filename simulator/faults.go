@@ -26,7 +26,7 @@ const defaultHang = 30 * time.Second
 
 // loadFaults activates the configured faults, replacing any others.
 func (s *Simulator) loadFaults() error {
-	s.faults.Clear()
+	s.faults.Reset()
 	for i, f := range s.cfg.faults {
 		if _, err := s.faults.Add(f, s.clock.Now()); err != nil {
 			return fmt.Errorf("fault %d (%s): %w", i+1, f.Kind, err)
@@ -93,7 +93,8 @@ func (s *Simulator) injectFaults(next http.Handler) http.Handler {
 			if !sleep(r.Context(), wait) {
 				// The client gave up or the server is stopping: an empty 200
 				// would be an answer the provider never gave.
-				abortConnection(w)
+				s.unanswered(r, req, f, 0, "", "the client gave up (or the server stopped) during the delay")
+				abortConnection(w, r)
 				return
 			}
 		}
@@ -163,17 +164,17 @@ func (s *Simulator) faultRequest(ep fault.Endpoint, r *http.Request) faulted {
 	return req
 }
 
-// peekForm reads a request's form without consuming it: the provider parses
-// the body again, with its own error handling. A body that does not parse,
-// or is too large to hold, yields the query alone.
+// peekForm reads a request's body form without consuming it: the provider
+// parses the body again, with its own error handling. A body that does not
+// parse, or is too large to hold, yields nothing.
 func peekForm(r *http.Request) url.Values {
 	if r.Body == nil || r.Body == http.NoBody {
-		return r.URL.Query()
+		return url.Values{}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormMemory+1))
 	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 	if err != nil || len(body) > maxFormMemory {
-		return r.URL.Query()
+		return url.Values{}
 	}
 	peek := r.Clone(r.Context())
 	peek.Body = io.NopCloser(bytes.NewReader(body))
@@ -183,9 +184,10 @@ func peekForm(r *http.Request) url.Values {
 		_ = peek.MultipartForm.RemoveAll()
 	}
 	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		return r.URL.Query()
+		return url.Values{}
 	}
-	return peek.Form
+	// The provider reads grant_type and tokens from the body only (RFC 6749 §3.2).
+	return peek.PostForm
 }
 
 type readCloser struct {
@@ -238,29 +240,44 @@ func (s *Simulator) answer(w http.ResponseWriter, r *http.Request, req faulted, 
 			detail = fmt.Sprintf("held the request for %s, then closed the connection without an answer", limit)
 		}
 		// Returning would send an empty 200; a hang never answers.
-		after = func() { abortConnection(w) }
+		after = func() { abortConnection(w, r) }
 	case fault.Reset:
 		detail = "closed the connection without an answer"
-		after = func() { abortConnection(w) }
+		after = func() { abortConnection(w, r) }
 	}
 	s.fired(r, req, f, detail)
-	if kind, ok := requestKinds[req.Endpoint]; ok {
-		s.events.Emit(events.Event{
-			Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
-			Client: req.Client, User: req.User, Family: req.Family, Token: req.token, TokenType: req.tokenType,
-			Status: status, Outcome: events.OutcomeFault, Error: code, Fault: f.Fault.ID, Detail: detail,
-		})
-	}
+	s.unanswered(r, req, f, status, code, detail)
 	if after != nil {
 		after()
 	}
 }
 
+// unanswered logs the request event of a request the provider never saw,
+// so that every attempt a client makes is on the record.
+func (s *Simulator) unanswered(r *http.Request, req faulted, f fault.Firing, status int, code, detail string) {
+	kind, ok := requestKinds[req.Endpoint]
+	if !ok {
+		return
+	}
+	s.events.Emit(events.Event{
+		Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
+		Client: req.Client, User: req.User, Family: req.Family, Token: req.token, TokenType: req.tokenType,
+		Status: status, Outcome: events.OutcomeFault, Error: code, Fault: f.Fault.ID, Detail: detail,
+	})
+}
+
+// applied records a shaping fault that acted on its request: its count and
+// its fault_fired event.
+func (s *Simulator) applied(r *http.Request, req faulted, f fault.Firing, detail string) {
+	s.faults.Applied(f.Fault)
+	s.fired(r, req, f, detail)
+}
+
 // spoil delivers, spoils or drops the answer the provider gave.
 func (s *Simulator) spoil(w http.ResponseWriter, r *http.Request, req faulted, f fault.Firing, rec *recorder) {
 	if f.Fault.Kind == fault.DropAfterCommit {
-		s.fired(r, req, f, fmt.Sprintf("the provider answered %d; the answer was dropped and the connection closed", rec.status))
-		abortConnection(w)
+		s.applied(r, req, f, fmt.Sprintf("the provider answered %d; the answer was dropped and the connection closed", rec.status))
+		abortConnection(w, r)
 		return
 	}
 	var detail string
@@ -280,16 +297,21 @@ func (s *Simulator) spoil(w http.ResponseWriter, r *http.Request, req faulted, f
 		rec.body.Reset()
 		detail = "sent no body"
 	}
-	s.fired(r, req, f, fmt.Sprintf("%s of a %d answer", detail, rec.status))
+	s.applied(r, req, f, fmt.Sprintf("%s of a %d answer", detail, rec.status))
 	rec.flush(w)
 }
 
 // abortConnection closes the client's connection without an answer: with
 // an RST where the connection can be taken over, else by aborting the
 // handler, which net/http turns into a closed connection or a reset stream.
-func abortConnection(w http.ResponseWriter) {
+// A request handed to ServeHTTP in-process has no connection: its response
+// is left unwritten rather than panicking in the caller's goroutine.
+func abortConnection(w http.ResponseWriter, r *http.Request) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		if r.Context().Value(http.ServerContextKey) == nil {
+			return
+		}
 		panic(http.ErrAbortHandler)
 	}
 	if tcp, ok := conn.(*net.TCPConn); ok {
@@ -299,6 +321,18 @@ func abortConnection(w http.ResponseWriter) {
 }
 
 type shapingKey struct{}
+
+// spoiler returns the malformed or drop_after_commit fault that will spoil
+// the answer to the request in ctx, if any.
+func spoiler(ctx context.Context) *fault.Fault {
+	all, _ := ctx.Value(shapingKey{}).([]fault.Firing)
+	for _, f := range all {
+		if f.Fault.Kind == fault.Malformed || f.Fault.Kind == fault.DropAfterCommit {
+			return f.Fault
+		}
+	}
+	return nil
+}
 
 // shapingFaults returns the faults of kind that fired on the request in ctx.
 func shapingFaults(ctx context.Context, kind fault.Kind) []fault.Firing {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
@@ -286,6 +287,16 @@ var _ = Describe("Faults", func() {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
+		It("logs the request a client gave up on during a delay", func() {
+			t := h.mint("demo", "alice", "offline_access api")
+			h.addFault(map[string]any{"kind": "latency", "delay": "2s", "match": map[string]any{"endpoint": "token"}})
+			_, err := h.tryDo(h.refreshRequest(t.Refresh), 100*time.Millisecond)
+			Expect(err).To(HaveOccurred())
+			Eventually(h.events).Should(ContainElement(And(
+				HaveField("Kind", events.TokenRequest), HaveField("Outcome", events.OutcomeFault),
+				HaveField("Fault", "f1"), HaveField("Family", t.Family))))
+		})
+
 		It("holds a request until the client gives up", func() {
 			t := h.mint("demo", "alice", "offline_access api")
 			id := h.addFault(map[string]any{"kind": "hang", "match": map[string]any{"endpoint": "token"}})
@@ -331,6 +342,10 @@ var _ = Describe("Faults", func() {
 				r := h.refresh(t.Refresh)
 				Expect(r.status).To(Equal(http.StatusOK))
 				check(r)
+				evs := h.events()
+				Expect(firings(evs, "f1")).To(HaveLen(1))
+				Expect(evs).To(ContainElement(And(HaveField("Kind", events.TokenRequest), HaveField("Status", 200), HaveField("Fault", "f1"))),
+					"the served request names the fault that spoiled its answer")
 				Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusBadRequest), "the refresh was committed: the old token is spent")
 			},
 			Entry("truncate", fault.ModeTruncate, func(r reply) {
@@ -444,9 +459,11 @@ var _ = Describe("Faults", func() {
 			return h.refresh(t.Refresh), t
 		}
 
-		It("sends expires_in as a string", func() {
+		It("sends expires_in as a string, and records that it did", func() {
 			r, _ := refreshWith("expires_in_string")
 			Expect(r.json()).To(HaveKeyWithValue("expires_in", "3600"))
+			Expect(firings(h.events(), "f1")).To(ConsistOf(And(
+				HaveField("Detail", "deviation: expires_in_string"), HaveField("User", "alice"), HaveField("Client", "demo"))))
 		})
 		It("sends a fractional expires_in", func() {
 			r, _ := refreshWith("expires_in_fractional")
@@ -467,12 +484,14 @@ var _ = Describe("Faults", func() {
 			Expect(r.json()).NotTo(HaveKey("refresh_token"))
 			Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusOK))
 		})
-		It("answers errors with HTTP 200", func() {
+		It("answers errors with HTTP 200, and counts only the answers it changed", func() {
 			r, _ := refreshWith("errors_as_200")
-			Expect(r.status).To(Equal(http.StatusOK))
+			Expect(r.json()).To(HaveKey("access_token"))
+			Expect(h.control(http.MethodGet, "/faults/f1", nil).json()).To(HaveKeyWithValue("fired", BeNumerically("==", 0)))
 			r = h.refresh("not-a-token")
 			Expect(r.status).To(Equal(http.StatusOK))
 			Expect(r.str("error")).To(Equal("invalid_grant"))
+			Expect(firings(h.events(), "f1")).To(ConsistOf(HaveField("Detail", ContainSubstring("invalid_grant with 200 instead of 400"))))
 		})
 		DescribeTable("answers invalid_grant with another status",
 			func(dev string, status int) {
@@ -503,6 +522,76 @@ var _ = Describe("Faults", func() {
 			Expect(first).NotTo(HaveEach(first[0]))
 			Expect(lifetimes()).To(Equal(first))
 		})
+	})
+})
+
+var _ = Describe("Faults, in combination", func() {
+	var h *harness
+	BeforeEach(func() { h = newHarness() })
+
+	It("do not panic a caller that serves requests in-process", func() {
+		sim := simulator.MustNew(simulator.WithFaults(fault.Fault{Kind: fault.Reset}, fault.Fault{Kind: fault.DropAfterCommit}))
+		rec := httptest.NewRecorder()
+		Expect(func() { sim.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, simulator.PathJWKS, nil)) }).NotTo(Panic())
+		Expect(rec.Body.Len()).To(BeZero())
+	})
+
+	It("count a propagation_delay only where it changed the answer", func() {
+		old := h.mint("demo", "alice", "api")
+		h.advance("1m")
+		h.addFault(map[string]any{"kind": "propagation_delay", "delay": "30s", "match": map[string]any{"count": 1}})
+		Expect(h.me(old.Access).status).To(Equal(http.StatusOK), "an old token has propagated")
+		fresh := h.mint("demo", "alice", "api")
+		Expect(h.me(fresh.Access).status).To(Equal(http.StatusUnauthorized), "the count was not spent on the old token")
+		Expect(h.control(http.MethodGet, "/faults/f1", nil).json()).To(HaveKeyWithValue("fired", BeNumerically("==", 1)))
+	})
+
+	It("spoil an answer once: the first spoiler wins and the next does not see the request", func() {
+		t := h.mint("demo", "alice", "offline_access api")
+		h.addFault(map[string]any{"kind": "malformed", "mode": "empty"})
+		h.addFault(map[string]any{"kind": "drop_after_commit"})
+		r := h.refresh(t.Refresh)
+		Expect(r.status).To(Equal(http.StatusOK))
+		Expect(r.body).To(BeEmpty())
+		Expect(h.control(http.MethodGet, "/faults/f2", nil).json()).To(And(
+			HaveKeyWithValue("matched", BeNumerically("==", 0)), HaveKeyWithValue("fired", BeNumerically("==", 0))))
+	})
+
+	It("send a fault's body and headers as written, braces included", func() {
+		h.addFault(map[string]any{"kind": "error", "status": 500, "body": "use {{ and }} {{.Now}}", "headers": map[string]string{"X-Note": "{{oops"}})
+		r := h.get(simulator.PathJWKS)
+		Expect(string(r.body)).To(Equal("use {{ and }} {{.Now}}"))
+		Expect(r.header.Get("X-Note")).To(Equal("{{oops"))
+	})
+
+	It("treat a JSON null match list as no filter, and refuse an empty value", func() {
+		h.addFault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"client": nil}})
+		Expect(h.get(simulator.PathJWKS).status).To(Equal(http.StatusServiceUnavailable))
+		r := h.control(http.MethodPost, "/faults", map[string]any{"kind": "reset", "match": map[string]any{"client": ""}})
+		Expect(r.status).To(Equal(http.StatusBadRequest))
+		Expect(r.str("error_description")).To(ContainSubstring("match.client: must not list an empty value"))
+	})
+
+	It("skew the secret grace window and the clock the control API reports", func() {
+		h.addFault(map[string]any{"kind": "skew", "offset": "10m"})
+		rot := h.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "fresh", "grace": "5m"})
+		Expect(rot.status).To(Equal(http.StatusOK), "%s", rot.body)
+		cc := url.Values{"grant_type": {"client_credentials"}}
+		Expect(h.postForm(simulator.PathToken, cc, "demo", "demo-secret").status).To(Equal(http.StatusOK), "inside the grace window")
+		h.advance("5m")
+		Expect(h.postForm(simulator.PathToken, cc, "demo", "demo-secret").status).To(Equal(http.StatusUnauthorized))
+		Expect(h.control(http.MethodGet, "/clock", nil).json()).To(HaveKeyWithValue("provider_now", epoch.Add(15*time.Minute).Format(time.RFC3339Nano)))
+	})
+
+	It("announce a limiter's window and an explicit retry_after through a profile's signal", func() {
+		entra, ok := profile.Lookup("entra")
+		Expect(ok).To(BeTrue())
+		h = newHarness(simulator.WithProfile(entra))
+		h.addFault(map[string]any{"kind": "rate_limit", "limit": 1, "per": "10m", "match": map[string]any{"endpoint": "jwks"}})
+		h.addFault(map[string]any{"kind": "rate_limit", "retry_after": "5m", "match": map[string]any{"endpoint": "discovery"}})
+		Expect(h.get(simulator.PathJWKS).status).To(Equal(http.StatusOK))
+		Expect(h.get(simulator.PathJWKS).header.Get("Retry-After")).To(Equal("600"))
+		Expect(h.get(simulator.PathASMetadata).header.Get("Retry-After")).To(Equal("300"))
 	})
 })
 

@@ -143,6 +143,8 @@ var _ = Describe("Provider profiles over HTTP", func() {
 			r := h.postForm(simulator.PathToken, url.Values{"grant_type": {"client_credentials"}}, "demo", "demo-secret")
 			Expect(r.status).To(Equal(status), "%s", r.body)
 			check(r)
+			Expect(h.events()).To(ContainElement(And(HaveField("Kind", events.TokenRequest), HaveField("Status", status),
+				HaveField("Outcome", events.OutcomeFault), HaveField("Fault", "f1"), HaveField("Client", "demo"))))
 		},
 		Entry("generic: 429, Retry-After in seconds, RFC 6749 JSON", "generic", 429, func(r reply) {
 			Expect(r.header.Get("Retry-After")).To(Equal("30"))
@@ -165,6 +167,18 @@ var _ = Describe("Provider profiles over HTTP", func() {
 		}),
 		Entry("auth0: 429 with x-ratelimit-*", "auth0", 429, func(r reply) {
 			Expect(r.header.Get("X-Ratelimit-Reset")).To(Equal(strconv.FormatInt(epoch.Add(30*time.Second).Unix(), 10)))
+		}),
+		Entry("slack: 429 with Retry-After", "slack", 429, func(r reply) {
+			Expect(r.header.Get("Retry-After")).To(Equal("30"))
+		}),
+		Entry("dropbox: 429 with Retry-After", "dropbox", 429, func(r reply) {
+			Expect(r.header.Get("Retry-After")).To(Equal("30"))
+		}),
+		Entry("xero: 429 with Retry-After", "xero", 429, func(r reply) {
+			Expect(r.header.Get("Retry-After")).To(Equal("30"))
+		}),
+		Entry("intuit: a bare 429", "intuit", 429, func(r reply) {
+			Expect(r.header.Values("Retry-After")).To(BeEmpty())
 		}),
 	)
 

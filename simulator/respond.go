@@ -2,8 +2,10 @@ package simulator
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -96,7 +98,19 @@ func (s *Simulator) rateLimitResponse(f fault.Firing) profile.Response {
 			}
 		}
 	}
-	return withRetryAfter(resp, f.Fault.RetryAfterFormat)
+	format := f.Fault.RetryAfterFormat
+	if format == "" {
+		_, announces := resp.Headers["Retry-After"]
+		switch {
+		case f.Fault.RetryAfter != 0:
+			// An explicit retry_after is announced whatever the signal.
+			format = fault.RetryAfterSeconds
+		case f.Fault.Limit > 0 && announces:
+			// A signal that announces a delay announces the limiter's.
+			format = fault.RetryAfterSeconds
+		}
+	}
+	return withRetryAfter(resp, format)
 }
 
 // errorFaultResponse is the answer an error fault gives.
@@ -114,8 +128,9 @@ func (s *Simulator) errorFaultResponse(f fault.Firing) profile.Response {
 		}
 	case ft.OAuthError != "":
 		resp = oauthResponse(http.StatusBadRequest, ft.OAuthError, ft.ErrorDescription)
+		resp.Body = literal(resp.Body)
 	case ft.Body != "":
-		resp = profile.Response{Status: http.StatusInternalServerError, ContentType: ft.ContentType, Body: ft.Body}
+		resp = profile.Response{Status: http.StatusInternalServerError, ContentType: ft.ContentType, Body: literal(ft.Body)}
 		if resp.ContentType == "" {
 			resp.ContentType = contentTypeOf(ft.Body)
 		}
@@ -133,12 +148,12 @@ func (s *Simulator) errorFaultResponse(f fault.Firing) profile.Response {
 		resp.Status = ft.Status
 	}
 	if len(ft.Headers) > 0 {
-		headers := make(map[string]string, len(resp.Headers)+len(ft.Headers))
-		for k, v := range resp.Headers {
-			headers[k] = v
+		headers := maps.Clone(resp.Headers)
+		if headers == nil {
+			headers = map[string]string{}
 		}
 		for k, v := range ft.Headers {
-			headers[k] = v
+			headers[k] = literal(v)
 		}
 		resp.Headers = headers
 	}
@@ -147,6 +162,12 @@ func (s *Simulator) errorFaultResponse(f fault.Firing) profile.Response {
 		format = fault.RetryAfterSeconds
 	}
 	return withRetryAfter(resp, format)
+}
+
+// literal makes text a template that renders as itself: a fault's body and
+// headers are the user's words, not templates.
+func literal(text string) string {
+	return strings.ReplaceAll(text, "{{", `{{"{{"}}`)
 }
 
 // withRetryAfter sets or removes a response's Retry-After header by format;

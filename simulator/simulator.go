@@ -203,7 +203,9 @@ func (s *Simulator) Faults() *fault.Engine { return s.faults }
 // Store returns the token-family store.
 func (s *Simulator) Store() *family.Store { return s.store }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Faults that close the connection
+// (reset, hang, drop_after_commit) need one: a request handed to ServeHTTP
+// in-process, with no server behind it, gets no response written.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.ServeHTTP(w, r) }
 
 // Server is a simulator listening on a loopback port, in the manner of

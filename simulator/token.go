@@ -33,7 +33,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	if e.Reason == "" {
 		e.Reason = op.ClientRefusal
 	}
-	deviations := s.deviations(r, op)
+	deviations := s.deviations(r)
 	if err != nil {
 		s.writeTokenError(w, r, ar, err, op, deviations, &e)
 		s.events.Emit(e)
@@ -41,6 +41,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
 	writeTokenResponse(w, deviate(resp.ToMap(), deviations))
+	s.shaped(r, op)
 	s.events.Emit(e)
 }
 
@@ -117,23 +118,34 @@ func (s *Simulator) prepareOp(ctx context.Context, op *family.Op) {
 }
 
 // deviations are the departures from RFC 6749 this answer makes: the
-// profile's own and those of the deviation faults that fired on it. It
-// records each fault that shaped the request.
-func (s *Simulator) deviations(r *http.Request, op *family.Op) []profile.Deviation {
+// profile's own and those of the deviation faults that fired on it.
+func (s *Simulator) deviations(r *http.Request) []profile.Deviation {
 	devs := slices.Clone(s.store.Policy().Deviations)
-	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: op.Client, User: op.User, Family: op.Family}}
 	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
 		devs = append(devs, f.Fault.Deviation)
+	}
+	return devs
+}
+
+// shaped records the deviation and backdate faults that shaped a
+// successful token response.
+func (s *Simulator) shaped(r *http.Request, op *family.Op) {
+	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: op.Client, User: op.User, Family: op.Family}}
+	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
+		if errorDeviation(f.Fault.Deviation) {
+			continue // it shapes errors only; writeTokenError records it
+		}
 		detail := string(f.Fault.Deviation)
 		if f.Fault.Deviation == fault.DeviationRandomLifetime && op.AccessLifetime > 0 {
 			detail = "access token lifetime " + op.AccessLifetime.String()
 		}
-		s.fired(r, req, f, detail)
+		s.applied(r, req, f, detail)
 	}
 	for _, f := range shapingFaults(r.Context(), fault.Backdate) {
-		s.fired(r, req, f, fmt.Sprintf("access token minted %s before the answer", f.Fault.By))
+		if !op.AccessExpiresAt.IsZero() {
+			s.applied(r, req, f, fmt.Sprintf("access token minted %s before the answer", f.Fault.By))
+		}
 	}
-	return devs
 }
 
 // deviate applies the success-body deviations to a token response.
@@ -193,13 +205,12 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	}
 	status := rec.status
 	for _, d := range devs {
-		switch {
-		case d == profile.DeviationErrorsAs200:
-			status = http.StatusOK
-		case d == profile.DeviationInvalidGrant401 && rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField:
-			status = http.StatusUnauthorized
-		case d == profile.DeviationInvalidGrant403 && rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField:
-			status = http.StatusForbidden
+		status = errorStatus(d, rfc.ErrorField, status)
+	}
+	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: e.Client, User: e.User, Family: e.Family}, token: e.Token}
+	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
+		if to := errorStatus(f.Fault.Deviation, rfc.ErrorField, rec.status); to != rec.status {
+			s.applied(r, req, f, fmt.Sprintf("answered %s with %d instead of %d", rfc.ErrorField, to, rec.status))
 		}
 	}
 	if status != http.StatusUnauthorized {
@@ -207,6 +218,30 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	}
 	rec.status, e.Status = status, status
 	rec.flush(w)
+}
+
+// errorDeviation reports whether d shapes error answers only.
+func errorDeviation(d profile.Deviation) bool {
+	switch d {
+	case profile.DeviationErrorsAs200, profile.DeviationInvalidGrant401, profile.DeviationInvalidGrant403:
+		return true
+	}
+	return false
+}
+
+// errorStatus is the status deviation d gives an error answer with code
+// that would otherwise have status.
+func errorStatus(d profile.Deviation, code string, status int) int {
+	invalidGrant := code == fosite.ErrInvalidGrant.ErrorField
+	switch {
+	case d == profile.DeviationErrorsAs200:
+		return http.StatusOK
+	case d == profile.DeviationInvalidGrant401 && invalidGrant:
+		return http.StatusUnauthorized
+	case d == profile.DeviationInvalidGrant403 && invalidGrant:
+		return http.StatusForbidden
+	}
+	return status
 }
 
 // situation names the moment a token request failed in, for the profile's
@@ -270,6 +305,10 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 // learned while serving it.
 func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op) events.Event {
 	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context())}
+	if f := spoiler(r.Context()); f != nil {
+		// The provider served the request, but its answer will not reach the client intact.
+		e.Fault = f.ID
+	}
 	if op != nil {
 		e.Client, e.User, e.Family, e.Detail = op.Client, op.User, op.Family, op.Denial
 	}

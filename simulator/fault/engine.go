@@ -152,12 +152,27 @@ func (e *Engine) Remove(id string) (Status, error) {
 	return st, nil
 }
 
-// Clear removes every fault and restarts the ids.
-func (e *Engine) Clear() {
+// Clear removes every fault and returns their final status. Ids go on from
+// where they were, so that one event log never names two faults alike.
+func (e *Engine) Clear() []Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rules, e.nextID = nil, 0
+	out := make([]Status, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.status()
+	}
+	e.rules = nil
 	e.count()
+	return out
+}
+
+// Reset removes every fault and numbers the next from f1 again, for a
+// simulator whose event log starts over too.
+func (e *Engine) Reset() {
+	e.Clear()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.nextID = 0
 }
 
 // count refreshes the rule counters. e.mu must be held.
@@ -239,8 +254,11 @@ func (e *Engine) Decide(req Request, now time.Time) Decision {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var d Decision
+	spoiled := false
 	for _, r := range e.rules {
-		if r.Kind == Skew || !r.matches(req, now) {
+		spoiler := r.Kind == Malformed || r.Kind == DropAfterCommit
+		// One spoiler per answer: the first, as with answering faults.
+		if r.Kind == Skew || (spoiler && spoiled) || !r.matches(req, now) {
 			continue
 		}
 		r.matched++
@@ -248,18 +266,31 @@ func (e *Engine) Decide(req Request, now time.Time) Decision {
 		if !ok {
 			continue
 		}
-		r.fired++
 		switch r.Kind {
 		case Latency:
+			r.fired++
 			d.Latency = append(d.Latency, f)
 		case RateLimit, Error, Hang, Reset:
+			r.fired++
 			d.Answer = &f
 			return d
 		default:
+			// A shaping fault may find nothing to act on (a failed refresh
+			// mints nothing to backdate): it counts as fired when Applied says so.
+			spoiled = spoiled || spoiler
 			d.Shape = append(d.Shape, f)
 		}
 	}
 	return d
+}
+
+// Applied records that a shaping fault Decide returned acted on its request.
+func (e *Engine) Applied(f *Fault) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := e.find(f.ID); i >= 0 {
+		e.rules[i].fired++
+	}
 }
 
 func (r *rule) inWindow(now time.Time) bool {

@@ -8,6 +8,7 @@
 package fault
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -331,6 +332,14 @@ func (m *Match) validate(kind Kind, bad func(field, format string, args ...any))
 			bad("match.endpoint", "must be one of %s, got %q", list(Endpoints()), e)
 		}
 	}
+	for _, field := range []struct {
+		name string
+		vals []string
+	}{{"match.grant_type", m.GrantType}, {"match.client", m.Client}, {"match.user", m.User}, {"match.family", m.Family}} {
+		if slices.Contains(field.vals, "") {
+			bad(field.name, "must not list an empty value")
+		}
+	}
 	if m.Nth < 0 {
 		bad("match.nth", "must be positive, got %d", m.Nth)
 	}
@@ -509,8 +518,12 @@ func (l *OneOrMany[T]) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
+// UnmarshalJSON implements json.Unmarshaler. null is the empty list.
 func (l *OneOrMany[T]) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		*l = nil
+		return nil
+	}
 	var one T
 	if err := json.Unmarshal(b, &one); err == nil {
 		*l = OneOrMany[T]{one}
