@@ -1,0 +1,46 @@
+// Package flaw names the single bugs the conformance harness's broken
+// variants of the reference token manager carry. It is internal: only the
+// reference and the variants in clients/ can set one, so no user of the
+// reference can switch a bug on by accident.
+package flaw
+
+// Flaw is one deliberate bug; the zero value is none.
+type Flaw string
+
+// The flaws, each a failure mode from the field reports in shared/seeds.
+const (
+	None Flaw = ""
+	// RefreshOnlyOn401 never refreshes ahead of expiry: the first call after
+	// expiry fails and only the retry works.
+	RefreshOnlyOn401 Flaw = "refresh_only_on_401"
+	// KeepOldRefreshToken ignores a rotated refresh token and keeps using the old one.
+	KeepOldRefreshToken Flaw = "keep_old_refresh_token"
+	// MemoryOnly never writes to the store: a restart loses the grant.
+	MemoryOnly Flaw = "memory_only"
+	// NoSingleFlight lets every concurrent caller refresh on its own.
+	NoSingleFlight Flaw = "no_single_flight"
+	// RetryAfterInvalidGrant treats invalid_grant as transient and retries it.
+	RetryAfterInvalidGrant Flaw = "retry_after_invalid_grant"
+	// IgnoreRetryAfter retries 429 and 5xx at once, without backoff.
+	IgnoreRetryAfter Flaw = "ignore_retry_after"
+	// DiscardRefreshOnError drops the refresh token after a transient failure.
+	DiscardRefreshOnError Flaw = "discard_refresh_token_on_error"
+	// NoExpiryMargin refreshes only once the access token has expired by the
+	// client's own clock: a provider clock ahead of it sees expired tokens.
+	NoExpiryMargin Flaw = "no_expiry_margin"
+	// RefreshEveryCall refreshes before every API call.
+	RefreshEveryCall Flaw = "refresh_every_call"
+	// ForgetOfflineAccess does not ask for offline access, so no refresh token comes.
+	ForgetOfflineAccess Flaw = "forget_offline_access"
+	// LogsTokens writes tokens to its log.
+	LogsTokens Flaw = "logs_tokens"
+	// NoSecretReload never reloads a rotated client secret.
+	NoSecretReload Flaw = "no_secret_reload"
+	// ErrorIn200IsSuccess takes any HTTP 200 for a token response.
+	ErrorIn200IsSuccess Flaw = "error_in_200_is_success"
+	// NoStoreLock refreshes without the store's lock: two processes race.
+	NoStoreLock Flaw = "no_store_lock"
+	// RetryLostAfterGrace retries a lost refresh with the old token even after
+	// the provider's grace window.
+	RetryLostAfterGrace Flaw = "retry_lost_refresh_after_grace"
+)
