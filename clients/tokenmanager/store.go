@@ -19,6 +19,9 @@ type Token struct {
 	// Lifetime is the expires_in the provider announced, kept to size the
 	// refresh margin.
 	Lifetime time.Duration `json:"lifetime,omitempty"`
+	// GrantedAt is when the user authorized: how old the grant is tells a
+	// testing app's seven-day death from other ones.
+	GrantedAt time.Time `json:"granted_at,omitzero"`
 }
 
 // ErrNoToken is what a Store answers for a key it holds nothing under.

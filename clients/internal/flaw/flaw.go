@@ -44,3 +44,8 @@ const (
 	// the provider's grace window.
 	RetryLostAfterGrace Flaw = "retry_lost_refresh_after_grace"
 )
+
+// Apply sets f on a reference token manager's configuration (a
+// *tokenmanager.Config). The reference installs it; being internal, it is
+// out of reach of the reference's users.
+var Apply func(config any, f Flaw)
