@@ -1,0 +1,459 @@
+// Package tokenmanager is oauthsim's reference OAuth 2.0 token manager: the
+// one the conformance harness expects to pass every scenario, and one you
+// can ship. It keeps a grant's tokens in a Store, refreshes the access token
+// ahead of expiry exactly once however many callers want it, persists every
+// rotated refresh token before using what came with it, backs off as the
+// provider asks, and tells a dead grant (reauthorize) from a broken
+// configuration and from a passing failure.
+package tokenmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/oauthsim/oauthsim/clients/internal/flaw"
+)
+
+// AuthStyle is how the client authenticates at the token endpoint.
+type AuthStyle int
+
+// Client authentication styles.
+const (
+	AuthBasic AuthStyle = iota // client_secret_basic (RFC 6749 §2.3.1)
+	AuthPost                   // client_secret_post
+	AuthNone                   // a public client: client_id only, PKCE protects the code
+)
+
+// OfflineRule is how the provider is asked for a refresh token.
+type OfflineRule int
+
+// Offline-access rules.
+const (
+	OfflineScope      OfflineRule = iota // the offline_access scope (OpenID Connect)
+	OfflineAccessType                    // access_type=offline (Google)
+)
+
+// Endpoints are the provider's URLs.
+type Endpoints struct {
+	Authorize, Token, Revoke string
+}
+
+// Config configures a Manager. Endpoints, ClientID and RedirectURL are
+// required; the rest have defaults.
+type Config struct {
+	Endpoints Endpoints
+	ClientID  string
+	// ClientSecret returns the client secret. It is asked on every token
+	// request, so a secret rotated on disk is picked up, and asked again
+	// after an invalid_client. Nil for a public client.
+	ClientSecret func(ctx context.Context) (string, error)
+	AuthStyle    AuthStyle
+	RedirectURL  string
+	Scopes       []string
+	Offline      OfflineRule
+
+	// Store keeps the tokens (default: a MemoryStore) under Key (default "default").
+	Store Store
+	Key   string
+
+	// Clock is what the manager reads time from (default: the real clock).
+	Clock clockwork.Clock
+	// HTTPClient sends the requests (default: one with a 30 s timeout).
+	HTTPClient *http.Client
+
+	// Margin is how long before expiry the access token is refreshed
+	// (default 5 minutes, and never more than a quarter of its lifetime):
+	// it absorbs latency and a provider that minted the token a little
+	// before answering.
+	Margin time.Duration
+	// LostRefreshGrace is the provider's grace window for a refresh whose
+	// answer was lost: within it the same refresh token may be sent again
+	// (Okta 30 s, Xero 30 min). Zero means the provider has none: a lost
+	// answer with a rotating provider loses the grant.
+	LostRefreshGrace time.Duration
+	// ReusableRefreshToken says the provider never rotates (Google,
+	// Dropbox): a lost answer costs nothing and may always be retried.
+	ReusableRefreshToken bool
+	// Backoff bounds the wait after a transient failure (default 1 s
+	// doubling to 5 min, with jitter); a Retry-After from the provider wins
+	// when longer.
+	BackoffInitial, BackoffMax time.Duration
+
+	// Logger receives what the manager does, never a token or a secret
+	// (default: discard).
+	Logger *slog.Logger
+
+	flaw flaw.Flaw
+}
+
+func init() {
+	flaw.Apply = func(c any, f flaw.Flaw) { c.(*Config).flaw = f }
+}
+
+// Manager manages the tokens of one grant. It is safe for concurrent use.
+type Manager struct {
+	cfg    Config
+	flight singleflight.Group
+
+	mu     sync.Mutex
+	cached *Token // the last token loaded or obtained
+	// notBefore holds token requests back after a transient failure, and
+	// failures counts them for the exponential backoff.
+	notBefore time.Time
+	failures  int
+	lastErr   error
+	// dead is the error a dead grant answered; no refresh is sent after it.
+	dead error
+	// lostAt is when a refresh whose answer was lost was sent.
+	lostAt time.Time
+	// secretCache is the last secret read, which the no_secret_reload flaw keeps using.
+	secretCache string
+}
+
+// New checks cfg and fills its defaults.
+func New(cfg Config) (*Manager, error) {
+	switch {
+	case cfg.Endpoints.Token == "":
+		return nil, errors.New("tokenmanager: Endpoints.Token is required")
+	case cfg.ClientID == "":
+		return nil, errors.New("tokenmanager: ClientID is required")
+	case cfg.AuthStyle != AuthNone && cfg.ClientSecret == nil:
+		return nil, errors.New("tokenmanager: a confidential client needs ClientSecret (or AuthStyle AuthNone)")
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	if cfg.Key == "" {
+		cfg.Key = "default"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Margin == 0 {
+		cfg.Margin = 5 * time.Minute
+	}
+	if cfg.BackoffInitial == 0 {
+		cfg.BackoffInitial = time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{cfg: cfg}, nil
+}
+
+// Token returns a usable access token, refreshing it first when it is
+// within the margin of its expiry. Concurrent callers share one refresh and
+// its outcome.
+func (m *Manager) Token(ctx context.Context) (Token, error) {
+	t, err := m.current(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	if m.fresh(t) {
+		return t, nil
+	}
+	return m.refreshShared(ctx, t.AccessToken)
+}
+
+// current returns the cached token, loading it from the store on first use
+// (after a restart, say).
+func (m *Manager) current(ctx context.Context) (Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead != nil {
+		return Token{}, m.dead
+	}
+	if m.cached != nil {
+		return *m.cached, nil
+	}
+	if m.cfg.flaw == flaw.MemoryOnly {
+		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+	}
+	t, err := m.cfg.Store.Load(ctx, m.cfg.Key)
+	if errors.Is(err, ErrNoToken) {
+		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("load token: %w", err)
+	}
+	m.cached = &t
+	return t, nil
+}
+
+// margin is how long before t's expiry it is refreshed.
+func (m *Manager) margin(t Token) time.Duration {
+	if m.cfg.flaw == flaw.NoExpiryMargin {
+		return 0
+	}
+	margin := m.cfg.Margin
+	if t.Lifetime > 0 && margin > t.Lifetime/4 {
+		margin = t.Lifetime / 4
+	}
+	return margin
+}
+
+// fresh reports whether t's access token can be used without a refresh. A
+// token without a known expiry is used until the resource refuses it.
+func (m *Manager) fresh(t Token) bool {
+	switch m.cfg.flaw {
+	case flaw.RefreshEveryCall:
+		return false
+	case flaw.RefreshOnlyOn401:
+		return t.AccessToken != ""
+	}
+	if t.AccessToken == "" {
+		return false
+	}
+	return t.Expiry.IsZero() || m.cfg.Clock.Now().Before(t.Expiry.Add(-m.margin(t)))
+}
+
+// refreshShared refreshes once for every caller waiting on the same grant.
+// stale is the access token the caller found wanting: if another caller
+// already replaced it, that result is used instead of a new refresh.
+func (m *Manager) refreshShared(ctx context.Context, stale string) (Token, error) {
+	// The refresh outlives a caller who gives up: others may be waiting on it.
+	ctx = context.WithoutCancel(ctx)
+	if m.cfg.flaw == flaw.NoSingleFlight {
+		return m.refresh(ctx, stale)
+	}
+	v, err, _ := m.flight.Do(m.cfg.Key, func() (any, error) { return m.refresh(ctx, stale) })
+	if err != nil {
+		return Token{}, err
+	}
+	return v.(Token), nil
+}
+
+// refresh runs one refresh under the store's lock.
+func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
+	if m.cfg.flaw != flaw.NoStoreLock && m.cfg.flaw != flaw.NoSingleFlight {
+		unlock, err := m.cfg.Store.Lock(ctx, m.cfg.Key)
+		if err != nil {
+			return Token{}, fmt.Errorf("lock token: %w", err)
+		}
+		defer unlock()
+	}
+	t, err := m.reload(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	// Another process, or an earlier flight, may have refreshed meanwhile.
+	if m.cfg.flaw != flaw.NoSingleFlight && t.AccessToken != stale && m.fresh(t) {
+		return t, nil
+	}
+	if t.RefreshToken == "" {
+		return Token{}, m.kill(ctx, &ReauthorizationRequired{Reason: ReasonNoRefreshToken})
+	}
+	now := m.cfg.Clock.Now()
+	m.mu.Lock()
+	wait, lastErr := m.notBefore.Sub(now), m.lastErr
+	lostAt := m.lostAt
+	m.mu.Unlock()
+	if wait > 0 && m.cfg.flaw != flaw.IgnoreRetryAfter {
+		// No token request before the provider's Retry-After or our backoff;
+		// meanwhile an access token that has not expired yet still serves.
+		if m.usable(t) {
+			return t, nil
+		}
+		return Token{}, &TemporaryError{RetryAfter: wait, Err: lastErr}
+	}
+	if !lostAt.IsZero() && !m.cfg.ReusableRefreshToken && m.cfg.flaw != flaw.RetryLostAfterGrace &&
+		now.Sub(lostAt) >= m.cfg.LostRefreshGrace {
+		// Sending it again now would be reuse: the provider has rotated it.
+		return Token{}, m.kill(ctx, &ReauthorizationRequired{Reason: ReasonLostRefresh})
+	}
+	sent := now
+	ans, err := m.tokenRequest(ctx, map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken})
+	switch {
+	case err != nil:
+		err = m.failed(ctx, t, sent, err)
+	case ans.ok():
+		return m.obtained(ctx, t, ans, sent)
+	default:
+		err = m.refused(ctx, t, ans)
+	}
+	var temp *TemporaryError
+	if errors.As(err, &temp) && m.usable(t) && m.cfg.flaw != flaw.DiscardRefreshOnError {
+		// The refresh was early: the access token still works until it expires.
+		return t, nil
+	}
+	return Token{}, err
+}
+
+// usable reports whether t's access token has not expired yet, margin or not.
+func (m *Manager) usable(t Token) bool {
+	return t.AccessToken != "" && (t.Expiry.IsZero() || m.cfg.Clock.Now().Before(t.Expiry))
+}
+
+// reload reads the token again from the store under the lock; the memory
+// copy may be older than what another process saved.
+func (m *Manager) reload(ctx context.Context) (Token, error) {
+	if m.cfg.flaw != flaw.MemoryOnly {
+		t, err := m.cfg.Store.Load(ctx, m.cfg.Key)
+		switch {
+		case err == nil:
+			m.mu.Lock()
+			m.cached = &t
+			m.mu.Unlock()
+			return t, nil
+		case errors.Is(err, ErrNoToken):
+			return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+		default:
+			return Token{}, fmt.Errorf("load token: %w", err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cached == nil {
+		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+	}
+	return *m.cached, nil
+}
+
+// obtained stores a successful answer, before anyone uses it: a crash after
+// this point leaves the new refresh token on disk, not the spent one.
+func (m *Manager) obtained(ctx context.Context, old Token, ans answer, sent time.Time) (Token, error) {
+	t := ans.token(sent)
+	t.GrantedAt = old.GrantedAt
+	if t.RefreshToken == "" || m.cfg.flaw == flaw.KeepOldRefreshToken {
+		// RFC 6749 §6: the old one stays when no new one is issued.
+		t.RefreshToken = old.RefreshToken
+	}
+	if err := m.save(ctx, t); err != nil {
+		return Token{}, err
+	}
+	m.mu.Lock()
+	m.failures, m.notBefore, m.lastErr, m.lostAt = 0, time.Time{}, nil, time.Time{}
+	m.mu.Unlock()
+	m.log("token refreshed", t)
+	return t, nil
+}
+
+// save persists t and makes it the current token.
+func (m *Manager) save(ctx context.Context, t Token) error {
+	if m.cfg.flaw != flaw.MemoryOnly {
+		if err := m.cfg.Store.Save(ctx, m.cfg.Key, t); err != nil {
+			return fmt.Errorf("save token: %w", err)
+		}
+	}
+	m.mu.Lock()
+	m.cached = &t
+	m.mu.Unlock()
+	return nil
+}
+
+// failed handles a refresh that got no answer.
+func (m *Manager) failed(ctx context.Context, t Token, sent time.Time, err error) error {
+	if wasSent(err) {
+		// The provider may have rotated the token and lost the answer:
+		// the same token may go again only inside its grace window.
+		m.mu.Lock()
+		if m.lostAt.IsZero() {
+			m.lostAt = sent
+		}
+		m.mu.Unlock()
+	}
+	return m.transient(ctx, t, 0, 0, err)
+}
+
+// transient backs off after a failure worth retrying: Retry-After when the
+// provider gave one, else exponentially from BackoffInitial to BackoffMax,
+// with jitter so that a fleet of clients does not retry in step.
+func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter time.Duration, err error) error {
+	m.mu.Lock()
+	m.failures++
+	backoff := m.cfg.BackoffInitial << min(m.failures-1, 20)
+	if backoff > m.cfg.BackoffMax || backoff <= 0 {
+		backoff = m.cfg.BackoffMax
+	}
+	backoff = backoff/2 + rand.N(backoff/2+1)
+	wait := max(backoff, retryAfter)
+	if m.cfg.flaw == flaw.IgnoreRetryAfter {
+		wait = 0
+	}
+	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(wait), err
+	m.mu.Unlock()
+	m.cfg.Logger.Warn("token refresh failed; will retry", "status", status, "retry_in", wait, "error", err)
+	if m.cfg.flaw == flaw.DiscardRefreshOnError {
+		t.RefreshToken = ""
+		_ = m.save(ctx, t)
+	}
+	return &TemporaryError{Status: status, RetryAfter: wait, Err: err}
+}
+
+// kill records a dead grant: the stored tokens are deleted (a restart must
+// not try them again) and every later call gets err without a request.
+func (m *Manager) kill(ctx context.Context, err error) error {
+	if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
+		return err
+	}
+	m.mu.Lock()
+	m.dead, m.cached = err, nil
+	m.mu.Unlock()
+	if m.cfg.flaw != flaw.MemoryOnly {
+		if derr := m.cfg.Store.Delete(ctx, m.cfg.Key); derr != nil {
+			m.cfg.Logger.Error("delete dead grant", "error", derr)
+		}
+	}
+	m.cfg.Logger.Warn("grant is dead; the user must authorize again", "error", err)
+	return err
+}
+
+// log records a token event without the token, unless the logs_tokens flaw says otherwise.
+func (m *Manager) log(msg string, t Token) {
+	if m.cfg.flaw == flaw.LogsTokens {
+		m.cfg.Logger.Info(msg, "access_token", t.AccessToken, "refresh_token", t.RefreshToken)
+		return
+	}
+	m.cfg.Logger.Info(msg, "expiry", t.Expiry, "rotated_refresh_token", t.RefreshToken != "")
+}
+
+// Do sends req with the access token. When the resource answers 401 it
+// refreshes once and sends req again: the token may have been revoked
+// early, or not yet known to the resource.
+func (m *Manager) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	t, err := m.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := m.send(ctx, req, t)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil // the body cannot be sent twice
+	}
+	resp.Body.Close()
+	t, err = m.refreshShared(ctx, t.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return m.send(ctx, req, t)
+}
+
+func (m *Manager) send(ctx context.Context, req *http.Request, t Token) (*http.Response, error) {
+	r := req.Clone(ctx)
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	return m.cfg.HTTPClient.Do(r)
+}

@@ -1,0 +1,530 @@
+package tokenmanager_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+var epoch = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+
+// rig is a simulator and the reference token manager on one fake clock.
+type rig struct {
+	srv    *simulator.Server
+	clock  *clockwork.FakeClock
+	http   *http.Client
+	store  tokenmanager.Store
+	secret atomic.Value // the client secret the manager reads
+	logs   *bytes.Buffer
+	m      *tokenmanager.Manager
+	// build makes a manager from a configuration: the reference's New, or a
+	// mutant's.
+	build func(tokenmanager.Config) (*tokenmanager.Manager, error)
+}
+
+func newRig(p profile.Profile, tune ...func(*tokenmanager.Config)) *rig {
+	GinkgoHelper()
+	return newRigWith(tokenmanager.New, p, tune...)
+}
+
+func newRigWith(build func(tokenmanager.Config) (*tokenmanager.Manager, error), p profile.Profile, tune ...func(*tokenmanager.Config)) *rig {
+	GinkgoHelper()
+	fake := clock.NewFake(epoch)
+	srv, err := simulator.NewServer(simulator.WithClock(fake), simulator.WithProfile(p))
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(srv.Close)
+	r := &rig{srv: srv, clock: fake, http: srv.Client(), store: tokenmanager.NewMemoryStore(), logs: &bytes.Buffer{}, build: build}
+	r.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	r.secret.Store("demo-secret")
+	r.m = r.manager(tune...)
+	return r
+}
+
+// manager builds a manager on the rig's store, as a process would at start.
+func (r *rig) manager(tune ...func(*tokenmanager.Config)) *tokenmanager.Manager {
+	GinkgoHelper()
+	offline := tokenmanager.OfflineScope
+	if r.srv.Store().Policy().OfflineAccess == profile.OfflineAccessType {
+		offline = tokenmanager.OfflineAccessType
+	}
+	cfg := tokenmanager.Config{
+		Endpoints: tokenmanager.Endpoints{
+			Authorize: r.srv.URL + simulator.PathAuthorize, Token: r.srv.URL + simulator.PathToken, Revoke: r.srv.URL + simulator.PathRevoke,
+		},
+		ClientID:     "demo",
+		ClientSecret: func(context.Context) (string, error) { return r.secret.Load().(string), nil },
+		RedirectURL:  simulator.DemoRedirectURI,
+		Scopes:       []string{"openid", "api"},
+		Offline:      offline,
+		Store:        r.store,
+		Key:          "alice",
+		Clock:        r.clock,
+		HTTPClient:   r.http,
+		Logger:       slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, t := range tune {
+		t(&cfg)
+	}
+	m, err := r.build(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	return m
+}
+
+// authorize runs the authorization code flow for alice through m.
+func (r *rig) authorize(m *tokenmanager.Manager) tokenmanager.Token {
+	GinkgoHelper()
+	u, verifier, err := m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := r.http.Get(u)
+	Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	Expect(resp.StatusCode).To(Equal(http.StatusSeeOther))
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(loc.Query().Get("error")).To(BeEmpty(), loc.Query().Get("error_description"))
+	t, err := m.Exchange(context.Background(), loc.Query().Get("code"), verifier)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(t.RefreshToken).NotTo(BeEmpty())
+	return t
+}
+
+func (r *rig) advance(d time.Duration) { r.clock.Advance(d) }
+
+func (r *rig) control(method, path string, body any) (int, map[string]any) {
+	GinkgoHelper()
+	b, err := json.Marshal(body)
+	Expect(err).NotTo(HaveOccurred())
+	req, err := http.NewRequest(method, r.srv.URL+"/sim/v1"+path, bytes.NewReader(b))
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := r.http.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (r *rig) fault(f map[string]any) {
+	GinkgoHelper()
+	status, body := r.control(http.MethodPost, "/faults", f)
+	Expect(status).To(Equal(http.StatusCreated), "%v", body)
+}
+
+// refreshes counts the refresh-grant requests the provider saw or a fault answered.
+func (r *rig) refreshes() int {
+	n := 0
+	for _, e := range r.srv.Events().Since(0) {
+		if e.Kind == events.TokenRequest && e.GrantType == "refresh_token" {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *rig) me(m *tokenmanager.Manager) (int, error) {
+	req, _ := http.NewRequest(http.MethodGet, r.srv.URL+simulator.PathResourceMe, nil)
+	resp, err := m.Do(context.Background(), req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func withRefresh(change func(*profile.Refresh)) profile.Profile {
+	p := profile.Generic()
+	change(&p.Refresh)
+	return p
+}
+
+var ctx = context.Background()
+
+var _ = Describe("The reference token manager", func() {
+	Describe("refreshing", func() {
+		It("refreshes ahead of expiry, once, and not before the margin", func() {
+			r := newRig(profile.Generic())
+			first := r.authorize(r.m)
+			r.advance(54 * time.Minute)
+			t, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).To(Equal(first.AccessToken))
+			Expect(r.refreshes()).To(BeZero(), "six minutes before expiry is outside the five-minute margin")
+			r.advance(2 * time.Minute)
+			t, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).NotTo(Equal(first.AccessToken))
+			Expect(t.Expiry).To(Equal(r.clock.Now().Add(time.Hour)))
+			for range 5 {
+				_, err = r.m.Token(ctx)
+				Expect(err).NotTo(HaveOccurred())
+			}
+			Expect(r.refreshes()).To(Equal(1))
+			status, err := r.me(r.m)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(http.StatusOK))
+		})
+
+		It("refreshes once for many concurrent callers and shares the result", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.advance(58 * time.Minute)
+			var wg sync.WaitGroup
+			tokens := make([]string, 50)
+			for i := range tokens {
+				wg.Go(func() {
+					defer GinkgoRecover()
+					t, err := r.m.Token(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					tokens[i] = t.AccessToken
+				})
+			}
+			wg.Wait()
+			Expect(r.refreshes()).To(Equal(1))
+			Expect(tokens).To(HaveEach(tokens[0]))
+		})
+
+		It("shares a failure with every waiter", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "latency", "delay": "100ms", "match": map[string]any{"endpoint": "token"}})
+			r.fault(map[string]any{"kind": "error", "oauth_error": "invalid_grant", "match": map[string]any{"endpoint": "token"}})
+			r.advance(58 * time.Minute)
+			var wg sync.WaitGroup
+			errs := make([]error, 20)
+			for i := range errs {
+				wg.Go(func() { _, errs[i] = r.m.Token(ctx) })
+			}
+			wg.Wait()
+			for _, err := range errs {
+				var dead *tokenmanager.ReauthorizationRequired
+				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+			}
+			Expect(r.refreshes()).To(Equal(1))
+		})
+
+		It("stores a rotated refresh token before handing out the new access token", func() {
+			r := newRig(profile.Generic())
+			first := r.authorize(r.m)
+			r.advance(58 * time.Minute)
+			t, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			stored, err := r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(stored.RefreshToken).To(Equal(t.RefreshToken))
+			Expect(stored.RefreshToken).NotTo(Equal(first.RefreshToken))
+			Expect(stored.AccessToken).To(Equal(t.AccessToken))
+		})
+
+		It("keeps the refresh token it has when a refresh answer carries none", func() {
+			r := newRig(profile.Generic())
+			first := r.authorize(r.m)
+			r.fault(map[string]any{"kind": "deviation", "deviation": "no_refresh_token", "match": map[string]any{"count": 1}})
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			stored, _ := r.store.Load(ctx, "alice")
+			Expect(stored.RefreshToken).To(Equal(first.RefreshToken))
+			r.advance(58 * time.Minute)
+			_, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred(), "the kept token still works")
+		})
+
+		It("survives a restart from its store", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.advance(58 * time.Minute)
+			restarted := r.manager()
+			t, err := restarted.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(1))
+			status, err := r.me(restarted)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(http.StatusOK))
+			Expect(t.GrantedAt).To(Equal(epoch))
+		})
+
+		It("refreshes once across processes that share an encrypted file store", func() {
+			r := newRig(profile.Generic())
+			dir := GinkgoT().TempDir()
+			keys, err := tokenmanager.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
+			Expect(err).NotTo(HaveOccurred())
+			process := func() *tokenmanager.Manager {
+				GinkgoHelper()
+				fs, err := tokenmanager.NewFileStore(dir, keys)
+				Expect(err).NotTo(HaveOccurred())
+				r.store = fs
+				return r.manager()
+			}
+			a, b := process(), process()
+			r.authorize(a)
+			r.fault(map[string]any{"kind": "latency", "delay": "200ms", "match": map[string]any{"grant_type": "refresh_token"}})
+			r.advance(58 * time.Minute)
+			var wg sync.WaitGroup
+			got := make([]string, 2)
+			for i, m := range []*tokenmanager.Manager{a, b} {
+				wg.Go(func() {
+					defer GinkgoRecover()
+					t, err := m.Token(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					got[i] = t.AccessToken
+				})
+			}
+			wg.Wait()
+			Expect(r.refreshes()).To(Equal(1))
+			Expect(got[0]).To(Equal(got[1]))
+		})
+
+		It("reads expires_in however it is written, and uses a token without one until it is refused", func() {
+			r := newRig(profile.Generic())
+			r.fault(map[string]any{"kind": "deviation", "deviation": "expires_in_string", "match": map[string]any{"count": 1}})
+			t := r.authorize(r.m)
+			Expect(t.Expiry).To(Equal(epoch.Add(time.Hour)))
+			r.fault(map[string]any{"kind": "deviation", "deviation": "expires_in_missing"})
+			r.advance(58 * time.Minute)
+			t, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.Expiry.IsZero()).To(BeTrue())
+			r.advance(2 * time.Hour)
+			status, err := r.me(r.m)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(http.StatusOK), "the 401 made it refresh and retry")
+			Expect(r.refreshes()).To(Equal(2))
+		})
+	})
+
+	Describe("a lost refresh answer", func() {
+		lose := func(r *rig) {
+			GinkgoHelper()
+			r.fault(map[string]any{"kind": "drop_after_commit", "match": map[string]any{"endpoint": "token", "grant_type": "refresh_token", "count": 1}})
+			r.advance(61 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var temp *tokenmanager.TemporaryError
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			r.advance(temp.RetryAfter)
+		}
+
+		It("is retried with the same token inside the provider's grace window", func() {
+			r := newRig(withRefresh(func(rf *profile.Refresh) {
+				rf.Rotation, rf.Grace = profile.RotationRotateWithGrace, profile.Duration(30*time.Second)
+			}), func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
+			r.authorize(r.m)
+			lose(r)
+			_, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(2))
+		})
+
+		It("is never retried after it: the grant is reported lost without another request", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			lose(r)
+			_, err := r.m.Token(ctx)
+			var dead *tokenmanager.ReauthorizationRequired
+			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+			Expect(dead.Reason).To(Equal(tokenmanager.ReasonLostRefresh))
+			Expect(r.refreshes()).To(Equal(1))
+			Expect(r.srv.Events().Since(0)).NotTo(ContainElement(HaveField("Kind", events.RefreshReuseDetected)))
+		})
+	})
+
+	Describe("a dead grant", func() {
+		DescribeTable("is terminal, with the reason, and no refresh follows",
+			func(name string, kill func(r *rig), reason tokenmanager.Reason) {
+				p, ok := profile.Lookup(name)
+				Expect(ok).To(BeTrue())
+				r := newRig(p)
+				r.authorize(r.m)
+				kill(r)
+				_, err := r.m.Token(ctx)
+				var dead *tokenmanager.ReauthorizationRequired
+				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+				Expect(dead.Reason).To(Equal(reason))
+				sent := r.refreshes()
+				for range 3 {
+					_, err = r.m.Token(ctx)
+					Expect(errors.As(err, &dead)).To(BeTrue())
+				}
+				Expect(r.refreshes()).To(Equal(sent))
+				_, err = r.store.Load(ctx, "alice")
+				Expect(err).To(MatchError(tokenmanager.ErrNoToken), "a restart must not try the dead grant again")
+			},
+			Entry("revoked (generic)", "generic", func(r *rig) {
+				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice", "reason": "password_change"})
+				r.advance(58 * time.Minute)
+			}, tokenmanager.ReasonRevoked),
+			Entry("revoked, with the error in an HTTP 200 (github)", "github", func(r *rig) {
+				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+				r.advance(8 * time.Hour)
+			}, tokenmanager.ReasonExpired),
+			Entry("a testing app's seventh day (google)", "google", func(r *rig) {
+				status, _ := r.control(http.MethodPost, "/clients/demo/publishing-status", map[string]string{"status": "testing"})
+				Expect(status).To(Equal(http.StatusOK))
+				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+				r.advance(7*24*time.Hour + time.Hour)
+			}, tokenmanager.ReasonTestingApp),
+		)
+
+		It("tells a step-up from a dead grant, and keeps the tokens", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "situation": "interaction_required", "match": map[string]any{"count": 1}})
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var step *tokenmanager.InteractionRequired
+			Expect(errors.As(err, &step)).To(BeTrue(), "%v", err)
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred())
+		})
+	})
+
+	Describe("client secrets", func() {
+		It("reads a rotated secret again after invalid_client, keeping the user's tokens", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			status, _ := r.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "rotated"})
+			Expect(status).To(Equal(http.StatusOK))
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var conf *tokenmanager.ConfigurationError
+			Expect(errors.As(err, &conf)).To(BeTrue(), "%v", err)
+			Expect(conf.Code).To(Equal("invalid_client"))
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred(), "the user's grant is not the problem")
+			r.secret.Store("rotated")
+			_, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+		})
+	})
+
+	Describe("backing off", func() {
+		It("sends nothing before Retry-After, in seconds or as a date, and keeps the refresh token", func() {
+			r := newRig(profile.Generic())
+			first := r.authorize(r.m)
+			r.fault(map[string]any{"kind": "rate_limit", "retry_after": "120s", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			r.fault(map[string]any{"kind": "rate_limit", "retry_after": "300s", "retry_after_format": "http_date", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			r.advance(56 * time.Minute)
+			t, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred(), "the access token is still good while the refresh waits")
+			Expect(t.AccessToken).To(Equal(first.AccessToken))
+			Expect(r.refreshes()).To(Equal(1))
+			r.advance(119 * time.Second)
+			_, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(1), "Retry-After: 120 has not passed")
+			r.advance(time.Second)
+			_, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(2), "limited again, now with an HTTP-date 300 s ahead")
+			r.advance(2 * time.Minute) // the access token has expired
+			_, err = r.m.Token(ctx)
+			var temp *tokenmanager.TemporaryError
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			Expect(temp.RetryAfter).To(Equal(3 * time.Minute))
+			Expect(r.refreshes()).To(Equal(2))
+			stored, _ := r.store.Load(ctx, "alice")
+			Expect(stored.RefreshToken).To(Equal(first.RefreshToken))
+			r.advance(3 * time.Minute)
+			_, err = r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(3))
+		})
+
+		It("backs off exponentially, with a cap, on 5xx without Retry-After", func() {
+			r := newRig(profile.Generic(), func(c *tokenmanager.Config) { c.BackoffMax = 8 * time.Second })
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"grant_type": "refresh_token"}})
+			r.advance(61 * time.Minute)
+			var waits []time.Duration
+			for range 6 {
+				_, err := r.m.Token(ctx)
+				var temp *tokenmanager.TemporaryError
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				waits = append(waits, temp.RetryAfter)
+				r.advance(temp.RetryAfter)
+			}
+			Expect(waits[0]).To(And(BeNumerically(">=", 500*time.Millisecond), BeNumerically("<=", time.Second)))
+			Expect(waits[3]).To(And(BeNumerically(">=", 4*time.Second), BeNumerically("<=", 8*time.Second)))
+			Expect(waits[5]).To(BeNumerically("<=", 8*time.Second))
+			Expect(r.refreshes()).To(Equal(6))
+		})
+	})
+
+	Describe("the API call", func() {
+		It("refreshes and retries once after a 401", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token", "match": map[string]any{"endpoint": "resource", "count": 1}})
+			status, err := r.me(r.m)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(http.StatusOK))
+			Expect(r.refreshes()).To(Equal(1))
+		})
+	})
+
+	Describe("authorization and logout", func() {
+		It("asks for offline access as the provider wants it, with PKCE S256", func() {
+			r := newRig(profile.Generic())
+			u, _, err := r.m.AuthCodeURL("s", nil)
+			Expect(err).NotTo(HaveOccurred())
+			q, _ := url.Parse(u)
+			Expect(strings.Fields(q.Query().Get("scope"))).To(ContainElement("offline_access"))
+			Expect(q.Query().Get("code_challenge_method")).To(Equal("S256"))
+			Expect(q.Query().Get("code_challenge")).To(HaveLen(43))
+
+			google, _ := profile.Lookup("google")
+			g := newRig(google)
+			u, _, err = g.m.AuthCodeURL("s", nil)
+			Expect(err).NotTo(HaveOccurred())
+			q, _ = url.Parse(u)
+			Expect(q.Query().Get("access_type")).To(Equal("offline"))
+			g.authorize(g.m)
+		})
+
+		It("revokes on logout and forgets the grant even when revocation fails", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			Expect(r.m.Logout(ctx)).To(Succeed())
+			Expect(r.srv.Events().Since(0)).To(ContainElement(And(HaveField("Kind", events.RevokeRequest), HaveField("Status", 200))))
+			_, err := r.m.Token(ctx)
+			var dead *tokenmanager.ReauthorizationRequired
+			Expect(errors.As(err, &dead)).To(BeTrue())
+			Expect(dead.Reason).To(Equal(tokenmanager.ReasonNoGrant))
+
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "revoke"}})
+			Expect(r.m.Logout(ctx)).NotTo(Succeed())
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).To(MatchError(tokenmanager.ErrNoToken))
+		})
+
+		It("never writes a token or the secret to its log", func() {
+			r := newRig(profile.Generic())
+			t := r.authorize(r.m)
+			r.advance(58 * time.Minute)
+			t2, err := r.m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.logs.Len()).NotTo(BeZero(), "it does log")
+			for _, secret := range []string{t.AccessToken, t.RefreshToken, t2.AccessToken, t2.RefreshToken, "demo-secret"} {
+				Expect(r.logs.String()).NotTo(ContainSubstring(secret))
+			}
+		})
+	})
+})

@@ -1,0 +1,383 @@
+package tokenmanager
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oauthsim/oauthsim/clients/internal/flaw"
+)
+
+// Discover reads the provider's endpoints from its RFC 8414 metadata (or
+// OpenID Connect discovery, which has the same fields).
+func Discover(ctx context.Context, client *http.Client, issuer string) (Endpoints, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	var eps Endpoints
+	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+path, nil)
+		if err != nil {
+			return eps, fmt.Errorf("discover %s: %w", issuer, err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return eps, fmt.Errorf("discover %s: %w", issuer, err)
+		}
+		var meta struct {
+			Authorize string `json:"authorization_endpoint"`
+			Token     string `json:"token_endpoint"`
+			Revoke    string `json:"revocation_endpoint"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&meta)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && err == nil && meta.Token != "" {
+			return Endpoints{Authorize: meta.Authorize, Token: meta.Token, Revoke: meta.Revoke}, nil
+		}
+	}
+	return eps, fmt.Errorf("discover %s: no metadata with a token_endpoint", issuer)
+}
+
+// AuthCodeURL starts an authorization: the URL to send the user to, and the
+// PKCE verifier that Exchange needs with the code. It asks for offline
+// access as the provider wants it asked; extra adds parameters such as
+// login_hint or prompt.
+func (m *Manager) AuthCodeURL(state string, extra url.Values) (authURL, verifier string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("make PKCE verifier: %w", err)
+	}
+	verifier = base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(verifier))
+	scopes := slices.Clone(m.cfg.Scopes)
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {m.cfg.ClientID}, "redirect_uri": {m.cfg.RedirectURL},
+		"state": {state}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	if m.cfg.flaw != flaw.ForgetOfflineAccess {
+		switch m.cfg.Offline {
+		case OfflineScope:
+			if !slices.Contains(scopes, "offline_access") {
+				scopes = append(scopes, "offline_access")
+			}
+		case OfflineAccessType:
+			q.Set("access_type", "offline")
+		}
+	}
+	q.Set("scope", strings.Join(scopes, " "))
+	for k, v := range extra {
+		q[k] = v
+	}
+	sep := "?"
+	if strings.Contains(m.cfg.Endpoints.Authorize, "?") {
+		sep = "&"
+	}
+	return m.cfg.Endpoints.Authorize + sep + q.Encode(), verifier, nil
+}
+
+// ErrNoRefreshToken is returned by Exchange, with the tokens saved, when the
+// provider issued no refresh token: the access token works until it
+// expires, and then the user must authorize again. Offline access was not
+// requested or not granted.
+var ErrNoRefreshToken = &ConfigurationError{Code: "no_refresh_token", Description: "the provider issued no refresh token: is offline access requested and granted?"}
+
+// Exchange redeems an authorization code and stores the grant, replacing
+// any earlier one (and any dead state) under the manager's key.
+func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, error) {
+	sent := m.cfg.Clock.Now()
+	ans, err := m.tokenRequest(ctx, map[string]string{
+		"grant_type": "authorization_code", "code": code, "redirect_uri": m.cfg.RedirectURL, "code_verifier": verifier,
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("exchange code: %w", err)
+	}
+	if !ans.ok() {
+		code, desc := ans.oauthError()
+		return Token{}, &ConfigurationError{Code: code, Description: desc, Status: ans.status}
+	}
+	t := ans.token(sent)
+	t.GrantedAt = sent
+	m.mu.Lock()
+	m.dead, m.lostAt, m.failures, m.notBefore, m.lastErr = nil, time.Time{}, 0, time.Time{}, nil
+	m.mu.Unlock()
+	if err := m.save(ctx, t); err != nil {
+		return Token{}, err
+	}
+	m.log("grant obtained", t)
+	if t.RefreshToken == "" {
+		return t, ErrNoRefreshToken
+	}
+	return t, nil
+}
+
+// Logout revokes the grant at the provider (RFC 7009) and forgets it here.
+// The local tokens are deleted even when revocation fails; its error is
+// returned for the record.
+func (m *Manager) Logout(ctx context.Context) error {
+	t, err := m.current(ctx)
+	var rerr error
+	if err == nil && m.cfg.Endpoints.Revoke != "" {
+		token, hint := t.RefreshToken, "refresh_token"
+		if token == "" {
+			token, hint = t.AccessToken, "access_token"
+		}
+		rerr = m.revoke(ctx, token, hint)
+	}
+	if m.cfg.flaw != flaw.MemoryOnly {
+		if err := m.cfg.Store.Delete(ctx, m.cfg.Key); err != nil {
+			return fmt.Errorf("delete tokens: %w", err)
+		}
+	}
+	m.mu.Lock()
+	m.cached, m.dead, m.lostAt = nil, nil, time.Time{}
+	m.mu.Unlock()
+	return rerr
+}
+
+func (m *Manager) revoke(ctx context.Context, token, hint string) error {
+	req, err := m.clientRequest(ctx, m.cfg.Endpoints.Revoke, url.Values{"token": {token}, "token_type_hint": {hint}})
+	if err != nil {
+		return err
+	}
+	resp, err := m.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revoke: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// tokenRequest posts to the token endpoint. After an invalid_client it asks
+// for the secret again and retries once: the secret may have been rotated.
+func (m *Manager) tokenRequest(ctx context.Context, params map[string]string) (answer, error) {
+	form := url.Values{}
+	for k, v := range params {
+		form.Set(k, v)
+	}
+	var ans answer
+	for range 2 {
+		req, err := m.clientRequest(ctx, m.cfg.Endpoints.Token, form)
+		if err != nil {
+			return ans, err
+		}
+		resp, err := m.cfg.HTTPClient.Do(req)
+		if err != nil {
+			return ans, err
+		}
+		ans, err = readAnswer(resp)
+		if err != nil {
+			return ans, err
+		}
+		ans.flawed = m.cfg.flaw == flaw.ErrorIn200IsSuccess
+		if code, _ := ans.oauthError(); code != "invalid_client" || m.cfg.AuthStyle == AuthNone || m.cfg.flaw == flaw.NoSecretReload {
+			break
+		}
+		m.cfg.Logger.Warn("client secret refused; reading it again")
+	}
+	return ans, nil
+}
+
+// clientRequest builds a form POST authenticated as the client.
+func (m *Manager) clientRequest(ctx context.Context, endpoint string, form url.Values) (*http.Request, error) {
+	form = maps.Clone(form) // Set replaces values; the caller's form may be sent again
+	var secret string
+	if m.cfg.AuthStyle != AuthNone {
+		var err error
+		if secret, err = m.secret(ctx); err != nil {
+			return nil, fmt.Errorf("read client secret: %w", err)
+		}
+	}
+	switch m.cfg.AuthStyle {
+	case AuthPost:
+		form.Set("client_id", m.cfg.ClientID)
+		form.Set("client_secret", secret)
+	case AuthNone:
+		form.Set("client_id", m.cfg.ClientID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if m.cfg.AuthStyle == AuthBasic {
+		// RFC 6749 §2.3.1: both parts form-encoded before Basic.
+		req.SetBasicAuth(url.QueryEscape(m.cfg.ClientID), url.QueryEscape(secret))
+	}
+	return req, nil
+}
+
+// secret returns the client secret: asked anew each time, except under the
+// no_secret_reload flaw, which keeps the first one for good.
+func (m *Manager) secret(ctx context.Context) (string, error) {
+	if m.cfg.flaw == flaw.NoSecretReload {
+		m.mu.Lock()
+		s := m.secretCache
+		m.mu.Unlock()
+		if s != "" {
+			return s, nil
+		}
+	}
+	s, err := m.cfg.ClientSecret(ctx)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	m.secretCache = s
+	m.mu.Unlock()
+	return s, nil
+}
+
+// wasSent reports whether a failed request may have reached the provider:
+// only a failure to connect proves it did not.
+func wasSent(err error) bool {
+	var op *net.OpError
+	return !(errors.As(err, &op) && op.Op == "dial")
+}
+
+// answer is a token endpoint's response, read whole.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	fields map[string]any // nil unless the body is a JSON object
+	flawed bool           // the error_in_200_is_success flaw
+}
+
+func readAnswer(resp *http.Response) (answer, error) {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return answer{}, fmt.Errorf("read token response: %w", err)
+	}
+	a := answer{status: resp.StatusCode, header: resp.Header, body: body}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	var fields map[string]any
+	if dec.Decode(&fields) == nil {
+		a.fields = fields
+	}
+	return a, nil
+}
+
+func (a answer) str(key string) string {
+	s, _ := a.fields[key].(string)
+	return s
+}
+
+// ok reports whether the answer carries tokens. A 2xx is not enough:
+// GitHub and Slack answer errors with 200 (RFC 6749 §5.1 requires
+// access_token).
+func (a answer) ok() bool {
+	if a.flawed {
+		return a.status == http.StatusOK
+	}
+	return a.status/100 == 2 && a.str("access_token") != "" && a.str("error") == ""
+}
+
+// oauthError returns the answer's error code and description, in RFC 6749
+// form or Slack's {"ok":false,"error":...}.
+func (a answer) oauthError() (code, description string) {
+	return a.str("error"), a.str("error_description")
+}
+
+// token reads the tokens of a successful answer; the access token's expiry
+// counts from when the request was sent, which errs on the early side by
+// the request's latency.
+func (a answer) token(sent time.Time) Token {
+	t := Token{
+		AccessToken: a.str("access_token"), RefreshToken: a.str("refresh_token"),
+		TokenType: a.str("token_type"), Scope: a.str("scope"),
+	}
+	if secs, ok := seconds(a.fields["expires_in"]); ok && secs > 0 {
+		t.Lifetime = time.Duration(secs * float64(time.Second))
+		t.Expiry = sent.Add(t.Lifetime)
+	}
+	return t
+}
+
+// seconds reads expires_in however the provider wrote it: a number, a
+// fraction, or a string.
+func seconds(v any) (float64, bool) {
+	switch v := v.(type) {
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// retryAfter is how long the provider asked the client to wait: Retry-After
+// in seconds or as an HTTP-date (RFC 9110 §10.2.3), else a rate-limit reset
+// time in epoch seconds (Okta's X-Rate-Limit-Reset, Auth0's
+// x-ratelimit-reset). Dates are read against the answer's own Date, so a
+// skewed provider clock does not distort the wait.
+func (a answer) retryAfter(now time.Time) time.Duration {
+	if date, err := http.ParseTime(a.header.Get("Date")); err == nil {
+		now = date
+	}
+	if ra := strings.TrimSpace(a.header.Get("Retry-After")); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil {
+			return time.Duration(secs) * time.Second
+		}
+		if at, err := http.ParseTime(ra); err == nil {
+			return at.Sub(now)
+		}
+	}
+	for _, h := range []string{"X-Rate-Limit-Reset", "X-Ratelimit-Reset"} {
+		if epoch, err := strconv.ParseInt(a.header.Get(h), 10, 64); err == nil && a.status == http.StatusTooManyRequests {
+			return time.Unix(epoch, 0).Sub(now)
+		}
+	}
+	return 0
+}
+
+// refused handles a refresh the provider answered with an error.
+func (m *Manager) refused(ctx context.Context, t Token, ans answer) error {
+	code, desc := ans.oauthError()
+	now := m.cfg.Clock.Now()
+	switch {
+	case ans.status == http.StatusTooManyRequests || ans.status >= 500 ||
+		code == "temporarily_unavailable" || code == "slow_down" ||
+		(ans.status == http.StatusForbidden && ans.fields == nil):
+		// A 403 that is not JSON is Google's historic rate-limit page.
+		return m.transient(ctx, t, ans.status, ans.retryAfter(now), fmt.Errorf("%s %s", code, desc))
+	case code == "interaction_required" || code == "login_required" || code == "consent_required" ||
+		ans.str("error_subtype") == "invalid_rapt":
+		return &InteractionRequired{Code: code, Description: desc}
+	case code == "invalid_grant" || code == "bad_refresh_token" || code == "invalid_refresh_token" || code == "token_revoked":
+		if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
+			return m.transient(ctx, t, ans.status, 0, fmt.Errorf("%s %s", code, desc))
+		}
+		var age time.Duration
+		if !t.GrantedAt.IsZero() {
+			age = now.Sub(t.GrantedAt)
+		}
+		return m.kill(ctx, &ReauthorizationRequired{Reason: deadReason(code, desc, age), Code: code, Description: desc, Status: ans.status})
+	case code != "":
+		// invalid_client, unauthorized_client, invalid_scope, ...: the
+		// client's configuration, not the user's grant.
+		return &ConfigurationError{Code: code, Description: desc, Status: ans.status}
+	}
+	return m.transient(ctx, t, ans.status, ans.retryAfter(now), fmt.Errorf("unexpected HTTP %d without an OAuth error", ans.status))
+}
