@@ -64,7 +64,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\n\n%s", err, c.UsageString())
 	})
-	root.AddCommand(newServeCommand(), newProfilesCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newProfilesCommand(), newClientsCommand(), newVersionCommand())
 	return root
 }
 

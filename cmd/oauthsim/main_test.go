@@ -17,6 +17,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -273,5 +274,20 @@ var _ = Describe("oauthsim profiles", func() {
 			}
 			Expect(out).NotTo(ContainSubstring("source: none given"), name)
 		}
+	})
+})
+
+var _ = Describe("oauthsim clients", func() {
+	It("lists the reference and every mutant by name, with its bug and seed", func() {
+		var stdout, stderr bytes.Buffer
+		Expect(run([]string{"clients"}, &stdout, &stderr)).To(Equal(0), stderr.String())
+		out := stdout.String()
+		Expect(out).To(MatchRegexp(`(?m)^reference\s`))
+		all := mutants.All()
+		Expect(len(all)).To(BeNumerically(">=", 12))
+		for _, m := range all {
+			Expect(out).To(MatchRegexp(`(?m)^mutant/%s\s+%s$`, regexp.QuoteMeta(m.Name), regexp.QuoteMeta(m.Bug)))
+		}
+		Expect(run([]string{"clients", "extra"}, &stdout, &stderr)).To(Equal(2))
 	})
 })

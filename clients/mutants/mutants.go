@@ -1,0 +1,68 @@
+// Package mutants holds the deliberately broken variants of the reference
+// token manager: each is the reference with exactly one bug from the field
+// reports in shared/seeds, and the conformance harness must fail each of
+// them on at least one named check.
+package mutants
+
+import (
+	"sort"
+
+	"github.com/oauthsim/oauthsim/clients/internal/flaw"
+	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+)
+
+// Mutant is one broken variant.
+type Mutant struct {
+	// Name is the flaw's name; the CLI calls the client "mutant/" + Name.
+	Name string
+	// Bug says, in a line, what the variant does wrong.
+	Bug string
+	// Seed is the field report passage the bug reproduces.
+	Seed Seed
+	flaw flaw.Flaw
+}
+
+// New builds the variant: the reference token manager configured by cfg,
+// with the bug.
+func (m Mutant) New(cfg tokenmanager.Config) (*tokenmanager.Manager, error) {
+	flaw.Apply(&cfg, m.flaw)
+	return tokenmanager.New(cfg)
+}
+
+var bugs = map[flaw.Flaw]string{
+	flaw.RefreshOnlyOn401:       "never refreshes ahead of expiry: it learns of expiry from a 401",
+	flaw.KeepOldRefreshToken:    "keeps using the old refresh token after the provider rotated it",
+	flaw.MemoryOnly:             "keeps tokens in memory only: a restart loses the grant",
+	flaw.NoSingleFlight:         "lets every concurrent caller refresh: a refresh storm",
+	flaw.RetryAfterInvalidGrant: "treats invalid_grant as transient and keeps retrying a dead grant",
+	flaw.IgnoreRetryAfter:       "ignores Retry-After and retries at once, without backoff",
+	flaw.DiscardRefreshOnError:  "throws the refresh token away after a transient failure",
+	flaw.NoExpiryMargin:         "refreshes only at the expiry its own clock computes, with no margin",
+	flaw.RefreshEveryCall:       "refreshes on every call",
+	flaw.ForgetOfflineAccess:    "does not ask for offline access, so it never gets a refresh token",
+	flaw.LogsTokens:             "writes access and refresh tokens to its log",
+	flaw.NoSecretReload:         "never reads the client secret again after it was rotated",
+	flaw.ErrorIn200IsSuccess:    "takes any HTTP 200 from the token endpoint for success",
+	flaw.NoStoreLock:            "refreshes without the store's lock: processes sharing a store race",
+	flaw.RetryLostAfterGrace:    "retries a lost refresh with the old token after the grace window",
+}
+
+// All returns every mutant, by name.
+func All() []Mutant {
+	out := make([]Mutant, 0, len(bugs))
+	for f, bug := range bugs {
+		out = append(out, Mutant{Name: string(f), Bug: bug, Seed: seeds[f], flaw: f})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup returns the mutant called name (without the "mutant/" prefix).
+func Lookup(name string) (Mutant, bool) {
+	for _, m := range All() {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mutant{}, false
+}

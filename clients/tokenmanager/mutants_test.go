@@ -1,0 +1,227 @@
+package tokenmanager_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/clients/mutants"
+	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// count counts events matching keep.
+func (r *rig) count(keep func(events.Event) bool) int {
+	n := 0
+	for _, e := range r.srv.Events().Since(0) {
+		if keep(e) {
+			n++
+		}
+	}
+	return n
+}
+
+func expiredAtResource(e events.Event) bool {
+	return e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized
+}
+
+func reuseDetected(e events.Event) bool { return e.Kind == events.RefreshReuseDetected }
+
+// exhibit runs a scenario against a client and reports whether the bug
+// showed; the reference must not show it, the mutant must.
+type exhibit struct {
+	mutant string
+	show   func(build builder) bool
+}
+
+var exhibits = []exhibit{
+	{"refresh_only_on_401", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.advance(61 * time.Minute)
+		status, err := r.me(r.m)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(Equal(http.StatusOK))
+		return r.count(expiredAtResource) > 0
+	}},
+	{"keep_old_refresh_token", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.advance(58 * time.Minute)
+		_, err := r.m.Token(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		r.advance(58 * time.Minute)
+		_, err = r.m.Token(ctx)
+		return err != nil && r.count(reuseDetected) > 0
+	}},
+	{"memory_only", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		_, err := r.manager().Token(ctx)
+		return err != nil
+	}},
+	{"no_single_flight", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.advance(58 * time.Minute)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() { _, _ = r.m.Token(ctx) })
+		}
+		wg.Wait()
+		return r.refreshes() > 1
+	}},
+	{"retry_after_invalid_grant", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.advance(61 * time.Minute)
+		for range 3 {
+			_, _ = r.m.Token(ctx)
+			r.advance(10 * time.Minute)
+		}
+		return r.refreshes() > 1
+	}},
+	{"ignore_retry_after", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.fault(map[string]any{"kind": "rate_limit", "retry_after": "120s", "match": map[string]any{"grant_type": "refresh_token"}})
+		r.advance(61 * time.Minute)
+		for range 3 {
+			_, _ = r.m.Token(ctx)
+		}
+		return r.refreshes() > 1
+	}},
+	{"discard_refresh_token_on_error", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+		r.advance(61 * time.Minute)
+		_, _ = r.m.Token(ctx)
+		r.advance(time.Minute)
+		_, err := r.m.Token(ctx)
+		return err != nil
+	}},
+	{"no_expiry_margin", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.fault(map[string]any{"kind": "backdate", "by": "120s"})
+		r.authorize(r.m)
+		r.advance(59 * time.Minute)
+		_, err := r.me(r.m)
+		Expect(err).NotTo(HaveOccurred())
+		return r.count(expiredAtResource) > 0
+	}},
+	{"refresh_every_call", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		for range 3 {
+			_, _ = r.m.Token(ctx)
+		}
+		return r.refreshes() > 0
+	}},
+	{"forget_offline_access", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		u, verifier, err := r.m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
+		Expect(err).NotTo(HaveOccurred())
+		resp, err := r.http.Get(u)
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		_, err = r.m.Exchange(ctx, loc.Query().Get("code"), verifier)
+		return errors.Is(err, tokenmanager.ErrNoRefreshToken)
+	}},
+	{"logs_tokens", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		t := r.authorize(r.m)
+		return containsAny(r.logs.String(), t.AccessToken, t.RefreshToken)
+	}},
+	{"no_secret_reload", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "rotated"})
+		r.secret.Store("rotated")
+		r.advance(58 * time.Minute)
+		_, err := r.m.Token(ctx)
+		return err != nil
+	}},
+	{"error_in_200_is_success", func(b builder) bool {
+		github, _ := profile.Lookup("github")
+		r := newRigWith(b, github)
+		r.authorize(r.m)
+		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.advance(8 * time.Hour)
+		t, err := r.m.Token(ctx)
+		return err == nil && t.AccessToken == ""
+	}},
+	{"no_store_lock", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		other := r.manager() // a second process on the same store
+		_, err := other.Token(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		r.fault(map[string]any{"kind": "latency", "delay": "200ms", "match": map[string]any{"grant_type": "refresh_token"}})
+		r.advance(58 * time.Minute)
+		var wg sync.WaitGroup
+		for _, m := range []*tokenmanager.Manager{r.m, other} {
+			wg.Go(func() { _, _ = m.Token(ctx) })
+		}
+		wg.Wait()
+		return r.refreshes() > 1
+	}},
+	{"retry_lost_refresh_after_grace", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.fault(map[string]any{"kind": "drop_after_commit", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+		r.advance(61 * time.Minute)
+		_, _ = r.m.Token(ctx)
+		r.advance(time.Minute)
+		_, _ = r.m.Token(ctx)
+		return r.count(reuseDetected) > 0
+	}},
+}
+
+type builder = func(tokenmanager.Config) (*tokenmanager.Manager, error)
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = Describe("The broken variants", func() {
+	It("each have an exhibit, and there are at least twelve", func() {
+		var names []string
+		for _, x := range exhibits {
+			names = append(names, x.mutant)
+		}
+		var all []string
+		for _, m := range mutants.All() {
+			all = append(all, m.Name)
+			Expect(m.Bug).NotTo(BeEmpty())
+			Expect(m.Seed.Passage).NotTo(BeEmpty(), "%s names no field report", m.Name)
+		}
+		Expect(names).To(ConsistOf(all))
+		Expect(len(all)).To(BeNumerically(">=", 12))
+	})
+
+	for _, x := range exhibits {
+		It(x.mutant+": the mutant shows its bug where the reference does not", func() {
+			By("the reference")
+			Expect(x.show(tokenmanager.New)).To(BeFalse(), "the reference shows the bug")
+			By("the mutant")
+			m, ok := mutants.Lookup(x.mutant)
+			Expect(ok).To(BeTrue())
+			Expect(x.show(m.New)).To(BeTrue(), "the mutant hides its bug")
+		})
+	}
+})

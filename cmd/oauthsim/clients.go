@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthsim/oauthsim/clients/mutants"
+)
+
+func newClientsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "clients",
+		Short: "List the built-in clients: the reference token manager and its broken variants",
+		Long: `List the token managers built into oauthsim. "reference" does everything
+right; each "mutant/NAME" is the reference with exactly one bug from the
+field, and the field report it reproduces is printed under it.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return listClients(c.OutOrStdout()) },
+	}
+}
+
+func listClients(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "reference\tthe reference token manager (clients/tokenmanager)\n")
+	for _, m := range mutants.All() {
+		fmt.Fprintf(tw, "mutant/%s\t%s\n", m.Name, m.Bug)
+		fmt.Fprintf(tw, "\t  seed %s: %q\n", m.Seed.File, m.Seed.Passage)
+	}
+	return tw.Flush()
+}
