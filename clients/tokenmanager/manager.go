@@ -398,9 +398,6 @@ func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter
 // kill records a dead grant: the stored tokens are deleted (a restart must
 // not try them again) and every later call gets err without a request.
 func (m *Manager) kill(ctx context.Context, err error) error {
-	if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
-		return err
-	}
 	m.mu.Lock()
 	m.dead, m.cached = err, nil
 	m.mu.Unlock()
