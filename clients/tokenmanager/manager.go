@@ -113,8 +113,16 @@ type Manager struct {
 	lastErr   error
 	// dead is the error a dead grant answered; no refresh is sent after it.
 	dead error
-	// lostAt is when a refresh whose answer was lost was sent.
+	// lostAt is when a refresh whose answer was lost was sent, with
+	// lostRT, the refresh token it sent.
 	lostAt time.Time
+	lostRT string
+	// unrotated is set once a refresh answer came without a new refresh
+	// token: the provider does not rotate, and a lost answer costs nothing.
+	unrotated bool
+	// gen counts authorizations and logouts: a refresh that began under an
+	// older grant must not save or kill anything.
+	gen uint64
 	// secretCache is the last secret read, which the no_secret_reload flaw keeps using.
 	secretCache string
 }
@@ -226,21 +234,36 @@ func (m *Manager) fresh(t Token) bool {
 // stale is the access token the caller found wanting: if another caller
 // already replaced it, that result is used instead of a new refresh.
 func (m *Manager) refreshShared(ctx context.Context, stale string) (Token, error) {
-	// The refresh outlives a caller who gives up: others may be waiting on it.
-	ctx = context.WithoutCancel(ctx)
 	if m.cfg.flaw == flaw.NoSingleFlight {
 		return m.refresh(ctx, stale)
 	}
-	v, err, _ := m.flight.Do(m.cfg.Key, func() (any, error) { return m.refresh(ctx, stale) })
-	if err != nil {
-		return Token{}, err
+	// The refresh outlives a caller who gives up, since others may be
+	// waiting on it; refreshTimeout bounds it instead.
+	detached := context.WithoutCancel(ctx)
+	ch := m.flight.DoChan(m.cfg.Key, func() (any, error) {
+		rctx, cancel := context.WithTimeout(detached, refreshTimeout)
+		defer cancel()
+		return m.refresh(rctx, stale)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return Token{}, res.Err
+		}
+		return res.Val.(Token), nil
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
 	}
-	return v.(Token), nil
 }
+
+// refreshTimeout bounds one refresh: waiting for the store's lock and the
+// token request together.
+const refreshTimeout = 2 * time.Minute
 
 // refresh runs one refresh under the store's lock.
 func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
-	if m.cfg.flaw != flaw.NoStoreLock && m.cfg.flaw != flaw.NoSingleFlight {
+	gen := m.generation()
+	if m.cfg.flaw != flaw.NoStoreLock {
 		unlock, err := m.cfg.Store.Lock(ctx, m.cfg.Key)
 		if err != nil {
 			return Token{}, fmt.Errorf("lock token: %w", err)
@@ -252,16 +275,23 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		return Token{}, err
 	}
 	// Another process, or an earlier flight, may have refreshed meanwhile.
-	if m.cfg.flaw != flaw.NoSingleFlight && t.AccessToken != stale && m.fresh(t) {
+	if t.AccessToken != stale && m.fresh(t) {
 		return t, nil
 	}
 	if t.RefreshToken == "" {
-		return Token{}, m.kill(ctx, &ReauthorizationRequired{Reason: ReasonNoRefreshToken})
+		if m.usable(t) {
+			return t, nil // it dies when the access token does, not before
+		}
+		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonNoRefreshToken})
 	}
 	now := m.cfg.Clock.Now()
 	m.mu.Lock()
 	wait, lastErr := m.notBefore.Sub(now), m.lastErr
-	lostAt := m.lostAt
+	lostAt, lostRT := m.lostAt, m.lostRT
+	if lostRT != t.RefreshToken {
+		// The lost answer was for a token since replaced (by another process, say).
+		lostAt = time.Time{}
+	}
 	m.mu.Unlock()
 	if wait > 0 && m.cfg.flaw != flaw.IgnoreRetryAfter {
 		// No token request before the provider's Retry-After or our backoff;
@@ -271,10 +301,13 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		}
 		return Token{}, &TemporaryError{RetryAfter: wait, Err: lastErr}
 	}
-	if !lostAt.IsZero() && !m.cfg.ReusableRefreshToken && m.cfg.flaw != flaw.RetryLostAfterGrace &&
+	if !lostAt.IsZero() && !m.reusable() && m.cfg.flaw != flaw.RetryLostAfterGrace &&
 		now.Sub(lostAt) >= m.cfg.LostRefreshGrace {
 		// Sending it again now would be reuse: the provider has rotated it.
-		return Token{}, m.kill(ctx, &ReauthorizationRequired{Reason: ReasonLostRefresh})
+		if m.usable(t) {
+			return t, nil
+		}
+		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonLostRefresh})
 	}
 	sent := now
 	ans, err := m.tokenRequest(ctx, map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken})
@@ -282,12 +315,12 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 	case err != nil:
 		err = m.failed(ctx, t, sent, err)
 	case ans.ok():
-		return m.obtained(ctx, t, ans, sent)
+		return m.obtained(ctx, gen, t, ans, sent)
 	default:
-		err = m.refused(ctx, t, ans)
+		err = m.refused(ctx, gen, t, ans)
 	}
 	var temp *TemporaryError
-	if errors.As(err, &temp) && m.usable(t) && m.cfg.flaw != flaw.DiscardRefreshOnError {
+	if errors.As(err, &temp) && m.usable(t) {
 		// The refresh was early: the access token still works until it expires.
 		return t, nil
 	}
@@ -326,18 +359,30 @@ func (m *Manager) reload(ctx context.Context) (Token, error) {
 
 // obtained stores a successful answer, before anyone uses it: a crash after
 // this point leaves the new refresh token on disk, not the spent one.
-func (m *Manager) obtained(ctx context.Context, old Token, ans answer, sent time.Time) (Token, error) {
+func (m *Manager) obtained(ctx context.Context, gen uint64, old Token, ans answer, sent time.Time) (Token, error) {
 	t := ans.token(sent)
 	t.GrantedAt = old.GrantedAt
-	if t.RefreshToken == "" || m.cfg.flaw == flaw.KeepOldRefreshToken {
-		// RFC 6749 §6: the old one stays when no new one is issued.
+	if t.RefreshToken == "" {
+		// RFC 6749 §6: the old one stays when no new one is issued, and a
+		// provider that does not rotate may always be sent it again.
 		t.RefreshToken = old.RefreshToken
+		m.mu.Lock()
+		m.unrotated = true
+		m.mu.Unlock()
+	}
+	if m.cfg.flaw == flaw.KeepOldRefreshToken {
+		t.RefreshToken = old.RefreshToken
+	}
+	if m.generation() != gen {
+		// A new authorization or a logout happened meanwhile: this answer
+		// belongs to the grant they replaced.
+		return t, nil
 	}
 	if err := m.save(ctx, t); err != nil {
 		return Token{}, err
 	}
 	m.mu.Lock()
-	m.failures, m.notBefore, m.lastErr, m.lostAt = 0, time.Time{}, nil, time.Time{}
+	m.failures, m.notBefore, m.lastErr, m.lostAt, m.lostRT = 0, time.Time{}, nil, time.Time{}, ""
 	m.mu.Unlock()
 	m.log("token refreshed", t)
 	return t, nil
@@ -362,8 +407,8 @@ func (m *Manager) failed(ctx context.Context, t Token, sent time.Time, err error
 		// The provider may have rotated the token and lost the answer:
 		// the same token may go again only inside its grace window.
 		m.mu.Lock()
-		if m.lostAt.IsZero() {
-			m.lostAt = sent
+		if m.lostAt.IsZero() || m.lostRT != t.RefreshToken {
+			m.lostAt, m.lostRT = sent, t.RefreshToken
 		}
 		m.mu.Unlock()
 	}
@@ -376,12 +421,7 @@ func (m *Manager) failed(ctx context.Context, t Token, sent time.Time, err error
 func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter time.Duration, err error) error {
 	m.mu.Lock()
 	m.failures++
-	backoff := m.cfg.BackoffInitial << min(m.failures-1, 20)
-	if backoff > m.cfg.BackoffMax || backoff <= 0 {
-		backoff = m.cfg.BackoffMax
-	}
-	backoff = backoff/2 + rand.N(backoff/2+1)
-	wait := max(backoff, retryAfter)
+	wait := max(m.backoff(), retryAfter)
 	if m.cfg.flaw == flaw.IgnoreRetryAfter {
 		wait = 0
 	}
@@ -397,8 +437,12 @@ func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter
 
 // kill records a dead grant: the stored tokens are deleted (a restart must
 // not try them again) and every later call gets err without a request.
-func (m *Manager) kill(ctx context.Context, err error) error {
+func (m *Manager) kill(ctx context.Context, gen uint64, err error) error {
 	m.mu.Lock()
+	if m.gen != gen {
+		m.mu.Unlock()
+		return err // the grant it was about has been replaced
+	}
 	m.dead, m.cached = err, nil
 	m.mu.Unlock()
 	if m.cfg.flaw != flaw.MemoryOnly {
@@ -431,15 +475,19 @@ func (m *Manager) Do(ctx context.Context, req *http.Request) (*http.Response, er
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	if req.Body != nil && req.GetBody == nil {
-		return resp, nil // the body cannot be sent twice
-	}
-	resp.Body.Close()
-	t, err = m.refreshShared(ctx, t.AccessToken)
+	rewindable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	fresh, err := m.refreshShared(ctx, t.AccessToken)
 	if err != nil {
+		resp.Body.Close()
 		return nil, err
 	}
-	return m.send(ctx, req, t)
+	if !rewindable || fresh.AccessToken == t.AccessToken {
+		// Without a new token, or a body to send again, the 401 stands; the
+		// refresh still spares the next call.
+		return resp, nil
+	}
+	resp.Body.Close()
+	return m.send(ctx, req, fresh)
 }
 
 func (m *Manager) send(ctx context.Context, req *http.Request, t Token) (*http.Response, error) {
@@ -453,4 +501,30 @@ func (m *Manager) send(ctx context.Context, req *http.Request, t Token) (*http.R
 	}
 	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
 	return m.cfg.HTTPClient.Do(r)
+}
+
+// generation returns the grant generation (see Manager.gen).
+func (m *Manager) generation() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen
+}
+
+// reusable reports whether the refresh token may be sent again after a lost
+// answer: the provider does not rotate, by configuration or as seen.
+func (m *Manager) reusable() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg.ReusableRefreshToken || m.unrotated
+}
+
+// backoff is the wait after the latest of m.failures failures: doubling
+// from BackoffInitial to BackoffMax, then drawn from its upper half so that
+// a fleet of clients does not retry in step. m.mu must be held.
+func (m *Manager) backoff() time.Duration {
+	b := m.cfg.BackoffInitial << min(max(m.failures-1, 0), 20)
+	if b > m.cfg.BackoffMax || b <= 0 {
+		b = m.cfg.BackoffMax
+	}
+	return b/2 + rand.N(b/2+1)
 }

@@ -33,7 +33,7 @@ type rig struct {
 	http   *http.Client
 	store  tokenmanager.Store
 	secret atomic.Value // the client secret the manager reads
-	logs   *bytes.Buffer
+	logs   *syncBuffer
 	m      *tokenmanager.Manager
 	// build makes a manager from a configuration: the reference's New, or a
 	// mutant's.
@@ -51,7 +51,7 @@ func newRigWith(build func(tokenmanager.Config) (*tokenmanager.Manager, error), 
 	srv, err := simulator.NewServer(simulator.WithClock(fake), simulator.WithProfile(p))
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(srv.Close)
-	r := &rig{srv: srv, clock: fake, http: srv.Client(), store: tokenmanager.NewMemoryStore(), logs: &bytes.Buffer{}, build: build}
+	r := &rig{srv: srv, clock: fake, http: srv.Client(), store: tokenmanager.NewMemoryStore(), logs: &syncBuffer{}, build: build}
 	r.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.secret.Store("demo-secret")
 	r.m = r.manager(tune...)
@@ -157,6 +157,31 @@ func withRefresh(change func(*profile.Refresh)) profile.Profile {
 
 var ctx = context.Background()
 
+// syncBuffer is a log destination several managers (processes) may write
+// to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
 var _ = Describe("The reference token manager", func() {
 	Describe("refreshing", func() {
 		It("refreshes ahead of expiry, once, and not before the margin", func() {
@@ -217,6 +242,38 @@ var _ = Describe("The reference token manager", func() {
 				var dead *tokenmanager.ReauthorizationRequired
 				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
 			}
+			Expect(r.refreshes()).To(Equal(1))
+		})
+
+		It("shares a transient failure too: one request for many callers", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "latency", "delay": "100ms", "match": map[string]any{"endpoint": "token"}})
+			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "token"}})
+			r.advance(61 * time.Minute)
+			var wg sync.WaitGroup
+			errs := make([]error, 20)
+			for i := range errs {
+				wg.Go(func() { _, errs[i] = r.m.Token(ctx) })
+			}
+			wg.Wait()
+			for _, err := range errs {
+				var temp *tokenmanager.TemporaryError
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			}
+			Expect(r.refreshes()).To(Equal(1))
+		})
+
+		It("gives up waiting when the caller does, while the refresh goes on", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "latency", "delay": "500ms", "match": map[string]any{"endpoint": "token"}})
+			r.advance(61 * time.Minute)
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			_, err := r.m.Token(short)
+			Expect(err).To(MatchError(context.DeadlineExceeded))
+			Eventually(func() error { _, err := r.m.Token(ctx); return err }).Should(Succeed())
 			Expect(r.refreshes()).To(Equal(1))
 		})
 
@@ -370,17 +427,48 @@ var _ = Describe("The reference token manager", func() {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice", "reason": "password_change"})
 				r.advance(58 * time.Minute)
 			}, tokenmanager.ReasonRevoked),
-			Entry("revoked, with the error in an HTTP 200 (github)", "github", func(r *rig) {
+			Entry("with the error in an HTTP 200 (github: \"incorrect or expired\")", "github", func(r *rig) {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
 				r.advance(8 * time.Hour)
 			}, tokenmanager.ReasonExpired),
-			Entry("a testing app's seventh day (google)", "google", func(r *rig) {
-				status, _ := r.control(http.MethodPost, "/clients/demo/publishing-status", map[string]string{"status": "testing"})
-				Expect(status).To(Equal(http.StatusOK))
+			Entry("revoked by the user (google)", "google", func(r *rig) {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
-				r.advance(7*24*time.Hour + time.Hour)
-			}, tokenmanager.ReasonTestingApp),
+				r.advance(2 * time.Hour)
+			}, tokenmanager.ReasonRevoked),
 		)
+
+		It("names a testing app's seven-day death (google)", func() {
+			google, _ := profile.Lookup("google")
+			r := newRig(google)
+			status, _ := r.control(http.MethodPost, "/clients/demo/publishing-status", map[string]string{"status": "testing"})
+			Expect(status).To(Equal(http.StatusOK))
+			r.authorize(r.m)
+			r.advance(7*24*time.Hour + time.Hour)
+			_, err := r.m.Token(ctx)
+			var dead *tokenmanager.ReauthorizationRequired
+			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+			Expect(dead.Reason).To(Equal(tokenmanager.ReasonTestingApp))
+			Expect(dead.Description).To(Equal("Token has been expired or revoked."))
+		})
+
+		It("tells Entra's step-up and throttling inside invalid_grant from a dead grant", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 400, "match": map[string]any{"count": 1},
+				"body": `{"error":"invalid_grant","error_description":"AADSTS50076: Due to a configuration change ...","error_codes":[50076],"suberror":"basic_action"}`})
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var step *tokenmanager.InteractionRequired
+			Expect(errors.As(err, &step)).To(BeTrue(), "%v", err)
+			r.fault(map[string]any{"kind": "error", "status": 400, "match": map[string]any{"count": 1},
+				"body": `{"error":"invalid_grant","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}`})
+			r.advance(4 * time.Minute)
+			_, err = r.m.Token(ctx)
+			var temp *tokenmanager.TemporaryError
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred(), "neither killed the grant")
+		})
 
 		It("tells a step-up from a dead grant, and keeps the tokens", func() {
 			r := newRig(profile.Generic())
@@ -408,9 +496,13 @@ var _ = Describe("The reference token manager", func() {
 			Expect(conf.Code).To(Equal("invalid_client"))
 			_, err = r.store.Load(ctx, "alice")
 			Expect(err).NotTo(HaveOccurred(), "the user's grant is not the problem")
+			Expect(r.refreshes()).To(Equal(1), "the same secret is not sent twice")
 			r.secret.Store("rotated")
-			_, err = r.m.Token(ctx)
+			r.advance(time.Minute) // past the backoff
+			t, err := r.m.Token(ctx)
 			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(2))
+			Expect(t.Expiry).To(Equal(r.clock.Now().Add(time.Hour)), "a new access token")
 		})
 	})
 

@@ -105,13 +105,13 @@ func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, e
 		return Token{}, fmt.Errorf("exchange code: %w", err)
 	}
 	if !ans.ok() {
-		code, desc := ans.oauthError()
-		return Token{}, &ConfigurationError{Code: code, Description: desc, Status: ans.status}
+		return Token{}, m.classify(ans, time.Duration(0))
 	}
 	t := ans.token(sent)
 	t.GrantedAt = sent
 	m.mu.Lock()
-	m.dead, m.lostAt, m.failures, m.notBefore, m.lastErr = nil, time.Time{}, 0, time.Time{}, nil
+	m.gen++
+	m.dead, m.lostAt, m.lostRT, m.failures, m.notBefore, m.lastErr = nil, time.Time{}, "", 0, time.Time{}, nil
 	m.mu.Unlock()
 	if err := m.save(ctx, t); err != nil {
 		return Token{}, err
@@ -142,13 +142,14 @@ func (m *Manager) Logout(ctx context.Context) error {
 		}
 	}
 	m.mu.Lock()
-	m.cached, m.dead, m.lostAt = nil, nil, time.Time{}
+	m.gen++
+	m.cached, m.dead, m.lostAt, m.lostRT = nil, nil, time.Time{}, ""
 	m.mu.Unlock()
 	return rerr
 }
 
 func (m *Manager) revoke(ctx context.Context, token, hint string) error {
-	req, err := m.clientRequest(ctx, m.cfg.Endpoints.Revoke, url.Values{"token": {token}, "token_type_hint": {hint}})
+	req, _, err := m.clientRequest(ctx, m.cfg.Endpoints.Revoke, url.Values{"token": {token}, "token_type_hint": {hint}})
 	if err != nil {
 		return err
 	}
@@ -172,11 +173,16 @@ func (m *Manager) tokenRequest(ctx context.Context, params map[string]string) (a
 		form.Set(k, v)
 	}
 	var ans answer
+	used := ""
 	for range 2 {
-		req, err := m.clientRequest(ctx, m.cfg.Endpoints.Token, form)
+		req, secret, err := m.clientRequest(ctx, m.cfg.Endpoints.Token, form)
 		if err != nil {
-			return ans, err
+			return ans, notSent{err}
 		}
+		if used != "" && secret == used {
+			break // the secret has not changed: sending it again changes nothing
+		}
+		used = secret
 		resp, err := m.cfg.HTTPClient.Do(req)
 		if err != nil {
 			return ans, err
@@ -195,13 +201,13 @@ func (m *Manager) tokenRequest(ctx context.Context, params map[string]string) (a
 }
 
 // clientRequest builds a form POST authenticated as the client.
-func (m *Manager) clientRequest(ctx context.Context, endpoint string, form url.Values) (*http.Request, error) {
+func (m *Manager) clientRequest(ctx context.Context, endpoint string, form url.Values) (*http.Request, string, error) {
 	form = maps.Clone(form) // Set replaces values; the caller's form may be sent again
 	var secret string
 	if m.cfg.AuthStyle != AuthNone {
 		var err error
 		if secret, err = m.secret(ctx); err != nil {
-			return nil, fmt.Errorf("read client secret: %w", err)
+			return nil, "", fmt.Errorf("read client secret: %w", err)
 		}
 	}
 	switch m.cfg.AuthStyle {
@@ -213,7 +219,7 @@ func (m *Manager) clientRequest(ctx context.Context, endpoint string, form url.V
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -221,7 +227,7 @@ func (m *Manager) clientRequest(ctx context.Context, endpoint string, form url.V
 		// RFC 6749 §2.3.1: both parts form-encoded before Basic.
 		req.SetBasicAuth(url.QueryEscape(m.cfg.ClientID), url.QueryEscape(secret))
 	}
-	return req, nil
+	return req, secret, nil
 }
 
 // secret returns the client secret: asked anew each time, except under the
@@ -245,11 +251,18 @@ func (m *Manager) secret(ctx context.Context) (string, error) {
 	return s, nil
 }
 
+// notSent is a failure before the request left: reading the secret,
+// building the request.
+type notSent struct{ error }
+
+func (e notSent) Unwrap() error { return e.error }
+
 // wasSent reports whether a failed request may have reached the provider:
-// only a failure to connect proves it did not.
+// only a failure before sending, or to connect, proves it did not.
 func wasSent(err error) bool {
 	var op *net.OpError
-	return !(errors.As(err, &op) && op.Op == "dial")
+	var before notSent
+	return !errors.As(err, &before) && !(errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect"))
 }
 
 // answer is a token endpoint's response, read whole.
@@ -306,7 +319,8 @@ func (a answer) token(sent time.Time) Token {
 		AccessToken: a.str("access_token"), RefreshToken: a.str("refresh_token"),
 		TokenType: a.str("token_type"), Scope: a.str("scope"),
 	}
-	if secs, ok := seconds(a.fields["expires_in"]); ok && secs > 0 {
+	// A lifetime beyond ten years is a provider's way of saying "never".
+	if secs, ok := seconds(a.fields["expires_in"]); ok && secs > 0 && secs < 10*365*24*3600 {
 		t.Lifetime = time.Duration(secs * float64(time.Second))
 		t.Expiry = sent.Add(t.Lifetime)
 	}
@@ -353,31 +367,63 @@ func (a answer) retryAfter(now time.Time) time.Duration {
 }
 
 // refused handles a refresh the provider answered with an error.
-func (m *Manager) refused(ctx context.Context, t Token, ans answer) error {
+func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) error {
+	var age time.Duration
+	if !t.GrantedAt.IsZero() {
+		age = m.cfg.Clock.Now().Sub(t.GrantedAt)
+	}
+	err := m.classify(ans, age)
+	var temp *TemporaryError
+	var dead *ReauthorizationRequired
+	switch {
+	case errors.As(err, &temp):
+		return m.transient(ctx, t, temp.Status, temp.RetryAfter, temp.Err)
+	case errors.As(err, &dead):
+		if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
+			return m.transient(ctx, t, ans.status, 0, err)
+		}
+		return m.kill(ctx, gen, err)
+	}
+	// A configuration problem or a step-up: the grant lives, but asking again
+	// at once would get the same answer; back off as after a failure.
+	m.mu.Lock()
+	m.failures++
+	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(m.backoff()), err
+	m.mu.Unlock()
+	return err
+}
+
+// classify reads an error answer from the token endpoint. age is how old
+// the grant is, which tells a testing app's death.
+func (m *Manager) classify(ans answer, age time.Duration) error {
 	code, desc := ans.oauthError()
 	now := m.cfg.Clock.Now()
+	entra := func(codes ...string) bool {
+		for _, c := range codes {
+			if strings.Contains(desc, "AADSTS"+c+":") {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
 	case ans.status == http.StatusTooManyRequests || ans.status >= 500 ||
-		code == "temporarily_unavailable" || code == "slow_down" ||
+		code == "temporarily_unavailable" || code == "slow_down" || entra("50196", "90055") ||
 		(ans.status == http.StatusForbidden && ans.fields == nil):
-		// A 403 that is not JSON is Google's historic rate-limit page.
-		return m.transient(ctx, t, ans.status, ans.retryAfter(now), fmt.Errorf("%s %s", code, desc))
+		// A 403 that is not JSON is Google's historic rate-limit page;
+		// AADSTS50196 and 90055 are Entra's throttling in an invalid_grant.
+		return &TemporaryError{Status: ans.status, RetryAfter: ans.retryAfter(now), Err: fmt.Errorf("%s %s", code, desc)}
 	case code == "interaction_required" || code == "login_required" || code == "consent_required" ||
-		ans.str("error_subtype") == "invalid_rapt":
+		ans.str("error_subtype") == "invalid_rapt" || ans.str("suberror") != "" || ans.fields["claims"] != nil ||
+		entra("50076", "50079"):
+		// Step-up: Entra's MFA and claims challenges come as invalid_grant.
 		return &InteractionRequired{Code: code, Description: desc}
 	case code == "invalid_grant" || code == "bad_refresh_token" || code == "invalid_refresh_token" || code == "token_revoked":
-		if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
-			return m.transient(ctx, t, ans.status, 0, fmt.Errorf("%s %s", code, desc))
-		}
-		var age time.Duration
-		if !t.GrantedAt.IsZero() {
-			age = now.Sub(t.GrantedAt)
-		}
-		return m.kill(ctx, &ReauthorizationRequired{Reason: deadReason(code, desc, age), Code: code, Description: desc, Status: ans.status})
+		return &ReauthorizationRequired{Reason: deadReason(code, desc, age), Code: code, Description: desc, Status: ans.status}
 	case code != "":
 		// invalid_client, unauthorized_client, invalid_scope, ...: the
 		// client's configuration, not the user's grant.
 		return &ConfigurationError{Code: code, Description: desc, Status: ans.status}
 	}
-	return m.transient(ctx, t, ans.status, ans.retryAfter(now), fmt.Errorf("unexpected HTTP %d without an OAuth error", ans.status))
+	return &TemporaryError{Status: ans.status, RetryAfter: ans.retryAfter(now), Err: fmt.Errorf("unexpected HTTP %d without an OAuth error", ans.status)}
 }
