@@ -389,6 +389,19 @@ var _ = Describe("The reference token manager", func() {
 			Expect(r.refreshes()).To(Equal(2))
 		})
 
+		It("is reported as reuse when the provider's grace window was shorter than the client thought", func() {
+			r := newRig(withRefresh(func(rf *profile.Refresh) {
+				rf.Rotation, rf.Grace = profile.RotationRotateWithGrace, profile.Duration(5*time.Second)
+			}), func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
+			r.authorize(r.m)
+			lose(r)
+			r.advance(10 * time.Second)
+			_, err := r.m.Token(ctx)
+			var dead *tokenmanager.ReauthorizationRequired
+			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+			Expect(dead.Reason).To(Equal(tokenmanager.ReasonReuseDetected))
+		})
+
 		It("is never retried after it: the grant is reported lost without another request", func() {
 			r := newRig(profile.Generic())
 			r.authorize(r.m)

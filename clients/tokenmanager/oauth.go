@@ -382,7 +382,14 @@ func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) 
 		if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
 			return m.transient(ctx, t, ans.status, 0, err)
 		}
-		return m.kill(ctx, gen, err)
+		m.mu.Lock()
+		if m.lostRT == t.RefreshToken && !m.lostAt.IsZero() {
+			// The token went once already and its answer was lost: the
+			// provider rotated it, and this was seen as reuse.
+			dead.Reason = ReasonReuseDetected
+		}
+		m.mu.Unlock()
+		return m.kill(ctx, gen, dead)
 	}
 	// A configuration problem or a step-up: the grant lives, but asking again
 	// at once would get the same answer; back off as after a failure.
