@@ -130,13 +130,29 @@ func (r *rig) fault(f map[string]any) {
 
 // refreshes counts the refresh-grant requests the provider saw or a fault answered.
 func (r *rig) refreshes() int {
+	return r.count(func(e events.Event) bool { return e.Kind == events.TokenRequest && e.GrantType == "refresh_token" })
+}
+
+// count counts events matching keep.
+func (r *rig) count(keep func(events.Event) bool) int {
 	n := 0
 	for _, e := range r.srv.Events().Since(0) {
-		if e.Kind == events.TokenRequest && e.GrantType == "refresh_token" {
+		if keep(e) {
 			n++
 		}
 	}
 	return n
+}
+
+// concurrently asks m for a token from n callers at once.
+func concurrently(m *tokenmanager.Manager, n int) ([]tokenmanager.Token, []error) {
+	tokens, errs := make([]tokenmanager.Token, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { tokens[i], errs[i] = m.Token(ctx) })
+	}
+	wg.Wait()
+	return tokens, errs
 }
 
 func (r *rig) me(m *tokenmanager.Manager) (int, error) {
@@ -211,58 +227,30 @@ var _ = Describe("The reference token manager", func() {
 			r := newRig(profile.Generic())
 			r.authorize(r.m)
 			r.advance(58 * time.Minute)
-			var wg sync.WaitGroup
-			tokens := make([]string, 50)
-			for i := range tokens {
-				wg.Go(func() {
-					defer GinkgoRecover()
-					t, err := r.m.Token(ctx)
-					Expect(err).NotTo(HaveOccurred())
-					tokens[i] = t.AccessToken
-				})
-			}
-			wg.Wait()
+			tokens, errs := concurrently(r.m, 50)
+			Expect(errs).To(HaveEach(Succeed()))
 			Expect(r.refreshes()).To(Equal(1))
 			Expect(tokens).To(HaveEach(tokens[0]))
 		})
 
-		It("shares a failure with every waiter", func() {
-			r := newRig(profile.Generic())
-			r.authorize(r.m)
-			r.fault(map[string]any{"kind": "latency", "delay": "100ms", "match": map[string]any{"endpoint": "token"}})
-			r.fault(map[string]any{"kind": "error", "oauth_error": "invalid_grant", "match": map[string]any{"endpoint": "token"}})
-			r.advance(58 * time.Minute)
-			var wg sync.WaitGroup
-			errs := make([]error, 20)
-			for i := range errs {
-				wg.Go(func() { _, errs[i] = r.m.Token(ctx) })
-			}
-			wg.Wait()
-			for _, err := range errs {
-				var dead *tokenmanager.ReauthorizationRequired
-				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
-			}
-			Expect(r.refreshes()).To(Equal(1))
-		})
-
-		It("shares a transient failure too: one request for many callers", func() {
-			r := newRig(profile.Generic())
-			r.authorize(r.m)
-			r.fault(map[string]any{"kind": "latency", "delay": "100ms", "match": map[string]any{"endpoint": "token"}})
-			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "token"}})
-			r.advance(61 * time.Minute)
-			var wg sync.WaitGroup
-			errs := make([]error, 20)
-			for i := range errs {
-				wg.Go(func() { _, errs[i] = r.m.Token(ctx) })
-			}
-			wg.Wait()
-			for _, err := range errs {
-				var temp *tokenmanager.TemporaryError
-				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
-			}
-			Expect(r.refreshes()).To(Equal(1))
-		})
+		DescribeTable("shares one refresh's failure with every waiter",
+			func(failure map[string]any, at time.Duration, want any) {
+				r := newRig(profile.Generic())
+				r.authorize(r.m)
+				r.fault(map[string]any{"kind": "latency", "delay": "100ms", "match": map[string]any{"endpoint": "token"}})
+				r.fault(failure)
+				r.advance(at)
+				_, errs := concurrently(r.m, 20)
+				for _, err := range errs {
+					Expect(err).To(BeAssignableToTypeOf(want), "%v", err)
+				}
+				Expect(r.refreshes()).To(Equal(1))
+			},
+			Entry("a dead grant", map[string]any{"kind": "error", "oauth_error": "invalid_grant", "match": map[string]any{"endpoint": "token"}},
+				58*time.Minute, &tokenmanager.ReauthorizationRequired{}),
+			Entry("a transient failure, once the access token has expired", map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "token"}},
+				61*time.Minute, &tokenmanager.TemporaryError{}),
+		)
 
 		It("gives up waiting when the caller does, while the refresh goes on", func() {
 			r := newRig(profile.Generic())

@@ -18,17 +18,6 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
-// count counts events matching keep.
-func (r *rig) count(keep func(events.Event) bool) int {
-	n := 0
-	for _, e := range r.srv.Events().Since(0) {
-		if keep(e) {
-			n++
-		}
-	}
-	return n
-}
-
 func expiredAtResource(e events.Event) bool {
 	return e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized
 }
