@@ -107,13 +107,11 @@ func (s *Simulator) injectFaults(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), shapingKey{}, d.Shape))
-		for _, f := range d.Shape {
-			if f.Fault.Kind == fault.Malformed || f.Fault.Kind == fault.DropAfterCommit {
-				rec := newRecorder()
-				next.ServeHTTP(rec, r)
-				s.spoil(w, r, req, f, rec)
-				return
-			}
+		if f := spoiler(r.Context()); f != nil {
+			rec := newRecorder()
+			next.ServeHTTP(rec, r)
+			s.spoil(w, r, req, *f, rec)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -210,11 +208,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // fired records a fault acting on a request.
 func (s *Simulator) fired(r *http.Request, req faulted, f fault.Firing, detail string) {
-	s.events.Emit(events.Event{
-		Kind: events.FaultFired, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
+	e := req.event(events.FaultFired, r, f)
+	e.Detail = fmt.Sprintf("%s: %s", f.Fault.Kind, detail)
+	s.events.Emit(e)
+}
+
+// event is an event about req, on which f acted.
+func (req faulted) event(kind events.Kind, r *http.Request, f fault.Firing) events.Event {
+	return events.Event{
+		Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
 		Client: req.Client, User: req.User, Family: req.Family, Token: req.token, TokenType: req.tokenType,
-		Fault: f.Fault.ID, Detail: fmt.Sprintf("%s: %s", f.Fault.Kind, detail),
-	})
+		Fault: f.Fault.ID,
+	}
 }
 
 // answer answers a request in the provider's place and logs both the fault
@@ -259,11 +264,9 @@ func (s *Simulator) unanswered(r *http.Request, req faulted, f fault.Firing, sta
 	if !ok {
 		return
 	}
-	s.events.Emit(events.Event{
-		Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
-		Client: req.Client, User: req.User, Family: req.Family, Token: req.token, TokenType: req.tokenType,
-		Status: status, Outcome: events.OutcomeFault, Error: code, Fault: f.Fault.ID, Detail: detail,
-	})
+	e := req.event(kind, r, f)
+	e.Status, e.Outcome, e.Error, e.Detail = status, events.OutcomeFault, code, detail
+	s.events.Emit(e)
 }
 
 // applied records a shaping fault that acted on its request: its count and
@@ -324,11 +327,11 @@ type shapingKey struct{}
 
 // spoiler returns the malformed or drop_after_commit fault that will spoil
 // the answer to the request in ctx, if any.
-func spoiler(ctx context.Context) *fault.Fault {
+func spoiler(ctx context.Context) *fault.Firing {
 	all, _ := ctx.Value(shapingKey{}).([]fault.Firing)
-	for _, f := range all {
+	for i, f := range all {
 		if f.Fault.Kind == fault.Malformed || f.Fault.Kind == fault.DropAfterCommit {
-			return f.Fault
+			return &all[i]
 		}
 	}
 	return nil

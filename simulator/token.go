@@ -41,7 +41,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
 	writeTokenResponse(w, deviate(resp.ToMap(), deviations))
-	s.shaped(r, op)
+	s.shaped(r, op, &e)
 	s.events.Emit(e)
 }
 
@@ -129,8 +129,8 @@ func (s *Simulator) deviations(r *http.Request) []profile.Deviation {
 
 // shaped records the deviation and backdate faults that shaped a
 // successful token response.
-func (s *Simulator) shaped(r *http.Request, op *family.Op) {
-	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: op.Client, User: op.User, Family: op.Family}}
+func (s *Simulator) shaped(r *http.Request, op *family.Op, e *events.Event) {
+	req := tokenFaulted(e)
 	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
 		if errorDeviation(f.Fault.Deviation) {
 			continue // it shapes errors only; writeTokenError records it
@@ -207,7 +207,7 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	for _, d := range devs {
 		status = errorStatus(d, rfc.ErrorField, status)
 	}
-	req := faulted{Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: op.GrantType, Client: e.Client, User: e.User, Family: e.Family}, token: e.Token}
+	req := tokenFaulted(e)
 	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
 		if to := errorStatus(f.Fault.Deviation, rfc.ErrorField, rec.status); to != rec.status {
 			s.applied(r, req, f, fmt.Sprintf("answered %s with %d instead of %d", rfc.ErrorField, to, rec.status))
@@ -218,6 +218,14 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	}
 	rec.status, e.Status = status, status
 	rec.flush(w)
+}
+
+// tokenFaulted is the token request e records, as the faults' events name it.
+func tokenFaulted(e *events.Event) faulted {
+	return faulted{
+		Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: e.GrantType, Client: e.Client, User: e.User, Family: e.Family},
+		token:   e.Token, tokenType: e.TokenType,
+	}
 }
 
 // errorDeviation reports whether d shapes error answers only.
@@ -307,7 +315,7 @@ func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.O
 	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context())}
 	if f := spoiler(r.Context()); f != nil {
 		// The provider served the request, but its answer will not reach the client intact.
-		e.Fault = f.ID
+		e.Fault = f.Fault.ID
 	}
 	if op != nil {
 		e.Client, e.User, e.Family, e.Detail = op.Client, op.User, op.Family, op.Denial
