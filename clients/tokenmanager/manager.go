@@ -419,14 +419,7 @@ func (m *Manager) failed(ctx context.Context, t Token, sent time.Time, err error
 // provider gave one, else exponentially from BackoffInitial to BackoffMax,
 // with jitter so that a fleet of clients does not retry in step.
 func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter time.Duration, err error) error {
-	m.mu.Lock()
-	m.failures++
-	wait := max(m.backoff(), retryAfter)
-	if m.cfg.flaw == flaw.IgnoreRetryAfter {
-		wait = 0
-	}
-	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(wait), err
-	m.mu.Unlock()
+	wait := m.holdOff(retryAfter, err)
 	m.cfg.Logger.Warn("token refresh failed; will retry", "status", status, "retry_in", wait, "error", err)
 	if m.cfg.flaw == flaw.DiscardRefreshOnError {
 		t.RefreshToken = ""
@@ -516,6 +509,30 @@ func (m *Manager) reusable() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.cfg.ReusableRefreshToken || m.unrotated
+}
+
+// holdOff counts a failure and holds token requests back until the
+// provider's retryAfter or the backoff, whichever is later, has passed; it
+// returns the wait.
+func (m *Manager) holdOff(retryAfter time.Duration, err error) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failures++
+	wait := max(m.backoff(), retryAfter)
+	if m.cfg.flaw == flaw.IgnoreRetryAfter {
+		wait = 0
+	}
+	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(wait), err
+	return wait
+}
+
+// newGrant forgets everything about the grant before: an authorization or a
+// logout starts afresh, and a refresh still running for the old grant sees
+// the generation change. m.mu must be held.
+func (m *Manager) newGrant() {
+	m.gen++
+	m.dead, m.lostAt, m.lostRT = nil, time.Time{}, ""
+	m.failures, m.notBefore, m.lastErr = 0, time.Time{}, nil
 }
 
 // backoff is the wait after the latest of m.failures failures: doubling

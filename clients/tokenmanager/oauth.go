@@ -110,8 +110,7 @@ func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, e
 	t := ans.token(sent)
 	t.GrantedAt = sent
 	m.mu.Lock()
-	m.gen++
-	m.dead, m.lostAt, m.lostRT, m.failures, m.notBefore, m.lastErr = nil, time.Time{}, "", 0, time.Time{}, nil
+	m.newGrant()
 	m.mu.Unlock()
 	if err := m.save(ctx, t); err != nil {
 		return Token{}, err
@@ -142,8 +141,8 @@ func (m *Manager) Logout(ctx context.Context) error {
 		}
 	}
 	m.mu.Lock()
-	m.gen++
-	m.cached, m.dead, m.lostAt, m.lostRT = nil, nil, time.Time{}, ""
+	m.newGrant()
+	m.cached = nil
 	m.mu.Unlock()
 	return rerr
 }
@@ -393,10 +392,7 @@ func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) 
 	}
 	// A configuration problem or a step-up: the grant lives, but asking again
 	// at once would get the same answer; back off as after a failure.
-	m.mu.Lock()
-	m.failures++
-	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(m.backoff()), err
-	m.mu.Unlock()
+	m.holdOff(0, err)
 	return err
 }
 
