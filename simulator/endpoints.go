@@ -116,7 +116,7 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Eve
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
 	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
-	e.Client, e.User, e.Family = op.Client, op.User, op.Family
+	e.Client, e.User, e.Family, e.Reason = op.Client, op.User, op.Family, op.Refusal
 	if err == nil && use != fosite.AccessToken {
 		err, op.Denial = fosite.ErrInvalidTokenFormat, "a refresh token is not an access token"
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,7 +94,7 @@ func (s *Simulator) injectFaults(next http.Handler) http.Handler {
 			if !sleep(r.Context(), wait) {
 				// The client gave up or the server is stopping: an empty 200
 				// would be an answer the provider never gave.
-				s.unanswered(r, req, f, 0, "", "the client gave up (or the server stopped) during the delay")
+				s.emit(s.unanswered(r, req, f, 0, "", "the client gave up (or the server stopped) during the delay"))
 				abortConnection(w, r)
 				return
 			}
@@ -251,22 +252,61 @@ func (s *Simulator) answer(w http.ResponseWriter, r *http.Request, req faulted, 
 		after = func() { abortConnection(w, r) }
 	}
 	s.fired(r, req, f, detail)
-	s.unanswered(r, req, f, status, code, detail)
+	e := s.unanswered(r, req, f, status, code, detail)
+	if e != nil && status != 0 {
+		e.RetryAt = s.retryAt(w.Header())
+	}
+	s.emit(e)
 	if after != nil {
 		after()
 	}
 }
 
-// unanswered logs the request event of a request the provider never saw,
-// so that every attempt a client makes is on the record.
-func (s *Simulator) unanswered(r *http.Request, req faulted, f fault.Firing, status int, code, detail string) {
+// unanswered builds the request event of a request the provider never saw,
+// so that every attempt a client makes is on the record; nil for endpoints
+// without request events. The caller emits it.
+func (s *Simulator) unanswered(r *http.Request, req faulted, f fault.Firing, status int, code, detail string) *events.Event {
 	kind, ok := requestKinds[req.Endpoint]
 	if !ok {
-		return
+		return nil
 	}
 	e := req.event(kind, r, f)
 	e.Status, e.Outcome, e.Error, e.Detail = status, events.OutcomeFault, code, detail
-	s.events.Emit(e)
+	return &e
+}
+
+// emit logs e unless it is nil.
+func (s *Simulator) emit(e *events.Event) {
+	if e != nil {
+		s.events.Emit(*e)
+	}
+}
+
+// retryAt reads when an answer with headers h lets the client come back,
+// on the sim clock: Retry-After in seconds or as an HTTP-date (RFC 9110
+// §10.2.3), else Okta's or Auth0's rate-limit reset in epoch seconds. Dates
+// are in the provider's clock, so a skew is taken back out. nil when the
+// answer says nothing.
+func (s *Simulator) retryAt(h http.Header) *time.Time {
+	now := s.clock.Now()
+	skew := now.Sub(s.provider.Now())
+	var at time.Time
+	if v := h.Get("Retry-After"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			at = now.Add(time.Duration(n) * time.Second)
+		} else if t, err := http.ParseTime(v); err == nil {
+			at = t.Add(skew)
+		}
+	}
+	for _, k := range []string{"X-Rate-Limit-Reset", "X-RateLimit-Reset"} {
+		if n, err := strconv.ParseInt(h.Get(k), 10, 64); err == nil && at.IsZero() {
+			at = time.Unix(n, 0).Add(skew)
+		}
+	}
+	if at.IsZero() {
+		return nil
+	}
+	return &at
 }
 
 // applied records a shaping fault that acted on its request: its count and

@@ -174,6 +174,31 @@ var _ = Describe("Faults", func() {
 			Expect(limited[0].Token).NotTo(BeEmpty())
 		})
 
+		It("records when the client may come back, on the sim clock, whatever the header's form", func() {
+			t := h.mint("demo", "alice", "openid offline_access api")
+			h.addFault(map[string]any{"id": "secs", "kind": "rate_limit", "retry_after": "30s", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusTooManyRequests))
+			h.addFault(map[string]any{"id": "date", "kind": "rate_limit", "retry_after": "90s", "retry_after_format": "http_date", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusTooManyRequests))
+			h.addFault(map[string]any{"id": "okta", "kind": "rate_limit", "signal": "okta", "limit": 1, "per": "1m", "match": map[string]any{"endpoint": "resource"}})
+			Expect(h.me(t.Access).status).To(Equal(http.StatusOK))
+			Expect(h.me(t.Access).status).To(Equal(http.StatusTooManyRequests))
+			h.addFault(map[string]any{"id": "none", "kind": "error", "status": 503, "match": map[string]any{"endpoint": "introspect"}})
+			Expect(h.postForm(simulator.PathIntrospect, url.Values{"token": {t.Access}}, "demo", "demo-secret").status).To(Equal(http.StatusServiceUnavailable))
+
+			at := map[string]*time.Time{}
+			for _, e := range h.events() {
+				if e.Outcome == events.OutcomeFault {
+					at[e.Fault] = e.RetryAt
+				}
+			}
+			Expect(at).To(HaveLen(4))
+			Expect(at["secs"]).To(HaveValue(Equal(epoch.Add(30 * time.Second))))
+			Expect(at["date"]).To(HaveValue(Equal(epoch.Add(90 * time.Second))))
+			Expect(at["okta"]).To(HaveValue(Equal(epoch.Add(time.Minute))), "from X-Rate-Limit-Reset")
+			Expect(at["none"]).To(BeNil(), "a 503 without Retry-After says nothing")
+		})
+
 		It("gives Retry-After as an HTTP-date when asked", func() {
 			h.addFault(map[string]any{"kind": "rate_limit", "retry_after": "90s", "retry_after_format": "http_date"})
 			r := h.get(simulator.PathJWKS)

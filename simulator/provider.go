@@ -47,6 +47,7 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 	strategy := tokenStrategy{
 		HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
 		store:                     s.store,
+		tap:                       s.cfg.tokenTap,
 	}
 	provider := compose.Compose(cfg, storage{Store: s.store, registry: s.clients},
 		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.jwtSigner},

@@ -2,15 +2,19 @@ package simulator_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/go-jose/go-jose/v3/jwt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -44,6 +48,44 @@ var _ = Describe("The movable clock", func() {
 		Expect(r.header.Get("WWW-Authenticate")).To(ContainSubstring(`error="invalid_token"`))
 		Expect(h.introspect(t.Access)).To(Equal(map[string]any{"active": false}))
 		Expect(time.Since(started)).To(BeNumerically("<", 5*time.Second), "the expiry must come from the sim clock, not from waiting")
+	})
+
+	It("says in the event why a token was refused: expired apart from revoked", func() {
+		t := h.mint("demo", "alice", "openid offline_access api")
+		h.advance("61m")
+		Expect(h.me(t.Access).status).To(Equal(http.StatusUnauthorized))
+		fresh := decodeTokens(h.refresh(t.Refresh))
+		h.control(http.MethodPost, "/revocations", map[string]any{"user": "alice"})
+		Expect(h.me(fresh.Access).status).To(Equal(http.StatusUnauthorized))
+		Expect(h.refresh(fresh.Refresh).status).To(Equal(http.StatusBadRequest))
+
+		var reasons []string
+		for _, e := range h.events() {
+			if e.Status != 0 && e.Status != http.StatusOK && e.Status != http.StatusCreated {
+				reasons = append(reasons, string(e.Kind)+" "+e.Reason)
+			}
+		}
+		Expect(reasons).To(Equal([]string{"resource_request expired", "resource_request revoked", "token_request revoked"}))
+	})
+
+	It("shows a token tap every token it mints, and only those", func() {
+		var mu sync.Mutex
+		seen := map[string]fosite.TokenType{}
+		h = newHarness(simulator.WithTokenTap(func(kind fosite.TokenType, token string) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[token] = kind
+		}))
+		t := h.mint("demo", "alice", "openid offline_access api")
+		fresh := decodeTokens(h.refresh(t.Refresh))
+		mu.Lock()
+		defer mu.Unlock()
+		Expect(seen).To(HaveKeyWithValue(t.Access, fosite.AccessToken))
+		Expect(seen).To(HaveKeyWithValue(t.Refresh, fosite.RefreshToken))
+		Expect(seen).To(HaveKeyWithValue(fresh.Access, fosite.AccessToken))
+		Expect(seen).To(HaveKeyWithValue(fresh.Refresh, fosite.RefreshToken))
+		Expect(slices.Sorted(maps.Values(seen))).To(Equal([]fosite.TokenType{fosite.AccessToken, fosite.AccessToken, fosite.AuthorizeCode, fosite.RefreshToken, fosite.RefreshToken}),
+			"minting a grant redeems one code, as the token endpoint would")
 	})
 
 	It("reports sim time in the Date header, expires_in, introspection and the id_token", func() {

@@ -73,6 +73,7 @@ type options struct {
 	remoteControl bool
 	faults        []fault.Fault
 	seed          uint64
+	tokenTap      func(fosite.TokenType, string)
 }
 
 // Option configures a Simulator.
@@ -119,6 +120,15 @@ func WithFaults(f ...fault.Fault) Option {
 // probabilities (which carry their own seeds), such as an access-token
 // lifetime drawn from a range; the default is 1, so runs repeat.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
+
+// WithTokenTap has tap called with every access token, refresh token and
+// authorization code the simulator mints, before any client sees it. The
+// event log keeps only fingerprints; a conformance harness needs the tokens
+// themselves to find them leaked in a client's output. tap must be safe for
+// concurrent use.
+func WithTokenTap(tap func(kind fosite.TokenType, token string)) Option {
+	return func(o *options) { o.tokenTap = tap }
+}
 
 // WithRemoteControl lets the control API answer requests from addresses
 // other than loopback (default false).

@@ -26,6 +26,8 @@ import (
 type tokenStrategy struct {
 	*oauth2.HMACSHAStrategyUnPrefixed
 	store *family.Store
+	// tap, when set, sees every token minted (WithTokenTap).
+	tap func(kind fosite.TokenType, token string)
 }
 
 var _ oauth2.CoreStrategy = tokenStrategy{}
@@ -50,6 +52,31 @@ func (s tokenStrategy) ValidateRefreshToken(ctx context.Context, _ fosite.Reques
 // ValidateAuthorizeCode checks the code's HMAC and its sim-time expiry.
 func (s tokenStrategy) ValidateAuthorizeCode(ctx context.Context, _ fosite.Requester, token string) error {
 	return s.validate(ctx, fosite.AuthorizeCode, token)
+}
+
+// GenerateAccessToken mints an access token and shows it to the tap.
+func (s tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	return s.tapped(fosite.AccessToken)(s.HMACSHAStrategyUnPrefixed.GenerateAccessToken(ctx, r))
+}
+
+// GenerateRefreshToken mints a refresh token and shows it to the tap.
+func (s tokenStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	return s.tapped(fosite.RefreshToken)(s.HMACSHAStrategyUnPrefixed.GenerateRefreshToken(ctx, r))
+}
+
+// GenerateAuthorizeCode mints an authorization code and shows it to the tap.
+func (s tokenStrategy) GenerateAuthorizeCode(ctx context.Context, r fosite.Requester) (string, string, error) {
+	return s.tapped(fosite.AuthorizeCode)(s.HMACSHAStrategyUnPrefixed.GenerateAuthorizeCode(ctx, r))
+}
+
+// tapped passes a freshly minted token of kind to the tap, if any.
+func (s tokenStrategy) tapped(kind fosite.TokenType) func(token, sig string, err error) (string, string, error) {
+	return func(token, sig string, err error) (string, string, error) {
+		if err == nil && s.tap != nil {
+			s.tap(kind, token)
+		}
+		return token, sig, err
+	}
 }
 
 // signature is the store key of any token this strategy minted.

@@ -318,7 +318,10 @@ func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.O
 		e.Fault = f.Fault.ID
 	}
 	if op != nil {
-		e.Client, e.User, e.Family, e.Detail = op.Client, op.User, op.Family, op.Denial
+		// Reason is the store's refusal as a code (expired, revoked,
+		// reused...), so that a harness can tell an expired access token
+		// from a revoked one without reading the detail text.
+		e.Client, e.User, e.Family, e.Detail, e.Reason = op.Client, op.User, op.Family, op.Denial, op.Refusal
 	}
 	if e.Client == "" {
 		if id, _, ok := r.BasicAuth(); ok {

@@ -89,6 +89,9 @@ type Event struct {
 	Error     string     `json:"error,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 	Detail    string     `json:"detail,omitempty"`
+	// RetryAt is when an answer told the client it may come back, on the
+	// sim clock: from its Retry-After, or from a rate-limit reset header.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Fault is the id of the fault that fired, on fault_fired events and on the
 	// request events of requests a fault answered.
 	Fault string `json:"fault,omitempty"`
