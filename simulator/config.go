@@ -137,21 +137,30 @@ func parseConfig(path string, data []byte, base string) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, yamldoc.Locate(path, err)
 	}
+	return cfg, cfg.Check(path, &doc)
+}
+
+// Check finds what decoding alone does not: an inconsistent profile, and
+// clients and users the simulator would refuse. n is the configuration's
+// node in the file at path (a document, or a mapping inside a larger file
+// such as a scenario's provider section); every problem is reported as
+// path:line: message.
+func (c Config) Check(path string, n *yaml.Node) error {
 	var errs []error
-	if err := cfg.Profile.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%s:%d: %w", path, lineOf(&doc, "profile"), err))
+	if err := c.Profile.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s:%d: %w", path, lineOf(n, "profile"), err))
 	}
-	for i, c := range cfg.Clients {
-		if _, err := c.normalize(); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: clients[%d]: %w", path, itemLine(&doc, "clients", i), i, err))
+	for i, cl := range c.Clients {
+		if _, err := cl.normalize(); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: clients[%d]: %w", path, itemLine(n, "clients", i), i, err))
 		}
 	}
-	for i, u := range cfg.Users {
+	for i, u := range c.Users {
 		if err := u.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: users[%d]: %w", path, itemLine(&doc, "users", i), i, err))
+			errs = append(errs, fmt.Errorf("%s:%d: users[%d]: %w", path, itemLine(n, "users", i), i, err))
 		}
 	}
-	return cfg, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // lineOf finds the line of the value at a key path in doc, or of the

@@ -5,7 +5,10 @@ package yamldoc
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,4 +56,43 @@ func Child(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// UnknownKeys lists, as "line L:C: unknown field ..." messages, the keys of
+// the mapping n that name no field of the struct type t (by yaml tag), and
+// those of the mappings below it for struct fields. what names n in the
+// messages ("a fault"); nested mappings are named by their key path. A
+// misspelt key is an error rather than a setting dropped in silence, and
+// yaml's own KnownFields check gives no column.
+func UnknownKeys(n *yaml.Node, t reflect.Type, what string) []string {
+	return unknownKeys(n, t, what, "")
+}
+
+func unknownKeys(n *yaml.Node, t reflect.Type, what, prefix string) []string {
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = sf.Type
+		}
+	}
+	where := what
+	if prefix != "" {
+		where = strings.TrimSuffix(prefix, ".")
+	}
+	var msgs []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			names := slices.Sorted(maps.Keys(fields))
+			msgs = append(msgs, fmt.Sprintf("line %d:%d: unknown field %q in %s (known: %s)", k.Line, k.Column, k.Value, where, strings.Join(names, ", ")))
+			continue
+		}
+		if ft.Kind() == reflect.Struct && v.Kind == yaml.MappingNode {
+			msgs = append(msgs, unknownKeys(v, ft, what, prefix+k.Value+".")...)
+		}
+	}
+	return msgs
 }

@@ -3,12 +3,12 @@ package fault
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 )
 
 // UnmarshalYAML reads a fault and checks it, reporting each problem as
@@ -21,7 +21,7 @@ func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: a fault must be a mapping with a kind", n.Line, n.Column)}}
 	}
-	if msgs := checkKeys(n, reflect.TypeFor[Fault](), ""); len(msgs) > 0 {
+	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Fault](), "a fault"); len(msgs) > 0 {
 		return &yaml.TypeError{Errors: msgs}
 	}
 	type plain Fault // without this method, so Decode does not recurse
@@ -44,40 +44,6 @@ func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 		msgs = append(msgs, fmt.Sprintf("line %d:%d: %v", at.Line, at.Column, e))
 	}
 	return &yaml.TypeError{Errors: msgs}
-}
-
-// checkKeys lists the keys that name no field of t (by yaml tag), in the
-// mapping n and, for struct fields, in the mappings below it.
-func checkKeys(n *yaml.Node, t reflect.Type, prefix string) []string {
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name != "" && name != "-" {
-			fields[name] = sf.Type
-		}
-	}
-	var msgs []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ft, ok := fields[k.Value]
-		if !ok {
-			names := slices.Sorted(maps.Keys(fields))
-			msgs = append(msgs, fmt.Sprintf("line %d:%d: unknown field %q in %s (known: %s)", k.Line, k.Column, k.Value, where(prefix), strings.Join(names, ", ")))
-			continue
-		}
-		if ft.Kind() == reflect.Struct && v.Kind == yaml.MappingNode {
-			msgs = append(msgs, checkKeys(v, ft, prefix+k.Value+".")...)
-		}
-	}
-	return msgs
-}
-
-func where(prefix string) string {
-	if prefix == "" {
-		return "a fault"
-	}
-	return strings.TrimSuffix(prefix, ".")
 }
 
 // keyNode finds the key node of a dotted field path in the mapping n, or the
