@@ -68,7 +68,8 @@ func (pc *ProfileConfig) UnmarshalYAML(n *yaml.Node) error {
 	if b := yamldoc.Child(n, "base"); b != nil && b.Value != "" && !pc.baseFixed {
 		base, err := profile.Builtin(b.Value)
 		if err != nil {
-			return fmt.Errorf("line %d: profile.base: %w", b.Line, err)
+			// A TypeError lets the decoder go on and report the rest of the file.
+			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: profile.base: %v", b.Line, b.Column, err)}}
 		}
 		pc.Base, pc.Profile = base.Name, base
 	}

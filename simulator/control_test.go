@@ -120,6 +120,12 @@ var _ = Describe("The control API", func() {
 		Expect(fams).To(HaveLen(1))
 		Expect(fams[0]).To(HaveKeyWithValue("id", m["family"]))
 		Expect(fams[0]).To(HaveKeyWithValue("live_refresh_tokens", BeNumerically("==", 1)))
+		Expect(fams[0]).To(HaveKeyWithValue("live_access_tokens", BeNumerically("==", 1)))
+
+		h.advance("61m")
+		fams = h.control(http.MethodGet, "/families", nil).json()["families"].([]any)
+		Expect(fams[0]).To(HaveKeyWithValue("live_access_tokens", BeNumerically("==", 0)), "the access token expired")
+		Expect(fams[0]).To(HaveKeyWithValue("access_tokens", BeNumerically("==", 1)))
 	})
 
 	It("mints for every client's default scopes when no scope is given, public clients included", func() {

@@ -206,7 +206,7 @@ var _ = Describe("Command-line errors", func() {
 		Entry("an invalid client, with its line", []string{"serve", "--config", "DIR/c.yaml"},
 			map[string]string{"c.yaml": "clients:\n  - client_id: a\n  - client_id: b\n    public: true\n    client_secret: s\n"}, `DIR/c.yaml:2: clients[0]: client "a": client_secret is required`),
 		Entry("an unknown base profile", []string{"serve", "--config", "DIR/c.yaml"},
-			map[string]string{"c.yaml": "profile:\n  base: googel\n"}, `DIR/c.yaml:2: profile.base: no built-in profile "googel"`),
+			map[string]string{"c.yaml": "profile:\n  base: googel\n"}, `DIR/c.yaml:2:9: profile.base: no built-in profile "googel"`),
 		Entry("an inconsistent profile", []string{"serve", "--config", "DIR/c.yaml"},
 			map[string]string{"c.yaml": "profile:\n  refresh:\n    rotation: rotate\n    grace: 30s\n"}, "refresh.grace is only meaningful"),
 		Entry("an unknown profile key, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},

@@ -9,17 +9,19 @@ import (
 
 // Info describes a family for the control API.
 type Info struct {
-	ID            string     `json:"id"`
-	Client        string     `json:"client_id"`
-	User          string     `json:"user,omitempty"`
-	Created       time.Time  `json:"created"`
-	Scopes        []string   `json:"scopes"`
-	LiveRefresh   int        `json:"live_refresh_tokens"`
-	Revoked       bool       `json:"revoked"`
-	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
-	RevokeReason  string     `json:"revoke_reason,omitempty"`
-	AccessTokens  int        `json:"access_tokens"`
-	RefreshTokens int        `json:"refresh_tokens"`
+	ID           string     `json:"id"`
+	Client       string     `json:"client_id"`
+	User         string     `json:"user,omitempty"`
+	Created      time.Time  `json:"created"`
+	Scopes       []string   `json:"scopes"`
+	LiveRefresh  int        `json:"live_refresh_tokens"`
+	Revoked      bool       `json:"revoked"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+	AccessTokens int        `json:"access_tokens"`
+	// LiveAccess counts the access tokens the resource would still accept.
+	LiveAccess    int `json:"live_access_tokens"`
+	RefreshTokens int `json:"refresh_tokens"`
 	// TestingAppExpiresAt is when the testing-app expiry kills the family's
 	// refresh tokens: it was consented while its client was a testing app.
 	TestingAppExpiresAt *time.Time `json:"testing_app_expires_at,omitempty"`
@@ -140,6 +142,7 @@ func (s *Store) Families() []Info {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
 	byID := map[string]*Info{}
+	now := s.clock.Now()
 	out := make([]Info, len(list))
 	for i, f := range list {
 		out[i] = Info{ID: f.id, Client: f.client, User: f.user, Created: f.created, Revoked: f.revoked,
@@ -162,6 +165,9 @@ func (s *Store) Families() []Info {
 	for _, t := range s.access {
 		info := byID[t.fam.id]
 		info.AccessTokens++
+		if !t.revoked && !t.fam.revoked && (t.expires.IsZero() || now.Before(t.expires)) {
+			info.LiveAccess++
+		}
 		if len(info.Scopes) == 0 {
 			info.Scopes = t.req.GetGrantedScopes()
 		}

@@ -1,0 +1,446 @@
+package scenarios
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/family"
+)
+
+//go:embed *.yaml
+var bundled embed.FS
+
+// Bundled returns the scenarios that ship with oauthsim, by name.
+func Bundled() ([]*Scenario, error) {
+	return loadFS(bundled, ".", "scenarios/")
+}
+
+// Load reads scenarios from files and directories (every *.yaml and *.yml
+// in a directory, not recursing). Every problem in every file is reported,
+// as path:line:column: message, one per line.
+func Load(paths ...string) ([]*Scenario, error) {
+	var out []*Scenario
+	var errs []error
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load scenarios: %w", err))
+			continue
+		}
+		if !st.IsDir() {
+			sc, err := LoadFile(p)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, sc)
+			continue
+		}
+		scs, err := loadFS(os.DirFS(p), ".", p+string(filepath.Separator))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, scs...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, unique(out)
+}
+
+// LoadFile reads and checks one scenario file.
+func LoadFile(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load scenario: %w", err)
+	}
+	return Parse(path, data)
+}
+
+func loadFS(fsys fs.FS, dir, prefix string) ([]*Scenario, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load scenarios from %s: %w", prefix, err)
+	}
+	var out []*Scenario
+	var errs []error
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load scenario: %w", err))
+			continue
+		}
+		sc, err := Parse(prefix+e.Name(), data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, sc)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("load scenarios from %s: no .yaml files", prefix)
+	}
+	return out, unique(out)
+}
+
+// unique refuses two scenarios of one name: reports key runs by it.
+func unique(scs []*Scenario) error {
+	seen := map[string]string{}
+	var errs []error
+	for _, sc := range scs {
+		if first, dup := seen[sc.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s: scenario name %q is already used by %s", sc.File, sc.Name, first))
+			continue
+		}
+		seen[sc.Name] = sc.File
+	}
+	return errors.Join(errs...)
+}
+
+// Parse reads and checks a scenario from data; path is used in messages
+// and for the default name.
+func Parse(path string, data []byte) (*Scenario, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamldoc.Locate(path, err)
+	}
+	root := yamldoc.Root(&doc)
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d:%d: a scenario must be a mapping with name, steps and so on", path, max(root.Line, 1), max(root.Column, 1))
+	}
+	sc := &Scenario{File: path, Provider: simulator.DefaultConfig()}
+	var msgs []string
+	msgs = append(msgs, yamldoc.UnknownKeys(root, reflect.TypeFor[Scenario](), "a scenario")...)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(sc); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamldoc.Locate(path, err)
+		}
+		for _, m := range te.Errors {
+			// yaml's own unknown-field messages have no column; ours do.
+			if !strings.Contains(m, "not found in type") {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	if sc.Name == "" {
+		sc.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	if sc.Client == "" {
+		sc.Client = "demo"
+	}
+	msgs = append(msgs, sc.check(root)...)
+	var errs []error
+	if len(msgs) > 0 {
+		errs = append(errs, yamldoc.Locate(path, &yaml.TypeError{Errors: sortedByPosition(msgs)}))
+	}
+	if p := yamldoc.Child(root, "provider"); p != nil {
+		if err := sc.Provider.Check(path, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// position reads the line and column of a "line L:C: ..." message.
+var position = regexp.MustCompile(`^line (\d+)(?::(\d+))?: `)
+
+// sortedByPosition orders messages by where in the file they point, so
+// that a reader goes through the file once.
+func sortedByPosition(msgs []string) []string {
+	key := func(m string) (int, int) {
+		var l, c int
+		if sm := position.FindStringSubmatch(m); sm != nil {
+			fmt.Sscan(sm[1], &l)
+			if sm[2] != "" {
+				fmt.Sscan(sm[2], &c)
+			}
+		}
+		return l, c
+	}
+	out := slices.Clone(msgs)
+	sort.SliceStable(out, func(i, j int) bool {
+		li, ci := key(out[i])
+		lj, cj := key(out[j])
+		return li < lj || (li == lj && ci < cj)
+	})
+	return out
+}
+
+// at formats a message at node n.
+func at(n *yaml.Node, format string, args ...any) string {
+	return fmt.Sprintf("line %d:%d: ", n.Line, n.Column) + fmt.Sprintf(format, args...)
+}
+
+// tagPattern is what a tag may look like: it becomes a Ginkgo label.
+var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// check finds what decoding alone does not, at the node it concerns.
+func (sc *Scenario) check(root *yaml.Node) []string {
+	var msgs []string
+	node := func(key string) *yaml.Node {
+		if n := yamldoc.Child(root, key); n != nil {
+			return n
+		}
+		return root
+	}
+	if sc.Description == "" {
+		msgs = append(msgs, at(root, "description: say what the scenario shows, for the reports"))
+	}
+	if !tagPattern.MatchString(sc.Name) {
+		msgs = append(msgs, at(node("name"), "name %q: use lower-case letters, digits, '-', '_' and '.'", sc.Name))
+	}
+	for i, t := range sc.Tags {
+		if !tagPattern.MatchString(t) {
+			msgs = append(msgs, at(item(node("tags"), i), "tag %q: use lower-case letters, digits, '-', '_' and '.'", t))
+		}
+	}
+	for i, c := range sc.Requires {
+		if !slices.Contains(Capabilities(), c) {
+			msgs = append(msgs, at(item(node("requires"), i), "unknown capability %q (known: %s)", c, joined(Capabilities())))
+		}
+	}
+	for name := range sc.Expect.Counts {
+		if _, ok := Counters[name]; !ok {
+			counts := yamldoc.Child(node("expect"), "counts")
+			msgs = append(msgs, at(keyOf(counts, name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
+		}
+	}
+	for name, r := range sc.Expect.Counts {
+		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
+			msgs = append(msgs, at(keyOf(yamldoc.Child(node("expect"), "counts"), name), "count %q: min %d is above max %d", name, *r.Min, *r.Max))
+		}
+	}
+	if steps := yamldoc.Child(root, "steps"); len(sc.Steps) == 0 && (steps == nil || len(steps.Content) == 0) {
+		msgs = append(msgs, at(node("steps"), "steps: a scenario needs at least one step"))
+	}
+	users := map[string]bool{}
+	for _, u := range append(simulator.DemoUsers(), sc.Provider.Users...) {
+		users[u.ID] = true
+	}
+	faults := map[string]bool{}
+	for _, f := range sc.Provider.Faults {
+		if f.ID != "" {
+			faults[f.ID] = true
+		}
+	}
+	for i := range sc.Steps {
+		s := &sc.Steps[i]
+		// Steps that failed to decode are missing from sc.Steps, so the
+		// step's own position is the one to trust, not its index.
+		n := &yaml.Node{Line: s.Line, Column: s.Column}
+		for _, u := range []string{s.Authorize, s.ChangePassword, s.RequireConsent} {
+			if u != "" && !users[u] {
+				msgs = append(msgs, at(n, "no user %q: the provider has %s", u, joined(sortedKeys(users))))
+			}
+		}
+		if s.Revoke != nil && s.Revoke.User != "" && !users[s.Revoke.User] {
+			msgs = append(msgs, at(n, "revoke: no user %q: the provider has %s", s.Revoke.User, joined(sortedKeys(users))))
+		}
+		if s.Fault != nil && s.Fault.ID != "" {
+			if faults[s.Fault.ID] {
+				msgs = append(msgs, at(n, "fault id %q is already active at this step", s.Fault.ID))
+			}
+			faults[s.Fault.ID] = true
+		}
+		if s.RemoveFault != "" {
+			if !faults[s.RemoveFault] {
+				msgs = append(msgs, at(n, "remove_fault: no fault %q is active at this step (give faults an id to remove them)", s.RemoveFault))
+			}
+			delete(faults, s.RemoveFault)
+		}
+	}
+	return msgs
+}
+
+// UnmarshalYAML reads a step: a mapping with exactly one action key (and
+// an optional expect), or an action without parameters written alone
+// (`- restart`, `- logout`). Problems are reported at the key they concern.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	s.Line, s.Column = n.Line, n.Column
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "restart":
+			s.Restart = true
+		case "logout":
+			s.Logout = true
+		default:
+			return &yaml.TypeError{Errors: []string{at(n, "step %q: a step is a mapping with one action (%s); only restart and logout stand alone", n.Value, strings.Join(actions, ", "))}}
+		}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{at(n, "a step is a mapping with one action (%s)", strings.Join(actions, ", "))}}
+	}
+	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Step](), "a step"); len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	var present []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if slices.Contains(actions, n.Content[i].Value) {
+			present = append(present, n.Content[i].Value)
+		}
+	}
+	switch len(present) {
+	case 0:
+		return &yaml.TypeError{Errors: []string{at(n, "a step needs one action: %s", strings.Join(actions, ", "))}}
+	case 1:
+	default:
+		return &yaml.TypeError{Errors: []string{at(n, "a step has one action, this one has %d (%s): split it into steps", len(present), strings.Join(present, ", "))}}
+	}
+	type plain Step // without this method, so Decode does not recurse
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	p.Line, p.Column = s.Line, s.Column
+	*s = Step(p)
+	if msgs := s.check(n, present[0]); len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	return nil
+}
+
+// check finds what is wrong with a decoded step's parameters.
+func (s *Step) check(n *yaml.Node, action string) []string {
+	var msgs []string
+	value := yamldoc.Child(n, action)
+	// An action key with a null or false value would do nothing, silently.
+	if value.Tag == "!!null" || (value.Kind == yaml.ScalarNode && value.Value == "") ||
+		(action == "restart" || action == "logout") && !(s.Restart || s.Logout) {
+		return []string{at(keyOf(n, action), "%s: give it a value (for restart and logout: true)", action)}
+	}
+	switch action {
+	case "call":
+		c := s.Call
+		for name, v := range map[string]int{"times": c.Times, "concurrent": c.Concurrent, "processes": c.Processes} {
+			if v < 0 || v > 1000 {
+				msgs = append(msgs, at(keyOf(value, name), "call.%s: %d is not between 0 and 1000", name, v))
+			}
+		}
+		shapes := 0
+		for _, v := range []int{c.Times, c.Concurrent, c.Processes} {
+			if v > 1 {
+				shapes++
+			}
+		}
+		if shapes > 1 {
+			msgs = append(msgs, at(value, "call: give one of times, concurrent and processes"))
+		}
+		if c.Every < 0 {
+			msgs = append(msgs, at(keyOf(value, "every"), "call.every: must not be negative"))
+		}
+		if c.Every > 0 && c.Times < 2 {
+			msgs = append(msgs, at(keyOf(value, "every"), "call.every: needs times of 2 or more"))
+		}
+	case "advance":
+		if s.Advance <= 0 {
+			msgs = append(msgs, at(value, "advance: the clock only moves forward; give a positive duration"))
+		}
+	case "revoke":
+		r := s.Revoke
+		selectors := 0
+		for _, set := range []bool{r.User != "", r.Client, r.All} {
+			if set {
+				selectors++
+			}
+		}
+		if selectors != 1 {
+			msgs = append(msgs, at(value, "revoke: give exactly one of user, client: true and all: true"))
+		}
+		reasons := []string{family.ReasonUser, family.ReasonAdmin, family.ReasonPasswordChange, family.ReasonSecurity}
+		if r.Reason != "" && !slices.Contains(reasons, r.Reason) {
+			msgs = append(msgs, at(keyOf(value, "reason"), "revoke.reason %q is not one of %s", r.Reason, strings.Join(reasons, ", ")))
+		}
+	case "rotate_secret":
+		if s.RotateSecret.Grace < 0 || s.RotateSecret.ExpiresIn < 0 {
+			msgs = append(msgs, at(value, "rotate_secret: grace and expires_in must not be negative"))
+		}
+	case "publishing_status":
+		if s.PublishingStatus != simulator.PublishingTesting && s.PublishingStatus != simulator.PublishingProduction {
+			msgs = append(msgs, at(value, "publishing_status %q is not %s or %s", s.PublishingStatus, simulator.PublishingTesting, simulator.PublishingProduction))
+		}
+	}
+	if s.Expect != nil {
+		e := yamldoc.Child(n, "expect")
+		if s.Calls() == 0 {
+			msgs = append(msgs, at(keyOf(n, "expect"), "expect: a %s step makes no client call to expect anything of", action))
+		}
+		if !slices.Contains(Outcomes(), s.Expect.Outcome) {
+			msgs = append(msgs, at(e, "expect: unknown outcome %q (known: %s)", s.Expect.Outcome, strings.Join(Outcomes(), ", ")))
+		}
+		if s.Expect.Reason != "" && s.Expect.Outcome != OutcomeReauthorize {
+			msgs = append(msgs, at(e, "expect.reason: only a reauthorize outcome has a reason"))
+		}
+	}
+	return msgs
+}
+
+// keyOf is the key node of key in the mapping n, or n itself; with an
+// empty key, n. A message about a key points at the key, where a reader
+// looks first.
+func keyOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return &yaml.Node{Line: 1, Column: 1}
+	}
+	if key != "" && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i]
+			}
+		}
+	}
+	return n
+}
+
+// item is item i of the sequence n, or n.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
+	}
+	return keyOf(n, "")
+}
+
+func joined[T ~string](items []T) string {
+	out := make([]string, len(items))
+	for i, v := range items {
+		out[i] = string(v)
+	}
+	return strings.Join(out, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,410 @@
+// Package scenarios holds the bundled scenario files and the code that
+// loads and validates them. A scenario is what QA writes without reading
+// Go: a provider setup, a timeline of steps (authorize, call the API,
+// advance the clock, restart the client, inject a fault, revoke...) and what
+// the client is expected to do. The conformance package runs them.
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// Scenario is one scenario file.
+type Scenario struct {
+	// Name identifies the scenario in reports and on the command line; it
+	// defaults to the file's base name without .yaml.
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Tags        []string `yaml:"tags"`
+	// Reproduces names the field failure (a report in shared/seeds, or a
+	// provider's documented behaviour) the scenario is modelled on.
+	Reproduces string `yaml:"reproduces"`
+	// Provider is the simulator's configuration, as in `oauthsim serve
+	// --config`: a profile (a built-in base plus overrides), clients, users
+	// and faults active from the start. The client under test is "demo"
+	// unless Client says otherwise.
+	Provider simulator.Config `yaml:"provider"`
+	// Client is the registered client the client under test uses.
+	Client string `yaml:"client"`
+	// Requires lists the capabilities a client must have for the scenario
+	// to run; a client without one is reported as skipped.
+	Requires []Capability `yaml:"requires"`
+	Steps    []Step       `yaml:"steps"`
+	Expect   Expectations `yaml:"expect"`
+
+	// File is where the scenario was read from.
+	File string `yaml:"-"`
+}
+
+// Capability is something a client under test can do.
+type Capability string
+
+// The capabilities scenarios may require.
+const (
+	// CapRefresh: the client keeps a refresh token and refreshes with it.
+	CapRefresh Capability = "refresh"
+	// CapRestart: the client persists its tokens in its state directory and
+	// finds them again after a process restart.
+	CapRestart Capability = "restart"
+	// CapConcurrency: the client serves several API calls at once.
+	CapConcurrency Capability = "concurrency"
+	// CapLogout: the client logs out, revoking its tokens (RFC 7009).
+	CapLogout Capability = "logout"
+	// CapSecretRotation: the client reads its client secret again when it is
+	// rotated.
+	CapSecretRotation Capability = "secret_rotation"
+	// CapSharedState: several processes of the client can share one state
+	// directory.
+	CapSharedState Capability = "shared_state"
+)
+
+// Capabilities lists every capability, in a stable order.
+func Capabilities() []Capability {
+	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState}
+}
+
+// Step is one entry of the timeline: exactly one action, with an optional
+// expectation of how the client's calls in it end.
+type Step struct {
+	// Authorize runs the authorization code flow for a user (the
+	// simulator signs the user in and consents headlessly).
+	Authorize string `yaml:"authorize"`
+	// Call makes authenticated API calls through the client's token manager.
+	Call *Call `yaml:"call"`
+	// Advance moves the sim clock forward.
+	Advance profile.Duration `yaml:"advance"`
+	// Restart stops the client's process and starts it again on the same
+	// state directory.
+	Restart bool `yaml:"restart"`
+	// Fault adds a fault (package fault's fields); RemoveFault removes one by id.
+	Fault       *fault.Fault `yaml:"fault"`
+	RemoveFault string       `yaml:"remove_fault"`
+	// Revoke revokes grants at the provider, as a user, an admin or a
+	// security response would.
+	Revoke *Revoke `yaml:"revoke"`
+	// RotateSecret gives the client a new secret; the client under test
+	// reads it from its configuration.
+	RotateSecret *RotateSecret `yaml:"rotate_secret"`
+	// ChangePassword revokes every grant of the user, as a password change does.
+	ChangePassword string `yaml:"change_password"`
+	// Logout asks the client to log out.
+	Logout bool `yaml:"logout"`
+	// PublishingStatus moves the client between "testing" and "production".
+	PublishingStatus string `yaml:"publishing_status"`
+	// RequireConsent marks the user as having to consent again.
+	RequireConsent string `yaml:"require_consent"`
+	// Expect is how every client call the step makes must end. A call's
+	// default is "ok"; other actions expect nothing unless told.
+	Expect *Expect `yaml:"expect"`
+
+	// Line and Column are where the step starts in its file.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+}
+
+// Call is a call step: Times calls in a row, Every apart on the sim clock,
+// or Concurrent calls at once from one process, or one call from each of
+// Processes processes sharing the state directory.
+type Call struct {
+	Times      int              `yaml:"times"`
+	Every      profile.Duration `yaml:"every"`
+	Concurrent int              `yaml:"concurrent"`
+	Processes  int              `yaml:"processes"`
+}
+
+// Revoke selects what a revoke step revokes: one user's grants, the
+// client's, or all; Reason is the provider's reason (user_revocation,
+// admin_revocation, password_change, security_response).
+type Revoke struct {
+	User   string `yaml:"user"`
+	Client bool   `yaml:"client"`
+	All    bool   `yaml:"all"`
+	Reason string `yaml:"reason"`
+}
+
+// RotateSecret is a client-secret rotation: the old secret keeps working
+// for Grace (zero: it stops at once), and the new one expires after
+// ExpiresIn (zero: never).
+type RotateSecret struct {
+	Grace     profile.Duration `yaml:"grace"`
+	ExpiresIn profile.Duration `yaml:"expires_in"`
+}
+
+// Outcomes of a client call, as the harness classifies them.
+const (
+	// OutcomeOK: the API answered with the client's token.
+	OutcomeOK = "ok"
+	// OutcomeReauthorize: the client reported that the user must authorize again.
+	OutcomeReauthorize = "reauthorize"
+	// OutcomeInteractionRequired: the client reported that the user must
+	// interact (step-up, consent) before the grant works again.
+	OutcomeInteractionRequired = "interaction_required"
+	// OutcomeConfigurationError: the client reported its own configuration
+	// (client id or secret) as wrong.
+	OutcomeConfigurationError = "configuration_error"
+	// OutcomeTemporaryError: the client reported a transient failure.
+	OutcomeTemporaryError = "temporary_error"
+	// OutcomeUnauthorized: the API refused the client's token.
+	OutcomeUnauthorized = "unauthorized"
+	// OutcomeError: any other failure.
+	OutcomeError = "error"
+	// OutcomeAny: the scenario does not mind how the call ends.
+	OutcomeAny = "any"
+)
+
+// Outcomes lists the outcomes an expectation may name.
+func Outcomes() []string {
+	return []string{OutcomeOK, OutcomeReauthorize, OutcomeInteractionRequired, OutcomeConfigurationError,
+		OutcomeTemporaryError, OutcomeUnauthorized, OutcomeError, OutcomeAny}
+}
+
+// Expect is how a step's calls must end: an outcome and, for reauthorize,
+// optionally the reason ("revoked", "expired"...). Written `expect: ok` or
+// `expect: {outcome: reauthorize, reason: revoked}`.
+type Expect struct {
+	Outcome string `yaml:"outcome"`
+	Reason  string `yaml:"reason"`
+}
+
+// UnmarshalYAML reads an expectation given as an outcome alone or as a mapping.
+func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		e.Outcome = n.Value
+		return nil
+	}
+	type plain Expect
+	return n.Decode((*plain)(e))
+}
+
+// String is the expectation as a reader would write it.
+func (e Expect) String() string {
+	if e.Reason != "" {
+		return e.Outcome + " (" + e.Reason + ")"
+	}
+	return e.Outcome
+}
+
+// Expectations are what must hold at the end of the run, beyond the
+// conformance checks every run is judged by.
+type Expectations struct {
+	// Counts bound how often something happened over the whole run, by
+	// the names in Counters.
+	Counts map[string]Range `yaml:"counts"`
+}
+
+// Counters names what Expectations.Counts may bound, with what each counts.
+var Counters = map[string]string{
+	"token_requests":   "requests to the token endpoint, of any grant",
+	"refreshes":        "refresh-grant requests to the token endpoint",
+	"api_calls":        "requests to the protected resource",
+	"unauthorized":     "requests to the protected resource answered 401",
+	"reuse_detected":   "superseded refresh tokens presented outside any grace window",
+	"families_revoked": "token families revoked, for any reason",
+	"revocations":      "requests to the revocation endpoint",
+	"authorizations":   "authorization codes redeemed",
+}
+
+// Range bounds a count: `3` is exactly three, `{min: 1, max: 2}` a range.
+type Range struct {
+	Min *int `yaml:"min"`
+	Max *int `yaml:"max"`
+}
+
+// UnmarshalYAML reads a range given as one number or as min and max.
+func (r *Range) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var v int
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		r.Min, r.Max = &v, &v
+		return nil
+	}
+	type plain Range
+	return n.Decode((*plain)(r))
+}
+
+// Holds reports whether n is within the range.
+func (r Range) Holds(n int) bool {
+	return (r.Min == nil || n >= *r.Min) && (r.Max == nil || n <= *r.Max)
+}
+
+// String is the range in words.
+func (r Range) String() string {
+	switch {
+	case r.Min != nil && r.Max != nil && *r.Min == *r.Max:
+		return fmt.Sprintf("exactly %d", *r.Min)
+	case r.Min != nil && r.Max != nil:
+		return fmt.Sprintf("between %d and %d", *r.Min, *r.Max)
+	case r.Min != nil:
+		return fmt.Sprintf("at least %d", *r.Min)
+	case r.Max != nil:
+		return fmt.Sprintf("at most %d", *r.Max)
+	}
+	return "any number"
+}
+
+// actions are a step's action keys, in the order Action reports them.
+var actions = []string{"authorize", "call", "advance", "restart", "fault", "remove_fault", "revoke",
+	"rotate_secret", "change_password", "logout", "publishing_status", "require_consent"}
+
+// Action names the step's action by its key.
+func (s Step) Action() string {
+	switch {
+	case s.Authorize != "":
+		return "authorize"
+	case s.Call != nil:
+		return "call"
+	case s.Advance != 0:
+		return "advance"
+	case s.Restart:
+		return "restart"
+	case s.Fault != nil:
+		return "fault"
+	case s.RemoveFault != "":
+		return "remove_fault"
+	case s.Revoke != nil:
+		return "revoke"
+	case s.RotateSecret != nil:
+		return "rotate_secret"
+	case s.ChangePassword != "":
+		return "change_password"
+	case s.Logout:
+		return "logout"
+	case s.PublishingStatus != "":
+		return "publishing_status"
+	case s.RequireConsent != "":
+		return "require_consent"
+	}
+	return ""
+}
+
+// Summary says what the step does, in words for a report.
+func (s Step) Summary() string {
+	switch s.Action() {
+	case "authorize":
+		return "authorize as " + s.Authorize
+	case "call":
+		c := s.Call
+		switch {
+		case c.Processes > 1:
+			return fmt.Sprintf("call the API from %d processes at once", c.Processes)
+		case c.Concurrent > 1:
+			return fmt.Sprintf("call the API %d times at once", c.Concurrent)
+		case c.Times > 1 && c.Every > 0:
+			return fmt.Sprintf("call the API %d times, every %s", c.Times, c.Every)
+		case c.Times > 1:
+			return fmt.Sprintf("call the API %d times", c.Times)
+		}
+		return "call the API"
+	case "advance":
+		return "advance the clock by " + s.Advance.String()
+	case "restart":
+		return "restart the client"
+	case "fault":
+		id := s.Fault.ID
+		if id != "" {
+			id = " " + id
+		}
+		return fmt.Sprintf("add fault%s (%s)", id, s.Fault.Kind)
+	case "remove_fault":
+		return "remove fault " + s.RemoveFault
+	case "revoke":
+		r := s.Revoke
+		what := "every grant"
+		switch {
+		case r.User != "":
+			what = r.User + "'s grants"
+		case r.Client:
+			what = "the client's grants"
+		}
+		if r.Reason != "" {
+			return fmt.Sprintf("revoke %s (%s)", what, r.Reason)
+		}
+		return "revoke " + what
+	case "rotate_secret":
+		if s.RotateSecret.Grace > 0 {
+			return "rotate the client secret, the old one valid for " + s.RotateSecret.Grace.String()
+		}
+		return "rotate the client secret"
+	case "change_password":
+		return s.ChangePassword + " changes their password"
+	case "logout":
+		return "log out"
+	case "publishing_status":
+		return "set the app's publishing status to " + s.PublishingStatus
+	case "require_consent":
+		return s.RequireConsent + " must consent again"
+	}
+	return "nothing"
+}
+
+// Calls is how many client calls the step makes.
+func (s Step) Calls() int {
+	if s.Call == nil {
+		if s.Authorize != "" || s.Logout {
+			return 1
+		}
+		return 0
+	}
+	return max(1, s.Call.Times, s.Call.Concurrent, s.Call.Processes)
+}
+
+// Expected is the outcome the step's calls must have, and whether the
+// scenario set one: calls default to ok, authorize and logout too.
+func (s Step) Expected() (Expect, bool) {
+	if s.Expect != nil {
+		return *s.Expect, true
+	}
+	if s.Calls() > 0 {
+		return Expect{Outcome: OutcomeOK}, true
+	}
+	return Expect{}, false
+}
+
+// SimDuration is how much sim time the timeline covers: every advance and
+// every interval between repeated calls.
+func (sc *Scenario) SimDuration() time.Duration {
+	var d time.Duration
+	for _, s := range sc.Steps {
+		d += s.Advance.D()
+		if s.Call != nil && s.Call.Times > 1 {
+			d += time.Duration(s.Call.Times-1) * s.Call.Every.D()
+		}
+	}
+	return d
+}
+
+// Profile is the name of the scenario's provider profile.
+func (sc *Scenario) Profile() string {
+	if sc.Provider.Profile.Base == "" {
+		return "generic"
+	}
+	return sc.Provider.Profile.Base
+}
+
+// HasTag reports whether the scenario carries tag.
+func (sc *Scenario) HasTag(tag string) bool { return slices.Contains(sc.Tags, tag) }
+
+// FaultKinds lists the kinds of fault the scenario uses, from the start or in steps.
+func (sc *Scenario) FaultKinds() []fault.Kind {
+	var out []fault.Kind
+	for _, f := range sc.Provider.Faults {
+		out = append(out, f.Kind)
+	}
+	for _, s := range sc.Steps {
+		if s.Fault != nil {
+			out = append(out, s.Fault.Kind)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
