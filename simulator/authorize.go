@@ -71,6 +71,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op)
 	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, addedScopesNote(added)
+	e.Scope = strings.Join(ar.GetGrantedScopes(), " ")
 	s.events.Emit(e)
 }
 

@@ -84,11 +84,14 @@ type Event struct {
 	Token     string     `json:"token,omitempty"`
 	Parent    string     `json:"parent,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Status    int        `json:"status,omitempty"`
-	Outcome   string     `json:"outcome,omitempty"`
-	Error     string     `json:"error,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	Detail    string     `json:"detail,omitempty"`
+	// Scope is what an authorization granted, space-separated; offline
+	// access shows as offline_access however the client asked for it.
+	Scope   string `json:"scope,omitempty"`
+	Status  int    `json:"status,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 	// RetryAt is when an answer told the client it may come back, on the
 	// sim clock: from its Retry-After, or from a rate-limit reset header.
 	RetryAt *time.Time `json:"retry_at,omitempty"`

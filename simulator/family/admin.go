@@ -9,16 +9,18 @@ import (
 
 // Info describes a family for the control API.
 type Info struct {
-	ID           string     `json:"id"`
-	Client       string     `json:"client_id"`
-	User         string     `json:"user,omitempty"`
-	Created      time.Time  `json:"created"`
-	Scopes       []string   `json:"scopes"`
-	LiveRefresh  int        `json:"live_refresh_tokens"`
-	Revoked      bool       `json:"revoked"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
-	RevokeReason string     `json:"revoke_reason,omitempty"`
-	AccessTokens int        `json:"access_tokens"`
+	ID          string    `json:"id"`
+	Client      string    `json:"client_id"`
+	User        string    `json:"user,omitempty"`
+	Created     time.Time `json:"created"`
+	Scopes      []string  `json:"scopes"`
+	LiveRefresh int       `json:"live_refresh_tokens"`
+	// LiveRefreshTokens are the fingerprints of those refresh tokens.
+	LiveRefreshTokens []string   `json:"live_refresh_fingerprints,omitempty"`
+	Revoked           bool       `json:"revoked"`
+	RevokedAt         *time.Time `json:"revoked_at,omitempty"`
+	RevokeReason      string     `json:"revoke_reason,omitempty"`
+	AccessTokens      int        `json:"access_tokens"`
 	// LiveAccess counts the access tokens the resource would still accept.
 	LiveAccess    int `json:"live_access_tokens"`
 	RefreshTokens int `json:"refresh_tokens"`
@@ -157,6 +159,7 @@ func (s *Store) Families() []Info {
 		for _, t := range f.refresh {
 			if s.usable(t) {
 				out[i].LiveRefresh++
+				out[i].LiveRefreshTokens = append(out[i].LiveRefreshTokens, t.fingerprint())
 			}
 			out[i].Scopes = t.req.GetGrantedScopes()
 		}
