@@ -33,7 +33,7 @@ var bugs = map[flaw.Flaw]string{
 	flaw.RefreshOnlyOn401:       "never refreshes ahead of expiry: it learns of expiry from a 401",
 	flaw.KeepOldRefreshToken:    "keeps using the old refresh token after the provider rotated it",
 	flaw.MemoryOnly:             "keeps tokens in memory only: a restart loses the grant",
-	flaw.NoSingleFlight:         "lets every concurrent caller refresh: a refresh storm",
+	flaw.NoSingleFlight:         "lets every concurrent caller refresh, with nothing to coordinate them: a refresh storm",
 	flaw.RetryAfterInvalidGrant: "treats invalid_grant as transient and keeps retrying a dead grant",
 	flaw.IgnoreRetryAfter:       "ignores Retry-After and retries at once, without backoff",
 	flaw.DiscardRefreshOnError:  "throws the refresh token away after a transient failure",

@@ -263,7 +263,9 @@ const refreshTimeout = 2 * time.Minute
 // refresh runs one refresh under the store's lock.
 func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 	gen := m.generation()
-	if m.cfg.flaw != flaw.NoStoreLock {
+	// Without single flight nothing coordinates callers: the store's lock
+	// would otherwise serialize them in its place.
+	if m.cfg.flaw != flaw.NoStoreLock && m.cfg.flaw != flaw.NoSingleFlight {
 		unlock, err := m.cfg.Store.Lock(ctx, m.cfg.Key)
 		if err != nil {
 			return Token{}, fmt.Errorf("lock token: %w", err)
@@ -316,6 +318,10 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		err = m.failed(ctx, t, sent, err)
 	case ans.ok():
 		return m.obtained(ctx, gen, t, ans, sent)
+	case ans.garbled():
+		// The provider said yes, so it may well have rotated the token, but
+		// the tokens did not arrive: as good as a lost answer.
+		err = m.failed(ctx, t, sent, fmt.Errorf("unreadable token response: HTTP %d, %d bytes", ans.status, len(ans.body)))
 	default:
 		err = m.refused(ctx, gen, t, ans)
 	}

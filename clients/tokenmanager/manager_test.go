@@ -403,6 +403,30 @@ var _ = Describe("The reference token manager", func() {
 		})
 	})
 
+	Describe("an unreadable success answer to a refresh", func() {
+		DescribeTable("counts as a lost answer: the rotated-away token is not sent again outside a grace window",
+			func(mode string) {
+				r := newRig(profile.Generic())
+				r.authorize(r.m)
+				r.fault(map[string]any{"kind": "malformed", "mode": mode, "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+				r.advance(61 * time.Minute)
+				_, err := r.m.Token(ctx)
+				var temp *tokenmanager.TemporaryError
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				r.advance(temp.RetryAfter)
+				_, err = r.m.Token(ctx)
+				var dead *tokenmanager.ReauthorizationRequired
+				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
+				Expect(dead.Reason).To(Equal(tokenmanager.ReasonLostRefresh))
+				Expect(r.refreshes()).To(Equal(1))
+				Expect(r.count(reuseDetected)).To(BeZero())
+			},
+			Entry("truncated", "truncate"),
+			Entry("not JSON", "not_json"),
+			Entry("empty", "empty"),
+		)
+	})
+
 	Describe("a dead grant", func() {
 		DescribeTable("is terminal, with the reason, and no refresh follows",
 			func(name string, kill func(r *rig), reason tokenmanager.Reason) {

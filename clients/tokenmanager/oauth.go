@@ -294,6 +294,13 @@ func (a answer) str(key string) string {
 	return s
 }
 
+// garbled reports whether a success status came without readable tokens
+// and without an OAuth error: a truncated or empty body, or not JSON.
+func (a answer) garbled() bool {
+	code, _ := a.oauthError()
+	return a.status >= 200 && a.status < 300 && !a.ok() && code == ""
+}
+
 // ok reports whether the answer carries tokens. A 2xx is not enough:
 // GitHub and Slack answer errors with 200 (RFC 6749 §5.1 requires
 // access_token).

@@ -17,7 +17,8 @@ const (
 	KeepOldRefreshToken Flaw = "keep_old_refresh_token"
 	// MemoryOnly never writes to the store: a restart loses the grant.
 	MemoryOnly Flaw = "memory_only"
-	// NoSingleFlight lets every concurrent caller refresh on its own.
+	// NoSingleFlight lets every concurrent caller refresh on its own: no
+	// single flight, and no store lock to serialize them instead.
 	NoSingleFlight Flaw = "no_single_flight"
 	// RetryAfterInvalidGrant treats invalid_grant as transient and retries it.
 	RetryAfterInvalidGrant Flaw = "retry_after_invalid_grant"
