@@ -233,7 +233,19 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 			msgs = append(msgs, at(keyOf(counts, name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
 		}
 	}
+	for _, id := range sortedKeys(sc.Waive) {
+		k := keyOf(node("waive"), id)
+		if len(checkIDs) > 0 && !slices.Contains(checkIDs, id) {
+			msgs = append(msgs, at(k, "waive: unknown check %q (known: %s)", id, strings.Join(checkIDs, ", ")))
+		}
+		if strings.TrimSpace(sc.Waive[id]) == "" {
+			msgs = append(msgs, at(k, "waive: say why %q cannot judge this scenario", id))
+		}
+	}
 	for name, r := range sc.Expect.Counts {
+		if (r.Min != nil && *r.Min < 0) || (r.Max != nil && *r.Max < 0) {
+			msgs = append(msgs, at(keyOf(yamldoc.Child(node("expect"), "counts"), name), "count %q: counts are not negative", name))
+		}
 		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
 			msgs = append(msgs, at(keyOf(yamldoc.Child(node("expect"), "counts"), name), "count %q: min %d is above max %d", name, *r.Min, *r.Max))
 		}
@@ -246,9 +258,21 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		users[u.ID] = true
 	}
 	faults := map[string]bool{}
-	for _, f := range sc.Provider.Faults {
-		if f.ID != "" {
-			faults[f.ID] = true
+	for i, f := range sc.Provider.Faults {
+		if f.ID == "" {
+			continue
+		}
+		if faults[f.ID] {
+			msgs = append(msgs, at(item(yamldoc.Child(node("provider"), "faults"), i), "fault id %q is used twice", f.ID))
+		}
+		faults[f.ID] = true
+	}
+	if steps := yamldoc.Child(root, "steps"); steps != nil && steps.Kind == yaml.SequenceNode {
+		for _, n := range steps.Content {
+			// yaml hands a null item to no unmarshaler: it would vanish.
+			if n.Tag == "!!null" {
+				msgs = append(msgs, at(n, "an empty step: give it an action"))
+			}
 		}
 	}
 	for i := range sc.Steps {

@@ -7,11 +7,13 @@ package scenarios
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
@@ -39,10 +41,23 @@ type Scenario struct {
 	Requires []Capability `yaml:"requires"`
 	Steps    []Step       `yaml:"steps"`
 	Expect   Expectations `yaml:"expect"`
+	// Waive names checks that cannot fairly judge this scenario, each with
+	// the reason (e.g. no-expired-access-token when the provider does not
+	// say when access tokens expire). A waived check is reported as skipped
+	// with the reason.
+	Waive map[string]string `yaml:"waive"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-"`
 }
+
+// checkIDs are the conformance checks a waiver may name; RegisterChecks
+// sets them, since the checks live in the package that runs scenarios.
+var checkIDs []string
+
+// RegisterChecks tells the loader which check ids exist, so that a waiver
+// of a misspelt check is an error instead of a silent no-op.
+func RegisterChecks(ids ...string) { checkIDs = append(checkIDs, ids...) }
 
 // Capability is something a client under test can do.
 type Capability string
@@ -121,8 +136,8 @@ type Call struct {
 }
 
 // Revoke selects what a revoke step revokes: one user's grants, the
-// client's, or all; Reason is the provider's reason (user_revocation,
-// admin_revocation, password_change, security_response).
+// client's, or all; Reason is why, as the provider records it: user,
+// admin (the default), password_change or security.
 type Revoke struct {
 	User   string `yaml:"user"`
 	Client bool   `yaml:"client"`
@@ -180,6 +195,9 @@ func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 		e.Outcome = n.Value
 		return nil
 	}
+	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Expect](), "expect"); len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
 	type plain Expect
 	return n.Decode((*plain)(e))
 }
@@ -227,6 +245,9 @@ func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 		}
 		r.Min, r.Max = &v, &v
 		return nil
+	}
+	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Range](), "a count"); len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
 	}
 	type plain Range
 	return n.Decode((*plain)(r))

@@ -68,15 +68,26 @@ func UnknownKeys(n *yaml.Node, t reflect.Type, what string) []string {
 	return unknownKeys(n, t, what, "")
 }
 
-func unknownKeys(n *yaml.Node, t reflect.Type, what, prefix string) []string {
-	fields := map[string]reflect.Type{}
+// unmarshaler is the interface of types that read, and check, their own keys.
+var unmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
+// fieldsOf maps t's yaml keys to their types, inline structs included.
+func fieldsOf(t reflect.Type, fields map[string]reflect.Type) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-		if name != "" && name != "-" {
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline" && sf.Type.Kind() == reflect.Struct:
+			fieldsOf(sf.Type, fields)
+		case name != "" && name != "-":
 			fields[name] = sf.Type
 		}
 	}
+}
+
+func unknownKeys(n *yaml.Node, t reflect.Type, what, prefix string) []string {
+	fields := map[string]reflect.Type{}
+	fieldsOf(t, fields)
 	where := what
 	if prefix != "" {
 		where = strings.TrimSuffix(prefix, ".")
@@ -90,9 +101,30 @@ func unknownKeys(n *yaml.Node, t reflect.Type, what, prefix string) []string {
 			msgs = append(msgs, fmt.Sprintf("line %d:%d: unknown field %q in %s (known: %s)", k.Line, k.Column, k.Value, where, strings.Join(names, ", ")))
 			continue
 		}
-		if ft.Kind() == reflect.Struct && v.Kind == yaml.MappingNode {
-			msgs = append(msgs, unknownKeys(v, ft, what, prefix+k.Value+".")...)
-		}
+		msgs = append(msgs, below(v, ft, what, prefix+k.Value)...)
 	}
 	return msgs
+}
+
+// below checks the keys of v, the value of a field of type t at path:
+// a struct's mapping, a pointed-to struct's, or each item of a list of
+// structs. A type with its own UnmarshalYAML checks its own keys.
+func below(v *yaml.Node, t reflect.Type, what, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil
+	}
+	switch {
+	case t.Kind() == reflect.Struct && v.Kind == yaml.MappingNode:
+		return unknownKeys(v, t, what, path+".")
+	case t.Kind() == reflect.Slice && v.Kind == yaml.SequenceNode:
+		var msgs []string
+		for i, item := range v.Content {
+			msgs = append(msgs, below(item, t.Elem(), what, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return msgs
+	}
+	return nil
 }

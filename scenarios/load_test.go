@@ -1,0 +1,141 @@
+package scenarios_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/fault"
+)
+
+// broken is a scenario with one problem of each sort; the comments after
+// each line are the messages the loader must give for it.
+const broken = `name: Bad Name
+tags: [ok, "no way"]
+requires: [refresh, teleport]
+provider:
+  profile: {base: nosuch}
+steps:
+  - authorize: carol
+  - call: {times: 3, concurrent: 4}
+    expect: maybe
+  - advance: -1h
+  - {advance: 1h, restart: true}
+  - restart: true
+    expect: ok
+  - remove_fault: nope
+  - jump: 3
+  - fault: {kind: rate_limit, retry_aftr: 3s}
+  - revoke: {user: alice, all: true, reason: boredom}
+  - sing
+  - ~
+  - call: {tims: 2}
+expect:
+  counts: {refreshs: 2, refreshes: {min: 3, max: 1}, reuse_detected: -1}
+`
+
+var _ = Describe("Loading a scenario", func() {
+	It("reports every problem in the file at its line and column, in file order", func() {
+		_, err := scenarios.Parse("bad.yaml", []byte(broken))
+		Expect(err).To(HaveOccurred())
+		Expect(strings.Split(err.Error(), "\n")).To(Equal([]string{
+			`bad.yaml:1:1: description: say what the scenario shows, for the reports`,
+			`bad.yaml:1:7: name "Bad Name": use lower-case letters, digits, '-', '_' and '.'`,
+			`bad.yaml:2:12: tag "no way": use lower-case letters, digits, '-', '_' and '.'`,
+			`bad.yaml:3:21: unknown capability "teleport" (known: refresh, restart, concurrency, logout, secret_rotation, shared_state)`,
+			`bad.yaml:5:19: profile.base: no built-in profile "nosuch" (built in: auth0, dropbox, entra, entra-spa, generic, github, google, intuit, okta, okta-custom, oracle-idcs, salesforce, slack, xero)`,
+			`bad.yaml:7:5: no user "carol": the provider has alice, bob`,
+			`bad.yaml:8:11: call: give one of times, concurrent and processes`,
+			`bad.yaml:9:13: expect: unknown outcome "maybe" (known: ok, reauthorize, interaction_required, configuration_error, temporary_error, unauthorized, error, any)`,
+			`bad.yaml:10:14: advance: the clock only moves forward; give a positive duration`,
+			`bad.yaml:11:5: a step has one action, this one has 2 (advance, restart): split it into steps`,
+			`bad.yaml:13:5: expect: a restart step makes no client call to expect anything of`,
+			`bad.yaml:14:5: remove_fault: no fault "nope" is active at this step (give faults an id to remove them)`,
+			`bad.yaml:15:5: unknown field "jump" in a step (known: advance, authorize, call, change_password, expect, fault, logout, publishing_status, remove_fault, require_consent, restart, revoke, rotate_secret)`,
+			`bad.yaml:16:31: unknown field "retry_aftr" in a fault (known: body, by, content_type, delay, deviation, error_description, headers, id, jitter, key, kind, limit, match, max, max_lifetime, min_lifetime, mode, oauth_error, offset, on, per, retry_after, retry_after_format, signal, situation, status)`,
+			`bad.yaml:17:13: revoke: give exactly one of user, client: true and all: true`,
+			`bad.yaml:17:38: revoke.reason "boredom" is not one of user, admin, password_change, security`,
+			`bad.yaml:18:5: step "sing": a step is a mapping with one action (authorize, call, advance, restart, fault, remove_fault, revoke, rotate_secret, change_password, logout, publishing_status, require_consent); only restart and logout stand alone`,
+			`bad.yaml:19:5: an empty step: give it an action`,
+			`bad.yaml:20:12: unknown field "tims" in call (known: concurrent, every, processes, times)`,
+			`bad.yaml:22:12: unknown count "refreshs" (known: api_calls, authorizations, families_revoked, refreshes, reuse_detected, revocations, token_requests, unauthorized)`,
+			`bad.yaml:22:25: count "refreshes": min 3 is above max 1`,
+			`bad.yaml:22:54: count "reuse_detected": counts are not negative`,
+		}))
+	})
+
+	It("points at yaml syntax errors", func() {
+		_, err := scenarios.Parse("syntax.yaml", []byte("description: x\nsteps:\n  - call: {times: 3\n"))
+		Expect(err).To(MatchError(HavePrefix("syntax.yaml:")))
+	})
+
+	It("reads a valid scenario with defaults filled in", func() {
+		sc, err := scenarios.Parse("dir/short-one.yaml", []byte(`
+description: A short one.
+provider:
+  profile: {base: okta}
+  faults:
+    - {id: slow, kind: latency, delay: 10ms}
+steps:
+  - authorize: bob
+  - call: {times: 3, every: 1h}
+  - remove_fault: slow
+  - advance: 2d
+  - restart
+  - call: {}
+    expect: {outcome: reauthorize, reason: expired}
+expect:
+  counts: {refreshes: {max: 4}, reuse_detected: 0}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Name).To(Equal("short-one"), "the file's base name")
+		Expect(sc.Client).To(Equal("demo"))
+		Expect(sc.Profile()).To(Equal("okta"))
+		Expect(sc.SimDuration()).To(Equal(50 * time.Hour))
+		Expect(sc.FaultKinds()).To(Equal([]fault.Kind{fault.Latency}))
+		Expect(sc.Steps).To(HaveLen(6))
+		Expect(sc.Steps[4].Restart).To(BeTrue())
+		Expect(sc.Steps[4].Line).To(Equal(12))
+		want, set := sc.Steps[5].Expected()
+		Expect(set).To(BeTrue())
+		Expect(want).To(Equal(scenarios.Expect{Outcome: "reauthorize", Reason: "expired"}))
+		want, set = sc.Steps[1].Expected()
+		Expect(set).To(BeTrue())
+		Expect(want.Outcome).To(Equal("ok"), "calls expect ok unless told")
+		_, set = sc.Steps[3].Expected()
+		Expect(set).To(BeFalse(), "an advance expects nothing")
+		Expect(sc.Expect.Counts["refreshes"].Holds(4)).To(BeTrue())
+		Expect(sc.Expect.Counts["refreshes"].Holds(5)).To(BeFalse())
+		Expect(sc.Expect.Counts["reuse_detected"].String()).To(Equal("exactly 0"))
+	})
+
+	It("loads directories, and refuses two scenarios of one name", func() {
+		dir := GinkgoT().TempDir()
+		write := func(name, body string) {
+			Expect(os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600)).To(Succeed())
+		}
+		write("a.yaml", "name: same\ndescription: a\nsteps: [{advance: 1h}]\n")
+		write("b.yml", "name: same\ndescription: b\nsteps: [{advance: 1h}]\n")
+		write("notes.txt", "not a scenario")
+		_, err := scenarios.Load(dir)
+		Expect(err).To(MatchError(ContainSubstring(`b.yml: scenario name "same" is already used by ` + filepath.Join(dir, "a.yaml"))))
+		Expect(os.Remove(filepath.Join(dir, "b.yml"))).To(Succeed())
+		scs, err := scenarios.Load(dir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(scs).To(HaveLen(1))
+	})
+
+	It("loads every bundled scenario", func() {
+		scs, err := scenarios.Bundled()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(scs).NotTo(BeEmpty())
+		for _, sc := range scs {
+			Expect(sc.File).To(HavePrefix("scenarios/"))
+		}
+	})
+})
