@@ -1,0 +1,212 @@
+package reports
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The JUnit shapes below follow what CI test tabs (GitHub, GitLab, Jenkins)
+// read: a suite per client, a case per scenario, and the failure's type
+// naming the check, so that a failure is grouped by what went wrong.
+
+type junitSuites struct {
+	XMLName   xml.Name     `xml:"testsuites"`
+	Name      string       `xml:"name,attr"`
+	Tests     int          `xml:"tests,attr"`
+	Failures  int          `xml:"failures,attr"`
+	Errors    int          `xml:"errors,attr"`
+	Skipped   int          `xml:"skipped,attr"`
+	Time      string       `xml:"time,attr"`
+	Timestamp string       `xml:"timestamp,attr,omitempty"`
+	Suites    []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure"`
+	Error     *junitProblem `xml:"error"`
+	Skipped   *junitSkipped `xml:"skipped"`
+	SystemOut *junitText    `xml:"system-out"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Body    string `xml:",cdata"`
+}
+
+// junitText is element text kept as CDATA, so that logs and failure
+// bodies read as they are in the file rather than as &#xA; escapes.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// WriteJUnit writes r as JUnit XML: a testsuite per client and a testcase
+// per run. A failed run's <failure> has the first failed check's id as its
+// type and message, and lists every failed check with why it matters.
+func WriteJUnit(w io.Writer, r *Results) error {
+	clients, _ := axes(r)
+	why := rationales(r)
+	t := count(r)
+	doc := junitSuites{
+		Name: "oauthsim conform", Tests: t.Runs, Failures: t.Fail, Errors: t.Error, Skipped: t.Skip,
+		// The runs of different clients overlap, so only the whole run's wall
+		// time is true of the whole; each suite sums its own runs.
+		Time:      seconds(t.Wall),
+		Timestamp: timestamp(r.StartedAt),
+	}
+	suites := make(map[string]*junitSuite, len(clients))
+	for _, name := range clients {
+		doc.Suites = append(doc.Suites, junitSuite{Name: name, Timestamp: timestamp(r.StartedAt)})
+	}
+	for i, name := range clients {
+		suites[name] = &doc.Suites[i]
+	}
+	for _, c := range r.Clients {
+		s := suites[c.Name]
+		s.Properties = appendProperty(s.Properties, "client.version", c.Version)
+		s.Properties = appendProperty(s.Properties, "client.description", c.Description)
+		s.Properties = appendProperty(s.Properties, "client.capabilities", strings.Join(c.Capabilities, ", "))
+		s.Properties = appendProperty(s.Properties, "oauthsim.version", r.Tool)
+	}
+	wallBySuite := make(map[string]time.Duration, len(clients))
+	for _, run := range r.Runs {
+		s := suites[run.Client]
+		c := junitCase{Name: run.Scenario, Classname: run.Client, Time: seconds(time.Duration(run.Duration))}
+		if run.Output != "" {
+			c.SystemOut = &junitText{Text: xmlText(run.Output)}
+		}
+		switch status(run) {
+		case StatusFail:
+			s.Failures++
+			c.Failure = failure(run, why)
+		case StatusSkip:
+			s.Skipped++
+			c.Skipped = &junitSkipped{Message: run.Reason}
+		case StatusError:
+			s.Errors++
+			c.Error = &junitProblem{Type: StatusError, Message: firstLine(run.Reason), Body: xmlText(problemBody(run.Reason, run))}
+		}
+		s.Tests++
+		wallBySuite[run.Client] += time.Duration(run.Duration)
+		s.Cases = append(s.Cases, c)
+	}
+	for i := range doc.Suites {
+		doc.Suites[i].Time = seconds(wallBySuite[doc.Suites[i].Name])
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// failure describes a failed run: typed and titled by its first failed
+// check, with every failed check in the body.
+func failure(run Run, why map[string]string) *junitProblem {
+	bad := failed(run)
+	if len(bad) == 0 {
+		// The run failed on something no check names; say what we know.
+		return &junitProblem{Type: StatusFail, Message: firstLine(run.Reason), Body: xmlText(problemBody(run.Reason, run))}
+	}
+	var b strings.Builder
+	for _, v := range bad {
+		fmt.Fprintf(&b, "%s: %s\n", v.Check, v.Message)
+	}
+	b.WriteString(problemBody("", run))
+	var explained bool
+	for _, v := range bad {
+		if why[v.Check] == "" {
+			continue
+		}
+		if !explained {
+			b.WriteString("\nWhy it matters:\n")
+			explained = true
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", v.Check, why[v.Check])
+	}
+	return &junitProblem{Type: bad[0].Check, Message: bad[0].Message, Body: xmlText(b.String())}
+}
+
+// problemBody is head followed by the errors of the steps that failed,
+// which often say more than the verdicts about where a run went wrong.
+func problemBody(head string, run Run) string {
+	var b strings.Builder
+	if head != "" {
+		b.WriteString(head + "\n")
+	}
+	for _, s := range run.Steps {
+		if s.Error != "" {
+			fmt.Fprintf(&b, "step %d (line %d, %s): %s\n", s.Index, s.Line, s.Summary, s.Error)
+		}
+	}
+	return b.String()
+}
+
+// xmlText replaces what XML 1.0 cannot hold, such as the escape codes of a
+// coloured client log, which encoding/xml writes into CDATA as it is and
+// which would make the whole file unreadable to a CI server.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF,
+			r >= 0xE000 && r <= 0xFFFD,
+			r >= 0x10000 && r <= 0x10FFFF:
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}
+
+func appendProperty(props []junitProperty, name, value string) []junitProperty {
+	if value == "" {
+		return props
+	}
+	return append(props, junitProperty{Name: name, Value: value})
+}
+
+// seconds is a JUnit time attribute: seconds with millisecond precision.
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// timestamp is a JUnit timestamp, which readers expect without a zone.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05")
+}

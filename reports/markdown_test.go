@@ -1,0 +1,76 @@
+package reports_test
+
+import (
+	"bytes"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/reports"
+)
+
+var _ = Describe("summary.md", func() {
+	markdown := func(r *reports.Results) string {
+		var buf bytes.Buffer
+		Expect(reports.WriteMarkdown(&buf, r)).To(Succeed())
+		return buf.String()
+	}
+
+	It("heads the summary with the totals", func() {
+		md := markdown(fixture())
+		Expect(md).To(HavePrefix("## oauthsim conformance: 2 of 6 runs failed\n"))
+		Expect(md).To(ContainSubstring("**6 runs**: ✅ 3 passed · ❌ 1 failed · ⏭ 1 skipped · 💥 1 errored — 2 clients × 3 scenarios · wall time 1m35s · sim time covered 7d4h"))
+	})
+
+	It("draws the client × scenario matrix and escapes names", func() {
+		md := markdown(fixture())
+		Expect(md).To(ContainSubstring("| client | rotation-basic | refresh-storm | &lt;script&gt;alert(1)&lt;/script&gt; |\n|---|:-:|:-:|:-:|\n"))
+		Expect(md).To(ContainSubstring("| go-ref 1.2.0 | ✅ | ❌ | ✅ |\n"))
+		Expect(md).To(ContainSubstring("| py-lib 0.9.1 | 💥 | ⏭ | ✅ |\n"))
+		Expect(md).NotTo(ContainSubstring("<script>"))
+	})
+
+	It("lists each failed check of each failed run and each errored run, on one line", func() {
+		md := markdown(fixture())
+		Expect(md).To(ContainSubstring("### Failures\n\n" +
+			"- go-ref × refresh-storm: `single-flight-refresh` — 3 refreshes at +1h0m1s, at most 1 expected\n" +
+			"- go-ref × refresh-storm: `backs-off-on-429` — retried 0s after a 429 that asked for 30s\n\n"))
+		Expect(md).To(ContainSubstring("### Errors\n\n- py-lib × rotation-basic: client crashed: exit status 2\n"))
+	})
+
+	It("tables the checks with how often they failed and why they matter", func() {
+		md := markdown(fixture())
+		Expect(md).To(ContainSubstring("| `single-flight-refresh` | 1 | Providers that rotate refresh tokens revoke the family when two refreshes race. |\n"))
+		Expect(md).To(ContainSubstring("| `backs-off-on-429` | 1 | Google &amp; Entra throttle clients that retry at once. |\n"))
+		Expect(md).To(ContainSubstring("| `expectations` | 0 |"))
+	})
+
+	It("puts clients in columns when there are many scenarios and few clients", func() {
+		md := markdown(big(3, 12))
+		Expect(md).To(ContainSubstring("| scenario | client-00 1.0.0 | client-01 1.0.0 | client-02 1.0.0 |\n"))
+		Expect(md).To(ContainSubstring("| scenario-01-with-a-longish-name | ✅ | ✅ | ✅ |\n"))
+		Expect(md).To(ContainSubstring("| scenario-04-with-a-longish-name | ✅ | ❌ | ✅ |\n"))
+	})
+
+	It("counts per client when the matrix would not fit either way, and bounds the failure list", func() {
+		md := markdown(big(16, 35))
+		Expect(md).To(ContainSubstring("| client | ✅ | ❌ | ⏭ | 💥 |\n"))
+		Expect(md).To(ContainSubstring("| client-00 1.0.0 | 28 | 7 | 0 | 0 |\n"))
+		Expect(md).NotTo(ContainSubstring("| client | scenario-00"))
+		Expect(strings.Count(md, "\n- client-")).To(Equal(60))
+		Expect(md).To(ContainSubstring("- … and 52 more in index.html\n"))
+	})
+})
+
+var _ = Describe("summary.md of a clean run", func() {
+	It("says all runs passed", func() {
+		r := fixture()
+		r.Runs = []reports.Run{r.Runs[0], r.Runs[2], r.Runs[4]}
+		var buf bytes.Buffer
+		Expect(reports.WriteMarkdown(&buf, r)).To(Succeed())
+		Expect(buf.String()).To(HavePrefix("## oauthsim conformance: all runs passed\n"))
+		Expect(buf.String()).NotTo(ContainSubstring("### Failures"))
+		Expect(buf.String()).NotTo(ContainSubstring("### Errors"))
+	})
+})

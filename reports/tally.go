@@ -1,0 +1,226 @@
+package reports
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds what the four writers share: the totals of a headline,
+// the matrix axes, verdict ordering and how times are shown to people.
+
+// tally is what every report's headline says.
+type tally struct {
+	Runs, Pass, Fail, Skip, Error int
+	Clients, Scenarios            int
+	// Wall is the wall time of the whole conformance run; Sim the sim time
+	// all runs covered together.
+	Wall, Sim time.Duration
+}
+
+// count totals r for the headlines.
+func count(r *Results) tally {
+	clients, scenarios := axes(r)
+	t := tally{Runs: len(r.Runs), Clients: len(clients), Scenarios: len(scenarios), Wall: time.Duration(r.Duration)}
+	for _, run := range r.Runs {
+		t.add(run)
+	}
+	return t
+}
+
+// verdict is the headline's one-line judgement.
+func (t tally) verdict() string {
+	switch {
+	case t.Runs == 0:
+		return "no runs"
+	case t.Fail+t.Error > 0:
+		return fmt.Sprintf("%d of %d runs failed", t.Fail+t.Error, t.Runs)
+	case t.Pass == 0:
+		return "no run passed"
+	}
+	return "all runs passed"
+}
+
+// add counts run.
+func (t *tally) add(run Run) {
+	switch status(run) {
+	case StatusPass:
+		t.Pass++
+	case StatusFail:
+		t.Fail++
+	case StatusSkip:
+		t.Skip++
+	default:
+		t.Error++
+	}
+	if run.SimEnd.After(run.SimStart) {
+		t.Sim += run.SimEnd.Sub(run.SimStart)
+	}
+}
+
+// status is run's status, with one the reports do not know shown as an
+// error: a harness bug must not look like a pass.
+func status(run Run) string {
+	switch run.Status {
+	case StatusPass, StatusFail, StatusSkip:
+		return run.Status
+	}
+	return StatusError
+}
+
+// axes returns the client and scenario names of the matrix: those Results
+// lists, in its order, then any that only a run names, so that no run is
+// left out of a matrix.
+func axes(r *Results) (clients, scenarios []string) {
+	for _, c := range r.Clients {
+		clients = appendNew(clients, c.Name)
+	}
+	for _, s := range r.Scenarios {
+		scenarios = appendNew(scenarios, s.Name)
+	}
+	for _, run := range r.Runs {
+		clients = appendNew(clients, run.Client)
+		scenarios = appendNew(scenarios, run.Scenario)
+	}
+	return clients, scenarios
+}
+
+func appendNew(names []string, name string) []string {
+	if slices.Contains(names, name) {
+		return names
+	}
+	return append(names, name)
+}
+
+// cellKey finds the runs of one matrix cell.
+type cellKey struct{ client, scenario string }
+
+// runsByCell indexes r.Runs by client and scenario. A cell usually holds
+// one run, but nothing forbids a harness from repeating one.
+func runsByCell(r *Results) map[cellKey][]int {
+	cells := make(map[cellKey][]int, len(r.Runs))
+	for i, run := range r.Runs {
+		k := cellKey{run.Client, run.Scenario}
+		cells[k] = append(cells[k], i)
+	}
+	return cells
+}
+
+// failed returns the verdicts of run that failed, in check order.
+func failed(run Run) []Verdict {
+	var out []Verdict
+	for _, v := range run.Checks {
+		if v.Status == StatusFail {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// failuresByCheck counts the runs each check failed.
+func failuresByCheck(r *Results) map[string]int {
+	n := make(map[string]int, len(r.Checks))
+	for _, run := range r.Runs {
+		for _, v := range failed(run) {
+			n[v.Check]++
+		}
+	}
+	return n
+}
+
+// rationales maps check ids to their rationale.
+func rationales(r *Results) map[string]string {
+	m := make(map[string]string, len(r.Checks))
+	for _, c := range r.Checks {
+		m[c.ID] = c.Rationale
+	}
+	return m
+}
+
+// firstLine is the first line of s, for places with room for one.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(line)
+}
+
+// offset shows a sim time relative to the start of its run with the two
+// largest units ("+1h2m", "+7d1h", "+3.2s"), truncated rather than rounded
+// so that labels never run ahead of the events they mark.
+func offset(d time.Duration) string { return offsetIn(d, 2) }
+
+// offsetIn is offset with up to n units.
+func offsetIn(d time.Duration, n int) string {
+	if d < 0 {
+		return "-" + compactIn(-d, n)
+	}
+	return "+" + compactIn(d, n)
+}
+
+// compact is d with its two largest units, counting days, which
+// time.Duration.String does not.
+func compact(d time.Duration) string { return compactIn(d, 2) }
+
+var durationUnits = []struct {
+	d    time.Duration
+	name string
+}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}}
+
+// compactIn is d with up to n units from the largest it has, seconds and
+// milliseconds written as one decimal number ("1h0m1.05s").
+func compactIn(d time.Duration, n int) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < time.Millisecond:
+		return d.String()
+	}
+	first := 0
+	for d < durationUnits[first].d {
+		first++
+	}
+	last := min(first+n, len(durationUnits)) - 1
+	values := make([]int64, last+1)
+	for i := first; i <= last; i++ {
+		values[i] = int64(d / durationUnits[i].d)
+		d %= durationUnits[i].d
+	}
+	for last > first && values[last] == 0 {
+		last--
+	}
+	var b strings.Builder
+	for i := first; i <= last; i++ {
+		if durationUnits[i].name == "s" && i < last {
+			b.WriteString(strconv.FormatFloat(float64(values[i])+float64(values[i+1])/1000, 'f', -1, 64) + "s")
+			break
+		}
+		b.WriteString(strconv.FormatInt(values[i], 10) + durationUnits[i].name)
+	}
+	return b.String()
+}
+
+// exact shows an offset to the nanosecond, with days, for tooltips where
+// two events a millisecond apart must read differently.
+func exact(d time.Duration) string {
+	const day = 24 * time.Hour
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	if d < day {
+		return sign + d.String()
+	}
+	return sign + strconv.FormatInt(int64(d/day), 10) + "d" + (d % day).String()
+}
+
+// absolute is the full time, shown next to an offset.
+func absolute(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+// wall shows a wall-clock duration at the precision a person reads it.
+func wall(d time.Duration) string {
+	if d >= time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
