@@ -4,10 +4,17 @@ BIN     := bin/oauthsim
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 
-.PHONY: run build test vet fmtcheck bench clean
+OUT     ?= reports/out
 
-## run: start the simulated provider on 127.0.0.1:8090 (ARGS="--config f.yaml" to add flags)
+.PHONY: run serve build test vet fmtcheck bench clean
+
+## run: run the conformance suite on the reference token manager and every broken
+## variant (each must fail: they are broken on purpose), and write the reports to $(OUT)
 run: build
+	./$(BIN) conform --client all --expect-fail 'mutant/*' --out $(OUT) $(ARGS)
+
+## serve: start the simulated provider on 127.0.0.1:8090 (ARGS="--config f.yaml" to add flags)
+serve: build
 	./$(BIN) serve $(ARGS)
 
 ## build: build bin/oauthsim

@@ -2,7 +2,12 @@
 // simulator and conformance harness for OAuth client token managers.
 //
 //	oauthsim serve [--addr 127.0.0.1:8090] [--profile NAME] [--config oauthsim.yaml]
+//	oauthsim conform [--client NAME]... [--scenarios DIR|FILE]... [--label-filter EXPR] [--out DIR]
+//	oauthsim validate FILE|DIR...
+//	oauthsim scenarios [--scenarios DIR|FILE]...
+//	oauthsim schema
 //	oauthsim profiles [NAME]
+//	oauthsim clients
 //	oauthsim version
 package main
 
@@ -64,7 +69,8 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\n\n%s", err, c.UsageString())
 	})
-	root.AddCommand(newServeCommand(), newProfilesCommand(), newClientsCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newConformCommand(), newValidateCommand(), newScenariosCommand(), newSchemaCommand(),
+		newProfilesCommand(), newClientsCommand(), newVersionCommand())
 	return root
 }
 

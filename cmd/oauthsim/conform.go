@@ -1,0 +1,278 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/reports"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+// errChecksFailed is conform's failure when it ran and a check failed:
+// exit status 1, with the details already printed and in the reports.
+var errChecksFailed = failure{errors.New("some checks failed: see the output above and the reports")}
+
+type conformOptions struct {
+	clients   []string
+	scenarios []string
+	labels    string
+	out       string
+	verbose   bool
+	// expectFail are patterns of clients that must fail: broken on purpose.
+	expectFail []string
+}
+
+func newConformCommand() *cobra.Command {
+	var o conformOptions
+	c := &cobra.Command{
+		Use:   "conform",
+		Short: "Run the conformance scenarios against client token managers and write reports",
+		Long: `Run every selected scenario against every selected client on a simulated provider
+with a fake clock, judge each run by the conformance checks, and write results.json,
+junit.xml, index.html and summary.md to --out.
+
+Clients are "reference", "mutant/NAME" (see oauthsim clients); a pattern such as
+'mutant/*' selects several, and "all" selects every built-in client.
+
+Exit status: 0 when every check held, 1 when a check failed or a run could not be
+carried out, 2 for a usage or scenario-file error.`,
+		Example: `  oauthsim conform
+  oauthsim conform --client all --out reports/out
+  oauthsim conform --client mutant/memory_only --scenarios my-scenarios/
+  oauthsim conform --label-filter 'rotation && check:no-superseded-refresh-token'
+  oauthsim conform --label-filter 'check: containsAny {honours-retry-after, backs-off-after-failure}'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return conform(c.OutOrStdout(), o) },
+	}
+	f := c.Flags()
+	f.StringArrayVar(&o.clients, "client", nil, `client to test: reference, mutant/NAME, a pattern like 'mutant/*', or all (repeatable; default reference)`)
+	f.StringArrayVar(&o.scenarios, "scenarios", nil, "scenario file or directory (repeatable; default: the bundled scenarios)")
+	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
+	f.StringVar(&o.out, "out", "reports/out", "directory for the reports")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec as it runs")
+	f.StringArrayVar(&o.expectFail, "expect-fail", nil, `clients (a name or pattern) that are broken on purpose: each must fail a check, and their failures do not fail the run (repeatable)`)
+	return c
+}
+
+// selectClients resolves --client values to built-in clients, in the
+// order of the built-in list.
+func selectClients(patterns []string) ([]conformance.Client, error) {
+	if len(patterns) == 0 {
+		patterns = []string{"reference"}
+	}
+	var out []conformance.Client
+	for _, c := range conformance.Builtin(version) {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, c.Name()); ok || p == "all" {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("--client %q: %w", p, err)
+		}
+		matched := p == "all"
+		for _, c := range out {
+			if ok, _ := path.Match(p, c.Name()); ok {
+				matched = true
+			}
+		}
+		if !matched {
+			return nil, fmt.Errorf("--client %q: no such client (see oauthsim clients)", p)
+		}
+	}
+	return out, nil
+}
+
+// loadScenarios reads --scenarios, or the bundled scenarios.
+func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
+	if len(paths) == 0 {
+		return scenarios.Bundled()
+	}
+	return scenarios.Load(paths...)
+}
+
+func conform(w io.Writer, o conformOptions) error {
+	clients, err := selectClients(o.clients)
+	if err != nil {
+		return err
+	}
+	scs, err := loadScenarios(o.scenarios)
+	if err != nil {
+		return err
+	}
+	if o.labels != "" {
+		if _, err := types.ParseLabelFilter(o.labels); err != nil {
+			// Ginkgo colours its message for a terminal; an error line is not one.
+			return fmt.Errorf("--label-filter: %s", ansi.ReplaceAllString(err.Error(), ""))
+		}
+	}
+	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	suiteConfig.LabelFilter = o.labels
+	// One process: Ginkgo's parallel mode needs its own CLI to spawn workers.
+	suiteConfig.ParallelTotal, suiteConfig.ParallelProcess = 1, 1
+	reporterConfig.Verbose = o.verbose
+	reporterConfig.NoColor = os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stdout)
+	fmt.Fprintf(w, "oauthsim conform: %d client(s) × %d scenario(s), %d checks each\n", len(clients), len(scs), len(conformance.Checks()))
+
+	suite := conformance.Define(conformance.Plan{Clients: clients, Scenarios: scs, Tool: version})
+	t := &testingT{}
+	ginkgo.RunSpecs(t, "oauthsim conformance", suiteConfig, reporterConfig)
+	res := suite.Results()
+	if err := reports.Write(o.out, res); err != nil {
+		return failure{err}
+	}
+	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", tally(res), o.out)
+	if len(o.expectFail) == 0 {
+		if t.failed || !res.Passed() {
+			return errChecksFailed
+		}
+		return nil
+	}
+	return judgeExpectedFailures(w, res, o.expectFail)
+}
+
+// judgeExpectedFailures is the exit status with --expect-fail: every
+// client it names must have failed a run, and every other client passed.
+func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string) error {
+	expected := func(name string) bool {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	failedRuns := map[string]int{}
+	for _, r := range res.Runs {
+		if r.Status == reports.StatusFail || r.Status == reports.StatusError {
+			failedRuns[r.Client]++
+		}
+	}
+	var wrong []string
+	for _, c := range res.Clients {
+		switch {
+		case expected(c.Name) && failedRuns[c.Name] == 0:
+			wrong = append(wrong, c.Name+" was expected to fail, and passed")
+		case !expected(c.Name) && failedRuns[c.Name] > 0:
+			wrong = append(wrong, fmt.Sprintf("%s failed %d run(s)", c.Name, failedRuns[c.Name]))
+		}
+	}
+	if len(wrong) > 0 {
+		return failure{errors.New(strings.Join(wrong, "; "))}
+	}
+	fmt.Fprintln(w, "as expected: the clients broken on purpose failed, the others passed")
+	return nil
+}
+
+// tally is the one-line count of runs by status.
+func tally(res *reports.Results) string {
+	n := map[string]int{}
+	for _, r := range res.Runs {
+		n[r.Status]++
+	}
+	return fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
+		len(res.Runs), n[reports.StatusPass], n[reports.StatusFail], n[reports.StatusSkip], n[reports.StatusError],
+		time.Duration(res.Duration).Round(time.Millisecond))
+}
+
+// ansi matches terminal colour sequences.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// testingT is what Ginkgo reports the suite's failure to outside go test.
+type testingT struct{ failed bool }
+
+func (t *testingT) Fail() { t.failed = true }
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newValidateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE|DIR...",
+		Short: "Check scenario files, reporting every problem as file:line:column",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			scs, err := scenarios.Load(args...)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.OutOrStdout(), "%d scenario(s) valid\n", len(scs))
+			return err
+		},
+	}
+}
+
+func newScenariosCommand() *cobra.Command {
+	var paths []string
+	c := &cobra.Command{
+		Use:   "scenarios",
+		Short: "List the scenarios: the bundled ones, or those in --scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			scs, err := loadScenarios(paths)
+			if err != nil {
+				return err
+			}
+			return listScenarios(c.OutOrStdout(), scs)
+		},
+	}
+	c.Flags().StringArrayVar(&paths, "scenarios", nil, "scenario file or directory (repeatable)")
+	return c
+}
+
+func listScenarios(w io.Writer, scs []*scenarios.Scenario) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPROFILE\tSIM TIME\tTAGS\tDESCRIPTION")
+	var total time.Duration
+	for _, sc := range scs {
+		desc, _, _ := strings.Cut(strings.TrimSpace(sc.Description), ". ")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sc.Name, sc.Profile(), days(sc.SimDuration()), strings.Join(sc.Tags, ","), desc)
+		total += sc.SimDuration()
+	}
+	fmt.Fprintf(tw, "\n%d scenarios\t\t%s\t\t\n", len(scs), days(total))
+	return tw.Flush()
+}
+
+// days writes d with whole days, as scenario files do.
+func days(d time.Duration) string {
+	if d < 24*time.Hour {
+		return d.String()
+	}
+	rest := (d % (24 * time.Hour)).String()
+	if d%(24*time.Hour) == 0 {
+		rest = ""
+	}
+	return fmt.Sprintf("%dd%s", d/(24*time.Hour), strings.TrimSuffix(strings.TrimSuffix(rest, "0s"), "0m"))
+}
+
+func newSchemaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files, for editors",
+		Long: `Print the JSON Schema of scenario files. Editors that speak the YAML language
+server validate and complete scenario files with it, e.g. with a first line
+# yaml-language-server: $schema=./scenario.schema.json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, err := c.OutOrStdout().Write(scenarios.Schema)
+			return err
+		},
+	}
+}

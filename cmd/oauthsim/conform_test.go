@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/reports"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+// runBinary runs the built oauthsim to completion and returns its session.
+func runBinary(args ...string) *gexec.Session {
+	GinkgoHelper()
+	session, err := gexec.Start(exec.Command(binary, args...), GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit())
+	return session
+}
+
+// junit is the part of junit.xml the specs read.
+type junit struct {
+	Tests  int `xml:"tests,attr"`
+	Suites []struct {
+		Name  string `xml:"name,attr"`
+		Cases []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Type    string `xml:"type,attr"`
+				Message string `xml:"message,attr"`
+				Body    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readJUnit(path string) junit {
+	GinkgoHelper()
+	b, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	var j junit
+	Expect(xml.Unmarshal(b, &j)).To(Succeed())
+	return j
+}
+
+var bundled = func() []*scenarios.Scenario {
+	scs, err := scenarios.Bundled()
+	if err != nil {
+		panic(err)
+	}
+	return scs
+}()
+
+var _ = Describe("oauthsim conform", func() {
+	It("passes the reference on every bundled scenario, and writes the four reports", func() {
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--client", "reference", "--out", out)
+		Expect(s.ExitCode()).To(Equal(0), "%s", s.Out.Contents())
+		Expect(string(s.Out.Contents())).To(ContainSubstring(fmt.Sprintf("%d runs: %d passed, 0 failed", len(bundled), len(bundled))))
+		for _, f := range []string{"results.json", "junit.xml", "index.html", "summary.md"} {
+			Expect(filepath.Join(out, f)).To(BeARegularFile())
+		}
+		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Runs).To(HaveLen(len(bundled)))
+		for _, r := range res.Runs {
+			Expect(r.Status).To(Equal(reports.StatusPass), "%s", r.Scenario)
+			Expect(r.Checks).To(HaveLen(len(conformance.Checks())))
+		}
+		j := readJUnit(filepath.Join(out, "junit.xml"))
+		Expect(j.Tests).To(Equal(len(bundled)))
+	})
+
+	It("fails each mutant, with junit.xml naming the check that targets its bug", func() {
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--client", "mutant/*", "--out", out)
+		Expect(s.ExitCode()).To(Equal(1))
+		j := readJUnit(filepath.Join(out, "junit.xml"))
+		Expect(j.Tests).To(Equal(len(bundled)*15), "one testcase per client × scenario")
+		Expect(j.Suites).To(HaveLen(15))
+		for _, suite := range j.Suites {
+			name := strings.TrimPrefix(suite.Name, "mutant/")
+			target, ok := conformance.TargetCheck(name)
+			Expect(ok).To(BeTrue(), suite.Name)
+			caught := false
+			for _, c := range suite.Cases {
+				// The body lists every failed check as "id: message".
+				if c.Failure != nil && strings.Contains(c.Failure.Body, target+": ") {
+					caught = true
+				}
+			}
+			Expect(caught).To(BeTrue(), "%s must fail %s in some scenario", suite.Name, target)
+		}
+	})
+
+	It("exits 0 with --expect-fail when exactly the named clients fail, and 1 otherwise", func() {
+		out := GinkgoT().TempDir()
+		one := bundled[0].File
+		s := runBinary("conform", "--client", "reference", "--client", "mutant/keep_old_refresh_token", "--expect-fail", "mutant/*",
+			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(0), "%s", s.Err.Contents())
+		s = runBinary("conform", "--client", "reference", "--expect-fail", "reference", "--scenarios", filepath.Join("..", "..", one), "--out", out)
+		Expect(s.ExitCode()).To(Equal(1))
+		Expect(string(s.Err.Contents())).To(ContainSubstring("reference was expected to fail, and passed"))
+	})
+
+	It("selects specs by label: a tag and a check", func() {
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--client", "mutant/keep_old_refresh_token", "--label-filter", "check:no-superseded-refresh-token",
+			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(1))
+		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Runs).To(HaveLen(1))
+		Expect(res.Runs[0].Checks).To(HaveLen(1))
+		Expect(res.Runs[0].Checks[0].Check).To(Equal(conformance.CheckNoSupersededRefresh))
+		Expect(res.Runs[0].Checks[0].Status).To(Equal(reports.StatusFail))
+	})
+
+	It("exits 2 for a bad scenario file, a bad label filter and an unknown client", func() {
+		bad := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
+		Expect(os.WriteFile(bad, []byte("description: x\nsteps:\n  - call: {times: -1}\n"), 0o600)).To(Succeed())
+		s := runBinary("conform", "--scenarios", bad)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(bad + ":3:12: call.times: -1 is not between 0 and 1000"))
+		s = runBinary("conform", "--label-filter", "((")
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring("--label-filter: Syntax Error"))
+		s = runBinary("conform", "--client", "nosuch")
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(`--client "nosuch": no such client`))
+	})
+})
+
+var _ = Describe("oauthsim validate, scenarios and schema", func() {
+	It("validates the bundled scenarios", func() {
+		s := runBinary("validate", filepath.Join("..", "..", "scenarios"))
+		Expect(s.ExitCode()).To(Equal(0))
+		Expect(string(s.Out.Contents())).To(MatchRegexp(`^\d+ scenario\(s\) valid`))
+	})
+
+	It("names the line and column of each problem, and exits 2", func() {
+		bad := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
+		Expect(os.WriteFile(bad, []byte("description: x\nsteps:\n  - authorize: alice\n  - advance: 1h\n    restart: true\n  - call: {tims: 2}\n"), 0o600)).To(Succeed())
+		s := runBinary("validate", bad)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(bad + ":4:5: a step has one action, this one has 2 (advance, restart)"))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(bad + `:6:12: unknown field "tims" in call`))
+	})
+
+	It("lists the scenarios with their sim time", func() {
+		s := runBinary("scenarios")
+		Expect(s.ExitCode()).To(Equal(0))
+		for _, sc := range bundled {
+			Expect(string(s.Out.Contents())).To(ContainSubstring(sc.Name))
+		}
+		Expect(string(s.Out.Contents())).To(MatchRegexp(`\d+ scenarios\s+\d+d`))
+	})
+
+	It("prints the scenario JSON Schema", func() {
+		s := runBinary("schema")
+		Expect(s.ExitCode()).To(Equal(0))
+		var schema map[string]any
+		Expect(json.Unmarshal(s.Out.Contents(), &schema)).To(Succeed())
+		Expect(schema).To(HaveKey("$schema"))
+	})
+})

@@ -1,0 +1,513 @@
+package conformance
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+)
+
+// Check is one named property of a client's behaviour, judged from a run.
+type Check struct {
+	// ID is stable: reports, labels and mutants refer to it.
+	ID string
+	// Rationale says in one line which provider behaviour makes it matter.
+	Rationale string
+	judge     func(*Record) Judgement
+}
+
+// Judgement is a check's verdict on one run. Applies is false when the run
+// gave the check nothing to judge (no concurrent calls, no rate limit...).
+type Judgement struct {
+	Applies bool
+	// Failures say what went wrong, one per violation; empty when it held.
+	Failures []string
+	// Events are the sequence numbers of the events the failures are about.
+	Events []uint64
+}
+
+// Passed reports whether the check held (or had nothing to judge).
+func (j Judgement) Passed() bool { return len(j.Failures) == 0 }
+
+// fail records one violation about event e.
+func (j *Judgement) fail(e events.Event, format string, args ...any) {
+	j.Failures = append(j.Failures, fmt.Sprintf(format, args...))
+	j.Events = append(j.Events, e.Seq)
+}
+
+// Judge applies the check to a run.
+func (c Check) Judge(r *Record) Judgement { return c.judge(r) }
+
+// IDs of the checks.
+const (
+	CheckExpectations          = "expectations"
+	CheckNoExpiredAccessToken  = "no-expired-access-token"
+	CheckNoSupersededRefresh   = "no-superseded-refresh-token"
+	CheckSingleRefresh         = "one-refresh-for-concurrent-callers"
+	CheckRetryAfter            = "honours-retry-after"
+	CheckBackoff               = "backs-off-after-failure"
+	CheckNoRefreshAfterDead    = "no-refresh-after-invalid-grant"
+	CheckReauthorizeWhenDead   = "reauthorize-exactly-when-dead"
+	CheckNoSecretsInOutput     = "no-token-or-secret-in-output"
+	CheckNoRetiredSecret       = "no-retired-client-secret-reuse"
+	CheckAsksForOfflineAccess  = "asks-for-offline-access"
+	CheckNoNeedlessRefresh     = "no-refresh-of-a-fresh-token"
+	needlessRefreshRemainShare = 2 // a refresh with more than 1/2 of the lifetime left is needless
+)
+
+// Checks lists every check, in the order reports show them.
+func Checks() []Check {
+	return []Check{
+		{CheckExpectations, "The scenario's own expectations: how each call ends and how often things happen.", judgeExpectations},
+		{CheckNoExpiredAccessToken, "Providers reject expired access tokens: a client that learns of expiry from a 401 fails a call at every expiry.", judgeNoExpiredAccessToken},
+		{CheckNoSupersededRefresh, "Rotating providers (Okta, Auth0, Entra, Xero) revoke the whole grant when a superseded refresh token comes back.", judgeNoSupersededRefresh},
+		{CheckSingleRefresh, "N callers refreshing at once send N rotations; with reuse detection all but one kill the grant.", judgeSingleRefresh},
+		{CheckRetryAfter, "A rate-limited client that comes back before Retry-After stays limited, and some providers throttle it harder.", judgeRetryAfter},
+		{CheckBackoff, "Retrying a failing token endpoint at once turns a provider's outage into a storm of requests.", judgeBackoff},
+		{CheckNoRefreshAfterDead, "After invalid_grant the grant is dead: retrying it only adds load and, at some providers, looks like an attack.", judgeNoRefreshAfterDead},
+		{CheckReauthorizeWhenDead, "Users must be asked to sign in again exactly when their grant is dead: never while it works, never left with silent failures after it died.", judgeReauthorizeWhenDead},
+		{CheckNoSecretsInOutput, "Logs are shipped and kept; a token or client secret in them is a credential leak.", judgeNoSecretsInOutput},
+		{CheckNoRetiredSecret, "After a client-secret rotation the old secret stops working; a client that never reads the new one is locked out until restarted.", judgeNoRetiredSecret},
+		{CheckAsksForOfflineAccess, "Without offline access (the scope, or Google's access_type=offline) no refresh token comes, and the user signs in again every hour.", judgeAsksForOfflineAccess},
+		{CheckNoNeedlessRefresh, "Refreshing tokens that are far from expiry multiplies token traffic and trips providers' rate limits.", judgeNoNeedlessRefresh},
+	}
+}
+
+func init() {
+	for _, c := range Checks() {
+		scenarios.RegisterChecks(c.ID)
+	}
+}
+
+// LookupCheck finds a check by id.
+func LookupCheck(id string) (Check, bool) {
+	for _, c := range Checks() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// mine keeps the events of the client under test.
+func mine(r *Record) []events.Event {
+	out := make([]events.Event, 0, len(r.Events))
+	for _, e := range r.Events {
+		if e.Client == "" || e.Client == r.ClientID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func isRefresh(e events.Event) bool {
+	return e.Kind == events.TokenRequest && e.GrantType == "refresh_token"
+}
+
+// deadRefusals are the store's refusals of a refresh token that mean the
+// grant is gone for good.
+var deadRefusals = []string{family.RefusedRevoked, family.RefusedReused, family.RefusedExpired,
+	family.RefusedInactive, family.RefusedTestingApp, family.RefusedUnknown}
+
+// failedTransiently reports whether a token request failed in a way worth
+// retrying later: a rate limit, a server error, or no answer at all.
+func failedTransiently(e events.Event) bool {
+	return e.Kind == events.TokenRequest && (e.Status == http.StatusTooManyRequests || e.Status >= 500 ||
+		(e.Outcome == events.OutcomeFault && e.Status == 0))
+}
+
+func judgeExpectations(r *Record) Judgement {
+	j := Judgement{Applies: true}
+	for _, s := range r.Steps {
+		want, ok := s.Step.Expected()
+		if !ok || want.Outcome == scenarios.OutcomeAny {
+			continue
+		}
+		for _, c := range s.Calls {
+			if c.Outcome == want.Outcome && (want.Reason == "" || c.Reason == want.Reason) {
+				continue
+			}
+			got := c.Outcome
+			if c.Reason != "" {
+				got += " (" + c.Reason + ")"
+			}
+			msg := fmt.Sprintf("step %d (line %d, %s) at %s: expected %s, the client answered %s", s.Index+1, s.Step.Line, s.Step.Summary(), offset(r, c.Time), want, got)
+			if c.Detail != "" {
+				msg += ": " + c.Detail
+			}
+			j.Failures = append(j.Failures, msg)
+			j.Events = append(j.Events, s.LastSeq)
+		}
+	}
+	evs := mine(r)
+	for _, name := range sortedCounters(r.Scenario.Expect.Counts) {
+		want := r.Scenario.Expect.Counts[name]
+		if n := count(evs, name); !want.Holds(n) {
+			j.Failures = append(j.Failures, fmt.Sprintf("expected %s %s (%s), counted %d", want, name, scenarios.Counters[name], n))
+		}
+	}
+	return j
+}
+
+func sortedCounters(m map[string]scenarios.Range) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// count counts the events a scenarios.Counters name stands for.
+func count(evs []events.Event, name string) int {
+	n := 0
+	for _, e := range evs {
+		var hit bool
+		switch name {
+		case "token_requests":
+			hit = e.Kind == events.TokenRequest
+		case "refreshes":
+			hit = isRefresh(e)
+		case "api_calls":
+			hit = e.Kind == events.ResourceRequest
+		case "unauthorized":
+			hit = e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized
+		case "reuse_detected":
+			hit = e.Kind == events.RefreshReuseDetected
+		case "families_revoked":
+			hit = e.Kind == events.FamilyRevoked
+		case "revocations":
+			hit = e.Kind == events.RevokeRequest
+		case "authorizations":
+			hit = e.Kind == events.TokenRequest && e.GrantType == "authorization_code" && e.Outcome == events.OutcomeOK
+		}
+		if hit {
+			n++
+		}
+	}
+	return n
+}
+
+func judgeNoExpiredAccessToken(r *Record) Judgement {
+	j := Judgement{}
+	for _, e := range mine(r) {
+		if e.Kind != events.ResourceRequest {
+			continue
+		}
+		j.Applies = true
+		if e.Status == http.StatusUnauthorized && e.Reason == family.RefusedExpired {
+			j.fail(e, "at %s the client called the API with an access token the provider considers expired (%s)", offset(r, e.Time), e.Detail)
+		}
+	}
+	return j
+}
+
+func judgeNoSupersededRefresh(r *Record) Judgement {
+	j := Judgement{}
+	for _, e := range mine(r) {
+		switch {
+		case e.Kind == events.RefreshRotated:
+			j.Applies = true
+		case e.Kind == events.RefreshReuseDetected:
+			j.Applies = true
+			j.fail(e, "at %s the client presented refresh token %s, which a rotation had superseded: the provider detected reuse", offset(r, e.Time), e.Token)
+		}
+	}
+	return j
+}
+
+func judgeSingleRefresh(r *Record) Judgement {
+	j := Judgement{}
+	for _, s := range r.Steps {
+		if s.Step.Call == nil || (s.Step.Call.Concurrent < 2 && s.Step.Call.Processes < 2) {
+			continue
+		}
+		j.Applies = true
+		var refreshes []events.Event
+		for _, e := range stepEvents(r, s) {
+			if isRefresh(e) {
+				refreshes = append(refreshes, e)
+			}
+		}
+		if len(refreshes) > 1 {
+			j.fail(refreshes[1], "step %d (line %d, %s) sent %d refresh requests where one serves every caller", s.Index+1, s.Step.Line, s.Step.Summary(), len(refreshes))
+		}
+	}
+	return j
+}
+
+func judgeRetryAfter(r *Record) Judgement {
+	j := Judgement{}
+	var until *events.Event
+	for _, e := range mine(r) {
+		if e.Kind != events.TokenRequest {
+			continue
+		}
+		if until != nil && e.Time.Before(*until.RetryAt) {
+			j.fail(e, "at %s the client sent a token request, though the answer at %s (event %d) said not before %s", offset(r, e.Time), offset(r, until.Time), until.Seq, offset(r, *until.RetryAt))
+		}
+		if e.RetryAt != nil {
+			j.Applies = true
+			if until == nil || e.RetryAt.After(*until.RetryAt) {
+				until = &e
+			}
+		}
+	}
+	return j
+}
+
+func judgeBackoff(r *Record) Judgement {
+	j := Judgement{}
+	var failed *events.Event
+	for _, e := range mine(r) {
+		if e.Kind != events.TokenRequest {
+			continue
+		}
+		if failed != nil && e.Time.Equal(failed.Time) {
+			j.fail(e, "at %s the client sent another token request at once after a failed one (event %d, %s)", offset(r, e.Time), failed.Seq, describeStatus(*failed))
+		}
+		failed = nil
+		if failedTransiently(e) {
+			j.Applies = true
+			failed = &e
+		}
+	}
+	return j
+}
+
+func judgeNoRefreshAfterDead(r *Record) Judgement {
+	j := Judgement{}
+	deadFamilies := map[string]events.Event{}
+	deadTokens := map[string]events.Event{}
+	for _, e := range mine(r) {
+		if !isRefresh(e) {
+			continue
+		}
+		dead, ok := deadFamilies[e.Family]
+		if !ok || e.Family == "" {
+			dead, ok = deadTokens[e.Token]
+		}
+		if ok && e.Token != "" {
+			j.fail(e, "at %s the client refreshed again with a grant the provider had declared dead at %s (event %d: %s)", offset(r, e.Time), offset(r, dead.Time), dead.Seq, describeStatus(dead))
+		}
+		if slices.Contains(deadRefusals, e.Reason) {
+			j.Applies = true
+			if e.Family != "" {
+				deadFamilies[e.Family] = e
+			}
+			deadTokens[e.Token] = e
+		}
+	}
+	return j
+}
+
+func judgeReauthorizeWhenDead(r *Record) Judgement {
+	j := Judgement{}
+	for _, s := range r.Steps {
+		if s.Step.Call == nil {
+			continue
+		}
+		for _, c := range s.Calls {
+			j.Applies = true
+			switch {
+			case c.Outcome == scenarios.OutcomeReauthorize && c.Live:
+				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the client asked the user to authorize again (%s) while the provider still honoured the grant", s.Index+1, s.Step.Line, offset(r, c.Time), c.Reason))
+				j.Events = append(j.Events, s.LastSeq)
+			case (c.Outcome == scenarios.OutcomeUnauthorized || c.Outcome == scenarios.OutcomeError) && !c.Live:
+				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the grant was dead, but the client answered %s instead of asking the user to authorize again: %s", s.Index+1, s.Step.Line, offset(r, c.Time), c.Outcome, c.Detail))
+				j.Events = append(j.Events, s.LastSeq)
+			}
+		}
+	}
+	return j
+}
+
+func judgeNoSecretsInOutput(r *Record) Judgement {
+	j := Judgement{Applies: len(r.Tokens)+len(r.Secrets) > 0}
+	found := map[string]int{}
+	for _, kind := range []struct {
+		name   string
+		values []string
+	}{{"token", r.Tokens}, {"client secret", r.Secrets}} {
+		for _, v := range kind.values {
+			if len(v) >= 8 && strings.Contains(r.Output, v) {
+				found[kind.name]++
+			}
+		}
+	}
+	for _, name := range []string{"token", "client secret"} {
+		if n := found[name]; n > 0 {
+			j.Failures = append(j.Failures, fmt.Sprintf("the client's output contains %d %s value(s) the provider issued", n, name))
+		}
+	}
+	return j
+}
+
+func judgeNoRetiredSecret(r *Record) Judgement {
+	j := Judgement{}
+	var refused int
+	for _, e := range mine(r) {
+		if e.Kind == events.ClientSecretRotated {
+			j.Applies = true
+			refused = 0
+			continue
+		}
+		// Only a replaced secret counts: an expired one that nobody
+		// replaced leaves the client nothing better to send.
+		if e.Kind != events.TokenRequest || e.Reason != family.ClientSecretInvalid {
+			continue
+		}
+		if refused++; refused > 1 {
+			j.fail(e, "at %s the client sent again a client secret the provider had refused after it was rotated: it did not read the new one", offset(r, e.Time))
+		}
+	}
+	return j
+}
+
+func judgeAsksForOfflineAccess(r *Record) Judgement {
+	j := Judgement{}
+	if !slices.Contains(r.Scenario.Requires, scenarios.CapRefresh) {
+		return j
+	}
+	for _, e := range mine(r) {
+		if e.Kind != events.AuthorizeRequest || e.Outcome != events.OutcomeOK {
+			continue
+		}
+		j.Applies = true
+		// The provider grants offline access only when asked the way it
+		// wants (the scope, or access_type=offline), and says so in Scope.
+		if !slices.Contains(strings.Fields(e.Scope), "offline_access") {
+			j.fail(e, "at %s the client authorized without asking for offline access (granted %q): no refresh token can come", offset(r, e.Time), e.Scope)
+		}
+	}
+	return j
+}
+
+func judgeNoNeedlessRefresh(r *Record) Judgement {
+	j := Judgement{}
+	type access struct{ issued, expires time.Time }
+	// An access token counts once the answer carrying it reached the
+	// client: one minted for an answer a fault spoiled or dropped never did.
+	pending, held := map[string]access{}, map[string]access{}
+	for _, e := range mine(r) {
+		switch {
+		case e.Kind == events.TokenIssued && e.TokenType == "access_token" && e.ExpiresAt != nil:
+			pending[e.Family] = access{e.Time, *e.ExpiresAt}
+		case e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized:
+			// The client learnt its token is refused: refreshing is right.
+			delete(held, e.Family)
+		case e.Kind == events.TokenRequest:
+			if a, ok := held[e.Family]; ok && isRefresh(e) {
+				j.Applies = true
+				life, left := a.expires.Sub(a.issued), a.expires.Sub(e.Time)
+				if left*needlessRefreshRemainShare > life {
+					j.fail(e, "at %s the client refreshed an access token with %s of its %s left", offset(r, e.Time), left, life)
+				}
+			}
+			if a, ok := pending[e.Family]; ok && e.Outcome == events.OutcomeOK && e.Fault == "" {
+				held[e.Family] = a
+			}
+			delete(pending, e.Family)
+		}
+	}
+	return j
+}
+
+// stepEvents are the events a step caused.
+func stepEvents(r *Record, s StepRecord) []events.Event {
+	var out []events.Event
+	for _, e := range mine(r) {
+		if e.Seq >= s.FirstSeq && e.Seq <= s.LastSeq {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// offset is t as a distance from the run's start, as reports show it.
+func offset(r *Record, t time.Time) string {
+	return "+" + t.Sub(r.SimStart).String()
+}
+
+func describeStatus(e events.Event) string {
+	parts := []string{}
+	if e.Status != 0 {
+		parts = append(parts, fmt.Sprint(e.Status))
+	}
+	for _, s := range []string{e.Error, e.Reason} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no answer")
+	}
+	return strings.Join(parts, " ")
+}
+
+// Around formats the events within n of each of seqs, marking those, for a
+// failure message: what happened around the violation.
+func Around(r *Record, seqs []uint64, n int) string {
+	if len(seqs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	last := uint64(0)
+	for _, e := range r.Events {
+		near := false
+		for _, s := range seqs {
+			if e.Seq+uint64(n) >= s && e.Seq <= s+uint64(n) {
+				near = true
+			}
+		}
+		if !near {
+			continue
+		}
+		if last != 0 && e.Seq != last+1 {
+			b.WriteString("    ...\n")
+		}
+		last = e.Seq
+		mark := "  "
+		if slices.Contains(seqs, e.Seq) {
+			mark = "=>"
+		}
+		fmt.Fprintf(&b, "  %s #%d %s %s", mark, e.Seq, offset(r, e.Time), e.Kind)
+		for _, f := range []string{e.GrantType, e.TokenType, e.Family, e.Token} {
+			if f != "" {
+				b.WriteString(" " + f)
+			}
+		}
+		if e.Status != 0 || e.Error != "" || e.Reason != "" {
+			b.WriteString(" [" + describeStatus(e) + "]")
+		}
+		if e.Fault != "" {
+			b.WriteString(" fault=" + e.Fault)
+		}
+		if e.Detail != "" {
+			b.WriteString(": " + e.Detail)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Failures judges r by every check the scenario does not waive and returns
+// the failed ones by id, each with its messages and the events around
+// them: the whole verdict on a run at a glance, outside Ginkgo.
+func Failures(r *Record) map[string]string {
+	failed := map[string]string{}
+	for _, c := range Checks() {
+		if _, waived := r.Scenario.Waive[c.ID]; waived {
+			continue
+		}
+		if j := c.Judge(r); !j.Passed() {
+			failed[c.ID] = strings.Join(j.Failures, "\n") + "\n" + Around(r, j.Events, 3)
+		}
+	}
+	return failed
+}

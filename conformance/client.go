@@ -1,0 +1,89 @@
+// Package conformance is the harness: it runs scenarios against client
+// token managers on a simulator with a fake clock, and judges each run by
+// named checks over the simulator's event log (the ground truth) plus the
+// scenario's own expectations. Suite turns the runs into a Ginkgo v2 suite,
+// one Ordered container per client × scenario and one spec per check, so
+// that Ginkgo's labels and reporters work on them; `oauthsim conform` runs
+// that suite from the built binary.
+package conformance
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// Client is a client under test: a token manager the harness can start as
+// a process, stop and start again.
+type Client interface {
+	// Name identifies the client in reports ("reference", "mutant/NAME").
+	Name() string
+	// Describe says in a line what the client is, and Version which build.
+	Describe() string
+	Version() string
+	// Capabilities are what the client can do; a scenario that requires
+	// more is skipped for it.
+	Capabilities() []scenarios.Capability
+	// Start starts one process of the client. The state directory in env
+	// outlives the process: a restart is Stop then Start on the same env.
+	Start(ctx context.Context, env Env) (Process, error)
+}
+
+// Env is what a client process is given: where the provider is, who it
+// is, and where its state lives.
+type Env struct {
+	// Issuer is the provider's base URL; its discovery document names the
+	// endpoints. Resource is the protected API the client calls.
+	Issuer   string
+	Resource string
+	ClientID string
+	// SecretFile holds the current client secret and is rewritten when the
+	// secret is rotated; empty for a public client.
+	SecretFile  string
+	RedirectURI string
+	Scopes      []string
+	// StateDir survives restarts; processes of one run share it.
+	StateDir string
+	// Profile is the provider the scenario simulates, as the client's
+	// integrator would know it from the provider's documentation (whether
+	// it rotates refresh tokens, its grace windows, how offline access is
+	// asked for).
+	Profile profile.Profile
+	// Clock is the sim clock, for clients in the harness's process; HTTP is
+	// a client for loopback requests to the simulator.
+	Clock clockwork.Clock
+	HTTP  *http.Client
+	// Output receives what the client writes (its log): the harness
+	// searches it for leaked tokens and secrets.
+	Output io.Writer
+}
+
+// Process is one running process of a client under test.
+type Process interface {
+	// AuthorizationURL starts an authorization and returns the URL to send
+	// the user's browser to.
+	AuthorizationURL(ctx context.Context) (string, error)
+	// CompleteAuthorization hands the client the redirect back (the full
+	// callback URL with code and state) and returns how that ended.
+	CompleteAuthorization(ctx context.Context, callback string) Result
+	// Call makes one authenticated GET of Env.Resource through the token
+	// manager and returns how it ended.
+	Call(ctx context.Context) Result
+	// Logout logs the user out, revoking what the client holds.
+	Logout(ctx context.Context) Result
+	// Stop ends the process. A stopped process is not used again.
+	Stop() error
+}
+
+// Result is how one client operation ended: one of the scenarios.Outcome*
+// values, with a reason for a reauthorization and the client's own words.
+type Result struct {
+	Outcome string
+	Reason  string
+	Detail  string
+}

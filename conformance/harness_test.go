@@ -1,0 +1,155 @@
+package conformance_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/clients/mutants"
+	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+var bundled = func() []*scenarios.Scenario {
+	scs, err := scenarios.Bundled()
+	if err != nil {
+		panic(err)
+	}
+	return scs
+}()
+
+// failedChecks runs sc against c and lists the checks that failed, with
+// their messages.
+func failedChecks(sc *scenarios.Scenario, c conformance.Client) (map[string]string, *conformance.Record) {
+	rec := conformance.Run(context.Background(), sc, c)
+	return conformance.Failures(rec), rec
+}
+
+var _ = Describe("The bundled scenarios", func() {
+	It("number at least 30 and cover at least 30 simulated days", func() {
+		Expect(len(bundled)).To(BeNumerically(">=", 30))
+		var total time.Duration
+		for _, sc := range bundled {
+			total += sc.SimDuration()
+		}
+		Expect(total).To(BeNumerically(">=", 30*24*time.Hour))
+	})
+
+	entries := []TableEntry{}
+	for _, sc := range bundled {
+		entries = append(entries, Entry(sc.Name, sc))
+	}
+	DescribeTable("the reference passes every check of",
+		func(sc *scenarios.Scenario) {
+			failed, rec := failedChecks(sc, conformance.Reference("test"))
+			Expect(rec.Skipped).To(BeEmpty())
+			Expect(rec.Err).NotTo(HaveOccurred())
+			Expect(failed).To(BeEmpty())
+		},
+		entries)
+})
+
+var _ = Describe("The broken variants", func() {
+	entries := []TableEntry{}
+	for _, m := range mutants.All() {
+		entries = append(entries, Entry(m.Name, m))
+	}
+	DescribeTable("each fail, in some bundled scenario, the check that targets its bug",
+		func(m mutants.Mutant) {
+			target, ok := conformance.TargetCheck(m.Name)
+			Expect(ok).To(BeTrue(), "no check targets %s", m.Name)
+			_, ok = conformance.LookupCheck(target)
+			Expect(ok).To(BeTrue(), "the target %q is no check", target)
+			for _, sc := range bundled {
+				failed, _ := failedChecks(sc, conformance.Mutant(m, "test"))
+				if _, caught := failed[target]; caught {
+					GinkgoWriter.Printf("%s fails %s in %s:\n%s", m.Name, target, sc.Name, failed[target])
+					return
+				}
+			}
+			Fail(fmt.Sprintf("no bundled scenario makes %s fail %s", m.Name, target))
+		},
+		entries)
+})
+
+// stuck is a client under test that cannot be started, or hangs.
+type stuck struct {
+	startErr error
+	hang     bool
+	caps     []scenarios.Capability
+}
+
+func (s stuck) Name() string                         { return "stuck" }
+func (s stuck) Describe() string                     { return "a client that fails" }
+func (s stuck) Version() string                      { return "0" }
+func (s stuck) Capabilities() []scenarios.Capability { return s.caps }
+func (s stuck) Start(context.Context, conformance.Env) (conformance.Process, error) {
+	if s.startErr != nil {
+		return nil, s.startErr
+	}
+	return hung{}, nil
+}
+
+type hung struct{}
+
+func (hung) AuthorizationURL(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
+func (hung) CompleteAuthorization(ctx context.Context, _ string) conformance.Result {
+	<-ctx.Done()
+	return conformance.Result{}
+}
+func (hung) Call(ctx context.Context) conformance.Result   { select {} }
+func (hung) Logout(ctx context.Context) conformance.Result { select {} }
+func (hung) Stop() error                                   { return nil }
+
+var _ = Describe("A run", func() {
+	var sc *scenarios.Scenario
+	BeforeEach(func() {
+		var err error
+		sc, err = scenarios.Parse("inline.yaml", []byte(`
+description: authorize and call
+requires: [refresh]
+steps:
+  - authorize: alice
+  - call: {times: 2}
+`))
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("is skipped, with the reason, for a client that lacks a required capability", func() {
+		rec := conformance.Run(context.Background(), sc, stuck{})
+		Expect(rec.Skipped).To(Equal("the client lacks refresh"))
+		Expect(rec.Steps).To(BeEmpty())
+	})
+
+	It("is an error of the run, not a crash, when the client does not start", func() {
+		rec := conformance.Run(context.Background(), sc, stuck{startErr: errors.New("exec: no such file"), caps: []scenarios.Capability{scenarios.CapRefresh}})
+		Expect(rec.Err).To(MatchError(ContainSubstring("exec: no such file")))
+	})
+
+	It("is an error of the run when the client hangs, after the operation timeout", func() {
+		DeferCleanup(func(d time.Duration) { conformance.OperationTimeout = d }, conformance.OperationTimeout)
+		conformance.OperationTimeout = 200 * time.Millisecond
+		rec := conformance.Run(context.Background(), sc, stuck{caps: []scenarios.Capability{scenarios.CapRefresh}})
+		Expect(rec.Err).To(MatchError(ContainSubstring("did not answer within 200ms")))
+		Expect(rec.Err).To(MatchError(ContainSubstring("step 1 (line 5, authorize as alice)")))
+	})
+
+	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {
+		rec := conformance.Run(context.Background(), sc, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(rec.Steps).To(HaveLen(2))
+		Expect(rec.Steps[0].Calls).To(HaveLen(1))
+		Expect(rec.Steps[1].Calls).To(HaveLen(2))
+		for _, c := range rec.Steps[1].Calls {
+			Expect(c.Outcome).To(Equal(scenarios.OutcomeOK))
+			Expect(c.Live).To(BeTrue())
+		}
+		Expect(rec.Steps[1].FirstSeq).To(Equal(rec.Steps[0].LastSeq + 1))
+		Expect(rec.Tokens).To(HaveLen(3), "a code, an access token and a refresh token")
+		Expect(rec.Secrets).To(Equal([]string{"demo-secret"}))
+	})
+})

@@ -1,0 +1,547 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// Epoch is where every run's sim clock starts.
+var Epoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// OperationTimeout bounds, in wall time, one client operation: a client
+// that takes longer is hung, and the run fails instead of the harness.
+var OperationTimeout = 20 * time.Second
+
+// Record is one client's run of one scenario: what was done, what the
+// client answered, and the simulator's events.
+type Record struct {
+	Scenario *scenarios.Scenario
+	Client   Client
+	// Skipped says why the run did not happen.
+	Skipped string
+	// Err is why the harness could not carry the run out.
+	Err error
+	// Steps are the steps carried out, in order.
+	Steps    []StepRecord
+	Events   []events.Event
+	Output   string
+	Started  time.Time
+	Wall     time.Duration
+	SimStart time.Time
+	SimEnd   time.Time
+	// Secrets are every client secret the client was given; Tokens every
+	// token the provider minted for it. Both must stay out of Output.
+	Secrets []string
+	Tokens  []string
+	// ClientID and User are whose grant the run is about.
+	ClientID string
+	User     string
+}
+
+// StepRecord is one step as it was carried out.
+type StepRecord struct {
+	Step  scenarios.Step
+	Index int
+	Start time.Time
+	End   time.Time
+	// FirstSeq and LastSeq bound the events the step caused.
+	FirstSeq, LastSeq uint64
+	Calls             []CallRecord
+	Err               error
+}
+
+// CallRecord is one client operation and how it ended, with whether the
+// user's grant was alive at the provider when it ended.
+type CallRecord struct {
+	Result
+	Time time.Time
+	// Live: the provider held a usable refresh token (or, for a grant
+	// without one, a live access token) for the user and the client.
+	Live bool
+}
+
+// Run carries sc out against c and records everything. It never panics on
+// a misbehaving client: a crash or hang is the record's Err.
+func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
+	rec := &Record{Scenario: sc, Client: c, Started: time.Now(), ClientID: sc.Client}
+	defer func() { rec.Wall = time.Since(rec.Started) }()
+	if missing := missingCapabilities(sc, c); len(missing) > 0 {
+		rec.Skipped = fmt.Sprintf("the client lacks %s", strings.Join(missing, ", "))
+		return rec
+	}
+	r, err := newRun(sc, c, rec)
+	if err != nil {
+		rec.Err = err
+		return rec
+	}
+	defer r.close()
+	rec.SimStart = r.clock.Now()
+	rec.Err = r.steps(ctx)
+	rec.SimEnd = r.clock.Now()
+	rec.Events = r.srv.Events().Since(0)
+	rec.Output = r.output.String()
+	rec.Tokens = r.tokens()
+	return rec
+}
+
+func missingCapabilities(sc *scenarios.Scenario, c Client) []string {
+	var missing []string
+	for _, need := range sc.Requires {
+		if !slices.Contains(c.Capabilities(), need) {
+			missing = append(missing, string(need))
+		}
+	}
+	return missing
+}
+
+// stateRoot is where runs keep their state directories: memory-backed
+// /dev/shm when the machine has it, since clients fsync every token they
+// save and a disk makes that the bulk of a run's time; else the temp dir.
+var stateRoot = sync.OnceValue(func() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "oauthsim-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return os.TempDir()
+})
+
+// signingKey is the id_token key every run's simulator shares: a 2048-bit
+// RSA key takes tens of milliseconds to make, longer than most runs take.
+var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("id_token signing key: %w", err)
+	}
+	return k, nil
+})
+
+// run is the state of one run in progress.
+type run struct {
+	rec    *Record
+	sc     *scenarios.Scenario
+	client Client
+	clock  *clockwork.FakeClock
+	srv    *simulator.Server
+	http   *http.Client
+	env    Env
+	dir    string
+	output *syncBuffer
+	proc   Process
+
+	mu     sync.Mutex
+	minted []string
+}
+
+func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
+	dir, err := os.MkdirTemp(stateRoot(), "oauthsim-run-")
+	if err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFake(Epoch), dir: dir, output: &syncBuffer{}}
+	key, err := signingKey()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	opts := append(sc.Provider.Options(), simulator.WithClock(r.clock), simulator.WithTokenTap(r.tap), simulator.WithSigningKey(key))
+	r.srv, err = simulator.NewServer(opts...)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start the simulator: %w", err)
+	}
+	r.http = r.srv.Client()
+	// The harness is the user's browser: it reads the redirect back to the
+	// client rather than following it to a callback nobody serves.
+	r.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	registered, err := r.registeredClient()
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.env = Env{
+		Issuer:      r.srv.URL,
+		Resource:    r.srv.URL + simulator.PathResourceMe,
+		ClientID:    registered.ID,
+		RedirectURI: registered.RedirectURIs[0],
+		Scopes:      []string{"openid", "api"},
+		StateDir:    filepath.Join(dir, "state"),
+		Profile:     sc.Provider.Profile.Profile,
+		Clock:       r.clock,
+		HTTP:        r.srv.Client(),
+		Output:      r.output,
+	}
+	if err := os.MkdirAll(r.env.StateDir, 0o700); err != nil {
+		r.close()
+		return nil, err
+	}
+	if !registered.Public {
+		r.env.SecretFile = filepath.Join(dir, "client_secret")
+		if err := r.setSecret(registered.Secret); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// registeredClient reads the client under test's registration.
+func (r *run) registeredClient() (simulator.Client, error) {
+	var c simulator.Client
+	err := r.control(http.MethodGet, "/clients/"+url.PathEscape(r.sc.Client), nil, &c)
+	if err == nil && len(c.RedirectURIs) == 0 {
+		err = fmt.Errorf("client %q has no redirect URI", r.sc.Client)
+	}
+	return c, err
+}
+
+func (r *run) tap(_ fosite.TokenType, token string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.minted = append(r.minted, token)
+}
+
+func (r *run) tokens() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.minted)
+}
+
+func (r *run) close() {
+	if r.proc != nil {
+		_ = r.proc.Stop()
+	}
+	r.srv.Close()
+	os.RemoveAll(r.dir)
+}
+
+// setSecret writes the client's secret file, atomically, as a deployment
+// that rotates secrets would.
+func (r *run) setSecret(secret string) error {
+	r.rec.Secrets = append(r.rec.Secrets, secret)
+	tmp := r.env.SecretFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.env.SecretFile)
+}
+
+// steps carries out the timeline, stopping at the first step the harness
+// could not carry out. A client that answers wrongly is not such a step:
+// that is for the checks to judge.
+func (r *run) steps(ctx context.Context) error {
+	var err error
+	if r.proc, err = r.start(ctx); err != nil {
+		return fmt.Errorf("start the client: %w", err)
+	}
+	for i, s := range r.sc.Steps {
+		sr := StepRecord{Step: s, Index: i, Start: r.clock.Now(), FirstSeq: r.srv.Events().Last() + 1}
+		sr.Err = r.step(ctx, s, &sr)
+		sr.End, sr.LastSeq = r.clock.Now(), r.srv.Events().Last()
+		r.rec.Steps = append(r.rec.Steps, sr)
+		if sr.Err != nil {
+			return fmt.Errorf("step %d (line %d, %s): %w", i+1, s.Line, s.Summary(), sr.Err)
+		}
+	}
+	return nil
+}
+
+func (r *run) start(ctx context.Context) (Process, error) {
+	ctx, cancel := context.WithTimeout(ctx, OperationTimeout)
+	defer cancel()
+	return r.client.Start(ctx, r.env)
+}
+
+func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error {
+	switch s.Action() {
+	case "authorize":
+		r.rec.User = s.Authorize
+		return r.authorize(ctx, s.Authorize, sr)
+	case "call":
+		return r.call(ctx, s.Call, sr)
+	case "advance":
+		return r.advance(s.Advance)
+	case "restart":
+		if err := r.proc.Stop(); err != nil {
+			return fmt.Errorf("stop the client: %w", err)
+		}
+		p, err := r.start(ctx)
+		if err != nil {
+			return fmt.Errorf("start the client again: %w", err)
+		}
+		r.proc = p
+		return nil
+	case "fault":
+		return r.control(http.MethodPost, "/faults", s.Fault, nil)
+	case "remove_fault":
+		return r.control(http.MethodDelete, "/faults/"+url.PathEscape(s.RemoveFault), nil, nil)
+	case "revoke":
+		body := map[string]any{"reason": s.Revoke.Reason}
+		switch {
+		case s.Revoke.User != "":
+			body["user"] = s.Revoke.User
+		case s.Revoke.Client:
+			body["client_id"] = r.env.ClientID
+		default:
+			body["all"] = true
+		}
+		if s.Revoke.Reason == "" {
+			delete(body, "reason")
+		}
+		return r.control(http.MethodPost, "/revocations", body, nil)
+	case "rotate_secret":
+		var c simulator.Client
+		rot := map[string]any{"grace": s.RotateSecret.Grace, "expires_in": s.RotateSecret.ExpiresIn}
+		if err := r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/secret", rot, &c); err != nil {
+			return err
+		}
+		return r.setSecret(c.Secret)
+	case "change_password":
+		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
+	case "logout":
+		return r.do(ctx, sr, r.proc.Logout)
+	case "publishing_status":
+		return r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/publishing-status", map[string]string{"status": s.PublishingStatus}, nil)
+	case "require_consent":
+		return r.control(http.MethodPost, "/consents", map[string]any{"user": s.RequireConsent, "client_id": r.env.ClientID, "require": true}, nil)
+	}
+	return fmt.Errorf("a step without an action")
+}
+
+// authorize is the user's browser: it opens the client's authorization
+// URL as user (the simulator signs them in and consents at once) and hands
+// the redirect back to the client.
+func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error {
+	return r.do(ctx, sr, func(ctx context.Context) Result {
+		raw, err := r.proc.AuthorizationURL(ctx)
+		if err != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: "start the authorization: " + err.Error()}
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: "the authorization URL: " + err.Error()}
+		}
+		q := u.Query()
+		q.Set("login_hint", user)
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}
+		}
+		resp, err := r.http.Do(req)
+		if err != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: "open the authorization URL: " + err.Error()}
+		}
+		resp.Body.Close()
+		callback := resp.Header.Get("Location")
+		if callback == "" {
+			return Result{Outcome: scenarios.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}
+		}
+		return r.proc.CompleteAuthorization(ctx, callback)
+	})
+}
+
+// call makes the step's API calls: in a row, at once, or from several
+// processes sharing the state directory.
+func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error {
+	switch {
+	case c.Processes > 1:
+		procs := []Process{r.proc}
+		for range c.Processes - 1 {
+			p, err := r.start(ctx)
+			if err != nil {
+				return fmt.Errorf("start another process: %w", err)
+			}
+			procs = append(procs, p)
+		}
+		err := r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] })
+		for _, p := range procs[1:] {
+			err = errors.Join(err, p.Stop())
+		}
+		return err
+	case c.Concurrent > 1:
+		return r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc })
+	}
+	for i := range max(1, c.Times) {
+		if i > 0 && c.Every > 0 {
+			if err := r.advance(c.Every); err != nil {
+				return err
+			}
+		}
+		if err := r.do(ctx, sr, r.proc.Call); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// together makes n calls at once, call i through proc(i).
+func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int) Process) error {
+	results := make([]Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = r.bounded(ctx, proc(i).Call) })
+	}
+	wg.Wait()
+	for _, res := range results {
+		sr.Calls = append(sr.Calls, r.called(res))
+	}
+	return errors.Join(errs...)
+}
+
+// do makes one client operation and records how it ended.
+func (r *run) do(ctx context.Context, sr *StepRecord, op func(context.Context) Result) error {
+	res, err := r.bounded(ctx, op)
+	sr.Calls = append(sr.Calls, r.called(res))
+	return err
+}
+
+// bounded runs op with the operation timeout. A client that overruns it is
+// hung: the run cannot go on, so that is an error of the run.
+func (r *run) bounded(ctx context.Context, op func(context.Context) Result) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, OperationTimeout)
+	defer cancel()
+	done := make(chan Result, 1)
+	go func() { done <- op(ctx) }()
+	select {
+	case res := <-done:
+		return res, nil
+	case <-ctx.Done():
+		return Result{Outcome: scenarios.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", OperationTimeout)
+	}
+}
+
+func (r *run) called(res Result) CallRecord {
+	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live()}
+}
+
+// live reports whether the user's grant to the client still works for a
+// client that kept what it was given: the provider would accept a refresh
+// token that reached the client, or, for a grant without refresh tokens, a
+// live access token. A token minted for an answer that never arrived (a
+// lost or spoiled response) does not count: no client could hold it.
+func (r *run) live() bool {
+	if r.rec.User == "" {
+		return false
+	}
+	delivered := deliveredRefreshTokens(r.srv.Events().Since(0))
+	for _, f := range r.srv.Store().Families() {
+		if f.Client != r.env.ClientID || f.User != r.rec.User || f.Revoked {
+			continue
+		}
+		if f.RefreshTokens == 0 && f.LiveAccess > 0 {
+			return true
+		}
+		for _, fp := range f.LiveRefreshTokens {
+			if delivered[fp] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// deliveredRefreshTokens are the fingerprints of the refresh tokens whose
+// token response reached the client intact. A token request's tokens are
+// logged before the request's own event.
+func deliveredRefreshTokens(evs []events.Event) map[string]bool {
+	delivered := map[string]bool{}
+	pending := map[string][]string{}
+	for _, e := range evs {
+		switch {
+		case e.Kind == events.TokenIssued && e.TokenType == "refresh_token":
+			pending[e.Family] = append(pending[e.Family], e.Token)
+		case e.Kind == events.TokenRequest:
+			if e.Outcome == events.OutcomeOK && e.Fault == "" {
+				for _, fp := range pending[e.Family] {
+					delivered[fp] = true
+				}
+			}
+			delete(pending, e.Family)
+		}
+	}
+	return delivered
+}
+
+// advance moves the sim clock through the control API, so that the move
+// is in the event log.
+func (r *run) advance(d profile.Duration) error {
+	return r.control(http.MethodPost, "/clock", map[string]any{"advance": d}, nil)
+}
+
+// control calls the simulator's control API; out, when set, receives the answer.
+func (r *run) control(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, r.srv.URL+simulator.PathControlPrefix+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("control API %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("control API %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("control API %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// syncBuffer is an output several processes of a client write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

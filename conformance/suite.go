@@ -1,0 +1,230 @@
+package conformance
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/reports"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+// Plan is what one conformance run covers.
+type Plan struct {
+	Clients   []Client
+	Scenarios []*scenarios.Scenario
+	// Tool is oauthsim's version, for the results.
+	Tool string
+}
+
+// Suite collects the results of the specs Define declared.
+type Suite struct {
+	plan    Plan
+	started time.Time
+
+	mu   sync.Mutex
+	runs map[string]*reports.Run
+	// order keeps runs in the order they ran.
+	order []string
+}
+
+// CheckLabel is the Ginkgo label of a check's specs: filter with
+// --label-filter 'check:no-expired-access-token', or several with
+// 'check: containsAny {no-expired-access-token, honours-retry-after}'.
+func CheckLabel(id string) string { return "check:" + id }
+
+// ClientLabel is the Ginkgo label of a client's specs.
+func ClientLabel(name string) string { return "client:" + strings.ReplaceAll(name, "/", ".") }
+
+// Define declares the Ginkgo specs of plan: per client and scenario an
+// Ordered container whose BeforeAll carries the run out, and in it one spec
+// per check that judges the run. Call it before RunSpecs. Labels are the
+// scenario's tags, the client's ClientLabel and each check's CheckLabel, so
+// that a label filter selects clients, tags and checks.
+func Define(plan Plan) *Suite {
+	// The checks' assertions are Gomega's; outside go test nobody else
+	// wires them to Ginkgo.
+	RegisterFailHandler(Fail)
+	s := &Suite{plan: plan, started: time.Now(), runs: map[string]*reports.Run{}}
+	for _, c := range plan.Clients {
+		Describe(c.Name(), Label(ClientLabel(c.Name())), func() {
+			for _, sc := range plan.Scenarios {
+				s.defineRun(c, sc)
+			}
+		})
+	}
+	return s
+}
+
+func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
+	// Ordered: the checks judge the one run BeforeAll made; and each check
+	// is judged even when another failed.
+	Describe(sc.Name, Ordered, ContinueOnFailure, Label(sc.Tags...), func() {
+		var rec *Record
+		BeforeAll(func(ctx SpecContext) {
+			By(fmt.Sprintf("running %s (%s) against %s", sc.Name, sc.File, c.Name()))
+			rec = Run(ctx, sc, c)
+			s.begin(rec)
+			if rec.Skipped != "" {
+				Skip(rec.Skipped)
+			}
+		})
+		for _, check := range Checks() {
+			It(check.ID, Label(CheckLabel(check.ID)), func() {
+				if rec.Err != nil {
+					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: rec.Err.Error()})
+					Fail(fmt.Sprintf("the run could not be carried out: %v\n%s", rec.Err, outputTail(rec.Output)))
+				}
+				if why, waived := sc.Waive[check.ID]; waived {
+					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "waived: " + why})
+					Skip("waived: " + why)
+				}
+				j := check.Judge(rec)
+				if !j.Applies {
+					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "nothing to judge in this run"})
+					Skip("nothing to judge in this run")
+				}
+				v := reports.Verdict{Check: check.ID, Status: reports.StatusPass, Events: j.Events}
+				if !j.Passed() {
+					v.Status, v.Message = reports.StatusFail, strings.Join(j.Failures, "\n")
+				}
+				s.verdict(rec, v)
+				Expect(j.Failures).To(BeEmpty(), func() string { return failure(check, rec, j) })
+			})
+		}
+	})
+}
+
+// failure is a failed check's message: the check and why it matters, what
+// happened, and the events around it.
+func failure(c Check, r *Record, j Judgement) string {
+	return fmt.Sprintf("%s: %s\n%s (%s) against %s broke it:\n  %s\nEvents around it (=> marks the violations):\n%s",
+		c.ID, c.Rationale, r.Scenario.Name, r.Scenario.File, r.Client.Name(), strings.Join(j.Failures, "\n  "), Around(r, j.Events, 3))
+}
+
+func key(client, scenario string) string { return client + "\x00" + scenario }
+
+// begin records a run's data when its BeforeAll has carried it out.
+func (s *Suite) begin(r *Record) {
+	run := &reports.Run{
+		Client:   r.Client.Name(),
+		Scenario: r.Scenario.Name,
+		Status:   reports.StatusPass,
+		Duration: reports.Duration(r.Wall),
+		SimStart: r.SimStart,
+		SimEnd:   r.SimEnd,
+		Events:   r.Events,
+		Output:   Mask(outputTail(r.Output), r.Tokens, r.Secrets),
+		Checks:   []reports.Verdict{},
+		Steps:    []reports.Step{},
+	}
+	switch {
+	case r.Skipped != "":
+		run.Status, run.Reason = reports.StatusSkip, r.Skipped
+	case r.Err != nil:
+		run.Status, run.Reason = reports.StatusError, r.Err.Error()
+	}
+	for _, st := range r.Steps {
+		step := reports.Step{Index: st.Index, Line: st.Step.Line, Action: st.Step.Action(), Summary: st.Step.Summary(), Start: st.Start, End: st.End}
+		if want, ok := st.Step.Expected(); ok {
+			step.Expected = want.String()
+		}
+		if st.Err != nil {
+			step.Error = st.Err.Error()
+		}
+		for _, c := range st.Calls {
+			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: c.Outcome, Reason: c.Reason, Detail: Mask(c.Detail, r.Tokens, r.Secrets)})
+		}
+		run.Steps = append(run.Steps, step)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key(run.Client, run.Scenario)
+	if _, seen := s.runs[k]; !seen {
+		s.order = append(s.order, k)
+	}
+	s.runs[k] = run
+}
+
+// verdict adds a check's verdict to its run, and fails the run with it.
+func (s *Suite) verdict(r *Record, v reports.Verdict) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := s.runs[key(r.Client.Name(), r.Scenario.Name)]
+	run.Checks = append(run.Checks, v)
+	if v.Status == reports.StatusFail && run.Status == reports.StatusPass {
+		run.Status = reports.StatusFail
+	}
+}
+
+// Results are the results of the specs that ran, with the plan's clients,
+// scenarios and checks.
+func (s *Suite) Results() *reports.Results {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := &reports.Results{
+		SchemaVersion: reports.SchemaVersion,
+		Tool:          s.plan.Tool,
+		StartedAt:     s.started.UTC(),
+		Duration:      reports.Duration(time.Since(s.started)),
+		Clients:       []reports.Client{},
+		Scenarios:     []reports.Scenario{},
+		Checks:        []reports.Check{},
+		Runs:          []reports.Run{},
+	}
+	for _, c := range s.plan.Clients {
+		caps := []string{}
+		for _, cap := range c.Capabilities() {
+			caps = append(caps, string(cap))
+		}
+		res.Clients = append(res.Clients, reports.Client{Name: c.Name(), Version: c.Version(), Description: c.Describe(), Capabilities: caps})
+	}
+	for _, sc := range s.plan.Scenarios {
+		res.Scenarios = append(res.Scenarios, ScenarioInfo(sc))
+	}
+	for _, c := range Checks() {
+		res.Checks = append(res.Checks, reports.Check{ID: c.ID, Rationale: c.Rationale})
+	}
+	for _, k := range s.order {
+		res.Runs = append(res.Runs, *s.runs[k])
+	}
+	return res
+}
+
+// ScenarioInfo is a scenario as the reports describe it.
+func ScenarioInfo(sc *scenarios.Scenario) reports.Scenario {
+	tags := sc.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return reports.Scenario{Name: sc.Name, File: sc.File, Description: strings.TrimSpace(sc.Description), Tags: tags,
+		Reproduces: sc.Reproduces, Profile: sc.Profile(), SimDuration: reports.Duration(sc.SimDuration())}
+}
+
+// outputLimit is how much of a client's output a report keeps: the end,
+// where a failure's story usually is.
+const outputLimit = 16 << 10
+
+func outputTail(out string) string {
+	if len(out) <= outputLimit {
+		return out
+	}
+	return "...\n" + out[len(out)-outputLimit:]
+}
+
+// Mask replaces every token and secret in s, so that a report never
+// spreads a credential a client leaked.
+func Mask(s string, tokens, secrets []string) string {
+	for _, list := range [][]string{tokens, secrets} {
+		for _, v := range list {
+			if len(v) >= 8 {
+				s = strings.ReplaceAll(s, v, "[MASKED]")
+			}
+		}
+	}
+	return s
+}
