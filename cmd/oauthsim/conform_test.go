@@ -167,6 +167,21 @@ var _ = Describe("oauthsim validate, scenarios and schema", func() {
 		Expect(string(s.Out.Contents())).To(MatchRegexp(`\d+ scenarios\s+\d+d`))
 	})
 
+	It("runs the README's example scenario: the reference passes, the variant that retries lost answers late fails", func() {
+		readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		Expect(err).NotTo(HaveOccurred())
+		start := strings.Index(string(readme), "name: okta-lost-response")
+		Expect(start).To(BeNumerically(">", 0))
+		end := strings.Index(string(readme[start:]), "```")
+		Expect(end).To(BeNumerically(">", 0))
+		example := filepath.Join(GinkgoT().TempDir(), "example.yaml")
+		Expect(os.WriteFile(example, readme[start:start+end], 0o600)).To(Succeed())
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--scenarios", example, "--client", "reference", "--client", "mutant/retry_lost_refresh_after_grace",
+			"--expect-fail", "mutant/*", "--out", out)
+		Expect(s.ExitCode()).To(Equal(0), "%s", s.Err.Contents())
+	})
+
 	It("prints the scenario JSON Schema", func() {
 		s := runBinary("schema")
 		Expect(s.ExitCode()).To(Equal(0))
