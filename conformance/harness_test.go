@@ -12,6 +12,8 @@ import (
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 var bundled = func() []*scenarios.Scenario {
@@ -37,6 +39,28 @@ var _ = Describe("The bundled scenarios", func() {
 			total += sc.SimDuration()
 		}
 		Expect(total).To(BeNumerically(">=", 30*24*time.Hour))
+	})
+
+	It("use every fault kind, every kind of step and every built-in profile", func() {
+		kinds, actions, profiles := map[fault.Kind]bool{}, map[string]bool{}, map[string]bool{}
+		for _, sc := range bundled {
+			for _, k := range sc.FaultKinds() {
+				kinds[k] = true
+			}
+			for _, st := range sc.Steps {
+				actions[st.Action()] = true
+			}
+			profiles[sc.Profile()] = true
+		}
+		for _, k := range fault.Kinds() {
+			Expect(kinds).To(HaveKey(k))
+		}
+		for _, a := range scenarios.Actions() {
+			Expect(actions).To(HaveKey(a))
+		}
+		for _, p := range profile.Names() {
+			Expect(profiles).To(HaveKey(p))
+		}
 	})
 
 	entries := []TableEntry{}

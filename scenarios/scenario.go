@@ -277,6 +277,9 @@ func (r Range) String() string {
 var actions = []string{"authorize", "call", "advance", "restart", "fault", "remove_fault", "revoke",
 	"rotate_secret", "change_password", "logout", "publishing_status", "require_consent"}
 
+// Actions lists the keys of the step actions, in the order of the docs.
+func Actions() []string { return slices.Clone(actions) }
+
 // Action names the step's action by its key.
 func (s Step) Action() string {
 	switch {
