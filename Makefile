@@ -32,7 +32,8 @@ fmtcheck:
 	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: Go benchmarks of the simulator against a bare net/http baseline (not part of test)
+## bench: Go benchmarks of the simulator against a bare net/http baseline, and the default
+## conformance matrix's wall time (not part of test)
 bench:
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./simulator/... > bin/bench.txt || { cat bin/bench.txt; exit 1; }
@@ -44,6 +45,8 @@ bench:
 	done > bin/bench-median.txt
 	@awk 'NR == FNR { if ($$1 == "BenchmarkBareHandler") base = $$2; next } \
 	  { printf "  %-28s %10d ns/op  %6.1fx\n", $$1, $$2, $$2 / base }' bin/bench-median.txt bin/bench-median.txt
+	@echo; echo "the default conformance matrix (what make run runs), once:"
+	@$(GO) test -run '^$$' -bench DefaultMatrix -benchtime 1x ./conformance/ | grep '^Benchmark'
 
 clean:
 	rm -rf bin

@@ -1,0 +1,35 @@
+package conformance_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/oauthsim/oauthsim/conformance"
+)
+
+// BenchmarkDefaultMatrix runs what `make run` runs: every built-in client
+// against every bundled scenario, judged by every check, one after another
+// as the Ginkgo suite does. It reports the simulated days the matrix covers
+// per client and the runs it makes, beside its wall time per op.
+func BenchmarkDefaultMatrix(b *testing.B) {
+	clients := conformance.Builtin("bench")
+	var days float64
+	for _, sc := range bundled {
+		days += sc.SimDuration().Hours() / 24
+	}
+	for b.Loop() {
+		for _, c := range clients {
+			for _, sc := range bundled {
+				rec := conformance.Run(context.Background(), sc, c)
+				if rec.Err != nil {
+					b.Fatalf("%s × %s: %v", c.Name(), sc.Name, rec.Err)
+				}
+				conformance.Failures(rec)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(clients)*len(bundled)), "runs/op")
+	b.ReportMetric(days, "sim-days/op")
+	b.ReportMetric(float64(b.Elapsed())/float64(time.Second)/float64(b.N), "s/op")
+}
