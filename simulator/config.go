@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -149,7 +150,10 @@ func parseConfig(path string, data []byte, base string) (Config, error) {
 func (c Config) Check(path string, n *yaml.Node) error {
 	var errs []error
 	if err := c.Profile.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%s:%d: %w", path, lineOf(n, "profile"), err))
+		// One line per problem, each with the place, as the other messages.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, fmt.Errorf("%s:%d: %s", path, lineOf(n, "profile"), line))
+		}
 	}
 	for i, cl := range c.Clients {
 		if _, err := cl.normalize(); err != nil {

@@ -369,8 +369,12 @@ var _ = Describe("Faults", func() {
 				check(r)
 				evs := h.events()
 				Expect(firings(evs, "f1")).To(HaveLen(1))
-				Expect(evs).To(ContainElement(And(HaveField("Kind", events.TokenRequest), HaveField("Status", 200), HaveField("Fault", "f1"))),
-					"the served request names the fault that spoiled its answer")
+				named := "f1"
+				if mode == fault.ModeContentType {
+					named = "" // the tokens still arrive readable
+				}
+				Expect(evs).To(ContainElement(And(HaveField("Kind", events.TokenRequest), HaveField("Status", 200), HaveField("Fault", named))),
+					"the served request names the fault that kept its answer from the client")
 				Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusBadRequest), "the refresh was committed: the old token is spent")
 			},
 			Entry("truncate", fault.ModeTruncate, func(r reply) {

@@ -242,6 +242,11 @@ func NewServer(opts ...Option) (*Server, error) {
 	return &Server{Simulator: sim, URL: url, srv: srv}, nil
 }
 
+// CloseClientConnections closes every client connection at once, which
+// also ends requests a hang or latency fault is holding: Close would
+// otherwise wait them out.
+func (s *Server) CloseClientConnections() { s.srv.CloseClientConnections() }
+
 // Close shuts the server down, waiting for requests in flight.
 func (s *Server) Close() { s.srv.Close() }
 

@@ -313,8 +313,9 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 // learned while serving it.
 func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op) events.Event {
 	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context())}
-	if f := spoiler(r.Context()); f != nil {
-		// The provider served the request, but its answer will not reach the client intact.
+	if f := spoiler(r.Context()); f != nil && losesAnswer(*f.Fault) {
+		// The provider served the request, but its answer will not reach
+		// the client readable: the tokens it minted never arrive.
 		e.Fault = f.Fault.ID
 	}
 	if op != nil {
@@ -362,4 +363,11 @@ func setChallenge(w http.ResponseWriter, r *http.Request) {
 	case scheme != "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauthsim", charset="UTF-8"`)
 	}
+}
+
+// losesAnswer reports whether a spoiling fault keeps the answer's content
+// from the client: a dropped answer, or a body cut, emptied or replaced. A
+// wrong Content-Type alone leaves the tokens readable.
+func losesAnswer(f fault.Fault) bool {
+	return f.Kind == fault.DropAfterCommit || (f.Kind == fault.Malformed && f.Mode != fault.ModeContentType)
 }

@@ -96,7 +96,8 @@ type Event struct {
 	// sim clock: from its Retry-After, or from a rate-limit reset header.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Fault is the id of the fault that fired, on fault_fired events and on the
-	// request events of requests a fault answered.
+	// request events of requests a fault answered, or whose answer a fault
+	// dropped or made unreadable (a wrong Content-Type alone does not count).
 	Fault string `json:"fault,omitempty"`
 }
 

@@ -72,7 +72,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // is reported with its line and column, which UnmarshalText cannot know.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
-		return fmt.Errorf("line %d:%d: %w", n.Line, n.Column, err)
+		// A TypeError lets the decoder go on and report the rest of the file.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: %v", n.Line, n.Column, err)}}
 	}
 	return nil
 }
