@@ -14,12 +14,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
 //go:embed *.yaml
@@ -138,7 +140,8 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	if err := dec.Decode(sc); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, yamldoc.Locate(path, err)
+			// Decoding stopped: what was found before still counts.
+			return nil, yamldoc.Locate(path, &yaml.TypeError{Errors: sortedByPosition(append(msgs, err.Error()))})
 		}
 		for _, m := range te.Errors {
 			// yaml's own unknown-field messages have no column; ours do.
@@ -146,6 +149,11 @@ func Parse(path string, data []byte) (*Scenario, error) {
 				msgs = append(msgs, m)
 			}
 		}
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		// A second document would be dropped without a word.
+		msgs = append(msgs, at(yamldoc.Root(&next), "a second document: one scenario per file"))
 	}
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -253,6 +261,21 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 	if steps := yamldoc.Child(root, "steps"); len(sc.Steps) == 0 && (steps == nil || len(steps.Content) == 0) {
 		msgs = append(msgs, at(node("steps"), "steps: a scenario needs at least one step"))
 	}
+	clients := map[string]bool{}
+	for _, c := range append(simulator.DemoClients(), sc.Provider.Clients...) {
+		clients[c.ID] = true
+	}
+	if !clients[sc.Client] {
+		msgs = append(msgs, at(node("client"), "no client %q: the provider has %s", sc.Client, joined(sortedKeys(clients))))
+	}
+	if d := sc.SimDuration(); d < 0 || d > MaxSimDuration {
+		msgs = append(msgs, at(node("steps"), "the timeline covers more than %dd of sim time", MaxSimDuration/(24*time.Hour)))
+	}
+	for i, f := range sc.Provider.Faults {
+		if msg := wallDelay(f); msg != "" {
+			msgs = append(msgs, at(item(yamldoc.Child(node("provider"), "faults"), i), "%s", msg))
+		}
+	}
 	users := map[string]bool{}
 	for _, u := range append(simulator.DemoUsers(), sc.Provider.Users...) {
 		users[u.ID] = true
@@ -287,6 +310,11 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		}
 		if s.Revoke != nil && s.Revoke.User != "" && !users[s.Revoke.User] {
 			msgs = append(msgs, at(n, "revoke: no user %q: the provider has %s", s.Revoke.User, joined(sortedKeys(users))))
+		}
+		if s.Fault != nil {
+			if msg := wallDelay(*s.Fault); msg != "" {
+				msgs = append(msgs, at(n, "%s", msg))
+			}
 		}
 		if s.Fault != nil && s.Fault.ID != "" {
 			if faults[s.Fault.ID] {
@@ -423,8 +451,23 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 		if s.Expect.Reason != "" && s.Expect.Outcome != OutcomeReauthorize {
 			msgs = append(msgs, at(e, "expect.reason: only a reauthorize outcome has a reason"))
 		}
+		if s.Expect.Reason != "" && !slices.Contains(ReauthorizeReasons(), s.Expect.Reason) {
+			msgs = append(msgs, at(e, "expect.reason: unknown reason %q (known: %s)", s.Expect.Reason, strings.Join(ReauthorizeReasons(), ", ")))
+		}
 	}
 	return msgs
+}
+
+// wallDelay says what is wrong with a fault that would hold a request for
+// longer than MaxWallDelay of wall time, or "".
+func wallDelay(f fault.Fault) string {
+	switch {
+	case f.Kind == fault.Hang && (f.Max == 0 || f.Max.D() > MaxWallDelay):
+		return fmt.Sprintf("a hang in a scenario needs a max of at most %s: it holds a request for real time", MaxWallDelay)
+	case f.Kind == fault.Latency && f.Delay.D()+f.Jitter.D() > MaxWallDelay:
+		return fmt.Sprintf("a latency in a scenario is at most %s with its jitter: it delays in real time", MaxWallDelay)
+	}
+	return ""
 }
 
 // keyOf is the key node of key in the mapping n, or n itself; with an

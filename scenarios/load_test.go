@@ -69,6 +69,21 @@ var _ = Describe("Loading a scenario", func() {
 		}))
 	})
 
+	DescribeTable("refuses, at the place, what a run could not carry out or would lose",
+		func(doc, want string) {
+			_, err := scenarios.Parse("f.yaml", []byte("description: d\n"+doc))
+			Expect(err).To(MatchError(ContainSubstring(want)))
+		},
+		Entry("a second document", "steps: [{advance: 1h}]\n---\nsteps: [{advance: 2h}]\n", "f.yaml:4:1: a second document: one scenario per file"),
+		Entry("an unknown client", "client: nosuch\nsteps: [{advance: 1h}]\n", `f.yaml:2:9: no client "nosuch": the provider has demo, demo-public`),
+		Entry("a hang without a max", "steps:\n  - fault: {kind: hang}\n", "f.yaml:3:5: a hang in a scenario needs a max of at most 10s"),
+		Entry("a long latency from the start", "provider:\n  faults: [{kind: latency, delay: 9s, jitter: 2s}]\nsteps: [{advance: 1h}]\n", "f.yaml:3:12: a latency in a scenario is at most 10s"),
+		Entry("an unknown reason", "steps:\n  - call: {}\n    expect: {outcome: reauthorize, reason: bored}\n", `f.yaml:4:13: expect.reason: unknown reason "bored"`),
+		Entry("a timeline beyond a century", "steps: [{advance: 36600d}]\n", "the timeline covers more than 36500d of sim time"),
+		Entry("a bad duration, with the rest still reported", "steps:\n  - advance: 5 minutes\n  - authorize: mallory\n",
+			"f.yaml:3:14: invalid duration \"5 minutes\": use forms like 90s, 10m, 1h, 7d\nf.yaml:4:5: no user \"mallory\""),
+	)
+
 	It("points at yaml syntax errors", func() {
 		_, err := scenarios.Parse("syntax.yaml", []byte("description: x\nsteps:\n  - call: {times: 3\n"))
 		Expect(err).To(MatchError(HavePrefix("syntax.yaml:")))

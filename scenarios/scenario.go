@@ -175,6 +175,33 @@ const (
 	OutcomeAny = "any"
 )
 
+// Reasons a reauthorize outcome may give, and an expectation may name.
+const (
+	ReasonRevoked        = "revoked"
+	ReasonExpired        = "expired"
+	ReasonReuseDetected  = "reuse_detected"
+	ReasonTestingApp     = "testing_app_expired"
+	ReasonNoGrant        = "no_grant"
+	ReasonNoRefreshToken = "no_refresh_token"
+	ReasonLostRefresh    = "lost_refresh_response"
+	ReasonUnknown        = "unknown"
+)
+
+// ReauthorizeReasons lists the reasons a client may give for a reauthorize.
+func ReauthorizeReasons() []string {
+	return []string{ReasonRevoked, ReasonExpired, ReasonReuseDetected, ReasonTestingApp, ReasonNoGrant,
+		ReasonNoRefreshToken, ReasonLostRefresh, ReasonUnknown}
+}
+
+// MaxWallDelay bounds the wall time a latency or hang fault may hold a
+// request: those faults take real time (a client's timeout is real), and a
+// harness run must not wait minutes on one.
+const MaxWallDelay = 10 * time.Second
+
+// MaxSimDuration bounds a scenario's timeline: past a century of sim time
+// expiry arithmetic stops meaning anything.
+const MaxSimDuration = 100 * 365 * 24 * time.Hour
+
 // Outcomes lists the outcomes an expectation may name.
 func Outcomes() []string {
 	return []string{OutcomeOK, OutcomeReauthorize, OutcomeInteractionRequired, OutcomeConfigurationError,

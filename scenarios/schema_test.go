@@ -433,6 +433,7 @@ var _ = Describe("Schema", func() {
 				Expect(stringList(pointerAt(doc, pointer))).To(ConsistOf(want), "%s differs from the Go list", pointer)
 			},
 			Entry("outcomes", "/$defs/outcome/enum", scenarios.Outcomes()),
+			Entry("reauthorize reasons", "/$defs/expect/oneOf/1/properties/reason/enum", scenarios.ReauthorizeReasons()),
 			Entry("capabilities", "/$defs/capability/enum", stringsOf(scenarios.Capabilities())),
 			Entry("counters", "/$defs/expectations/properties/counts/propertyNames/enum", slices.Collect(maps.Keys(scenarios.Counters))),
 			Entry("fault kinds", "/$defs/faultKind/enum", stringsOf(fault.Kinds())),
