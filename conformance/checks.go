@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,9 +217,25 @@ func judgeNoSupersededRefresh(r *Record) Judgement {
 		case e.Kind == events.RefreshReuseDetected:
 			j.Applies = true
 			j.fail(e, "at %s the client presented refresh token %s, which a rotation had superseded: the provider detected reuse", offset(r, e.Time), e.Token)
+		case isRefresh(e) && e.Reason == family.RefusedReused && !detectsReuse(r, e):
+			// A provider without reuse detection refuses the token all the
+			// same, and logs no reuse_detected event for it.
+			j.Applies = true
+			j.fail(e, "at %s the client presented refresh token %s, which a rotation had superseded", offset(r, e.Time), e.Token)
 		}
 	}
 	return j
+}
+
+// detectsReuse reports whether the refused refresh e was also logged as
+// reuse detected, so that a violation is counted once.
+func detectsReuse(r *Record, e events.Event) bool {
+	for _, d := range r.Events {
+		if d.Kind == events.RefreshReuseDetected && d.Token == e.Token && d.Time.Equal(e.Time) {
+			return true
+		}
+	}
+	return false
 }
 
 func judgeSingleRefresh(r *Record) Judgement {
@@ -228,9 +245,11 @@ func judgeSingleRefresh(r *Record) Judgement {
 			continue
 		}
 		j.Applies = true
+		// Only refreshes the provider carried out count: attempts that
+		// failed (an outage, a rate limit) rotated nothing.
 		var refreshes []events.Event
 		for _, e := range stepEvents(r, s) {
-			if isRefresh(e) {
+			if isRefresh(e) && (e.Outcome == events.OutcomeOK || e.Reason == family.RefusedReused) {
 				refreshes = append(refreshes, e)
 			}
 		}
@@ -264,12 +283,21 @@ func judgeRetryAfter(r *Record) Judgement {
 func judgeBackoff(r *Record) Judgement {
 	j := Judgement{}
 	var failed *events.Event
+	// Processes of one step do not know of each other's failures: each
+	// may make its first attempt, so a step of P processes allows P-1
+	// requests at the instant of a failure before one is a retry.
+	allowed := map[int]int{}
 	for _, e := range mine(r) {
 		if e.Kind != events.TokenRequest {
 			continue
 		}
 		if failed != nil && e.Time.Equal(failed.Time) {
-			j.fail(e, "at %s the client sent another token request at once after a failed one (event %d, %s)", offset(r, e.Time), failed.Seq, describeStatus(*failed))
+			s := stepOf(r, e.Seq)
+			if s != nil && s.Step.Call != nil && allowed[s.Index] < s.Step.Call.Processes-1 {
+				allowed[s.Index]++
+			} else {
+				j.fail(e, "at %s the client sent another token request at once after a failed one (event %d, %s)", offset(r, e.Time), failed.Seq, describeStatus(*failed))
+			}
 		}
 		failed = nil
 		if failedTransiently(e) {
@@ -278,6 +306,16 @@ func judgeBackoff(r *Record) Judgement {
 		}
 	}
 	return j
+}
+
+// stepOf is the step whose events include seq, or nil.
+func stepOf(r *Record, seq uint64) *StepRecord {
+	for i := range r.Steps {
+		if s := &r.Steps[i]; seq >= s.FirstSeq && seq <= s.LastSeq {
+			return s
+		}
+	}
+	return nil
 }
 
 func judgeNoRefreshAfterDead(r *Record) Judgement {
@@ -297,7 +335,10 @@ func judgeNoRefreshAfterDead(r *Record) Judgement {
 		}
 		if slices.Contains(deadRefusals, e.Reason) {
 			j.Applies = true
-			if e.Family != "" {
+			// A refused superseded or unknown token says nothing of its
+			// family (without reuse detection the family lives on), only
+			// of the token itself.
+			if (e.Family != "" && e.Reason != family.RefusedReused && e.Reason != family.RefusedUnknown) || familyRevoked(r, e) {
 				deadFamilies[e.Family] = e
 			}
 			deadTokens[e.Token] = e
@@ -342,10 +383,28 @@ func judgeNoSecretsInOutput(r *Record) Judgement {
 	}
 	for _, name := range []string{"token", "client secret"} {
 		if n := found[name]; n > 0 {
-			j.Failures = append(j.Failures, fmt.Sprintf("the client's output contains %d %s value(s) the provider issued", n, name))
+			j.Failures = append(j.Failures, fmt.Sprintf("the client's output contains %d %s value(s) the provider issued, first here: %s",
+				n, name, leakLine(r, name)))
 		}
 	}
 	return j
+}
+
+// leakLine is the first line of the output with a leaked value of kind,
+// the value masked: where to look, without spreading it further.
+func leakLine(r *Record, kind string) string {
+	values := r.Tokens
+	if kind == "client secret" {
+		values = r.Secrets
+	}
+	for _, line := range strings.Split(r.Output, "\n") {
+		for _, v := range values {
+			if len(v) >= 8 && strings.Contains(line, v) {
+				return strconv.Quote(Mask(line, r.Tokens, r.Secrets))
+			}
+		}
+	}
+	return "?"
 }
 
 func judgeNoRetiredSecret(r *Record) Judgement {
@@ -416,6 +475,19 @@ func judgeNoNeedlessRefresh(r *Record) Judgement {
 		}
 	}
 	return j
+}
+
+// familyRevoked reports whether e's family was revoked by the time of e.
+func familyRevoked(r *Record, e events.Event) bool {
+	for _, d := range r.Events {
+		if d.Seq > e.Seq {
+			break
+		}
+		if d.Kind == events.FamilyRevoked && d.Family == e.Family && e.Family != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // stepEvents are the events a step caused.
@@ -505,7 +577,8 @@ func Failures(r *Record) map[string]string {
 		if _, waived := r.Scenario.Waive[c.ID]; waived {
 			continue
 		}
-		if j := c.Judge(r); !j.Passed() {
+		// As the suite does: a check with nothing to judge is skipped.
+		if j := c.Judge(r); j.Applies && !j.Passed() {
 			failed[c.ID] = strings.Join(j.Failures, "\n") + "\n" + Around(r, j.Events, 3)
 		}
 	}

@@ -54,8 +54,9 @@ type Env struct {
 	// it rotates refresh tokens, its grace windows, how offline access is
 	// asked for).
 	Profile profile.Profile
-	// Clock is the sim clock, for clients in the harness's process; HTTP is
-	// a client for loopback requests to the simulator.
+	// Clock is the sim clock and HTTP a client for loopback requests to the
+	// simulator. Only clients in the harness's own process can use them; a
+	// client in another process learns the sim time from the harness.
 	Clock clockwork.Clock
 	HTTP  *http.Client
 	// Output receives what the client writes (its log): the harness
@@ -63,21 +64,27 @@ type Env struct {
 	Output io.Writer
 }
 
-// Process is one running process of a client under test.
+// Process is one running process of a client under test. The harness may
+// call Call on one process from several goroutines at once (a step of
+// concurrent calls): a process must serve them concurrently, as its token
+// manager would serve an application's callers. An error from any method
+// means the process failed (it crashed, hung, or broke its protocol): the
+// run cannot go on, and is reported as an error rather than judged.
 type Process interface {
 	// AuthorizationURL starts an authorization and returns the URL to send
 	// the user's browser to.
 	AuthorizationURL(ctx context.Context) (string, error)
 	// CompleteAuthorization hands the client the redirect back (the full
 	// callback URL with code and state) and returns how that ended.
-	CompleteAuthorization(ctx context.Context, callback string) Result
+	CompleteAuthorization(ctx context.Context, callback string) (Result, error)
 	// Call makes one authenticated GET of Env.Resource through the token
 	// manager and returns how it ended.
-	Call(ctx context.Context) Result
+	Call(ctx context.Context) (Result, error)
 	// Logout logs the user out, revoking what the client holds.
-	Logout(ctx context.Context) Result
-	// Stop ends the process. A stopped process is not used again.
-	Stop() error
+	Logout(ctx context.Context) (Result, error)
+	// Stop ends the process, within ctx's deadline. A stopped process is
+	// not used again.
+	Stop(ctx context.Context) error
 }
 
 // Result is how one client operation ended: one of the scenarios.Outcome*

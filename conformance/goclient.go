@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -92,9 +94,11 @@ func (c goClient) Start(ctx context.Context, env Env) (Process, error) {
 		Key:         storeKey,
 		Clock:       env.Clock,
 		HTTPClient:  env.HTTP,
-		Logger:      slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: simTime(env.Clock)})),
 	}
-	if env.SecretFile != "" {
+	if env.SecretFile == "" {
+		cfg.AuthStyle = tokenmanager.AuthNone // a public client: PKCE, no secret
+	} else {
 		// Read on every token request, as the reference's docs advise, so
 		// that a rotated secret is picked up without a restart.
 		cfg.ClientSecret = func(context.Context) (string, error) {
@@ -118,6 +122,17 @@ func (c goClient) Start(ctx context.Context, env Env) (Process, error) {
 	return &goProcess{m: m, resource: env.Resource, http: env.HTTP}, nil
 }
 
+// simTime stamps log lines with the sim time, so that they line up with
+// the events and the reports' timelines.
+func simTime(c clockwork.Clock) func([]string, slog.Attr) slog.Attr {
+	return func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			a.Value = slog.TimeValue(c.Now())
+		}
+		return a
+	}
+}
+
 // goProcess is one "process" of an in-process client: a manager on the
 // run's state directory.
 type goProcess struct {
@@ -139,44 +154,47 @@ func (p *goProcess) AuthorizationURL(context.Context) (string, error) {
 	return u, err
 }
 
-func (p *goProcess) CompleteAuthorization(ctx context.Context, callback string) Result {
+func (p *goProcess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
 	u, err := url.Parse(callback)
 	if err != nil {
-		return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}
+		return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}, nil
 	}
 	q := u.Query()
 	if e := q.Get("error"); e != "" {
-		return Result{Outcome: scenarios.OutcomeError, Detail: "authorization refused: " + e + " " + q.Get("error_description")}
+		return Result{Outcome: scenarios.OutcomeError, Detail: "authorization refused: " + e + " " + q.Get("error_description")}, nil
 	}
 	if q.Get("state") != p.state {
-		return Result{Outcome: scenarios.OutcomeError, Detail: "the callback's state does not match"}
+		return Result{Outcome: scenarios.OutcomeError, Detail: "the callback's state does not match"}, nil
 	}
 	_, err = p.m.Exchange(ctx, q.Get("code"), p.verifier)
-	return classify(err)
+	return classify(err), nil
 }
 
-func (p *goProcess) Call(ctx context.Context) Result {
+func (p *goProcess) Call(ctx context.Context) (Result, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.resource, nil)
 	if err != nil {
-		return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}
+		return Result{}, err
 	}
 	resp, err := p.m.Do(ctx, req)
 	if err != nil {
-		return classify(err)
+		return classify(err), nil
 	}
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
-		return Result{Outcome: scenarios.OutcomeOK}
+		return Result{Outcome: scenarios.OutcomeOK}, nil
 	case resp.StatusCode == http.StatusUnauthorized:
-		return Result{Outcome: scenarios.OutcomeUnauthorized, Detail: resp.Status}
+		return Result{Outcome: scenarios.OutcomeUnauthorized, Detail: resp.Status}, nil
 	}
-	return Result{Outcome: scenarios.OutcomeError, Detail: "the API answered " + resp.Status}
+	return Result{Outcome: scenarios.OutcomeError, Detail: "the API answered " + resp.Status}, nil
 }
 
-func (p *goProcess) Logout(ctx context.Context) Result { return classify(p.m.Logout(ctx)) }
+func (p *goProcess) Logout(ctx context.Context) (Result, error) {
+	return classify(p.m.Logout(ctx)), nil
+}
 
-func (p *goProcess) Stop() error { return nil }
+// Stop has nothing to end: the manager's state is in the store.
+func (p *goProcess) Stop(context.Context) error { return nil }
 
 // classify maps the reference's errors onto the harness's outcomes.
 func classify(err error) Result {

@@ -100,34 +100,42 @@ var _ = Describe("The broken variants", func() {
 		entries)
 })
 
-// stuck is a client under test that cannot be started, or hangs.
-type stuck struct {
+// broken is a client under test that cannot be started, hangs, or panics.
+type broken struct {
 	startErr error
-	hang     bool
+	panics   bool
 	caps     []scenarios.Capability
 }
 
-func (s stuck) Name() string                         { return "stuck" }
-func (s stuck) Describe() string                     { return "a client that fails" }
-func (s stuck) Version() string                      { return "0" }
-func (s stuck) Capabilities() []scenarios.Capability { return s.caps }
-func (s stuck) Start(context.Context, conformance.Env) (conformance.Process, error) {
-	if s.startErr != nil {
-		return nil, s.startErr
+func (b broken) Name() string                         { return "broken" }
+func (b broken) Describe() string                     { return "a client that fails" }
+func (b broken) Version() string                      { return "0" }
+func (b broken) Capabilities() []scenarios.Capability { return b.caps }
+func (b broken) Start(context.Context, conformance.Env) (conformance.Process, error) {
+	if b.startErr != nil {
+		return nil, b.startErr
 	}
-	return hung{}, nil
+	return hung{panics: b.panics}, nil
 }
 
-type hung struct{}
+// hung never answers, or panics when asked.
+type hung struct{ panics bool }
 
-func (hung) AuthorizationURL(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
-func (hung) CompleteAuthorization(ctx context.Context, _ string) conformance.Result {
+func (h hung) AuthorizationURL(ctx context.Context) (string, error) {
+	if h.panics {
+		var m map[string]int
+		m["x"] = 1
+	}
 	<-ctx.Done()
-	return conformance.Result{}
+	return "", ctx.Err()
 }
-func (hung) Call(ctx context.Context) conformance.Result   { select {} }
-func (hung) Logout(ctx context.Context) conformance.Result { select {} }
-func (hung) Stop() error                                   { return nil }
+func (hung) CompleteAuthorization(ctx context.Context, _ string) (conformance.Result, error) {
+	<-ctx.Done()
+	return conformance.Result{}, ctx.Err()
+}
+func (hung) Call(ctx context.Context) (conformance.Result, error)   { select {} }
+func (hung) Logout(ctx context.Context) (conformance.Result, error) { select {} }
+func (hung) Stop(context.Context) error                             { return nil }
 
 var _ = Describe("A run", func() {
 	var sc *scenarios.Scenario
@@ -144,22 +152,44 @@ steps:
 	})
 
 	It("is skipped, with the reason, for a client that lacks a required capability", func() {
-		rec := conformance.Run(context.Background(), sc, stuck{})
+		rec := conformance.Run(context.Background(), sc, broken{})
 		Expect(rec.Skipped).To(Equal("the client lacks refresh"))
 		Expect(rec.Steps).To(BeEmpty())
 	})
 
 	It("is an error of the run, not a crash, when the client does not start", func() {
-		rec := conformance.Run(context.Background(), sc, stuck{startErr: errors.New("exec: no such file"), caps: []scenarios.Capability{scenarios.CapRefresh}})
+		rec := conformance.Run(context.Background(), sc, broken{startErr: errors.New("exec: no such file"), caps: []scenarios.Capability{scenarios.CapRefresh}})
 		Expect(rec.Err).To(MatchError(ContainSubstring("exec: no such file")))
 	})
 
 	It("is an error of the run when the client hangs, after the operation timeout", func() {
 		DeferCleanup(func(d time.Duration) { conformance.OperationTimeout = d }, conformance.OperationTimeout)
 		conformance.OperationTimeout = 200 * time.Millisecond
-		rec := conformance.Run(context.Background(), sc, stuck{caps: []scenarios.Capability{scenarios.CapRefresh}})
+		rec := conformance.Run(context.Background(), sc, broken{caps: []scenarios.Capability{scenarios.CapRefresh}})
 		Expect(rec.Err).To(MatchError(ContainSubstring("did not answer within 200ms")))
 		Expect(rec.Err).To(MatchError(ContainSubstring("step 1 (line 5, authorize as alice)")))
+	})
+
+	It("is an error of the run, not a crash of the harness, when the client panics", func() {
+		rec := conformance.Run(context.Background(), sc, broken{panics: true, caps: []scenarios.Capability{scenarios.CapRefresh}})
+		Expect(rec.Err).To(MatchError(ContainSubstring("the client panicked in the authorization: assignment to entry in nil map")))
+	})
+
+	It("drives a public client with PKCE and no secret", func() {
+		pub, err := scenarios.Parse("public.yaml", []byte(`
+description: a public client
+client: demo-public
+requires: [refresh]
+steps:
+  - authorize: alice
+  - advance: 61m
+  - call: {}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), pub, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+		Expect(rec.Secrets).To(BeEmpty())
 	})
 
 	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {

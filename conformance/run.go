@@ -176,10 +176,12 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start the simulator: %w", err)
 	}
-	r.http = r.srv.Client()
 	// The harness is the user's browser: it reads the redirect back to the
-	// client rather than following it to a callback nobody serves.
-	r.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// client rather than following it to a callback nobody serves. A copy,
+	// since the server hands the client under test the same *http.Client.
+	browser := *r.srv.Client()
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	r.http = &browser
 	registered, err := r.registeredClient()
 	if err != nil {
 		r.close()
@@ -235,10 +237,30 @@ func (r *run) tokens() []string {
 
 func (r *run) close() {
 	if r.proc != nil {
-		_ = r.proc.Stop()
+		_ = r.stop(r.proc)
+		r.proc = nil
 	}
+	// A request a fault still holds (a hang, a long latency) would keep
+	// Close waiting: cut the connections first.
+	r.srv.CloseClientConnections()
 	r.srv.Close()
 	os.RemoveAll(r.dir)
+}
+
+// stop stops p within the operation timeout, a panic in it included.
+func (r *run) stop(p Process) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), OperationTimeout)
+	defer cancel()
+	defer recovered(&err, "Stop")
+	return p.Stop(ctx)
+}
+
+// recovered turns a panic in the client under test into *err: a broken
+// client fails its run, it does not take the harness down.
+func recovered(err *error, what string) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("the client panicked in %s: %v", what, v)
+	}
 }
 
 // setSecret writes the client's secret file, atomically, as a deployment
@@ -272,9 +294,10 @@ func (r *run) steps(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) start(ctx context.Context) (Process, error) {
+func (r *run) start(ctx context.Context) (p Process, err error) {
 	ctx, cancel := context.WithTimeout(ctx, OperationTimeout)
 	defer cancel()
+	defer recovered(&err, "Start")
 	return r.client.Start(ctx, r.env)
 }
 
@@ -288,7 +311,9 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "advance":
 		return r.advance(s.Advance)
 	case "restart":
-		if err := r.proc.Stop(); err != nil {
+		err := r.stop(r.proc)
+		r.proc = nil
+		if err != nil {
 			return fmt.Errorf("stop the client: %w", err)
 		}
 		p, err := r.start(ctx)
@@ -325,7 +350,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "change_password":
 		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
 	case "logout":
-		return r.do(ctx, sr, r.proc.Logout)
+		return r.do(ctx, sr, "Logout", r.proc.Logout)
 	case "publishing_status":
 		return r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/publishing-status", map[string]string{"status": s.PublishingStatus}, nil)
 	case "require_consent":
@@ -338,32 +363,35 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 // URL as user (the simulator signs them in and consents at once) and hands
 // the redirect back to the client.
 func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error {
-	return r.do(ctx, sr, func(ctx context.Context) Result {
-		raw, err := r.proc.AuthorizationURL(ctx)
+	// The operation may outlive a timeout, and close with it: it keeps to
+	// the process it started with.
+	proc := r.proc
+	return r.do(ctx, sr, "the authorization", func(ctx context.Context) (Result, error) {
+		raw, err := proc.AuthorizationURL(ctx)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "start the authorization: " + err.Error()}
+			return Result{}, fmt.Errorf("start the authorization: %w", err)
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "the authorization URL: " + err.Error()}
+			return Result{Outcome: scenarios.OutcomeError, Detail: "the authorization URL: " + err.Error()}, nil
 		}
 		q := u.Query()
 		q.Set("login_hint", user)
 		u.RawQuery = q.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}
+			return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}, nil
 		}
 		resp, err := r.http.Do(req)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "open the authorization URL: " + err.Error()}
+			return Result{Outcome: scenarios.OutcomeError, Detail: "open the authorization URL: " + err.Error()}, nil
 		}
 		resp.Body.Close()
 		callback := resp.Header.Get("Location")
 		if callback == "" {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}
+			return Result{Outcome: scenarios.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}, nil
 		}
-		return r.proc.CompleteAuthorization(ctx, callback)
+		return proc.CompleteAuthorization(ctx, callback)
 	})
 }
 
@@ -373,16 +401,20 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 	switch {
 	case c.Processes > 1:
 		procs := []Process{r.proc}
+		var err error
 		for range c.Processes - 1 {
-			p, err := r.start(ctx)
-			if err != nil {
-				return fmt.Errorf("start another process: %w", err)
+			p, serr := r.start(ctx)
+			if serr != nil {
+				err = fmt.Errorf("start another process: %w", serr)
+				break
 			}
 			procs = append(procs, p)
 		}
-		err := r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] })
+		if err == nil {
+			err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] })
+		}
 		for _, p := range procs[1:] {
-			err = errors.Join(err, p.Stop())
+			err = errors.Join(err, r.stop(p))
 		}
 		return err
 	case c.Concurrent > 1:
@@ -394,21 +426,28 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 				return err
 			}
 		}
-		if err := r.do(ctx, sr, r.proc.Call); err != nil {
+		if err := r.do(ctx, sr, "Call", r.proc.Call); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// together makes n calls at once, call i through proc(i).
+// together makes n calls at once, call i through proc(i). They are held
+// at a barrier and let go together, so that they overlap however the
+// goroutines happen to be scheduled.
 func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int) Process) error {
 	results := make([]Result, n)
 	errs := make([]error, n)
+	gate := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = r.bounded(ctx, proc(i).Call) })
+		wg.Go(func() {
+			<-gate
+			results[i], errs[i] = r.bounded(ctx, "Call", proc(i).Call)
+		})
 	}
+	close(gate)
 	wg.Wait()
 	for _, res := range results {
 		sr.Calls = append(sr.Calls, r.called(res))
@@ -417,23 +456,39 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 }
 
 // do makes one client operation and records how it ended.
-func (r *run) do(ctx context.Context, sr *StepRecord, op func(context.Context) Result) error {
-	res, err := r.bounded(ctx, op)
+func (r *run) do(ctx context.Context, sr *StepRecord, what string, op func(context.Context) (Result, error)) error {
+	res, err := r.bounded(ctx, what, op)
 	sr.Calls = append(sr.Calls, r.called(res))
 	return err
 }
 
 // bounded runs op with the operation timeout. A client that overruns it is
-// hung: the run cannot go on, so that is an error of the run.
-func (r *run) bounded(ctx context.Context, op func(context.Context) Result) (Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, OperationTimeout)
+// hung, and one that fails or panics is broken: either way the run cannot
+// go on, so that is an error of the run, not an outcome to judge.
+func (r *run) bounded(ctx context.Context, what string, op func(context.Context) (Result, error)) (Result, error) {
+	octx, cancel := context.WithTimeout(ctx, OperationTimeout)
 	defer cancel()
-	done := make(chan Result, 1)
-	go func() { done <- op(ctx) }()
+	type answer struct {
+		res Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var a answer
+		defer func() { done <- a }()
+		defer recovered(&a.err, what)
+		a.res, a.err = op(octx)
+	}()
 	select {
-	case res := <-done:
-		return res, nil
-	case <-ctx.Done():
+	case a := <-done:
+		if a.err != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: a.err.Error()}, a.err
+		}
+		return a.res, nil
+	case <-octx.Done():
+		if ctx.Err() != nil {
+			return Result{Outcome: scenarios.OutcomeError, Detail: "interrupted"}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+		}
 		return Result{Outcome: scenarios.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", OperationTimeout)
 	}
 }

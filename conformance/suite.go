@@ -19,6 +19,8 @@ type Plan struct {
 	Scenarios []*scenarios.Scenario
 	// Tool is oauthsim's version, for the results.
 	Tool string
+	// LabelFilter is the Ginkgo label filter in force, for the results.
+	LabelFilter string
 }
 
 // Suite collects the results of the specs Define declared.
@@ -102,8 +104,12 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 // failure is a failed check's message: the check and why it matters, what
 // happened, and the events around it.
 func failure(c Check, r *Record, j Judgement) string {
-	return fmt.Sprintf("%s: %s\n%s (%s) against %s broke it:\n  %s\nEvents around it (=> marks the violations):\n%s",
-		c.ID, c.Rationale, r.Scenario.Name, r.Scenario.File, r.Client.Name(), strings.Join(j.Failures, "\n  "), Around(r, j.Events, 3))
+	msg := fmt.Sprintf("%s: %s\n%s (%s) against %s broke it:\n  %s",
+		c.ID, c.Rationale, r.Scenario.Name, r.Scenario.File, r.Client.Name(), strings.Join(j.Failures, "\n  "))
+	if around := Around(r, j.Events, 3); around != "" {
+		msg += "\nEvents around it (=> marks the violations):\n" + around
+	}
+	return msg
 }
 
 func key(client, scenario string) string { return client + "\x00" + scenario }
@@ -171,6 +177,7 @@ func (s *Suite) Results() *reports.Results {
 		Tool:          s.plan.Tool,
 		StartedAt:     s.started.UTC(),
 		Duration:      reports.Duration(time.Since(s.started)),
+		LabelFilter:   s.plan.LabelFilter,
 		Clients:       []reports.Client{},
 		Scenarios:     []reports.Scenario{},
 		Checks:        []reports.Check{},

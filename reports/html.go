@@ -32,16 +32,18 @@ func WriteHTML(w io.Writer, r *Results) error {
 // page is what the template draws; everything is computed here so the
 // template only places it.
 type page struct {
-	Title     string
-	Tally     tally
-	Tool      string
-	Started   string
-	Wall, Sim string
-	Scenarios []scenarioHead
-	Rows      []matrixRow
-	Checks    []checkRow
-	Legend    []legendItem
-	Runs      []runView
+	Title   string
+	Tally   tally
+	Tool    string
+	Started string
+	// LabelFilter is the filter the run was given, shown as a caveat.
+	LabelFilter string
+	Wall, Sim   string
+	Scenarios   []scenarioHead
+	Rows        []matrixRow
+	Checks      []checkRow
+	Legend      []legendItem
+	Runs        []runView
 }
 
 type scenarioHead struct{ Name, Tip string }
@@ -117,7 +119,7 @@ var statusRank = map[string]int{StatusError: 0, StatusFail: 1, StatusSkip: 2, St
 func newPage(r *Results) page {
 	t := count(r)
 	p := page{
-		Tally: t, Tool: r.Tool, Wall: wall(t.Wall), Sim: compact(t.Sim),
+		Tally: t, Tool: r.Tool, Wall: wall(t.Wall), Sim: compact(t.Sim), LabelFilter: r.LabelFilter,
 		Title: "oauthsim conformance: " + t.verdict(),
 	}
 	if !r.StartedAt.IsZero() {

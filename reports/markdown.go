@@ -28,6 +28,9 @@ func WriteMarkdown(w io.Writer, r *Results) error {
 	fmt.Fprintf(&b, "**%d runs**: %s %d passed · %s %d failed · %s %d skipped · %s %d errored — %d clients × %d scenarios · wall time %s · sim time covered %s\n\n",
 		t.Runs, statusMark[StatusPass], t.Pass, statusMark[StatusFail], t.Fail, statusMark[StatusSkip], t.Skip, statusMark[StatusError], t.Error,
 		t.Clients, t.Scenarios, wall(t.Wall), compact(t.Sim))
+	if r.LabelFilter != "" {
+		fmt.Fprintf(&b, "Label filter %s: only the specs it selects judged these runs.\n\n", code(r.LabelFilter))
+	}
 
 	writeMarkdownMatrix(&b, r)
 	writeMarkdownProblems(&b, r)

@@ -35,11 +35,14 @@ type Results struct {
 	Tool      string    `json:"tool"`
 	StartedAt time.Time `json:"started_at"`
 	// Duration is the wall time of the whole run.
-	Duration  Duration   `json:"duration"`
-	Clients   []Client   `json:"clients"`
-	Scenarios []Scenario `json:"scenarios"`
-	Checks    []Check    `json:"checks"`
-	Runs      []Run      `json:"runs"`
+	Duration Duration `json:"duration"`
+	// LabelFilter is the Ginkgo label filter the run was given: when set,
+	// runs may have been judged by some checks only.
+	LabelFilter string     `json:"label_filter,omitempty"`
+	Clients     []Client   `json:"clients"`
+	Scenarios   []Scenario `json:"scenarios"`
+	Checks      []Check    `json:"checks"`
+	Runs        []Run      `json:"runs"`
 }
 
 // Client is one client under test.

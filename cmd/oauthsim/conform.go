@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -115,6 +116,14 @@ func conform(w io.Writer, o conformOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, p := range o.expectFail {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("--expect-fail %q: %w", p, err)
+		}
+		if !slices.ContainsFunc(clients, func(c conformance.Client) bool { ok, _ := path.Match(p, c.Name()); return ok }) {
+			return fmt.Errorf("--expect-fail %q matches none of the clients selected", p)
+		}
+	}
 	if o.labels != "" {
 		if _, err := types.ParseLabelFilter(o.labels); err != nil {
 			// Ginkgo colours its message for a terminal; an error line is not one.
@@ -129,10 +138,14 @@ func conform(w io.Writer, o conformOptions) error {
 	reporterConfig.NoColor = os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stdout)
 	fmt.Fprintf(w, "oauthsim conform: %d client(s) × %d scenario(s), %d checks each\n", len(clients), len(scs), len(conformance.Checks()))
 
-	suite := conformance.Define(conformance.Plan{Clients: clients, Scenarios: scs, Tool: version})
+	suite := conformance.Define(conformance.Plan{Clients: clients, Scenarios: scs, Tool: version, LabelFilter: o.labels})
 	t := &testingT{}
 	ginkgo.RunSpecs(t, "oauthsim conformance", suiteConfig, reporterConfig)
 	res := suite.Results()
+	if len(res.Runs) == 0 {
+		// Writing empty reports would overwrite the last real ones.
+		return fmt.Errorf("--label-filter %q selects no run: no reports written", o.labels)
+	}
 	if err := reports.Write(o.out, res); err != nil {
 		return failure{err}
 	}
@@ -157,17 +170,33 @@ func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string)
 		}
 		return false
 	}
-	failedRuns := map[string]int{}
+	runs, failedRuns := map[string]int{}, map[string]int{}
+	// judged and caught record, per client, whether its target check (the
+	// one written for a mutant's bug) judged any run, and failed one.
+	judged, caught := map[string]bool{}, map[string]bool{}
 	for _, r := range res.Runs {
+		runs[r.Client]++
 		if r.Status == reports.StatusFail || r.Status == reports.StatusError {
 			failedRuns[r.Client]++
+		}
+		target, ok := conformance.TargetCheck(strings.TrimPrefix(r.Client, "mutant/"))
+		for _, v := range r.Checks {
+			if ok && v.Check == target {
+				judged[r.Client] = true
+				caught[r.Client] = caught[r.Client] || v.Status == reports.StatusFail
+			}
 		}
 	}
 	var wrong []string
 	for _, c := range res.Clients {
 		switch {
+		case runs[c.Name] == 0:
+			// A label filter left it out: there is nothing to say.
 		case expected(c.Name) && failedRuns[c.Name] == 0:
 			wrong = append(wrong, c.Name+" was expected to fail, and passed")
+		case expected(c.Name) && judged[c.Name] && !caught[c.Name]:
+			target, _ := conformance.TargetCheck(strings.TrimPrefix(c.Name, "mutant/"))
+			wrong = append(wrong, fmt.Sprintf("%s failed, but not on %s, the check written for its bug", c.Name, target))
 		case !expected(c.Name) && failedRuns[c.Name] > 0:
 			wrong = append(wrong, fmt.Sprintf("%s failed %d run(s)", c.Name, failedRuns[c.Name]))
 		}

@@ -125,9 +125,13 @@ var _ = Describe("oauthsim conform", func() {
 		Expect(res.Runs[0].Checks).To(HaveLen(1))
 		Expect(res.Runs[0].Checks[0].Check).To(Equal(conformance.CheckNoSupersededRefresh))
 		Expect(res.Runs[0].Checks[0].Status).To(Equal(reports.StatusFail))
+		Expect(res.LabelFilter).To(Equal("check:no-superseded-refresh-token"))
+		summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(summary)).To(ContainSubstring("Label filter `check:no-superseded-refresh-token`: only the specs it selects judged these runs."))
 	})
 
-	It("exits 2 for a bad scenario file, a bad label filter and an unknown client", func() {
+	It("exits 2 for a bad scenario file, a bad or empty label filter, an unknown client and a stray --expect-fail", func() {
 		bad := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
 		Expect(os.WriteFile(bad, []byte("description: x\nsteps:\n  - call: {times: -1}\n"), 0o600)).To(Succeed())
 		s := runBinary("conform", "--scenarios", bad)
@@ -139,6 +143,14 @@ var _ = Describe("oauthsim conform", func() {
 		s = runBinary("conform", "--client", "nosuch")
 		Expect(s.ExitCode()).To(Equal(2))
 		Expect(string(s.Err.Contents())).To(ContainSubstring(`--client "nosuch": no such client`))
+		out := GinkgoT().TempDir()
+		s = runBinary("conform", "--label-filter", "no-such-tag", "--out", out)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(`--label-filter "no-such-tag" selects no run: no reports written`))
+		Expect(filepath.Join(out, "junit.xml")).NotTo(BeAnExistingFile())
+		s = runBinary("conform", "--client", "reference", "--expect-fail", "mutant/*")
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(`--expect-fail "mutant/*" matches none of the clients selected`))
 	})
 })
 
