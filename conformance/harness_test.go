@@ -192,6 +192,46 @@ steps:
 		Expect(rec.Secrets).To(BeEmpty())
 	})
 
+	It("does not count two processes' first attempts during an outage as a storm or as no backoff", func() {
+		outage, err := scenarios.Parse("outage.yaml", []byte(`
+description: two processes sharing state hit a token endpoint outage at the same instant
+requires: [refresh, shared_state]
+steps:
+  - authorize: alice
+  - call: {}
+  - advance: 61m
+  - fault: {id: down, kind: error, status: 503, match: {endpoint: token, grant_type: refresh_token}}
+  - call: {processes: 2}
+    expect: temporary_error
+  - remove_fault: down
+  - advance: 5m
+  - call: {}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), outage, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+	})
+
+	It("catches a superseded refresh token where the provider detects no reuse", func() {
+		lax, err := scenarios.Parse("lax.yaml", []byte(`
+description: rotation without reuse detection
+provider:
+  profile: {base: generic, refresh: {rotation: rotate, reuse_detection: "off"}}
+requires: [refresh]
+steps:
+  - authorize: alice
+  - call: {times: 4, every: 61m}
+    expect: any
+`))
+		Expect(err).NotTo(HaveOccurred())
+		m, _ := mutants.Lookup("keep_old_refresh_token")
+		rec := conformance.Run(context.Background(), lax, conformance.Mutant(m, "test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(conformance.Failures(rec)).To(HaveKey(conformance.CheckNoSupersededRefresh))
+		Expect(conformance.Failures(conformance.Run(context.Background(), lax, conformance.Reference("test")))).To(BeEmpty())
+	})
+
 	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {
 		rec := conformance.Run(context.Background(), sc, conformance.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
