@@ -118,10 +118,13 @@ func missingCapabilities(sc *scenarios.Scenario, c Client) []string {
 	return missing
 }
 
-// stateRoot is where runs keep their state directories: memory-backed
-// /dev/shm when the machine has it, since clients fsync every token they
+// stateRoot is where runs keep their state directories: $TMPDIR when set,
+// else memory-backed /dev/shm when the machine has it, since clients fsync every token they
 // save and a disk makes that the bulk of a run's time; else the temp dir.
 var stateRoot = sync.OnceValue(func() string {
+	if dir := os.Getenv("TMPDIR"); dir != "" {
+		return dir // the user's choice wins
+	}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		if f, err := os.CreateTemp("/dev/shm", "oauthsim-probe-"); err == nil {
 			f.Close()
