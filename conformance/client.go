@@ -34,6 +34,12 @@ type Client interface {
 	Start(ctx context.Context, env Env) (Process, error)
 }
 
+// Unavailable is implemented by clients that may be unable to run on this
+// machine; a non-empty answer skips every run with that reason.
+type Unavailable interface {
+	Unavailable() string
+}
+
 // Env is what a client process is given: where the provider is, who it
 // is, and where its state lives.
 type Env struct {
@@ -82,6 +88,11 @@ type Process interface {
 	Call(ctx context.Context) (Result, error)
 	// Logout logs the user out, revoking what the client holds.
 	Logout(ctx context.Context) (Result, error)
+	// Reload tells the process its configuration changed: the client
+	// secret in Env.SecretFile was rotated.
+	Reload(ctx context.Context) error
+	// Tick tells the process the sim clock moved.
+	Tick(ctx context.Context) error
 	// Stop ends the process, within ctx's deadline. A stopped process is
 	// not used again.
 	Stop(ctx context.Context) error

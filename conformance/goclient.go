@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -107,14 +106,11 @@ func (c goClient) Start(ctx context.Context, env Env) (Process, error) {
 		}
 	}
 	// What an integrator configures from the provider's documentation.
-	p := env.Profile
-	if p.OfflineAccess == profile.OfflineAccessType {
-		cfg.Offline = tokenmanager.OfflineAccessType
-	}
-	cfg.ReusableRefreshToken = p.Refresh.Rotation == profile.RotationNone
-	if p.Refresh.Rotation == profile.RotationRotateWithGrace {
-		cfg.LostRefreshGrace = p.Refresh.Grace.D()
-	}
+	cfg.ForProvider(tokenmanager.Provider{
+		OfflineAccessType: env.Profile.OfflineAccess == profile.OfflineAccessType,
+		Rotates:           env.Profile.Refresh.Rotation != profile.RotationNone,
+		Grace:             env.Profile.Refresh.Grace.D(),
+	})
 	m, err := c.build(cfg)
 	if err != nil {
 		return nil, err
@@ -193,30 +189,24 @@ func (p *goProcess) Logout(ctx context.Context) (Result, error) {
 	return classify(p.m.Logout(ctx)), nil
 }
 
+// Reload has nothing to do: the manager reads the secret file on every
+// token request.
+func (p *goProcess) Reload(context.Context) error { return nil }
+
+// Tick has nothing to do: the manager reads the sim clock itself.
+func (p *goProcess) Tick(context.Context) error { return nil }
+
 // Stop has nothing to end: the manager's state is in the store.
 func (p *goProcess) Stop(context.Context) error { return nil }
 
 // classify maps the reference's errors onto the harness's outcomes.
 func classify(err error) Result {
-	var (
-		reauth      *tokenmanager.ReauthorizationRequired
-		interaction *tokenmanager.InteractionRequired
-		config      *tokenmanager.ConfigurationError
-		temporary   *tokenmanager.TemporaryError
-	)
-	switch {
-	case err == nil:
-		return Result{Outcome: scenarios.OutcomeOK}
-	case errors.As(err, &reauth):
-		return Result{Outcome: scenarios.OutcomeReauthorize, Reason: string(reauth.Reason), Detail: err.Error()}
-	case errors.As(err, &interaction):
-		return Result{Outcome: scenarios.OutcomeInteractionRequired, Detail: err.Error()}
-	case errors.As(err, &config):
-		return Result{Outcome: scenarios.OutcomeConfigurationError, Detail: err.Error()}
-	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded):
-		return Result{Outcome: scenarios.OutcomeTemporaryError, Detail: err.Error()}
+	outcome, reason := tokenmanager.Outcome(err)
+	res := Result{Outcome: outcome, Reason: string(reason)}
+	if err != nil {
+		res.Detail = err.Error()
 	}
-	return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}
+	return res
 }
 
 // targets names, per mutant, the check written to catch its bug: the

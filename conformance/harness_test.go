@@ -135,6 +135,8 @@ func (hung) CompleteAuthorization(ctx context.Context, _ string) (conformance.Re
 }
 func (hung) Call(ctx context.Context) (conformance.Result, error)   { select {} }
 func (hung) Logout(ctx context.Context) (conformance.Result, error) { select {} }
+func (hung) Reload(context.Context) error                           { return nil }
+func (hung) Tick(context.Context) error                             { return nil }
 func (hung) Stop(context.Context) error                             { return nil }
 
 var _ = Describe("A run", func() {

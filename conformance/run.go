@@ -89,6 +89,12 @@ type CallRecord struct {
 func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	rec := &Record{Scenario: sc, Client: c, Started: time.Now(), ClientID: sc.Client}
 	defer func() { rec.Wall = time.Since(rec.Started) }()
+	if u, ok := c.(Unavailable); ok {
+		if why := u.Unavailable(); why != "" {
+			rec.Skipped = why
+			return rec
+		}
+	}
 	if missing := missingCapabilities(sc, c); len(missing) > 0 {
 		rec.Skipped = fmt.Sprintf("the client lacks %s", strings.Join(missing, ", "))
 		return rec
@@ -312,7 +318,10 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "call":
 		return r.call(ctx, s.Call, sr)
 	case "advance":
-		return r.advance(s.Advance)
+		if err := r.advance(s.Advance); err != nil {
+			return err
+		}
+		return r.notify(ctx, "Tick", Process.Tick)
 	case "restart":
 		err := r.stop(r.proc)
 		r.proc = nil
@@ -349,7 +358,10 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		if err := r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/secret", rot, &c); err != nil {
 			return err
 		}
-		return r.setSecret(c.Secret)
+		if err := r.setSecret(c.Secret); err != nil {
+			return err
+		}
+		return r.notify(ctx, "Reload", Process.Reload)
 	case "change_password":
 		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
 	case "logout":
@@ -456,6 +468,14 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 		sr.Calls = append(sr.Calls, r.called(res))
 	}
 	return errors.Join(errs...)
+}
+
+// notify tells the running process something, within the operation
+// timeout; a failure to take it is an error of the run.
+func (r *run) notify(ctx context.Context, what string, op func(Process, context.Context) error) error {
+	p := r.proc
+	_, err := r.bounded(ctx, what, func(ctx context.Context) (Result, error) { return Result{}, op(p, ctx) })
+	return err
 }
 
 // do makes one client operation and records how it ended.

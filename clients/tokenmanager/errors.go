@@ -1,6 +1,8 @@
 package tokenmanager
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -111,4 +113,31 @@ func deadReason(code, description string, grantAge time.Duration) Reason {
 		return ReasonExpired
 	}
 	return ReasonUnknown
+}
+
+// Outcome names how an operation that returned err ended, in the words of
+// the oauthsim client protocol (clients/PROTOCOL.md): ok, reauthorize (with
+// the reason), interaction_required, configuration_error, temporary_error
+// or error. It is what an application tells its user, and what the
+// conformance harness checks against the provider's truth.
+func Outcome(err error) (outcome string, reason Reason) {
+	var (
+		reauth      *ReauthorizationRequired
+		interaction *InteractionRequired
+		config      *ConfigurationError
+		temporary   *TemporaryError
+	)
+	switch {
+	case err == nil:
+		return "ok", ""
+	case errors.As(err, &reauth):
+		return "reauthorize", reauth.Reason
+	case errors.As(err, &interaction):
+		return "interaction_required", ""
+	case errors.As(err, &config):
+		return "configuration_error", ""
+	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded):
+		return "temporary_error", ""
+	}
+	return "error", ""
 }

@@ -95,6 +95,33 @@ type Config struct {
 	flaw flaw.Flaw
 }
 
+// Provider is what a provider documents about its refresh tokens, as
+// Config.ForProvider reads it.
+type Provider struct {
+	// OfflineAccessType: offline access is asked with access_type=offline
+	// (Google), not with the offline_access scope.
+	OfflineAccessType bool
+	// Rotates: a refresh rotates the refresh token; Grace is how long the
+	// old one stays usable after (0: not at all).
+	Rotates bool
+	Grace   time.Duration
+}
+
+// ForProvider sets what depends on the provider: how offline access is
+// asked, whether lost refresh answers are harmless, and the grace window
+// for retrying one.
+func (c *Config) ForProvider(p Provider) {
+	c.Offline = OfflineScope
+	if p.OfflineAccessType {
+		c.Offline = OfflineAccessType
+	}
+	c.ReusableRefreshToken = !p.Rotates
+	c.LostRefreshGrace = 0
+	if p.Rotates {
+		c.LostRefreshGrace = p.Grace
+	}
+}
+
 func init() {
 	flaw.Apply = func(c any, f flaw.Flaw) { c.(*Config).flaw = f }
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ var errChecksFailed = failure{errors.New("some checks failed: see the output abo
 
 type conformOptions struct {
 	clients   []string
+	commands  []string
 	scenarios []string
 	labels    string
 	out       string
@@ -38,14 +40,15 @@ type conformOptions struct {
 func newConformCommand() *cobra.Command {
 	var o conformOptions
 	c := &cobra.Command{
-		Use:   "conform",
+		Use:   "conform [--client NAME]... [--client-cmd CMD]... [--scenarios DIR|FILE]...",
 		Short: "Run the conformance scenarios against client token managers and write reports",
 		Long: `Run every selected scenario against every selected client on a simulated provider
 with a fake clock, judge each run by the conformance checks, and write results.json,
 junit.xml, index.html and summary.md to --out.
 
 Clients are "reference", "mutant/NAME" (see oauthsim clients); a pattern such as
-'mutant/*' selects several, and "all" selects every built-in client.
+'mutant/*' selects several, and "all" selects every built-in client. --client-cmd runs
+any client that speaks clients/PROTOCOL.md as a subprocess.
 
 Exit status: 0 when every check held, 1 when a check failed or a run could not be
 carried out, 2 for a usage or scenario-file error.`,
@@ -59,6 +62,7 @@ carried out, 2 for a usage or scenario-file error.`,
 	}
 	f := c.Flags()
 	f.StringArrayVar(&o.clients, "client", nil, `client to test: reference, mutant/NAME, a pattern like 'mutant/*', or all (repeatable; default reference)`)
+	f.StringArrayVar(&o.commands, "client-cmd", nil, "a client to test that speaks clients/PROTOCOL.md, run by sh -c (repeatable)")
 	f.StringArrayVar(&o.scenarios, "scenarios", nil, "scenario file or directory (repeatable; default: the bundled scenarios)")
 	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
 	f.StringVar(&o.out, "out", "reports/out", "directory for the reports")
@@ -108,9 +112,22 @@ func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
 }
 
 func conform(w io.Writer, o conformOptions) error {
-	clients, err := selectClients(o.clients)
-	if err != nil {
-		return err
+	var clients []conformance.Client
+	if len(o.clients) > 0 || len(o.commands) == 0 {
+		builtin, err := selectClients(o.clients)
+		if err != nil {
+			return err
+		}
+		clients = builtin
+	}
+	for _, line := range o.commands {
+		c, err := conformance.NewCommand(context.Background(), line)
+		if err != nil {
+			// The client could not even say hello: a failure of the client.
+			return failure{err}
+		}
+		fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
+		clients = append(clients, c)
 	}
 	scs, err := loadScenarios(o.scenarios)
 	if err != nil {

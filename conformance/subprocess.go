@@ -1,0 +1,494 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// ProtocolVersion is the version of clients/PROTOCOL.md the harness speaks.
+const ProtocolVersion = 1
+
+// HelloTimeout bounds, in wall time, how long a client process may take to
+// say hello.
+var HelloTimeout = 10 * time.Second
+
+// The clock capabilities of PROTOCOL.md.
+const (
+	ClockNow      = "clock:now"
+	ClockFaketime = "clock:faketime"
+)
+
+// Command is a client under test run as a subprocess that speaks the
+// protocol of clients/PROTOCOL.md: JSON lines on stdin and stdout.
+type Command struct {
+	line  string
+	hello hello
+	// faketime is libfaketime's path, or empty when the machine has none.
+	faketime string
+}
+
+// hello is a client's first line.
+type hello struct {
+	Protocol     int      `json:"protocol"`
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Capabilities []string `json:"capabilities"`
+}
+
+// NewCommand starts cmdline (run by sh -c) once against a throwaway
+// simulator to read its hello: its name, version and capabilities, which
+// decide the runs before any starts.
+func NewCommand(ctx context.Context, cmdline string) (*Command, error) {
+	c := &Command{line: cmdline, faketime: findFaketime()}
+	srv, err := simulator.NewServer(simulator.WithClock(clock.NewFake(Epoch)))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	dir, err := os.MkdirTemp(stateRoot(), "oauthsim-probe-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	env := Env{Issuer: srv.URL, Resource: srv.URL + simulator.PathResourceMe, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI,
+		Scopes: []string{"openid", "api"}, StateDir: filepath.Join(dir, "state"), Profile: profile.Generic(), Clock: srv.Clock(), Output: io.Discard}
+	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	p, err := c.start(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("client %q: %w", cmdline, err)
+	}
+	c.hello = p.hello
+	stop, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.Stop(stop); err != nil {
+		return nil, fmt.Errorf("client %q did not stop: %w", cmdline, err)
+	}
+	return c, nil
+}
+
+// Name is the name the client gave in its hello.
+func (c *Command) Name() string { return c.hello.Name }
+
+// Describe is the command line.
+func (c *Command) Describe() string { return c.line }
+
+// Version is the version the client gave in its hello.
+func (c *Command) Version() string { return c.hello.Version }
+
+// Capabilities are those of the hello that scenarios may require.
+func (c *Command) Capabilities() []scenarios.Capability {
+	var out []scenarios.Capability
+	for _, name := range c.hello.Capabilities {
+		if slices.Contains(scenarios.Capabilities(), scenarios.Capability(name)) {
+			out = append(out, scenarios.Capability(name))
+		}
+	}
+	return out
+}
+
+// Unavailable says why no run of the client can happen on this machine:
+// it needs libfaketime, and the machine has none.
+func (c *Command) Unavailable() string {
+	if slices.Contains(c.hello.Capabilities, ClockFaketime) && c.faketime == "" {
+		return "the client needs libfaketime (Debian's faketime package), and this machine has none"
+	}
+	return ""
+}
+
+// Start starts one process of the client.
+func (c *Command) Start(ctx context.Context, env Env) (Process, error) {
+	p, err := c.start(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// findFaketime is the path of libfaketime, or "".
+func findFaketime() string {
+	matches, _ := filepath.Glob("/usr/lib/*/faketime/libfaketime.so.1")
+	if len(matches) == 0 {
+		matches, _ = filepath.Glob("/usr/lib/faketime/libfaketime.so.1")
+	}
+	if len(matches) == 0 {
+		return ""
+	}
+	return matches[0]
+}
+
+// faketimeFile is where a run's processes read the sim time from.
+func faketimeFile(env Env) string { return filepath.Join(filepath.Dir(env.StateDir), "faketime") }
+
+func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
+	cmd := exec.Command("sh", "-c", c.line)
+	cmd.Dir = filepath.Dir(env.StateDir)
+	// Its own process group, so that stopping it stops what it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(os.Environ(),
+		"OAUTHSIM_PROTOCOL="+strconv.Itoa(ProtocolVersion),
+		"OAUTHSIM_ISSUER="+env.Issuer,
+		"OAUTHSIM_RESOURCE="+env.Resource,
+		"OAUTHSIM_CLIENT_ID="+env.ClientID,
+		"OAUTHSIM_REDIRECT_URI="+env.RedirectURI,
+		"OAUTHSIM_SCOPES="+strings.Join(env.Scopes, " "),
+		"OAUTHSIM_OFFLINE_ACCESS="+offlineRule(env.Profile),
+		"OAUTHSIM_PROFILE="+env.Profile.Name,
+		"OAUTHSIM_REFRESH_ROTATION="+string(env.Profile.Refresh.Rotation),
+		"OAUTHSIM_REFRESH_GRACE="+strconv.Itoa(int(env.Profile.Refresh.Grace.D().Seconds())),
+		"OAUTHSIM_STATE_DIR="+env.StateDir,
+		"OAUTHSIM_TIME="+env.Clock.Now().UTC().Format(time.RFC3339Nano),
+	)
+	if env.SecretFile != "" {
+		cmd.Env = append(cmd.Env, "OAUTHSIM_CLIENT_SECRET_FILE="+env.SecretFile)
+	}
+	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan response{}, done: make(chan struct{}), tail: &tailBuffer{limit: outputLimit}}
+	if c.faketime != "" {
+		p.faketime = faketimeFile(env)
+		if err := p.setFaketime(env.Clock.Now()); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1")
+	}
+	cmd.Stderr = io.MultiWriter(env.Output, p.tail)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.stdin = stdin
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %q: %w", c.line, err)
+	}
+	hellos := make(chan hello, 1)
+	go p.read(stdout, hellos)
+	timer := time.NewTimer(HelloTimeout)
+	defer timer.Stop()
+	select {
+	case h := <-hellos:
+		p.hello = h
+	case <-p.done:
+		p.kill()
+		return nil, p.failure()
+	case <-timer.C:
+		p.kill()
+		return nil, fmt.Errorf("no hello within %s%s", HelloTimeout, p.stderrTail())
+	case <-ctx.Done():
+		p.kill()
+		return nil, ctx.Err()
+	}
+	if p.hello.Protocol != ProtocolVersion {
+		p.kill()
+		return nil, fmt.Errorf("the client speaks protocol %d; the harness speaks %d", p.hello.Protocol, ProtocolVersion)
+	}
+	if p.hello.Name == "" {
+		p.kill()
+		return nil, errors.New("the hello names no client")
+	}
+	return p, nil
+}
+
+func offlineRule(p profile.Profile) string {
+	if p.OfflineAccess == profile.OfflineAccessType {
+		return "access_type"
+	}
+	return "scope"
+}
+
+// subprocess is one running client process.
+type subprocess struct {
+	cmd      *exec.Cmd
+	env      Env
+	stdin    io.WriteCloser
+	hello    hello
+	tail     *tailBuffer
+	faketime string
+
+	mu      sync.Mutex
+	nextID  int
+	pending map[string]chan response
+	// broken is why the process can no longer be used; done closes then.
+	broken   error
+	done     chan struct{}
+	lastTime time.Time
+	stopped  bool
+}
+
+// request is a line to the client; response a line from it.
+type request struct {
+	ID  string `json:"id"`
+	Op  string `json:"op"`
+	Now string `json:"now"`
+	URL string `json:"url,omitempty"`
+}
+
+type response struct {
+	ID      string          `json:"id"`
+	Hello   json.RawMessage `json:"hello,omitempty"`
+	URL     string          `json:"url,omitempty"`
+	Outcome string          `json:"outcome,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
+	Detail  string          `json:"detail,omitempty"`
+	Error   string          `json:"error,omitempty"`
+}
+
+// read parses the client's stdout: the hello, then responses, each handed
+// to the request that waits for it. Anything else breaks the process.
+func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	greeted := false
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var r response
+		if err := json.Unmarshal(line, &r); err != nil {
+			p.breakDown(fmt.Errorf("the client wrote a line that is not JSON: %.200q", line))
+			return
+		}
+		if !greeted {
+			var h hello
+			if len(r.Hello) == 0 || json.Unmarshal(r.Hello, &h) != nil {
+				p.breakDown(fmt.Errorf("the client's first line is not a hello: %.200q", line))
+				return
+			}
+			greeted = true
+			hellos <- h
+			continue
+		}
+		p.mu.Lock()
+		ch, ok := p.pending[r.ID]
+		delete(p.pending, r.ID)
+		p.mu.Unlock()
+		if !ok {
+			p.breakDown(fmt.Errorf("the client answered id %q, which no request has open", r.ID))
+			return
+		}
+		ch <- r
+	}
+	err := p.cmd.Wait()
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if stopped {
+		p.breakDown(errStopped)
+		return
+	}
+	p.breakDown(fmt.Errorf("the client exited (%v) before it was told to", err))
+}
+
+var errStopped = errors.New("the client was stopped")
+
+// breakDown marks the process unusable with err, once.
+func (p *subprocess) breakDown(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return
+	}
+	p.broken = err
+	close(p.done)
+}
+
+// failure is why the process broke, with its stderr tail.
+func (p *subprocess) failure() error {
+	p.mu.Lock()
+	err := p.broken
+	p.mu.Unlock()
+	return fmt.Errorf("%w%s", err, p.stderrTail())
+}
+
+func (p *subprocess) stderrTail() string {
+	if t := strings.TrimSpace(p.tail.String()); t != "" {
+		return "\nthe tail of its standard error:\n" + t
+	}
+	return ""
+}
+
+// send writes a request and waits for its response.
+func (p *subprocess) send(ctx context.Context, op, url string) (response, error) {
+	now := p.env.Clock.Now()
+	if err := p.setFaketime(now); err != nil {
+		return response{}, err
+	}
+	p.mu.Lock()
+	if p.broken != nil {
+		p.mu.Unlock()
+		return response{}, p.failure()
+	}
+	p.nextID++
+	id := strconv.Itoa(p.nextID)
+	ch := make(chan response, 1)
+	p.pending[id] = ch
+	line, err := json.Marshal(request{ID: id, Op: op, Now: now.UTC().Format(time.RFC3339Nano), URL: url})
+	if err == nil {
+		_, err = p.stdin.Write(append(line, '\n'))
+	}
+	p.mu.Unlock()
+	if err != nil {
+		p.breakDown(fmt.Errorf("write to the client: %w", err))
+		return response{}, p.failure()
+	}
+	select {
+	case r := <-ch:
+		if r.Error != "" {
+			err := fmt.Errorf("the client refused %s: %s", op, r.Error)
+			p.breakDown(err)
+			return r, err
+		}
+		return r, nil
+	case <-p.done:
+		return response{}, p.failure()
+	case <-ctx.Done():
+		return response{}, ctx.Err()
+	}
+}
+
+// setFaketime rewrites the run's libfaketime file when the sim time moved.
+func (p *subprocess) setFaketime(now time.Time) error {
+	if p.faketime == "" {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.Equal(p.lastTime) {
+		return nil
+	}
+	p.lastTime = now
+	tmp := p.faketime + ".tmp" + strconv.Itoa(os.Getpid())
+	stamp := "@" + now.UTC().Format("2006-01-02 15:04:05") + "\n"
+	if err := os.WriteFile(tmp, []byte(stamp), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.faketime)
+}
+
+// outcome turns a response into a Result, refusing outcomes the protocol
+// does not have.
+func outcome(r response, err error) (Result, error) {
+	if err != nil {
+		return Result{}, err
+	}
+	if !slices.Contains(scenarios.Outcomes(), r.Outcome) || r.Outcome == scenarios.OutcomeAny {
+		return Result{}, fmt.Errorf("the client answered an unknown outcome %q", r.Outcome)
+	}
+	return Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}, nil
+}
+
+func (p *subprocess) AuthorizationURL(ctx context.Context) (string, error) {
+	r, err := p.send(ctx, "authorize", "")
+	if err == nil && r.URL == "" {
+		err = errors.New("the client answered authorize without a url")
+	}
+	return r.URL, err
+}
+
+func (p *subprocess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
+	return outcome(p.send(ctx, "callback", callback))
+}
+
+func (p *subprocess) Call(ctx context.Context) (Result, error) {
+	return outcome(p.send(ctx, "call", ""))
+}
+
+func (p *subprocess) Logout(ctx context.Context) (Result, error) {
+	return outcome(p.send(ctx, "logout", ""))
+}
+
+// Reload tells the client its configuration changed.
+func (p *subprocess) Reload(ctx context.Context) error {
+	_, err := p.send(ctx, "reload", "")
+	return err
+}
+
+// Tick tells the client the sim clock moved.
+func (p *subprocess) Tick(ctx context.Context) error {
+	_, err := p.send(ctx, "time", "")
+	return err
+}
+
+// Stop asks the client to shut down, and kills its process group when it
+// does not exit by ctx's deadline.
+func (p *subprocess) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	_, err := p.send(ctx, "shutdown", "")
+	if err != nil && !errors.Is(p.brokenErr(), errStopped) {
+		p.kill()
+		<-p.done
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	select {
+	case <-p.done:
+		if err := p.brokenErr(); !errors.Is(err, errStopped) {
+			return p.failure()
+		}
+		return nil
+	case <-ctx.Done():
+		p.kill()
+		<-p.done
+		return fmt.Errorf("the client did not exit after shutdown%s", p.stderrTail())
+	}
+}
+
+func (p *subprocess) brokenErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.broken
+}
+
+// kill ends the process group.
+func (p *subprocess) kill() {
+	if p.cmd.Process != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// tailBuffer keeps the last limit bytes written to it.
+type tailBuffer struct {
+	mu    sync.Mutex
+	limit int
+	b     []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.limit; over > 0 {
+		t.b = t.b[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
