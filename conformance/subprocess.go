@@ -168,7 +168,9 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 		if err := p.setFaketime(env.Clock.Now()); err != nil {
 			return nil, err
 		}
-		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1")
+		// The monotonic clock stays real: event loops (Node's) time their
+		// timers with it, and a faked one jumping by days stalls them.
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1")
 	}
 	cmd.Stderr = io.MultiWriter(env.Output, p.tail)
 	stdin, err := cmd.StdinPipe()
