@@ -35,6 +35,8 @@ type conformOptions struct {
 	verbose   bool
 	// expectFail are patterns of clients that must fail: broken on purpose.
 	expectFail []string
+	// findings: failed checks are what is being reported on, not a failure.
+	findings bool
 }
 
 func newConformCommand() *cobra.Command {
@@ -67,6 +69,7 @@ carried out, 2 for a usage or scenario-file error.`,
 	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
 	f.StringVar(&o.out, "out", "reports/out", "directory for the reports")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec as it runs")
+	f.BoolVar(&o.findings, "findings", false, "failed checks are findings to report, not a failure: exit 1 only when a run could not be carried out")
 	f.StringArrayVar(&o.expectFail, "expect-fail", nil, `clients (a name or pattern) that are broken on purpose: each must fail a check, and their failures do not fail the run (repeatable)`)
 	return c
 }
@@ -167,6 +170,14 @@ func conform(w io.Writer, o conformOptions) error {
 		return failure{err}
 	}
 	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", tally(res), o.out)
+	if o.findings {
+		for _, r := range res.Runs {
+			if r.Status == reports.StatusError {
+				return failure{fmt.Errorf("%s × %s could not be carried out: %s", r.Client, r.Scenario, firstLine(r.Reason))}
+			}
+		}
+		return nil
+	}
 	if len(o.expectFail) == 0 {
 		if t.failed || !res.Passed() {
 			return errChecksFailed
@@ -223,6 +234,12 @@ func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string)
 	}
 	fmt.Fprintln(w, "as expected: the clients broken on purpose failed, the others passed")
 	return nil
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // tally is the one-line count of runs by status.
