@@ -109,6 +109,9 @@ var _ = Describe("oauthsim conform", func() {
 		s := runBinary("conform", "--client", "reference", "--client", "mutant/keep_old_refresh_token", "--expect-fail", "mutant/*",
 			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
 		Expect(s.ExitCode()).To(Equal(0), "%s", s.Err.Contents())
+		s = runBinary("conform", "--client", "mutant/keep_old_refresh_token", "--findings",
+			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(0), "with --findings a failed check is a finding: %s", s.Err.Contents())
 		s = runBinary("conform", "--client", "reference", "--expect-fail", "reference", "--scenarios", filepath.Join("..", "..", one), "--out", out)
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(string(s.Err.Contents())).To(ContainSubstring("reference was expected to fail, and passed"))
