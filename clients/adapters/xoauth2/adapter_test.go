@@ -1,0 +1,88 @@
+package main_test
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/events"
+)
+
+var _ = Describe("The x/oauth2 adapter", Ordered, func() {
+	var client *conformance.Command
+	BeforeAll(func() {
+		bin, err := gexec.Build("github.com/oauthsim/oauthsim/clients/adapters/xoauth2")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(gexec.CleanupBuildArtifacts)
+		client, err = conformance.NewCommand(context.Background(), bin)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	// bundled finds a bundled scenario by name.
+	bundled := func(name string) *scenarios.Scenario {
+		scs, err := scenarios.Bundled()
+		Expect(err).NotTo(HaveOccurred())
+		for _, sc := range scs {
+			if sc.Name == name {
+				return sc
+			}
+		}
+		Fail("no bundled scenario " + name)
+		return nil
+	}
+
+	It("names the library and the version linked into it", func() {
+		Expect(client.Name()).To(Equal("golang.org/x/oauth2"))
+		Expect(client.Version()).To(MatchRegexp(`^v0\.\d+\.\d+`), "the module version from the build info")
+		Expect(client.Capabilities()).To(ConsistOf(scenarios.CapRefresh, scenarios.CapRestart, scenarios.CapConcurrency, scenarios.CapSecretRotation),
+			"no logout (x/oauth2 cannot revoke) and no shared_state (it locks nothing across processes)")
+		Expect(client.Unavailable()).To(BeEmpty(), "clock:now needs no libfaketime")
+	})
+
+	It("refreshes on the sim clock: an hour of sim time expires the token though no wall time passed", func() {
+		sc := bundled("offline-access-scope")
+		rec := conformance.Run(context.Background(), sc, client)
+		Expect(rec.Err).NotTo(HaveOccurred())
+
+		By("answering ok to the call after 61 minutes, which only a refresh makes possible")
+		var outcomes, details []string
+		for _, s := range rec.Steps {
+			if s.Step.Call != nil && s.Start.Sub(rec.SimStart) >= 61*time.Minute {
+				for _, c := range s.Calls {
+					outcomes, details = append(outcomes, c.Outcome), append(details, c.Detail)
+				}
+			}
+		}
+		Expect(outcomes).To(Equal([]string{scenarios.OutcomeOK, scenarios.OutcomeOK}), "the calls at +1h1m and +4h1m: %q", details)
+
+		By("refreshing once per expired token, never with a 401 first")
+		var refreshes, unauthorized int
+		for _, e := range rec.Events {
+			switch {
+			case e.Kind == events.TokenRequest && e.GrantType == "refresh_token" && e.Status == 200:
+				refreshes++
+			case e.Kind == events.ResourceRequest && e.Status == 401:
+				unauthorized++
+			}
+		}
+		Expect(refreshes).To(Equal(2))
+		Expect(unauthorized).To(BeZero())
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+	})
+
+	It("finds its tokens again after each restart, from the file it saves them to", func() {
+		rec := conformance.Run(context.Background(), bundled("intuit-restart-daily-rotation"), client)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		for _, s := range rec.Steps {
+			for _, c := range s.Calls {
+				Expect(c.Outcome).To(Equal(scenarios.OutcomeOK), "step %d (line %d): %s", s.Index+1, s.Step.Line, c.Detail)
+			}
+		}
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+	})
+})

@@ -1,0 +1,391 @@
+// Command xoauth2 is golang.org/x/oauth2 behind the client protocol of
+// clients/PROTOCOL.md, wired as the library's documentation shows: an
+// oauth2.Config with the endpoints of the provider's discovery document,
+// AuthCodeURL with PKCE, Exchange for the callback, and API calls through
+// oauth2.NewClient over a ReuseTokenSource of Config.TokenSource. What the
+// library leaves to the application (storing tokens, telling a dead grant
+// from a passing failure) is done in the simplest way, and said so where
+// it is done; refreshing is left entirely to the library, so that the
+// harness judges x/oauth2 and not this adapter.
+//
+//	go build -o bin/xoauth2-adapter ./clients/adapters/xoauth2
+//	oauthsim conform --client-cmd "$PWD/bin/xoauth2-adapter"
+//
+// The clientcredentials package needs no user and so no authorization code
+// flow; the protocol has no operation for a client-credentials grant, and
+// this adapter does not exercise it.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oauthsim/oauthsim/clients/protocol"
+)
+
+// library is the module under test.
+const library = "golang.org/x/oauth2"
+
+// httpTimeout bounds each HTTP request, as a production client's would: the
+// protocol gives a client 20 seconds to answer, and x/oauth2's default
+// client (http.DefaultClient) waits for ever.
+const httpTimeout = 15 * time.Second
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "xoauth2 adapter:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	env, err := protocol.ReadEnv()
+	if err != nil {
+		return err
+	}
+	clock := newSimClock(env.Start)
+	// Set before any token exists, and never again: the library reads the
+	// variable without synchronisation.
+	oauth2TimeNow = clock.Now
+	httpClient := &http.Client{Timeout: httpTimeout}
+	meta, err := discover(httpClient, env.Issuer)
+	if err != nil {
+		return err
+	}
+	a := &adapter{
+		env:   env,
+		meta:  meta,
+		clock: clock,
+		// x/oauth2 takes its HTTP client from the context, for token
+		// requests and as the base of NewClient's transport.
+		ctx:  context.WithValue(context.Background(), oauth2.HTTPClient, httpClient),
+		path: filepath.Join(env.StateDir, "token.json"),
+		log:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if a.conf, err = a.config(); err != nil {
+		return err
+	}
+	tok, err := loadToken(a.path)
+	if err != nil {
+		return err
+	}
+	if tok != nil {
+		a.use(tok)
+	}
+	hello := protocol.Hello{
+		Name:    library,
+		Version: linkedVersion(),
+		// No shared_state: x/oauth2 has no lock across processes, and two of
+		// them refresh the same token each on its own. No logout: x/oauth2
+		// has no RFC 7009 revocation.
+		Capabilities: []string{"refresh", "restart", "concurrency", "secret_rotation", "clock:now"},
+	}
+	return protocol.Serve(os.Stdin, os.Stdout, hello, a.serve)
+}
+
+// linkedVersion is the version of x/oauth2 this binary was built with.
+func linkedVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, m := range info.Deps {
+		if m.Path != library {
+			continue
+		}
+		if m.Replace != nil {
+			m = m.Replace
+		}
+		return m.Version
+	}
+	return "unknown"
+}
+
+// metadata is what the adapter reads of the provider's discovery document.
+type metadata struct {
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported"`
+}
+
+func discover(c *http.Client, issuer string) (metadata, error) {
+	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	var m metadata
+	resp, err := c.Get(u)
+	if err != nil {
+		return m, fmt.Errorf("discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return m, fmt.Errorf("discovery: %s answered %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return m, fmt.Errorf("discovery %s: %w", u, err)
+	}
+	if m.AuthorizationEndpoint == "" || m.TokenEndpoint == "" {
+		return m, fmt.Errorf("discovery: %s names no authorization or token endpoint", u)
+	}
+	return m, nil
+}
+
+// adapter serves the protocol's requests with x/oauth2.
+type adapter struct {
+	env   protocol.Env
+	meta  metadata
+	clock *simClock
+	ctx   context.Context
+	path  string
+	log   *slog.Logger
+
+	mu              sync.Mutex
+	conf            *oauth2.Config
+	tokens          *savingSource
+	client          *http.Client
+	state, verifier string
+}
+
+// config builds the oauth2.Config from the environment, reading the client
+// secret from its file as it is now.
+func (a *adapter) config() (*oauth2.Config, error) {
+	secret, err := a.env.Secret()
+	if err != nil {
+		return nil, fmt.Errorf("client secret: %w", err)
+	}
+	scopes := slices.Clone(a.env.Scopes)
+	if !a.env.OfflineAccessType {
+		scopes = append(scopes, "offline_access")
+	}
+	return &oauth2.Config{
+		ClientID:     a.env.ClientID,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{AuthURL: a.meta.AuthorizationEndpoint, TokenURL: a.meta.TokenEndpoint, AuthStyle: a.authStyle()},
+		RedirectURL:  a.env.RedirectURI,
+		Scopes:       scopes,
+	}, nil
+}
+
+// authStyle is how the client authenticates at the token endpoint. Left
+// at zero, x/oauth2 probes: it sends each request with HTTP Basic and, on
+// any failure, again in the body. Its documentation tells callers who want
+// to avoid those extra requests to set Endpoint.AuthStyle, and the
+// discovery document says which styles the provider takes. A public client
+// has no secret, and sends its client_id in the body.
+func (a *adapter) authStyle() oauth2.AuthStyle {
+	switch {
+	case a.env.SecretFile == "":
+		return oauth2.AuthStyleInParams
+	case slices.Contains(a.meta.TokenAuthMethods, "client_secret_basic"):
+		return oauth2.AuthStyleInHeader
+	case slices.Contains(a.meta.TokenAuthMethods, "client_secret_post"):
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleAutoDetect
+}
+
+// use makes tok the user's token, with a new HTTP client over it.
+// Callers hold a.mu, or are alone.
+func (a *adapter) use(tok *oauth2.Token) {
+	a.tokens = newSavingSource(a.ctx, a.conf, tok, a.path, a.clock)
+	a.client = oauth2.NewClient(a.ctx, oauth2.ReuseTokenSource(tok, a.tokens))
+}
+
+func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Response {
+	a.clock.set(r.Now)
+	var resp protocol.Response
+	switch r.Op {
+	case "authorize":
+		resp = a.authorize()
+	case "callback":
+		resp = a.callback(r.URL)
+	case "call":
+		resp = a.call(ctx)
+	case "reload":
+		resp = a.reload()
+	case "time":
+		// The clock moved above.
+	default:
+		// logout included: x/oauth2 cannot revoke, and the hello says so.
+		resp = protocol.Response{Error: "unsupported op " + r.Op}
+	}
+	a.log.Info("served", "op", r.Op, "now", r.Now, "outcome", resp.Outcome, "reason", resp.Reason, "detail", resp.Detail, "error", resp.Error)
+	return resp
+}
+
+func (a *adapter) authorize() protocol.Response {
+	state, verifier := rand.Text(), oauth2.GenerateVerifier()
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if a.env.OfflineAccessType {
+		opts = append(opts, oauth2.AccessTypeOffline)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.state, a.verifier = state, verifier
+	return protocol.Response{URL: a.conf.AuthCodeURL(state, opts...)}
+}
+
+func (a *adapter) callback(raw string) protocol.Response {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return protocol.Response{Outcome: "error", Detail: "the callback URL: " + err.Error()}
+	}
+	q := u.Query()
+	a.mu.Lock()
+	state, verifier, conf := a.state, a.verifier, a.conf
+	a.mu.Unlock()
+	switch {
+	case q.Get("error") != "":
+		return protocol.Response{Outcome: "error", Detail: "authorization refused: " + q.Get("error")}
+	case state == "" || q.Get("state") != state:
+		return protocol.Response{Outcome: "error", Detail: "the callback's state does not match"}
+	}
+	// Exchange takes its HTTP client from the context, a.ctx's.
+	tok, err := conf.Exchange(a.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return outcome(err)
+	}
+	tok = inSimTime(tok, a.clock)
+	if err := saveToken(a.path, tok); err != nil {
+		return protocol.Response{Outcome: "error", Detail: err.Error()}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.state, a.verifier = "", ""
+	a.use(tok)
+	return protocol.Response{Outcome: "ok"}
+}
+
+func (a *adapter) call(ctx context.Context) protocol.Response {
+	a.mu.Lock()
+	client := a.client
+	a.mu.Unlock()
+	if client == nil {
+		return protocol.Response{Outcome: "reauthorize", Reason: "no_grant", Detail: "no token stored: the user has not authorized"}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.env.Resource, nil)
+	if err != nil {
+		return protocol.Response{Error: err.Error()}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return outcome(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return protocol.Response{Outcome: "ok"}
+	case resp.StatusCode == http.StatusUnauthorized:
+		// x/oauth2's transport only adds the header: a 401 reaches the
+		// application as it is.
+		return protocol.Response{Outcome: "unauthorized", Detail: "the API answered " + resp.Status}
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return protocol.Response{Outcome: "temporary_error", Detail: "the API answered " + resp.Status}
+	}
+	return protocol.Response{Outcome: "error", Detail: "the API answered " + resp.Status}
+}
+
+// reload rebuilds the Config with the client secret now in its file, as an
+// operator's restart of the configuration would, keeping the user's token.
+func (a *adapter) reload() protocol.Response {
+	conf, err := a.config()
+	if err != nil {
+		return protocol.Response{Error: err.Error()}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.conf = conf
+	if a.tokens != nil {
+		a.tokens.setConfig(conf)
+	}
+	return protocol.Response{}
+}
+
+// Error codes of token endpoints that mean the grant is dead: RFC 6749's
+// invalid_grant, and the codes GitHub (bad_refresh_token) and Slack
+// (invalid_refresh_token) answer instead. x/oauth2 reports them all alike
+// as a RetrieveError; deciding what they mean is left to the application.
+var (
+	deadGrant   = []string{"invalid_grant", "bad_refresh_token", "invalid_refresh_token"}
+	badClient   = []string{"invalid_client", "unauthorized_client"}
+	interaction = []string{"interaction_required", "consent_required", "login_required"}
+)
+
+// outcome maps an error of x/oauth2 (or of the HTTP client under it) to
+// the protocol's outcomes, by what the library reports: the token
+// endpoint's error code and HTTP status in a RetrieveError, a transport
+// failure, or its own words.
+func outcome(err error) protocol.Response {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return retrieveOutcome(re)
+	}
+	// Every error of http.Client.Do is a *url.Error, itself a net.Error:
+	// only a timeout, a failed connection or a dropped answer is the
+	// network's, whether on the way to the token endpoint or to the API.
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.As(err, &opErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return protocol.Response{Outcome: "temporary_error", Detail: err.Error()}
+	case strings.Contains(err.Error(), "oauth2: token expired and refresh token is not set"):
+		// x/oauth2's own verdict (an errors.New, so matched by its text):
+		// the access token expired and there is nothing to refresh with.
+		return protocol.Response{Outcome: "reauthorize", Reason: "no_refresh_token", Detail: err.Error()}
+	}
+	return protocol.Response{Outcome: "error", Detail: err.Error()}
+}
+
+func retrieveOutcome(re *oauth2.RetrieveError) protocol.Response {
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	// RetrieveError.Error() appends the whole body when there is no error
+	// code (an HTML page, say); the status line says enough.
+	detail := re.Error()
+	if re.ErrorCode == "" {
+		detail = fmt.Sprintf("oauth2: cannot fetch token: HTTP %d", status)
+	}
+	switch {
+	case slices.Contains(deadGrant, re.ErrorCode):
+		return protocol.Response{Outcome: "reauthorize", Reason: deadReason(re.ErrorDescription), Detail: detail}
+	case slices.Contains(badClient, re.ErrorCode):
+		return protocol.Response{Outcome: "configuration_error", Detail: detail}
+	case slices.Contains(interaction, re.ErrorCode):
+		return protocol.Response{Outcome: "interaction_required", Detail: detail}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return protocol.Response{Outcome: "temporary_error", Detail: detail}
+	}
+	return protocol.Response{Outcome: "error", Detail: detail}
+}
+
+// deadReason says why a grant died when the provider's description says
+// so plainly; "expired or revoked" (Google's) says neither.
+func deadReason(description string) string {
+	d := strings.ToLower(description)
+	revoked, expired := strings.Contains(d, "revoked"), strings.Contains(d, "expired")
+	switch {
+	case revoked && !expired:
+		return "revoked"
+	case expired && !revoked:
+		return "expired"
+	}
+	return "unknown"
+}

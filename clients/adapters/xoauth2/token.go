@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+	_ "unsafe" // for go:linkname
+
+	"golang.org/x/oauth2"
+)
+
+// oauth2TimeNow is x/oauth2's own clock: Token.Valid (through the
+// unexported Token.expired) compares Expiry with it, so every "is it time
+// to refresh" decision the library makes reads it. The library has no
+// option to inject a clock, and the protocol's clock:now wants the sim
+// time there; a pull linkname to a non-standard-library variable is still
+// allowed by the Go 1.26 linker, without -checklinkname=0.
+//
+//go:linkname oauth2TimeNow golang.org/x/oauth2.timeNow
+var oauth2TimeNow func() time.Time
+
+// simClock is the sim time, as the latest request said it is.
+type simClock struct{ nanos atomic.Int64 }
+
+func newSimClock(start time.Time) *simClock {
+	c := &simClock{}
+	c.set(start)
+	return c
+}
+
+// set moves the clock to the `now` of a request.
+func (c *simClock) set(t time.Time) {
+	if !t.IsZero() {
+		c.nanos.Store(t.UnixNano())
+	}
+}
+
+// Now is the sim time.
+func (c *simClock) Now() time.Time { return time.Unix(0, c.nanos.Load()).UTC() }
+
+// inSimTime returns a copy of t whose Expiry is in sim time. x/oauth2 turns
+// expires_in into Expiry with a direct time.Now() call (in
+// internal.doTokenRoundTrip and tokenJSON.expiry), which no linkname can
+// redirect: left alone, Expiry would be wall time plus expires_in, months
+// away from a sim clock that starts in January, and the library would never
+// refresh. The sim clock stands still during a request, so shifting by the
+// difference between the two clocks right after the answer moves Expiry to
+// when the provider's sim clock says the token expires (a few microseconds
+// early, the time since the library read the wall clock). Token.ExpiresIn's
+// documentation leaves populating Expiry to the application in the same way.
+func inSimTime(t *oauth2.Token, clock *simClock) *oauth2.Token {
+	if t.Expiry.IsZero() {
+		// No expires_in: the library treats the token as never expiring,
+		// and that is its behaviour to judge.
+		return t
+	}
+	c := *t
+	c.Expiry = t.Expiry.Round(0).Add(clock.Now().Sub(time.Now()))
+	return &c
+}
+
+// savingSource persists the tokens x/oauth2 hands out. x/oauth2 leaves
+// storage to the application; the simplest thing its documentation shows
+// (ReuseTokenSource, "typically used to reuse tokens from a cache (such as
+// a file on disk) between runs of a program") is a TokenSource wrapped
+// around Config.TokenSource that saves every token that differs from the
+// last one saved, and a file read back at start.
+//
+// It also moves each new token's Expiry into sim time (see inSimTime) and
+// seeds a fresh Config.TokenSource with the corrected token, exactly as a
+// restart from the file would: the refresh decisions and requests stay the
+// library's own.
+type savingSource struct {
+	ctx   context.Context
+	path  string
+	clock *simClock
+
+	mu   sync.Mutex
+	conf *oauth2.Config
+	src  oauth2.TokenSource
+	last *oauth2.Token
+}
+
+func newSavingSource(ctx context.Context, conf *oauth2.Config, tok *oauth2.Token, path string, clock *simClock) *savingSource {
+	return &savingSource{ctx: ctx, path: path, clock: clock, conf: conf, src: conf.TokenSource(ctx, tok), last: tok}
+}
+
+// Token returns x/oauth2's token, saving it when it is a new one.
+func (s *savingSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.src.Token()
+	if err != nil || t == s.last {
+		return t, err
+	}
+	t = inSimTime(t, s.clock)
+	s.src, s.last = s.conf.TokenSource(s.ctx, t), t
+	if err := saveToken(s.path, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// setConfig makes refreshes use conf (a rotated client secret) from now on,
+// starting from the token the library last handed out.
+func (s *savingSource) setConfig(conf *oauth2.Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conf, s.src = conf, conf.TokenSource(s.ctx, s.last)
+}
+
+// saveToken writes t to path as JSON, through a temporary file and a
+// rename, so that a crash or a concurrent reader never sees half a token.
+func saveToken(path string, t *oauth2.Token) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save token: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	return nil
+}
+
+// loadToken reads the token saved at path; nil when there is none.
+func loadToken(path string) (*oauth2.Token, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load token: %w", err)
+	}
+	var t oauth2.Token
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("load token %s: %w", path, err)
+	}
+	return &t, nil
+}
