@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test vet fmtcheck bench clean
+.PHONY: run serve build test vet fmtcheck bench adapters clean
 
 ## run: run the conformance suite on the reference token manager and every broken
 ## variant (each must fail: they are broken on purpose), and write the reports to $(OUT)
@@ -47,6 +47,14 @@ bench:
 	  { printf "  %-28s %10d ns/op  %6.1fx\n", $$1, $$2, $$2 / base }' bin/bench-median.txt bin/bench-median.txt
 	@echo; echo "the default conformance matrix (what make run runs), once:"
 	@$(GO) test -run '^$$' -bench DefaultMatrix -benchtime 1x ./conformance/ | grep '^Benchmark'
+
+## adapters: run the bundled scenarios against every adapter of a real client library
+## (clients/adapters; Node and Python need the installs in .ci/run) and write their
+## reports to reports/adapters/NAME; failed checks are findings about the libraries
+adapters: build
+	$(GO) build -o bin/reference-adapter ./clients/adapters/reference
+	$(GO) build -o bin/xoauth2-adapter ./clients/adapters/xoauth2
+	./clients/adapters/conform-all bin/oauthsim reports/adapters
 
 clean:
 	rm -rf bin
