@@ -170,7 +170,8 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 		}
 		// The monotonic clock stays real: event loops (Node's) time their
 		// timers with it, and a faked one jumping by days stalls them.
-		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1")
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+			"TZ=UTC") // the stamp is read as local time
 	}
 	cmd.Stderr = io.MultiWriter(env.Output, p.tail)
 	stdin, err := cmd.StdinPipe()
@@ -383,7 +384,10 @@ func (p *subprocess) setFaketime(now time.Time) error {
 	}
 	p.lastTime = now
 	tmp := p.faketime + ".tmp" + strconv.Itoa(os.Getpid())
-	stamp := "@" + now.UTC().Format("2006-01-02 15:04:05") + "\n"
+	// Without "@" the time stands still, as the sim clock does between
+	// steps: with it, the process's clock would run on from the stamp and
+	// reach an expiry a few hundred milliseconds before the provider does.
+	stamp := now.UTC().Format("2006-01-02 15:04:05") + "\n"
 	if err := os.WriteFile(tmp, []byte(stamp), 0o600); err != nil {
 		return err
 	}
