@@ -274,7 +274,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
 	s.consented(user.ID, client.ID, op.Family, ar.GetGrantedScopes(), PathControlPrefix+"/grants", req.InvalidatePrevious)
-	body := tresp.ToMap()
+	body := s.shownScope(tresp.ToMap())
 	body["family"] = op.Family
 	detail := "scope " + scope
 	if note := addedScopesNote(added); note != "" {

@@ -209,6 +209,20 @@ var _ = Describe("Provider profiles over HTTP", func() {
 			Expect(string(r.body)).To(Equal(`{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`))
 		})
 
+		It("google: offline access is granted but never named in a token response's scope, as Google has no such scope", func() {
+			h := profileHarness("google")
+			req := map[string]string{"client_id": "demo", "user": "alice", "scope": "openid api", "access_type": "offline"}
+			minted := h.control(http.MethodPost, "/grants", req)
+			Expect(minted.status).To(Equal(http.StatusCreated))
+			Expect(minted.str("scope")).To(Equal("openid api"))
+			r := h.refresh(decodeTokens(minted).Refresh)
+			Expect(r.status).To(Equal(http.StatusOK))
+			Expect(r.str("scope")).To(Equal("openid api"))
+			okta := profileHarness("okta")
+			Expect(okta.refresh(okta.offlineGrant("alice", "openid").Refresh).str("scope")).To(Equal("openid offline_access"),
+				"where offline access is a scope, it is named")
+		})
+
 		It("okta: a rotated token may be reused for 30 seconds; after that the family is revoked", func() {
 			h := profileHarness("okta")
 			t := h.offlineGrant("alice", "openid")

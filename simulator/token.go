@@ -40,7 +40,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
-	writeTokenResponse(w, deviate(resp.ToMap(), deviations))
+	writeTokenResponse(w, deviate(s.shownScope(resp.ToMap()), deviations))
 	s.shaped(r, op, &e)
 	s.events.Emit(e)
 }
@@ -370,4 +370,17 @@ func setChallenge(w http.ResponseWriter, r *http.Request) {
 // wrong Content-Type alone leaves the tokens readable.
 func losesAnswer(f fault.Fault) bool {
 	return f.Kind == fault.DropAfterCommit || (f.Kind == fault.Malformed && f.Mode != fault.ModeContentType)
+}
+
+// shownScope leaves offline_access out of a token response's scope where
+// the profile grants offline access by access_type=offline: Google has no
+// such scope, never names it, and clients that compare the scope they get
+// with the one they asked for (oauthlib) refuse an answer that does.
+func (s *Simulator) shownScope(body map[string]any) map[string]any {
+	scope, ok := body["scope"].(string)
+	if !ok || s.store.Policy().OfflineAccess != profile.OfflineAccessType {
+		return body
+	}
+	body["scope"] = strings.Join(slices.DeleteFunc(strings.Fields(scope), isOfflineScope), " ")
+	return body
 }
