@@ -125,11 +125,13 @@ func (c *Command) Start(ctx context.Context, env Env) (Process, error) {
 	return p, nil
 }
 
-// findFaketime is the path of libfaketime, or "".
+// findFaketime is the path of libfaketime's thread-safe variant, or "".
+// The plain libfaketime.so.1 now and then hands a thread the real time
+// (seen from Python adapters serving requests on threads).
 func findFaketime() string {
-	matches, _ := filepath.Glob("/usr/lib/*/faketime/libfaketime.so.1")
+	matches, _ := filepath.Glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
 	if len(matches) == 0 {
-		matches, _ = filepath.Glob("/usr/lib/faketime/libfaketime.so.1")
+		matches, _ = filepath.Glob("/usr/lib/faketime/libfaketimeMT.so.1")
 	}
 	if len(matches) == 0 {
 		return ""

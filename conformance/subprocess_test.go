@@ -135,7 +135,7 @@ echo '{"hello":{"protocol":1,"name":"faked","version":"1","capabilities":["refre
 while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
 `))
 		Expect(err).NotTo(HaveOccurred())
-		if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"); err == nil {
+		if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"); err == nil {
 			Expect(c.Unavailable()).To(BeEmpty())
 		} else {
 			Expect(c.Unavailable()).To(ContainSubstring("needs libfaketime"))

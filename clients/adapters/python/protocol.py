@@ -1,0 +1,289 @@
+"""The client side of clients/PROTOCOL.md (version 1) for Python adapters.
+
+It reads the OAUTHSIM_* environment, writes the hello, reads requests as
+JSON lines from stdin, serves each in its own thread and writes the
+responses, one JSON line each, under a lock. It also keeps the adapter's
+tokens in OAUTHSIM_STATE_DIR, and turns what a library reports (an OAuth
+error code and description, an HTTP status) into the protocol's outcomes.
+
+Nothing here touches a library's refresh logic: the adapters hand every
+token decision to the library under test.
+
+Run with Debian's /usr/bin/python3 (3.11) and the python3-* packages.
+"""
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+
+PROTOCOL_VERSION = 1
+
+log = logging.getLogger("oauthsim.adapter")
+
+
+def faketime_note():
+    """A line for the log: which libfaketime this process runs under."""
+    preload = os.environ.get("LD_PRELOAD", "")
+    return "LD_PRELOAD=%s" % (preload or "(none)")
+
+
+def setup_logging(name):
+    """Logs go to stderr, which the harness keeps and searches for leaked
+    tokens. The libraries stay at WARNING: requests-oauthlib logs whole
+    tokens at DEBUG, and urllib3 logs request lines."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s " + name + " %(levelname)s %(message)s")
+    for noisy in ("requests_oauthlib", "oauthlib", "authlib", "urllib3", "requests"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Env:
+    """The configuration the harness passes in OAUTHSIM_* variables."""
+
+    def __init__(self):
+        get = lambda k: os.environ.get("OAUTHSIM_" + k, "")
+        if get("PROTOCOL") != str(PROTOCOL_VERSION):
+            raise SystemExit("OAUTHSIM_PROTOCOL is %r; this adapter speaks %d" % (get("PROTOCOL"), PROTOCOL_VERSION))
+        for k in ("ISSUER", "RESOURCE", "CLIENT_ID", "REDIRECT_URI", "STATE_DIR"):
+            if not get(k):
+                raise SystemExit("OAUTHSIM_%s is not set" % k)
+        self.issuer = get("ISSUER").rstrip("/")
+        self.resource = get("RESOURCE")
+        self.client_id = get("CLIENT_ID")
+        self.secret_file = get("CLIENT_SECRET_FILE") or None
+        self.redirect_uri = get("REDIRECT_URI")
+        self.scopes = get("SCOPES").split()
+        # "scope": add the offline_access scope; "access_type": add
+        # access_type=offline to the authorization request (Google).
+        self.offline_access = get("OFFLINE_ACCESS") or "scope"
+        self.profile = get("PROFILE")
+        self.rotation = get("REFRESH_ROTATION")
+        self.grace = int(get("REFRESH_GRACE") or "0")
+        self.state_dir = get("STATE_DIR")
+        self.start = get("TIME")
+
+    @property
+    def public(self):
+        """A public client has no secret file, and must use PKCE."""
+        return self.secret_file is None
+
+    def secret(self):
+        """The current client secret (the harness rewrites the file when it
+        rotates the secret); None for a public client."""
+        if self.secret_file is None:
+            return None
+        with open(self.secret_file, encoding="utf-8") as f:
+            return f.read().strip()
+
+    def scope_list(self):
+        """The scopes to ask for, with offline_access when the provider
+        wants offline access asked as a scope."""
+        scopes = list(self.scopes)
+        if self.offline_access == "scope" and "offline_access" not in scopes:
+            scopes.append("offline_access")
+        return scopes
+
+    def extra_authorize_params(self):
+        """Extra authorization request parameters: Google's access_type."""
+        return {"access_type": "offline"} if self.offline_access == "access_type" else {}
+
+
+def discover(env, timeout=10):
+    """The provider's OpenID discovery document."""
+    import requests
+    r = requests.get(env.issuer + "/.well-known/openid-configuration", timeout=timeout)
+    r.raise_for_status()
+    return r.json()
+
+
+class TokenStore:
+    """A JSON file in OAUTHSIM_STATE_DIR holding the token dict the library
+    works with, and when the user granted it. Writes are atomic (a temporary
+    file renamed over the old one), so that a reader never sees half a file;
+    concurrent writers each win whole."""
+
+    def __init__(self, env, name):
+        self.path = os.path.join(env.state_dir, name)
+
+    def load(self):
+        """The stored record {"token": {...}, "granted_at": epoch}, or None."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
+    def save(self, token, granted_at):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".tokens-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"token": dict(token), "granted_at": granted_at}, f)
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def clear(self):
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+# --- outcomes -------------------------------------------------------------
+
+def outcome(name, reason=None, detail=None):
+    r = {"outcome": name}
+    if reason:
+        r["reason"] = reason
+    if detail:
+        r["detail"] = detail[:500]
+    return r
+
+
+def dead_reason(description, granted_at):
+    """Why a grant died, read from the provider's error_description that the
+    library passes on (the decision that it died rests on the error code).
+    The reason is diagnostic: it is what the application tells its user.
+    Same reading as the reference token manager's."""
+    d = (description or "").lower()
+    age = time.time() - granted_at if granted_at else 0
+    day = 24 * 3600
+    if "reuse" in d:
+        return "reuse_detected"
+    if 7 * day <= age < 8 * day and "expired or revoked" in d:
+        # Google says only "Token has been expired or revoked."; a grant
+        # dying in its eighth day is a testing app's.
+        return "testing_app_expired"
+    if "aadsts700082" in d or "aadsts700084" in d or "inactiv" in d:
+        return "expired"
+    if "aadsts50173" in d or "revoked" in d:
+        return "revoked"
+    if "expired" in d:
+        return "expired"
+    return "unknown"
+
+
+# OAuth error codes (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6) and
+# the outcome the application concludes from each. Only the standard codes:
+# a code the library passes on that is not here ends as "error" with the
+# library's message.
+_DEAD = {"invalid_grant"}
+_CONFIG = {"invalid_client", "unauthorized_client"}
+_INTERACTION = {"interaction_required", "login_required", "consent_required"}
+_TEMPORARY = {"temporarily_unavailable", "server_error"}
+
+
+def oauth_error_outcome(code, description, granted_at, message):
+    """The outcome for an OAuth error the library raised with this code."""
+    if code in _DEAD:
+        return outcome("reauthorize", dead_reason(description, granted_at), message)
+    if code in _CONFIG:
+        return outcome("configuration_error", None, message)
+    if code in _INTERACTION:
+        return outcome("interaction_required", None, message)
+    if code in _TEMPORARY:
+        return outcome("temporary_error", None, message)
+    return outcome("error", None, message)
+
+
+def http_status_outcome(status, message):
+    """The outcome for an HTTP status the library reported (429 and 5xx are
+    temporary), or None when the status says nothing."""
+    if status == 429 or (status is not None and status >= 500):
+        return outcome("temporary_error", None, message)
+    return None
+
+
+def api_response_outcome(resp):
+    """The outcome of a GET of the protected resource."""
+    if 200 <= resp.status_code < 300:
+        return outcome("ok")
+    msg = "the API answered HTTP %d" % resp.status_code
+    if resp.status_code == 401:
+        return outcome("unauthorized", None, msg)
+    return http_status_outcome(resp.status_code, msg) or outcome("error", None, msg)
+
+
+def describe(exc):
+    """A library exception as text for `detail` and the log: its class and
+    message (OAuth error code and description; never a token)."""
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+# --- the request loop -----------------------------------------------------
+
+class Server:
+    """Writes the hello, then serves requests from stdin until shutdown or
+    EOF, each in its own thread (so that concurrent `call`s run at once),
+    writing responses to stdout under a lock."""
+
+    def __init__(self, name, version, capabilities, handler):
+        self.hello = {"hello": {"protocol": PROTOCOL_VERSION, "name": name, "version": version,
+                                "capabilities": capabilities}}
+        self.handler = handler
+        self._out = sys.stdout
+        self._lock = threading.Lock()
+        self._threads = []
+
+    def write(self, obj):
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._out.write(line)
+            self._out.flush()
+
+    def _serve_one(self, req):
+        rid = req.get("id")
+        try:
+            resp = self.handler(req)
+        except Exception as exc:  # an adapter bug: the harness ends the run as an error
+            log.exception("op %s failed", req.get("op"))
+            resp = {"error": "adapter failure in %s: %s" % (req.get("op"), describe(exc))}
+        resp = dict(resp or {})
+        resp["id"] = rid
+        if "outcome" in resp:
+            log.info("op %s id %s -> %s %s %s", req.get("op"), rid, resp["outcome"], resp.get("reason", ""),
+                     resp.get("detail", ""))
+        self.write(resp)
+
+    def run(self):
+        self.write(self.hello)
+        stdin = sys.stdin.buffer
+        while True:
+            raw = stdin.readline()
+            if not raw:
+                break
+            raw = raw.strip()
+            if not raw:
+                continue
+            req = None
+            try:
+                req = json.loads(raw)
+                if not isinstance(req, dict) or not isinstance(req.get("id"), str) or not req.get("op"):
+                    raise ValueError("a request needs a string id and an op")
+            except ValueError as exc:
+                rid = req.get("id") if isinstance(req, dict) else None
+                self.write({"id": rid, "error": "not a request: %s" % exc})
+                continue
+            if req["op"] == "shutdown":
+                self._join()
+                self.write({"id": req["id"]})
+                return 0
+            self._threads = [t for t in self._threads if t.is_alive()]
+            t = threading.Thread(target=self._serve_one, args=(req,), name="req-" + req["id"])
+            t.start()
+            self._threads.append(t)
+        self._join()
+        return 0
+
+    def _join(self):
+        for t in self._threads:
+            t.join()
+        self._threads = []
