@@ -350,7 +350,8 @@ func judgeNoRefreshAfterDead(r *Record) Judgement {
 func judgeReauthorizeWhenDead(r *Record) Judgement {
 	j := Judgement{}
 	for _, s := range r.Steps {
-		if s.Step.Call == nil {
+		// A client credentials call holds no user's grant to judge.
+		if s.Step.Call == nil || s.Step.Call.ClientCredentials {
 			continue
 		}
 		for _, c := range s.Calls {

@@ -86,6 +86,9 @@ type Process interface {
 	// Call makes one authenticated GET of Env.Resource through the token
 	// manager and returns how it ended.
 	Call(ctx context.Context) (Result, error)
+	// ServiceCall makes one GET of Env.Resource as the client itself, with
+	// a token of the client credentials grant (capability client_credentials).
+	ServiceCall(ctx context.Context) (Result, error)
 	// Logout logs the user out, revoking what the client holds.
 	Logout(ctx context.Context) (Result, error)
 	// Reload tells the process its configuration changed: the client

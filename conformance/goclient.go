@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,8 +62,17 @@ func (c goClient) Name() string     { return c.name }
 func (c goClient) Describe() string { return c.description }
 func (c goClient) Version() string  { return c.version }
 
-// Capabilities: the reference can do everything a scenario may ask.
-func (c goClient) Capabilities() []scenarios.Capability { return scenarios.Capabilities() }
+// Capabilities: the reference can do everything a scenario may ask of a
+// user's token manager; it makes no client credentials calls.
+func (c goClient) Capabilities() []scenarios.Capability {
+	var caps []scenarios.Capability
+	for _, c := range scenarios.Capabilities() {
+		if c != scenarios.CapClientCredentials {
+			caps = append(caps, c)
+		}
+	}
+	return caps
+}
 
 // storeKey is the one key the harness's processes keep their grant under.
 const storeKey = "user"
@@ -187,6 +197,12 @@ func (p *goProcess) Call(ctx context.Context) (Result, error) {
 
 func (p *goProcess) Logout(ctx context.Context) (Result, error) {
 	return classify(p.m.Logout(ctx)), nil
+}
+
+// ServiceCall is not offered: the reference manages users' grants, and
+// does not declare client_credentials.
+func (p *goProcess) ServiceCall(context.Context) (Result, error) {
+	return Result{}, errors.New("the reference has no client credentials calls")
 }
 
 // Reload has nothing to do: the manager reads the secret file on every

@@ -426,14 +426,18 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 			procs = append(procs, p)
 		}
 		if err == nil {
-			err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] })
+			err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] }, false)
 		}
 		for _, p := range procs[1:] {
 			err = errors.Join(err, r.stop(p))
 		}
 		return err
 	case c.Concurrent > 1:
-		return r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc })
+		return r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc }, c.ClientCredentials)
+	}
+	op := r.proc.Call
+	if c.ClientCredentials {
+		op = r.proc.ServiceCall
 	}
 	for i := range max(1, c.Times) {
 		if i > 0 && c.Every > 0 {
@@ -441,7 +445,7 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 				return err
 			}
 		}
-		if err := r.do(ctx, sr, "Call", r.proc.Call); err != nil {
+		if err := r.do(ctx, sr, "Call", op); err != nil {
 			return err
 		}
 	}
@@ -451,7 +455,7 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 // together makes n calls at once, call i through proc(i). They are held
 // at a barrier and let go together, so that they overlap however the
 // goroutines happen to be scheduled.
-func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int) Process) error {
+func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int) Process, service bool) error {
 	results := make([]Result, n)
 	errs := make([]error, n)
 	gate := make(chan struct{})
@@ -459,7 +463,11 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 	for i := range n {
 		wg.Go(func() {
 			<-gate
-			results[i], errs[i] = r.bounded(ctx, "Call", proc(i).Call)
+			op := proc(i).Call
+			if service {
+				op = proc(i).ServiceCall
+			}
+			results[i], errs[i] = r.bounded(ctx, "Call", op)
 		})
 	}
 	close(gate)

@@ -424,6 +424,10 @@ func (p *subprocess) Call(ctx context.Context) (Result, error) {
 	return outcome(p.send(ctx, "call", ""))
 }
 
+func (p *subprocess) ServiceCall(ctx context.Context) (Result, error) {
+	return outcome(p.send(ctx, "service_call", ""))
+}
+
 func (p *subprocess) Logout(ctx context.Context) (Result, error) {
 	return outcome(p.send(ctx, "logout", ""))
 }

@@ -46,7 +46,7 @@ steps:
 		c, err := conformance.NewCommand(context.Background(), adapter)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c.Name()).To(Equal("reference"))
-		Expect(c.Capabilities()).To(ConsistOf(scenarios.Capabilities()))
+		Expect(c.Capabilities()).To(ConsistOf(conformance.Reference("test").Capabilities()))
 		Expect(c.Unavailable()).To(BeEmpty(), "it honours the sim time it is sent")
 	})
 

@@ -276,6 +276,11 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 			msgs = append(msgs, at(item(yamldoc.Child(node("provider"), "faults"), i), "%s", msg))
 		}
 	}
+	for _, st := range sc.Steps {
+		if st.Call != nil && st.Call.ClientCredentials && !slices.Contains(sc.Requires, CapClientCredentials) {
+			msgs = append(msgs, at(&yaml.Node{Line: st.Line, Column: st.Column}, "a client_credentials call needs %q in requires", CapClientCredentials))
+		}
+	}
 	users := map[string]bool{}
 	for _, u := range append(simulator.DemoUsers(), sc.Provider.Users...) {
 		users[u.ID] = true
@@ -408,6 +413,9 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 		}
 		if c.Every < 0 {
 			msgs = append(msgs, at(keyOf(value, "every"), "call.every: must not be negative"))
+		}
+		if c.ClientCredentials && c.Processes > 1 {
+			msgs = append(msgs, at(keyOf(value, "client_credentials"), "call.client_credentials: not with processes"))
 		}
 		if c.Every > 0 && c.Times < 2 {
 			msgs = append(msgs, at(keyOf(value, "every"), "call.every: needs times of 2 or more"))

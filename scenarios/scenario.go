@@ -79,11 +79,14 @@ const (
 	// CapSharedState: several processes of the client can share one state
 	// directory.
 	CapSharedState Capability = "shared_state"
+	// CapClientCredentials: the client calls the API as itself, with the
+	// client credentials grant.
+	CapClientCredentials Capability = "client_credentials"
 )
 
 // Capabilities lists every capability, in a stable order.
 func Capabilities() []Capability {
-	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState}
+	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials}
 }
 
 // Step is one entry of the timeline: exactly one action, with an optional
@@ -133,6 +136,9 @@ type Call struct {
 	Every      profile.Duration `yaml:"every"`
 	Concurrent int              `yaml:"concurrent"`
 	Processes  int              `yaml:"processes"`
+	// ClientCredentials makes the calls as the client itself, with tokens
+	// of the client credentials grant (RFC 6749 §4.4), not the user's.
+	ClientCredentials bool `yaml:"client_credentials"`
 }
 
 // Revoke selects what a revoke step revokes: one user's grants, the
@@ -345,6 +351,9 @@ func (s Step) Summary() string {
 		return "authorize as " + s.Authorize
 	case "call":
 		c := s.Call
+		if c.ClientCredentials {
+			return "call the API as the client (client credentials)"
+		}
 		switch {
 		case c.Processes > 1:
 			return fmt.Sprintf("call the API from %d processes at once", c.Processes)

@@ -39,7 +39,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 	It("names the library and the version linked into it", func() {
 		Expect(client.Name()).To(Equal("golang.org/x/oauth2"))
 		Expect(client.Version()).To(MatchRegexp(`^v0\.\d+\.\d+`), "the module version from the build info")
-		Expect(client.Capabilities()).To(ConsistOf(scenarios.CapRefresh, scenarios.CapRestart, scenarios.CapConcurrency, scenarios.CapSecretRotation),
+		Expect(client.Capabilities()).To(ConsistOf(scenarios.CapRefresh, scenarios.CapRestart, scenarios.CapConcurrency, scenarios.CapSecretRotation, scenarios.CapClientCredentials),
 			"no logout (x/oauth2 cannot revoke) and no shared_state (it locks nothing across processes)")
 		Expect(client.Unavailable()).To(BeEmpty(), "clock:now needs no libfaketime")
 	})
@@ -84,5 +84,20 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 			}
 		}
 		Expect(conformance.Failures(rec)).To(BeEmpty())
+	})
+
+	It("calls as the client with clientcredentials, reusing its token until it expires, on sim time", func() {
+		sc := bundled("client-credentials-service")
+		rec := conformance.Run(context.Background(), sc, client)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+		var grants []string
+		for _, e := range rec.Events {
+			if e.Kind == events.TokenRequest {
+				grants = append(grants, e.GrantType+" "+e.Time.Sub(rec.SimStart).String())
+			}
+		}
+		Expect(grants).To(Equal([]string{"client_credentials 0s", "client_credentials 1h20m0s", "client_credentials 3h1m0s"}),
+			"one token for the first hour, a new one after expiry, and one after the secret's rotation")
 	})
 })

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/oauthsim/oauthsim/clients/protocol"
 )
@@ -95,7 +96,7 @@ func run() error {
 		// No shared_state: x/oauth2 has no lock across processes, and two of
 		// them refresh the same token each on its own. No logout: x/oauth2
 		// has no RFC 7009 revocation.
-		Capabilities: []string{"refresh", "restart", "concurrency", "secret_rotation", "clock:now"},
+		Capabilities: []string{"refresh", "restart", "concurrency", "secret_rotation", "client_credentials", "clock:now"},
 	}
 	return protocol.Serve(os.Stdin, os.Stdout, hello, a.serve)
 }
@@ -159,6 +160,8 @@ type adapter struct {
 	tokens          *savingSource
 	client          *http.Client
 	state, verifier string
+	// service calls the API as the client itself (client credentials).
+	service *http.Client
 }
 
 // config builds the oauth2.Config from the environment, reading the client
@@ -216,6 +219,8 @@ func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Respon
 		resp = a.callback(r.URL)
 	case "call":
 		resp = a.call(ctx)
+	case "service_call":
+		resp = a.serviceCall(ctx)
 	case "reload":
 		resp = a.reload()
 	case "time":
@@ -278,6 +283,11 @@ func (a *adapter) call(ctx context.Context) protocol.Response {
 	if client == nil {
 		return protocol.Response{Outcome: "reauthorize", Reason: "no_grant", Detail: "no token stored: the user has not authorized"}
 	}
+	return a.get(ctx, client)
+}
+
+// get makes one GET of the API through client and says how it ended.
+func (a *adapter) get(ctx context.Context, client *http.Client) protocol.Response {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.env.Resource, nil)
 	if err != nil {
 		return protocol.Response{Error: err.Error()}
@@ -314,8 +324,39 @@ func (a *adapter) reload() protocol.Response {
 	if a.tokens != nil {
 		a.tokens.setConfig(conf)
 	}
+	a.service = nil // the next service call gets a client with the new secret
 	return protocol.Response{}
 }
+
+// serviceCall GETs the API as the client itself, through the client that
+// clientcredentials.Config.Client documents: it fetches a token with the
+// client credentials grant and reuses it until it expires. The one change
+// is the clock: clientcredentials composes ReuseTokenSource over its own
+// token source exactly so, and here the inner source also moves each new
+// token's expiry into sim time (see inSimTime).
+func (a *adapter) serviceCall(ctx context.Context) protocol.Response {
+	a.mu.Lock()
+	if a.service == nil {
+		cc := &clientcredentials.Config{ClientID: a.conf.ClientID, ClientSecret: a.conf.ClientSecret,
+			TokenURL: a.conf.Endpoint.TokenURL, Scopes: []string{"api"}, AuthStyle: a.conf.Endpoint.AuthStyle}
+		src := oauth2.ReuseTokenSource(nil, tokenSourceFunc(func() (*oauth2.Token, error) {
+			t, err := cc.Token(a.ctx)
+			if err != nil {
+				return nil, err
+			}
+			return inSimTime(t, a.clock), nil
+		}))
+		a.service = oauth2.NewClient(a.ctx, src)
+	}
+	client := a.service
+	a.mu.Unlock()
+	return a.get(ctx, client)
+}
+
+// tokenSourceFunc is a function as an oauth2.TokenSource.
+type tokenSourceFunc func() (*oauth2.Token, error)
+
+func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
 
 // Error codes of token endpoints that mean the grant is dead: RFC 6749's
 // invalid_grant, and the codes GitHub (bad_refresh_token) and Slack
