@@ -176,6 +176,9 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 			"TZ=UTC") // the stamp is read as local time
 	}
 	cmd.Stderr = io.MultiWriter(env.Output, p.tail)
+	// A child that outlives the client and keeps its stderr open must not
+	// hold Wait, and so the run, forever.
+	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -232,6 +235,8 @@ type subprocess struct {
 	tail     *tailBuffer
 	faketime string
 
+	// writeMu keeps lines whole on stdin; mu is never held while writing.
+	writeMu sync.Mutex
 	mu      sync.Mutex
 	nextID  int
 	pending map[string]chan response
@@ -297,6 +302,7 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 		ch <- r
 	}
 	err := p.cmd.Wait()
+	p.kill() // whatever the client left behind in its process group goes with it
 	p.mu.Lock()
 	stopped := p.stopped
 	p.mu.Unlock()
@@ -350,11 +356,11 @@ func (p *subprocess) send(ctx context.Context, op, url string) (response, error)
 	id := strconv.Itoa(p.nextID)
 	ch := make(chan response, 1)
 	p.pending[id] = ch
+	p.mu.Unlock()
 	line, err := json.Marshal(request{ID: id, Op: op, Now: now.UTC().Format(time.RFC3339Nano), URL: url})
 	if err == nil {
-		_, err = p.stdin.Write(append(line, '\n'))
+		err = p.write(ctx, append(line, '\n'))
 	}
-	p.mu.Unlock()
 	if err != nil {
 		p.breakDown(fmt.Errorf("write to the client: %w", err))
 		return response{}, p.failure()
@@ -371,6 +377,27 @@ func (p *subprocess) send(ctx context.Context, op, url string) (response, error)
 		return response{}, p.failure()
 	case <-ctx.Done():
 		return response{}, ctx.Err()
+	}
+}
+
+// write sends line to the client's stdin without holding p.mu, so that a
+// client that stops reading blocks only this request: it gives up with
+// ctx (the operation timeout), and Stop can still kill the process.
+func (p *subprocess) write(ctx context.Context, line []byte) error {
+	done := make(chan error, 1)
+	go func() {
+		p.writeMu.Lock()
+		defer p.writeMu.Unlock()
+		_, err := p.stdin.Write(line)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-p.done:
+		return p.failure()
+	case <-ctx.Done():
+		return fmt.Errorf("the client does not read its input: %w", ctx.Err())
 	}
 }
 

@@ -79,8 +79,9 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 		for _, check := range Checks() {
 			It(check.ID, Label(CheckLabel(check.ID)), func() {
 				if rec.Err != nil {
-					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: rec.Err.Error()})
-					Fail(fmt.Sprintf("the run could not be carried out: %v\n%s", rec.Err, outputTail(rec.Output)))
+					msg := Mask(rec.Err.Error(), rec.Tokens, rec.Secrets)
+					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: msg})
+					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, Mask(outputTail(rec.Output), rec.Tokens, rec.Secrets)))
 				}
 				if why, waived := sc.Waive[check.ID]; waived {
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "waived: " + why})
@@ -133,7 +134,7 @@ func (s *Suite) begin(r *Record) {
 	case r.Skipped != "":
 		run.Status, run.Reason = reports.StatusSkip, r.Skipped
 	case r.Err != nil:
-		run.Status, run.Reason = reports.StatusError, r.Err.Error()
+		run.Status, run.Reason = reports.StatusError, Mask(r.Err.Error(), r.Tokens, r.Secrets)
 	}
 	for _, st := range r.Steps {
 		step := reports.Step{Index: st.Index, Line: st.Step.Line, Action: st.Step.Action(), Summary: st.Step.Summary(), Start: st.Start, End: st.End}
@@ -141,7 +142,7 @@ func (s *Suite) begin(r *Record) {
 			step.Expected = want.String()
 		}
 		if st.Err != nil {
-			step.Error = st.Err.Error()
+			step.Error = Mask(st.Err.Error(), r.Tokens, r.Secrets)
 		}
 		for _, c := range st.Calls {
 			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: c.Outcome, Reason: c.Reason, Detail: Mask(c.Detail, r.Tokens, r.Secrets)})
