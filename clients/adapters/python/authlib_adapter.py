@@ -160,13 +160,8 @@ class Adapter:
             # An OAuth error from the token endpoint (OAuthError with the
             # provider's error and error_description), or a callback error.
             return protocol.oauth_error_outcome(exc.error, exc.description, self.granted_at, msg)
-        if isinstance(exc, requests.HTTPError) and exc.response is not None:
-            # parse_response_token raises for a 5xx token answer.
-            return (protocol.http_status_outcome(exc.response.status_code, msg)
-                    or protocol.outcome("error", None, msg))
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
-            return protocol.outcome("temporary_error", None, msg)
-        return protocol.outcome("error", None, msg)
+        # parse_response_token raises for a 5xx token answer: requests_outcome reads its status.
+        return protocol.requests_outcome(exc, msg)
 
 
 def main():

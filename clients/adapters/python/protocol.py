@@ -20,6 +20,8 @@ import tempfile
 import threading
 import time
 
+import requests
+
 PROTOCOL_VERSION = 1
 
 log = logging.getLogger("oauthsim.adapter")
@@ -210,6 +212,16 @@ def api_response_outcome(resp):
     if resp.status_code == 401:
         return outcome("unauthorized", None, msg)
     return http_status_outcome(resp.status_code, msg) or outcome("error", None, msg)
+
+
+def requests_outcome(exc, message):
+    """The outcome of a failure both libraries leave to requests, under
+    them: an HTTP error status, a transport failure, or anything else."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return http_status_outcome(exc.response.status_code, message) or outcome("error", None, message)
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return outcome("temporary_error", None, message)
+    return outcome("error", None, message)
 
 
 def describe(exc):

@@ -152,12 +152,7 @@ class Adapter:
             # OAuth2Error subclass carrying error and description (and no
             # HTTP status: it never looks at the status).
             return protocol.oauth_error_outcome(exc.error, exc.description, self.granted_at, msg)
-        if isinstance(exc, requests.HTTPError) and exc.response is not None:
-            return (protocol.http_status_outcome(exc.response.status_code, msg)
-                    or protocol.outcome("error", None, msg))
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
-            return protocol.outcome("temporary_error", None, msg)
-        return protocol.outcome("error", None, msg)
+        return protocol.requests_outcome(exc, msg)
 
 
 def main():
