@@ -377,7 +377,7 @@ func judgeNoSecretsInOutput(r *Record) Judgement {
 		values []string
 	}{{"token", r.Tokens}, {"client secret", r.Secrets}} {
 		for _, v := range kind.values {
-			if len(v) >= 8 && strings.Contains(r.Output, v) {
+			if len(v) >= 8 && (strings.Contains(r.Output, v) || slices.ContainsFunc(r.droppedLeaks, func(l leak) bool { return l.value == v })) {
 				found[kind.name]++
 			}
 		}
@@ -392,13 +392,25 @@ func judgeNoSecretsInOutput(r *Record) Judgement {
 }
 
 // leakLine is the first line of the output with a leaked value of kind,
-// the value masked: where to look, without spreading it further.
+// the value masked: where to look, without spreading it further. The part
+// of a long output that was left out comes between its beginning and end.
 func leakLine(r *Record, kind string) string {
 	values := r.Tokens
 	if kind == "client secret" {
 		values = r.Secrets
 	}
-	for _, line := range strings.Split(r.Output, "\n") {
+	head, tail, cut := strings.Cut(r.Output, "\n[oauthsim: ")
+	var dropped []string
+	for _, l := range r.droppedLeaks {
+		if l.kind == kind {
+			dropped = append(dropped, l.line)
+		}
+	}
+	lines := strings.Split(head, "\n")
+	if cut {
+		lines = append(append(lines, dropped...), strings.Split(tail, "\n")...)
+	}
+	for _, line := range lines {
 		for _, v := range values {
 			if len(v) >= 8 && strings.Contains(line, v) {
 				return strconv.Quote(Mask(line, r.Tokens, r.Secrets))

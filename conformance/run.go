@@ -46,13 +46,16 @@ type Record struct {
 	// Err is why the harness could not carry the run out.
 	Err error
 	// Steps are the steps carried out, in order.
-	Steps    []StepRecord
-	Events   []events.Event
-	Output   string
-	Started  time.Time
-	Wall     time.Duration
-	SimStart time.Time
-	SimEnd   time.Time
+	Steps  []StepRecord
+	Events []events.Event
+	// Output is what the client logged; over outputKeep, its beginning and
+	// end, with OutputDropped bytes left out between them.
+	Output        string
+	OutputDropped int64
+	Started       time.Time
+	Wall          time.Duration
+	SimStart      time.Time
+	SimEnd        time.Time
 	// Secrets are every client secret the client was given; Tokens every
 	// token the provider minted for it. Both must stay out of Output.
 	Secrets []string
@@ -60,6 +63,8 @@ type Record struct {
 	// ClientID and User are whose grant the run is about.
 	ClientID string
 	User     string
+	// droppedLeaks are the leaks found in the output left out.
+	droppedLeaks []leak
 }
 
 // StepRecord is one step as it was carried out.
@@ -89,6 +94,12 @@ type CallRecord struct {
 func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	rec := &Record{Scenario: sc, Client: c, Started: time.Now(), ClientID: sc.Client}
 	defer func() { rec.Wall = time.Since(rec.Started) }()
+	// A client that could not say what it can do fails every run: skipping
+	// them for want of capabilities would hide that it is broken.
+	if p, ok := c.(interface{ ProbeError() error }); ok && p.ProbeError() != nil {
+		rec.Err = fmt.Errorf("the client could not be probed: %w", p.ProbeError())
+		return rec
+	}
 	if u, ok := c.(Unavailable); ok {
 		if why := u.Unavailable(); why != "" {
 			rec.Skipped = why
@@ -107,10 +118,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	defer r.close()
 	rec.SimStart = r.clock.Now()
 	rec.Err = r.steps(ctx)
+	// The client's last words (its log at shutdown) belong to the run, and
+	// the leak check reads them: stop it before taking its output.
+	if err := r.stopLast(); err != nil && rec.Err == nil {
+		rec.Err = fmt.Errorf("stop the client at the end: %w", err)
+	}
 	rec.SimEnd = r.clock.Now()
 	rec.Events = r.srv.Events().Since(0)
-	rec.Output = r.output.String()
 	rec.Tokens = r.tokens()
+	rec.Output, rec.OutputDropped, rec.droppedLeaks = r.output.result()
 	return rec
 }
 
@@ -161,7 +177,7 @@ type run struct {
 	http   *http.Client
 	env    Env
 	dir    string
-	output *syncBuffer
+	output *output
 	proc   Process
 
 	mu     sync.Mutex
@@ -173,7 +189,8 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFake(Epoch), dir: dir, output: &syncBuffer{}}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFake(Epoch), dir: dir}
+	r.output = newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -244,11 +261,26 @@ func (r *run) tokens() []string {
 	return slices.Clone(r.minted)
 }
 
-func (r *run) close() {
-	if r.proc != nil {
-		_ = r.stop(r.proc)
-		r.proc = nil
+// credentials are the tokens and secrets given out so far: what must not
+// appear in the client's output. The output calls it while the run goes on.
+func (r *run) credentials() (tokens, secrets []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.minted), slices.Clone(r.rec.Secrets)
+}
+
+// stopLast stops the client's running process, if any.
+func (r *run) stopLast() error {
+	if r.proc == nil {
+		return nil
 	}
+	err := r.stop(r.proc)
+	r.proc = nil
+	return err
+}
+
+func (r *run) close() {
+	_ = r.stopLast()
 	// A request a fault still holds (a hang, a long latency) would keep
 	// Close waiting: cut the connections first.
 	r.srv.CloseClientConnections()
@@ -275,7 +307,9 @@ func recovered(err *error, what string) {
 // setSecret writes the client's secret file, atomically, as a deployment
 // that rotates secrets would.
 func (r *run) setSecret(secret string) error {
+	r.mu.Lock()
 	r.rec.Secrets = append(r.rec.Secrets, secret)
+	r.mu.Unlock()
 	tmp := r.env.SecretFile + ".tmp"
 	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
 		return err
@@ -444,6 +478,9 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 			if err := r.advance(c.Every); err != nil {
 				return err
 			}
+			if err := r.notify(ctx, "Tick", Process.Tick); err != nil {
+				return err
+			}
 		}
 		if err := r.do(ctx, sr, "Call", op); err != nil {
 			return err
@@ -475,7 +512,36 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 	for _, res := range results {
 		sr.Calls = append(sr.Calls, r.called(res))
 	}
-	return errors.Join(errs...)
+	return joinDistinct(errs)
+}
+
+// joinDistinct joins errs, saying each distinct message once with how many
+// calls it ended: a thousand calls to a mute client are one reason, not a
+// thousand lines of it.
+func joinDistinct(errs []error) error {
+	var order []string
+	count := map[string]int{}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if count[msg] == 0 {
+			order = append(order, msg)
+		}
+		count[msg]++
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	lines := make([]string, len(order))
+	for i, msg := range order {
+		lines[i] = msg
+		if n := count[msg]; n > 1 {
+			lines[i] = fmt.Sprintf("%d calls: %s", n, msg)
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // notify tells the running process something, within the operation
@@ -612,22 +678,4 @@ func (r *run) control(method, path string, body, out any) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-// syncBuffer is an output several processes of a client write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

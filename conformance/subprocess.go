@@ -42,8 +42,14 @@ const (
 type Command struct {
 	line  string
 	hello hello
+	// name is the name runs and reports use: the hello's, made unique by
+	// Rename when two clients say the same.
+	name string
 	// faketime is libfaketime's path, or empty when the machine has none.
 	faketime string
+	// probe is why the client could not be probed; every run of it is then
+	// an error with this reason.
+	probe error
 }
 
 // hello is a client's first line.
@@ -56,39 +62,70 @@ type hello struct {
 
 // NewCommand starts cmdline (run by sh -c) once against a throwaway
 // simulator to read its hello: its name, version and capabilities, which
-// decide the runs before any starts.
+// decide the runs before any starts. A client that cannot be probed is
+// still returned, with the error: its runs fail with that reason, and the
+// other clients of a conformance run are not held up by it.
 func NewCommand(ctx context.Context, cmdline string) (*Command, error) {
 	c := &Command{line: cmdline, faketime: findFaketime()}
+	if c.probe = c.probeHello(ctx); c.probe != nil {
+		c.name = cmdline
+		return c, fmt.Errorf("client %q: %w", cmdline, c.probe)
+	}
+	c.name = c.hello.Name
+	return c, nil
+}
+
+func (c *Command) probeHello(ctx context.Context) error {
 	srv, err := simulator.NewServer(simulator.WithClock(clock.NewFake(Epoch)))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer srv.Close()
 	dir, err := os.MkdirTemp(stateRoot(), "oauthsim-probe-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(dir)
 	env := Env{Issuer: srv.URL, Resource: srv.URL + simulator.PathResourceMe, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI,
 		Scopes: []string{"openid", "api"}, StateDir: filepath.Join(dir, "state"), Profile: profile.Generic(), Clock: srv.Clock(), Output: io.Discard}
 	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	p, err := c.start(ctx, env)
+	// Not under libfaketime: the hello has not said yet whether the client
+	// wants it, and a client that does not must never run under it.
+	p, err := c.start(ctx, env, false)
 	if err != nil {
-		return nil, fmt.Errorf("client %q: %w", cmdline, err)
+		return err
 	}
 	c.hello = p.hello
 	stop, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := p.Stop(stop); err != nil {
-		return nil, fmt.Errorf("client %q did not stop: %w", cmdline, err)
+		return fmt.Errorf("it did not stop when told: %w", err)
 	}
-	return c, nil
+	var clocks []string
+	for _, name := range c.hello.Capabilities {
+		if name == ClockNow || name == ClockFaketime {
+			clocks = append(clocks, name)
+		}
+	}
+	if len(clocks) != 1 {
+		return fmt.Errorf("the hello must list exactly one clock capability (%s or %s); it lists %d", ClockNow, ClockFaketime, len(clocks))
+	}
+	return nil
 }
 
-// Name is the name the client gave in its hello.
-func (c *Command) Name() string { return c.hello.Name }
+// ProbeError is why the client could not be probed, or nil.
+func (c *Command) ProbeError() error { return c.probe }
+
+// Name is the name the client gave in its hello, or its command line when
+// it gave none.
+func (c *Command) Name() string { return c.name }
+
+// Rename gives the client another name, so that two clients that say the
+// same name (the reference in-process and as a subprocess, say) stay apart
+// in reports and label filters.
+func (c *Command) Rename(name string) { c.name = name }
 
 // Describe is the command line.
 func (c *Command) Describe() string { return c.line }
@@ -107,6 +144,18 @@ func (c *Command) Capabilities() []scenarios.Capability {
 	return out
 }
 
+// Ignored are the capabilities of the hello that this version of the
+// protocol does not have (a misspelling, or one from a later version).
+func (c *Command) Ignored() []string {
+	var out []string
+	for _, name := range c.hello.Capabilities {
+		if name != ClockNow && name != ClockFaketime && !slices.Contains(scenarios.Capabilities(), scenarios.Capability(name)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // Unavailable says why no run of the client can happen on this machine:
 // it needs libfaketime, and the machine has none.
 func (c *Command) Unavailable() string {
@@ -116,9 +165,13 @@ func (c *Command) Unavailable() string {
 	return ""
 }
 
-// Start starts one process of the client.
+// Start starts one process of the client, under libfaketime when its
+// hello asked for it.
 func (c *Command) Start(ctx context.Context, env Env) (Process, error) {
-	p, err := c.start(ctx, env)
+	if c.probe != nil {
+		return nil, fmt.Errorf("the client could not be probed: %w", c.probe)
+	}
+	p, err := c.start(ctx, env, c.faketime != "" && slices.Contains(c.hello.Capabilities, ClockFaketime))
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +195,7 @@ func findFaketime() string {
 // faketimeFile is where a run's processes read the sim time from.
 func faketimeFile(env Env) string { return filepath.Join(filepath.Dir(env.StateDir), "faketime") }
 
-func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
+func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess, error) {
 	cmd := exec.Command("sh", "-c", c.line)
 	cmd.Dir = filepath.Dir(env.StateDir)
 	// Its own process group, so that stopping it stops what it started.
@@ -164,8 +217,9 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 	if env.SecretFile != "" {
 		cmd.Env = append(cmd.Env, "OAUTHSIM_CLIENT_SECRET_FILE="+env.SecretFile)
 	}
-	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan response{}, done: make(chan struct{}), tail: &tailBuffer{limit: outputLimit}}
-	if c.faketime != "" {
+	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan response{}, done: make(chan struct{}), exited: make(chan struct{}),
+		tail: &tailBuffer{limit: outputLimit}}
+	if preload {
 		p.faketime = faketimeFile(env)
 		if err := p.setFaketime(env.Clock.Now()); err != nil {
 			return nil, err
@@ -175,24 +229,44 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
 			"TZ=UTC") // the stamp is read as local time
 	}
-	cmd.Stderr = io.MultiWriter(env.Output, p.tail)
-	// A child that outlives the client and keeps its stderr open must not
-	// hold Wait, and so the run, forever.
-	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	p.stdin = stdin
+	// Pipes of our own rather than exec's copying: Wait then returns when
+	// the client exits, however long a child it left keeps them open.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	p.stdin = stdin
-	if err := cmd.Start(); err != nil {
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("start %q: %w", c.line, err)
 	}
 	hellos := make(chan hello, 1)
-	go p.read(stdout, hellos)
+	readDone, errDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(readDone)
+		p.read(outR, hellos)
+	}()
+	go func() {
+		defer close(errDone)
+		// A client may log without end; the run keeps what Output keeps.
+		_, _ = io.Copy(io.MultiWriter(env.Output, p.tail), errR)
+	}()
+	go p.wait(outR, errR, readDone, errDone)
 	timer := time.NewTimer(HelloTimeout)
 	defer timer.Stop()
 	select {
@@ -200,23 +274,78 @@ func (c *Command) start(ctx context.Context, env Env) (*subprocess, error) {
 		p.hello = h
 	case <-p.done:
 		p.kill()
+		<-p.exited
 		return nil, p.failure()
 	case <-timer.C:
 		p.kill()
+		<-p.exited
 		return nil, fmt.Errorf("no hello within %s%s", HelloTimeout, p.stderrTail())
 	case <-ctx.Done():
 		p.kill()
+		<-p.exited
 		return nil, ctx.Err()
 	}
-	if p.hello.Protocol != ProtocolVersion {
-		p.kill()
-		return nil, fmt.Errorf("the client speaks protocol %d; the harness speaks %d", p.hello.Protocol, ProtocolVersion)
+	var refuse error
+	switch {
+	case p.hello.Protocol != ProtocolVersion:
+		refuse = fmt.Errorf("the client speaks protocol %d; the harness speaks %d", p.hello.Protocol, ProtocolVersion)
+	case p.hello.Name == "":
+		refuse = errors.New("the hello names no client")
 	}
-	if p.hello.Name == "" {
+	if refuse != nil {
 		p.kill()
-		return nil, errors.New("the hello names no client")
+		<-p.exited
+		return nil, refuse
 	}
 	return p, nil
+}
+
+// wait reaps the client, ends what it left running in its process group,
+// and lets its last output arrive before saying how the process ended.
+func (p *subprocess) wait(stdout, stderr *os.File, readDone, errDone <-chan struct{}) {
+	defer close(p.exited)
+	err := p.cmd.Wait()
+	p.kill()
+	p.removeFaketimeShm()
+	// A process outside the group (one that called setsid) may still hold
+	// the pipes: closing our ends then stops the readers.
+	grace := time.NewTimer(2 * time.Second)
+	defer grace.Stop()
+	for _, done := range []<-chan struct{}{readDone, errDone} {
+		select {
+		case <-done:
+		case <-grace.C:
+			stdout.Close()
+			stderr.Close()
+			<-done
+		}
+	}
+	stdout.Close()
+	stderr.Close()
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	switch {
+	case stopped && err != nil:
+		p.breakDown(fmt.Errorf("the client exited with %v after shutdown, where the protocol asks for status 0", err))
+	case stopped:
+		p.breakDown(errStopped)
+	default:
+		p.breakDown(fmt.Errorf("the client exited (%v) before it was told to", err))
+	}
+}
+
+// removeFaketimeShm removes the shared memory and semaphore libfaketime
+// makes in the first process it is loaded into (here the sh that runs the
+// command line) and removes only when that process exits normally: one
+// that is killed, or that execs the client, leaves them in /dev/shm.
+func (p *subprocess) removeFaketimeShm() {
+	if p.faketime == "" || p.cmd.Process == nil {
+		return
+	}
+	pid := strconv.Itoa(p.cmd.Process.Pid)
+	_ = os.Remove("/dev/shm/faketime_shm_" + pid)
+	_ = os.Remove("/dev/shm/sem.faketime_sem_" + pid)
 }
 
 func offlineRule(p profile.Profile) string {
@@ -241,8 +370,10 @@ type subprocess struct {
 	nextID  int
 	pending map[string]chan response
 	// broken is why the process can no longer be used; done closes then.
-	broken   error
-	done     chan struct{}
+	broken error
+	done   chan struct{}
+	// exited closes when the process has been reaped and its output read.
+	exited   chan struct{}
 	lastTime time.Time
 	stopped  bool
 }
@@ -265,11 +396,14 @@ type response struct {
 	Error   string          `json:"error,omitempty"`
 }
 
+// MaxLine is the longest line the harness reads from a client.
+const MaxLine = 4 << 20
+
 // read parses the client's stdout: the hello, then responses, each handed
 // to the request that waits for it. Anything else breaks the process.
 func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	sc.Buffer(make([]byte, 64<<10), MaxLine)
 	greeted := false
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
@@ -291,6 +425,10 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 			hellos <- h
 			continue
 		}
+		if r.ID == "" && r.Error != "" {
+			p.breakDown(fmt.Errorf("the client could not read a request: %s", r.Error))
+			return
+		}
 		p.mu.Lock()
 		ch, ok := p.pending[r.ID]
 		delete(p.pending, r.ID)
@@ -301,16 +439,9 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 		}
 		ch <- r
 	}
-	err := p.cmd.Wait()
-	p.kill() // whatever the client left behind in its process group goes with it
-	p.mu.Lock()
-	stopped := p.stopped
-	p.mu.Unlock()
-	if stopped {
-		p.breakDown(errStopped)
-		return
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		p.breakDown(fmt.Errorf("the client wrote a line longer than %d MiB, the protocol's limit", MaxLine>>20))
 	}
-	p.breakDown(fmt.Errorf("the client exited (%v) before it was told to", err))
 }
 
 var errStopped = errors.New("the client was stopped")
@@ -472,7 +603,8 @@ func (p *subprocess) Tick(ctx context.Context) error {
 }
 
 // Stop asks the client to shut down, and kills its process group when it
-// does not exit by ctx's deadline.
+// does not exit by ctx's deadline. It returns once the process is reaped
+// and all it wrote has been read.
 func (p *subprocess) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	p.stopped = true
@@ -480,18 +612,18 @@ func (p *subprocess) Stop(ctx context.Context) error {
 	_, err := p.send(ctx, "shutdown", "")
 	if err != nil && !errors.Is(p.brokenErr(), errStopped) {
 		p.kill()
-		<-p.done
+		<-p.exited
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	select {
-	case <-p.done:
+	case <-p.exited:
 		if err := p.brokenErr(); !errors.Is(err, errStopped) {
 			return p.failure()
 		}
 		return nil
 	case <-ctx.Done():
 		p.kill()
-		<-p.done
+		<-p.exited
 		return fmt.Errorf("the client did not exit after shutdown%s", p.stderrTail())
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -122,6 +125,159 @@ while read line; do case "$line" in *'"op":"shutdown"'*) exit 0;; esac; done
 		Expect(time.Since(started)).To(BeNumerically("<", 10*time.Second))
 	})
 
+	It("fails only its own runs when it cannot be probed, and says why", func() {
+		c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"two-clocks","version":"1","capabilities":["refresh","clock:now","clock:faketime"]}}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
+`))
+		Expect(err).To(MatchError(ContainSubstring("exactly one clock capability")))
+		Expect(c).NotTo(BeNil(), "the client is still returned, for its runs to fail")
+		Expect(c.Name()).To(HaveSuffix("client.sh"), "named by its command line")
+		rec := conformance.Run(context.Background(), simple, c)
+		Expect(rec.Err).To(MatchError(ContainSubstring("could not be probed")))
+	})
+
+	It("names the capabilities it lists that the protocol does not have", func() {
+		c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"hopeful","version":"1","capabilities":["refresh","clock:now","refersh","telepathy"]}}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
+`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.Ignored()).To(Equal([]string{"refersh", "telepathy"}))
+		Expect(c.Capabilities()).To(Equal([]scenarios.Capability{scenarios.CapRefresh}))
+	})
+
+	It("stops at once when a child it left behind holds its output open", func() {
+		pidFile := filepath.Join(GinkgoT().TempDir(), "child.pid")
+		_, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"forker","version":"1","capabilities":["refresh","clock:now"]}}'
+sleep 300 &
+echo $! > `+pidFile+`
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
+`))
+		Expect(err).NotTo(HaveOccurred(), "the probe stops it within its 5 s")
+		pid, err := os.ReadFile(pidFile)
+		Expect(err).NotTo(HaveOccurred())
+		n, err := strconv.Atoi(strings.TrimSpace(string(pid)))
+		Expect(err).NotTo(HaveOccurred())
+		// Killed, it is a zombie until whoever inherited it reaps it.
+		Eventually(func() bool {
+			stat, err := os.ReadFile("/proc/" + strconv.Itoa(n) + "/stat")
+			return err != nil || strings.Contains(string(stat), ") Z ")
+		}).Should(BeTrue(), "the child went with its process group")
+	})
+
+	It("fails its run when it writes a line over the protocol's limit", func() {
+		c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"verbose","version":"1","capabilities":["refresh","clock:now"]}}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac
+  printf '{"id":"1","url":"'; head -c 5000000 /dev/zero | tr '\0' x; echo '"}'
+done
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), simple, c)
+		Expect(rec.Err).To(MatchError(ContainSubstring("a line longer than 4 MiB")))
+	})
+
+	It("fails its run when it cannot read a request, with what it said", func() {
+		c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"confused","version":"1","capabilities":["refresh","clock:now"]}}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac
+  echo '{"error":"cannot parse that line"}'
+done
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), simple, c)
+		Expect(rec.Err).To(MatchError(ContainSubstring("could not read a request: cannot parse that line")))
+	})
+
+	Context("its standard error", func() {
+		// A client for the client credentials grant that answers every call
+		// ok, and logs the secret as it shuts down.
+		leaker := func(before, after string) string {
+			return script(`
+echo '{"hello":{"protocol":1,"name":"leaker","version":"1","capabilities":["clock:now","client_credentials"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in *'"op":"shutdown"'*) ` + before + `; echo "bye; secret=$(cat ${OAUTHSIM_CLIENT_SECRET_FILE:-/dev/null})" >&2; ` + after + `; echo "{\"id\":\"$id\"}"; exit 0;; esac
+  echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
+done
+`)
+		}
+		service, err := scenarios.Parse("service.yaml", []byte(`
+description: two calls as the client itself
+requires: [client_credentials]
+steps:
+  - call: {client_credentials: true}
+  - advance: 1h
+  - call: {client_credentials: true}
+`))
+		if err != nil {
+			panic(err)
+		}
+
+		It("is read to its end, what it writes as it shuts down included", func() {
+			c, err := conformance.NewCommand(context.Background(), leaker("true", "true"))
+			Expect(err).NotTo(HaveOccurred())
+			rec := conformance.Run(context.Background(), service, c)
+			Expect(rec.Err).NotTo(HaveOccurred())
+			Expect(conformance.Failures(rec)).To(HaveKeyWithValue(conformance.CheckNoSecretsInOutput, ContainSubstring(`bye; secret=[MASKED]`)))
+		})
+
+		It("is kept at its beginning and end when it is long, and what is left out is still searched for leaks", func() {
+			DeferCleanup(conformance.SetOutputKeep, conformance.SetOutputKeep(64<<10))
+			pad := `head -c 300000 /dev/zero | tr '\0' a >&2; echo >&2`
+			// The secret is logged between two long runs of padding, in
+			// the stretch the run does not keep.
+			c, err := conformance.NewCommand(context.Background(), leaker(pad, pad))
+			Expect(err).NotTo(HaveOccurred())
+			rec := conformance.Run(context.Background(), service, c)
+			Expect(rec.Err).NotTo(HaveOccurred())
+			Expect(len(rec.Output)).To(BeNumerically("<", 70<<10))
+			Expect(rec.OutputDropped).To(BeNumerically(">", 200_000))
+			Expect(rec.Output).To(ContainSubstring("bytes of the client's output left out here"))
+			Expect(rec.Output).NotTo(ContainSubstring("bye;"))
+			Expect(conformance.Failures(rec)).To(HaveKeyWithValue(conformance.CheckNoSecretsInOutput, ContainSubstring(`bye; secret=[MASKED]`)))
+		})
+	})
+
+	It("is told the time after each interval of a repeated call, and hears about a thousand silent calls once", func() {
+		ops := filepath.Join(GinkgoT().TempDir(), "ops")
+		c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"recorder","version":"1","capabilities":["clock:now","client_credentials","concurrency"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/'); op=$(echo "$line" | sed 's/.*"op":"\([^"]*\)".*/\1/')
+  echo "$op" >> `+ops+`
+  case "$op" in shutdown) echo "{\"id\":\"$id\"}"; exit 0;; time) echo "{\"id\":\"$id\"}";; service_call) [ -e `+ops+`.mute ] || echo "{\"id\":\"$id\",\"outcome\":\"ok\"}";; esac
+done
+`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.Remove(ops)).To(Succeed(), "the probe's shutdown")
+		repeated, err := scenarios.Parse("repeated.yaml", []byte(`
+description: three calls an hour apart
+requires: [client_credentials]
+steps:
+  - call: {client_credentials: true, times: 3, every: 1h}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), repeated, c)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		b, err := os.ReadFile(ops)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Fields(string(b))).To(Equal([]string{"service_call", "time", "service_call", "time", "service_call", "shutdown"}))
+
+		DeferCleanup(func(d time.Duration) { conformance.OperationTimeout = d }, conformance.OperationTimeout)
+		conformance.OperationTimeout = 300 * time.Millisecond
+		Expect(os.WriteFile(ops+".mute", nil, 0o600)).To(Succeed())
+		many, err := scenarios.Parse("many.yaml", []byte(`
+description: many calls at once to a client that answers none
+requires: [client_credentials, concurrency]
+steps:
+  - call: {client_credentials: true, concurrent: 50}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec = conformance.Run(context.Background(), many, c)
+		Expect(rec.Err).To(MatchError(HaveSuffix("50 calls: the client did not answer within 300ms")))
+	})
+
 	It("refuses a client without a hello, or of another protocol version", func() {
 		_, err := conformance.NewCommand(context.Background(), script("echo 'nonsense'\n"))
 		Expect(err).To(MatchError(ContainSubstring("not JSON")))
@@ -135,12 +291,67 @@ echo '{"hello":{"protocol":1,"name":"faked","version":"1","capabilities":["refre
 while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
 `))
 		Expect(err).NotTo(HaveOccurred())
-		if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"); err == nil {
+		if conformance.FindFaketime() != "" {
 			Expect(c.Unavailable()).To(BeEmpty())
 		} else {
 			Expect(c.Unavailable()).To(ContainSubstring("needs libfaketime"))
 			Expect(conformance.Run(context.Background(), simple, c).Skipped).To(ContainSubstring("needs libfaketime"))
 		}
+	})
+
+	// A client that notes, in seen, the sim time it reads through libc, its
+	// LD_PRELOAD, and which of its process ids (its sh's and its own; not
+	// the harness's) has libfaketime's shared memory in /dev/shm.
+	clockClient := func(clockCap, seen string) string {
+		return script(`
+echo '{"hello":{"protocol":1,"name":"clocked","version":"1","capabilities":["clock:` + clockCap + `","client_credentials"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in *'"op":"shutdown"'*) echo "{\"id\":\"$id\"}"; exit 0;; esac
+  { echo "date=$(date -u +%F) preload=$LD_PRELOAD"; for p in $$ $PPID; do [ $p != ` + strconv.Itoa(os.Getpid()) + ` ] && [ -e /dev/shm/faketime_shm_$p ] && echo "shm=$p"; done; } >> ` + seen + `
+  echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
+done
+`)
+	}
+	service, err := scenarios.Parse("service.yaml", []byte(`
+description: a call as the client itself
+requires: [client_credentials]
+steps:
+  - advance: 400d
+  - call: {client_credentials: true}
+`))
+	if err != nil {
+		panic(err)
+	}
+
+	It("runs under libfaketime at the sim time, and leaves none of its shared memory behind", func() {
+		if conformance.FindFaketime() == "" {
+			Skip("this machine has no libfaketime (Debian's faketime package)")
+		}
+		seen := filepath.Join(GinkgoT().TempDir(), "seen")
+		c, err := conformance.NewCommand(context.Background(), clockClient("faketime", seen))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), service, c)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		b, err := os.ReadFile(seen)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).To(ContainSubstring("date=" + conformance.Epoch.AddDate(0, 0, 400).Format("2006-01-02")))
+		Expect(string(b)).To(MatchRegexp(`shm=\d+`), "libfaketime made its shared memory while the client ran")
+		for _, m := range regexp.MustCompile(`shm=(\d+)`).FindAllStringSubmatch(string(b), -1) {
+			Expect("/dev/shm/faketime_shm_" + m[1]).NotTo(BeAnExistingFile())
+			Expect("/dev/shm/sem.faketime_sem_" + m[1]).NotTo(BeAnExistingFile())
+		}
+	})
+
+	It("does not run under libfaketime when it takes the sim time from requests", func() {
+		seen := filepath.Join(GinkgoT().TempDir(), "seen")
+		c, err := conformance.NewCommand(context.Background(), clockClient("now", seen))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), service, c)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		b, err := os.ReadFile(seen)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).To(ContainSubstring("preload=\n"))
+		Expect(string(b)).NotTo(ContainSubstring("shm="))
 	})
 })
 

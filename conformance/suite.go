@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -40,8 +41,18 @@ type Suite struct {
 // 'check: containsAny {no-expired-access-token, honours-retry-after}'.
 func CheckLabel(id string) string { return "check:" + id }
 
-// ClientLabel is the Ginkgo label of a client's specs.
-func ClientLabel(name string) string { return "client:" + strings.ReplaceAll(name, "/", ".") }
+// ClientLabel is the Ginkgo label of a client's specs: "client:" and the
+// name, with each character a label or a label filter cannot hold
+// (anything but letters, digits and ._:#@+-) made a ".". "mutant/x" is
+// client:mutant.x.
+func ClientLabel(name string) string {
+	return "client:" + strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:#@+-", r) {
+			return r
+		}
+		return '.'
+	}, name)
+}
 
 // Define declares the Ginkgo specs of plan: per client and scenario an
 // Ordered container whose BeforeAll carries the run out, and in it one spec

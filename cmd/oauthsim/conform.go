@@ -106,6 +106,22 @@ func selectClients(patterns []string) ([]conformance.Client, error) {
 	return out, nil
 }
 
+// uniqueName is name, or name#2, #3... when a client in clients already
+// has the name or its label: reports and label filters tell clients apart
+// by both.
+func uniqueName(clients []conformance.Client, name string) string {
+	taken := func(n string) bool {
+		return slices.ContainsFunc(clients, func(c conformance.Client) bool {
+			return c.Name() == n || conformance.ClientLabel(c.Name()) == conformance.ClientLabel(n)
+		})
+	}
+	out := name
+	for i := 2; taken(out); i++ {
+		out = fmt.Sprintf("%s#%d", name, i)
+	}
+	return out
+}
+
 // loadScenarios reads --scenarios, or the bundled scenarios.
 func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
 	if len(paths) == 0 {
@@ -126,10 +142,19 @@ func conform(w io.Writer, o conformOptions) error {
 	for _, line := range o.commands {
 		c, err := conformance.NewCommand(context.Background(), line)
 		if err != nil {
-			// The client could not even say hello: a failure of the client.
-			return failure{err}
+			// The client could not even say hello: its runs fail with
+			// this reason, and the other clients are still tested.
+			fmt.Fprintln(w, err)
+		} else {
+			fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
+			if ignored := c.Ignored(); len(ignored) > 0 {
+				fmt.Fprintf(w, "client %q: ignoring capabilities protocol %d does not have: %s\n", line, conformance.ProtocolVersion, strings.Join(ignored, ", "))
+			}
 		}
-		fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
+		if name := uniqueName(clients, c.Name()); name != c.Name() {
+			fmt.Fprintf(w, "client %q: another client is called %q; this one is %q here\n", line, c.Name(), name)
+			c.Rename(name)
+		}
 		clients = append(clients, c)
 	}
 	scs, err := loadScenarios(o.scenarios)

@@ -121,6 +121,46 @@ var _ = Describe("oauthsim conform", func() {
 		Expect(string(s.Err.Contents())).To(ContainSubstring("reference was expected to fail, and passed"))
 	})
 
+	It("tests the other clients when one cannot even be probed, and keeps clients of one name apart", func() {
+		dir := GinkgoT().TempDir()
+		write := func(name, body string) string {
+			path := filepath.Join(dir, name)
+			Expect(os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700)).To(Succeed())
+			return path
+		}
+		broken := write("broken.sh", "echo 'not a hello'\n")
+		// Called what the built-in reference is called; it answers every
+		// request "ok", so its runs end at the authorization.
+		impostor := write("impostor.sh", `echo '{"hello":{"protocol":1,"name":"reference","version":"0","capabilities":["refresh","clock:now"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in *'"op":"shutdown"'*) echo "{\"id\":\"$id\"}"; exit 0;; esac
+  echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
+done
+`)
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--client", "reference", "--client-cmd", broken, "--client-cmd", impostor,
+			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(1), "a client that could not be run is an error")
+		Expect(string(s.Out.Contents())).To(ContainSubstring(`another client is called "reference"; this one is "reference#2" here`))
+		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		status := map[string]string{}
+		for _, r := range res.Runs {
+			status[r.Client] = r.Status + " " + r.Reason
+		}
+		Expect(status).To(HaveKeyWithValue("reference", HavePrefix(reports.StatusPass)))
+		Expect(status).To(HaveKeyWithValue(broken, And(HavePrefix(reports.StatusError), ContainSubstring("not a hello"))))
+		Expect(status).To(HaveKeyWithValue("reference#2", And(HavePrefix(reports.StatusError), ContainSubstring("without a url"))))
+		// Each client's label selects it alone, the path's "/" and all.
+		s = runBinary("conform", "--client", "reference", "--client-cmd", broken, "--label-filter", conformance.ClientLabel(broken),
+			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(1))
+		res, err = reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Runs).To(HaveLen(1))
+		Expect(res.Runs[0].Client).To(Equal(broken))
+	})
+
 	It("selects specs by label: a tag and a check", func() {
 		out := GinkgoT().TempDir()
 		s := runBinary("conform", "--client", "mutant/keep_old_refresh_token", "--label-filter", "check:no-superseded-refresh-token",
