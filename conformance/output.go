@@ -59,14 +59,24 @@ func (o *output) Write(p []byte) (int, error) {
 		}
 	}
 	o.tail = append(o.tail, p...)
-	// Dropping in stretches of half the tail keeps the scans few and long.
+	// The tail may grow to twice what is kept before it is cut: dropping
+	// in long stretches keeps the scans few.
 	if len(o.tail) > outputKeep {
-		cut := len(o.tail) - outputKeep/2
-		o.scan(o.tail[:cut], o.tail[cut:min(len(o.tail), cut+leakOverlap)])
-		o.dropped += int64(cut)
-		o.tail = append(o.tail[:0], o.tail[cut:]...)
+		o.trim()
 	}
 	return n, nil
+}
+
+// trim drops the tail down to its last outputKeep/2 bytes, scanning what
+// goes. o.mu must be held.
+func (o *output) trim() {
+	cut := len(o.tail) - outputKeep/2
+	if cut <= 0 {
+		return
+	}
+	o.scan(o.tail[:cut], o.tail[cut:min(len(o.tail), cut+leakOverlap)])
+	o.dropped += int64(cut)
+	o.tail = append(o.tail[:0], o.tail[cut:]...)
 }
 
 // scan looks for credentials in a stretch about to be dropped, with the
@@ -112,6 +122,7 @@ func (o *output) found(v string) bool {
 func (o *output) result() (string, int64, []leak) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.trim()
 	if o.dropped == 0 {
 		return string(o.head) + string(o.tail), 0, nil
 	}
