@@ -77,6 +77,12 @@ type family struct {
 	testingApp bool
 	// scopes are the scopes granted at consent.
 	scopes []string
+	// req is the stored copy of the request its first token was minted
+	// for. Later tokens that grant the same share it: a family's tokens
+	// differ in the expiry times fosite keeps in their sessions, which the
+	// store does not go by, and one copy per token made a family refreshed
+	// a hundred times hold two hundred of them.
+	req fosite.Requester
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
@@ -169,6 +175,26 @@ func copyRequest(r fosite.Requester) fosite.Requester {
 	return c
 }
 
+// requestFor is the copy of r a new token of f keeps: the family's own
+// when r is for the same grant (request, client, subject, scopes and
+// audience), else a copy of its own. Stored copies are never changed:
+// readers get copies of them.
+func (f *family) requestFor(r fosite.Requester) fosite.Requester {
+	if f.req != nil && sameGrant(f.req, r) {
+		return f.req
+	}
+	c := copyRequest(r)
+	if f.req == nil {
+		f.req = c
+	}
+	return c
+}
+
+func sameGrant(a, b fosite.Requester) bool {
+	return a.GetID() == b.GetID() && a.GetClient().GetID() == b.GetClient().GetID() && subjectOf(a) == subjectOf(b) &&
+		slices.Equal(a.GetGrantedScopes(), b.GetGrantedScopes()) && slices.Equal(a.GetGrantedAudience(), b.GetGrantedAudience())
+}
+
 func subjectOf(r fosite.Requester) string {
 	if sess := r.GetSession(); sess != nil {
 		return sess.GetSubject()
@@ -212,7 +238,7 @@ func (s *Store) emit(e events.Event, f *family) {
 func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r fosite.Requester, lifetime, backdate time.Duration) *token {
 	now := s.clock.Now().Add(-backdate)
 	f := s.familyFor(r)
-	t := &token{kind: kind, sig: sig, fam: f, req: copyRequest(r), issued: now}
+	t := &token{kind: kind, sig: sig, fam: f, req: f.requestFor(r), issued: now}
 	if lifetime > 0 {
 		t.expires = now.Add(lifetime)
 	}
