@@ -279,14 +279,19 @@ func readAnswer(resp *http.Response) (answer, error) {
 	if err != nil {
 		return answer{}, fmt.Errorf("read token response: %w", err)
 	}
-	a := answer{status: resp.StatusCode, header: resp.Header, body: body}
+	return parseAnswer(resp.StatusCode, resp.Header, body), nil
+}
+
+// parseAnswer makes an answer of a status, headers and the body as sent.
+func parseAnswer(status int, header http.Header, body []byte) answer {
+	a := answer{status: status, header: header, body: body}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.UseNumber()
 	var fields map[string]any
 	if dec.Decode(&fields) == nil {
 		a.fields = fields
 	}
-	return a, nil
+	return a
 }
 
 func (a answer) str(key string) string {
@@ -406,8 +411,21 @@ func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) 
 // classify reads an error answer from the token endpoint. age is how old
 // the grant is, which tells a testing app's death.
 func (m *Manager) classify(ans answer, age time.Duration) error {
+	return classify(ans, age, m.cfg.Clock.Now())
+}
+
+// TokenErrorOutcome is what the reference concludes from a token endpoint's
+// error answer (its HTTP status and body as sent) for a grant age old: the
+// protocol's outcome and, for reauthorize, the reason. The adapters of real
+// libraries answer with the same table (clients/adapters/README.md), so that
+// two clients told the same thing by a provider tell their user the same.
+func TokenErrorOutcome(status int, body []byte, age time.Duration) (string, Reason) {
+	return Outcome(classify(parseAnswer(status, nil, body), age, time.Time{}))
+}
+
+// classify is Manager.classify at the time now, which only Retry-After needs.
+func classify(ans answer, age time.Duration, now time.Time) error {
 	code, desc := ans.oauthError()
-	now := m.cfg.Clock.Now()
 	entra := func(codes ...string) bool {
 		for _, c := range codes {
 			if strings.Contains(desc, "AADSTS"+c+":") {

@@ -14,12 +14,12 @@
 
 import { OAuth2Client, OAuth2Fetch, OAuth2HttpError, generateCodeVerifier } from '@badgateway/oauth2-client';
 import {
-  readEnv, serve, libraryVersion, loadState, saveState, clearState, markGrant, forgetGrant,
-  randomState, oauthOutcome, apiOutcome, isNetworkError, log,
+  readEnv, serve, libraryVersion, tokenFile, markGrant, forgetGrant, randomState, oauthOutcome, callApi,
+  libraryFailure, log,
 } from './protocol.js';
 
 const env = readEnv();
-const TOKEN = 'badgateway-token';
+const stored = tokenFile('badgateway-token');
 const NO_TOKENS = 'Unable to obtain OAuth2 tokens, a full reauth may be needed';
 
 let client; // the OAuth2Client
@@ -44,8 +44,8 @@ function build() {
     // call there is no user to send through the authorization, so, as the
     // README suggests for that case, it returns null to fail the process.
     getNewToken: () => null,
-    storeToken: (token) => saveState(TOKEN, token),
-    getStoredToken: () => loadState(TOKEN),
+    storeToken: (token) => stored.save(token),
+    getStoredToken: () => stored.load(),
     onError: (err) => log('OAuth2Fetch:', err.message),
   });
 }
@@ -63,11 +63,8 @@ function failure(err, hadToken) {
       ? { outcome: 'reauthorize', reason: 'unknown', detail: err.message }
       : { outcome: 'reauthorize', reason: 'no_grant', detail: err.message };
   }
-  if (isNetworkError(err)) return { outcome: 'temporary_error', detail: err.message };
-  return { outcome: 'error', detail: err?.message ?? String(err) };
+  return libraryFailure(err);
 }
-
-build();
 
 serve(env, {
   name: '@badgateway/oauth2-client',
@@ -76,6 +73,8 @@ serve(env, {
   // refresh at a time by itself.
   capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'clock:faketime'],
 }, {
+  build,
+
   async authorize() {
     const codeVerifier = await generateCodeVerifier();
     const state = randomState();
@@ -107,29 +106,22 @@ serve(env, {
     // The new token goes where storeToken keeps tokens, and a new wrapper
     // picks it up with getStoredToken, as after a restart: the wrapper has no
     // other way in for a token obtained outside getNewToken.
-    saveState(TOKEN, token);
+    stored.save(token);
     markGrant();
     build();
     return { outcome: 'ok' };
   },
 
   async call() {
-    const hadToken = loadState(TOKEN) !== null;
-    let res;
-    try {
-      res = await wrapper.fetch(env.resource);
-      await res.arrayBuffer();
-    } catch (err) {
-      return failure(err, hadToken);
-    }
-    return apiOutcome(res.status, res.statusText);
+    const hadToken = stored.load() !== null;
+    return callApi(() => wrapper.fetch(env.resource), (err) => failure(err, hadToken));
   },
 
   async logout() {
-    const token = loadState(TOKEN);
+    const token = stored.load();
     // Forget the tokens whatever the revocation answers: a wrapper without a
     // stored token.
-    clearState(TOKEN);
+    stored.clear();
     forgetGrant();
     build();
     if (!token) return { outcome: 'ok' };
@@ -141,12 +133,5 @@ serve(env, {
     } catch (err) {
       return failure(err, true);
     }
-  },
-
-  async reload() {
-    // The secret file changed: a new client with it, and a new wrapper that
-    // finds the stored token.
-    build();
-    return {};
   },
 });

@@ -15,12 +15,12 @@
 
 import { OAuth2Client, ClientAuthentication, CodeChallengeMethod, gaxios } from 'google-auth-library';
 import {
-  readEnv, serve, discover, libraryVersion, loadState, saveState, clearState, markGrant, forgetGrant,
-  randomState, callbackParams, oauthOutcome, apiOutcome, isNetworkError, log, noGrant,
+  readEnv, serve, discover, libraryVersion, tokenFile, markGrant, forgetGrant, randomState, callbackParams,
+  oauthOutcome, apiOutcome, libraryFailure, log, noGrant,
 } from './protocol.js';
 
 const env = readEnv();
-const TOKEN = 'google-auth-library-credentials';
+const stored = tokenFile('google-auth-library-credentials');
 
 let metadata; // the provider's endpoints
 let client; // the OAuth2Client
@@ -57,15 +57,12 @@ async function build() {
       log(`the tokens event carried a ${typeof tokens}, not tokens; nothing stored`);
       return;
     }
-    const stored = loadState(TOKEN) ?? {};
-    saveState(TOKEN, { ...stored, ...tokens, refresh_token: tokens.refresh_token ?? stored.refresh_token });
+    const previous = stored.load() ?? {};
+    stored.save({ ...previous, ...tokens, refresh_token: tokens.refresh_token ?? previous.refresh_token });
   });
-  const stored = loadState(TOKEN);
-  if (stored) client.setCredentials(stored);
+  const credentials = stored.load();
+  if (credentials) client.setCredentials(credentials);
 }
-
-let ready;
-const init = () => (ready ??= build());
 
 // failure maps an error of the library's to an outcome: a failed token
 // request (its OAuth error body and status), the API's answer, or messages
@@ -73,7 +70,7 @@ const init = () => (ready ??= build());
 function failure(err) {
   if (err instanceof gaxios.GaxiosError) {
     const res = err.response;
-    if (!res) return isNetworkError(err) ? { outcome: 'temporary_error', detail: err.message } : { outcome: 'error', detail: err.message };
+    if (!res) return libraryFailure(err);
     // A request to the token or revocation endpoint: an OAuth answer.
     const url = String(err.config?.url ?? '');
     const oauthEndpoint = [client.endpoints.oauth2TokenUrl, client.endpoints.oauth2RevokeUrl]
@@ -91,8 +88,7 @@ function failure(err) {
     case 'No refresh token or refresh handler callback is set.':
       return { outcome: 'reauthorize', reason: 'no_refresh_token', detail: err.message };
   }
-  if (isNetworkError(err)) return { outcome: 'temporary_error', detail: err.message };
-  return { outcome: 'error', detail: err?.message ?? String(err) };
+  return libraryFailure(err);
 }
 
 serve(env, {
@@ -102,8 +98,9 @@ serve(env, {
   // refresh among callers with the same refresh token by itself.
   capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'clock:faketime'],
 }, {
+  build,
+
   async authorize() {
-    await init();
     const { codeVerifier, codeChallenge } = await client.generateCodeVerifierAsync();
     const state = randomState();
     pending = { state, codeVerifier };
@@ -120,7 +117,6 @@ serve(env, {
   },
 
   async callback(req) {
-    await init();
     if (!pending) return { outcome: 'error', detail: 'no authorization under way' };
     // The library leaves the redirect to the application (its README reads
     // the code from the query string); the state is checked here.
@@ -128,7 +124,7 @@ serve(env, {
     if (response) return response;
     try {
       // A new sign-in: the tokens of an earlier grant are not merged in.
-      clearState(TOKEN);
+      stored.clear();
       const { tokens } = await client.getToken({ code, codeVerifier: pending.codeVerifier });
       pending = null;
       client.setCredentials(tokens);
@@ -140,7 +136,6 @@ serve(env, {
   },
 
   async call() {
-    await init();
     try {
       // request() adds the Authorization header, refreshing first when the
       // access token expires within eagerRefreshThresholdMillis.
@@ -152,9 +147,8 @@ serve(env, {
   },
 
   async logout() {
-    await init();
-    const had = loadState(TOKEN) !== null;
-    clearState(TOKEN);
+    const had = stored.load() !== null;
+    stored.clear();
     forgetGrant();
     if (!had && !client.credentials?.access_token) return { outcome: 'ok' };
     try {
@@ -167,13 +161,5 @@ serve(env, {
       log('revokeCredentials failed:', err.message);
       return failure(err);
     }
-  },
-
-  async reload() {
-    // The secret file changed: a new client with it, given the stored
-    // credentials.
-    await init();
-    await build();
-    return {};
   },
 });

@@ -7,23 +7,26 @@
 // grant; fetchProtectedResource for the API; tokenRevocation to log out.
 //
 // openid-client is a protocol library, not a token manager: it has no token
-// store, no expiry policy and no refresh-on-401. What the application must
-// do, this adapter does in the simplest way, and says so where it does it:
-// it keeps the token response in OAUTHSIM_STATE_DIR, refreshes when the
+// store, no expiry policy and no refresh-on-401, and its docs give no recipe
+// for when to call refreshTokenGrant. What an application cannot do without,
+// this adapter does in the simplest way, and says so where it does it: it
+// keeps the token response in OAUTHSIM_STATE_DIR and refreshes once the
 // access token has expired by the response's expires_in (the expiresIn()
-// helper reaching 0), and concludes from invalid_grant that the grant is
-// dead. It adds no margin, no single flight, no retry and no backoff.
+// helper, which "Returns `0` when already expired"). It adds no margin, no
+// single flight, no retry, no backoff and no memory of a dead grant: an
+// error is answered by the outcome table (clients/adapters/README.md) and
+// the stored tokens stay as they are.
 //
 // Usage: node openid-client.js   (run by oauthsim conform --client-cmd)
 
 import * as client from 'openid-client';
 import {
-  readEnv, serve, libraryVersion, loadState, saveState, clearState, markGrant, markDead, noGrant, forgetGrant,
-  oauthOutcome, apiOutcome, isNetworkError, log,
+  readEnv, serve, libraryVersion, tokenFile, markGrant, noGrant, forgetGrant, oauthOutcome, apiOutcome, callApi,
+  libraryFailure, log,
 } from './protocol.js';
 
 const env = readEnv();
-const TOKEN = 'openid-client-tokens';
+const stored = tokenFile('openid-client-tokens');
 
 let config; // the client.Configuration
 let pending = null; // { state, codeVerifier } of the authorization under way
@@ -41,13 +44,11 @@ async function configure() {
   );
 }
 
-let ready;
-const init = () => (ready ??= configure());
-
 // store keeps a token endpoint response. openid-client hands the answer as
 // it came: the application stores it, with the absolute expiry that the
-// expiresIn() helper gives now, and, per RFC 6749 §6, keeps the refresh
-// token it has when an answer carries none.
+// expiresIn() helper gives now, and keeps the refresh token it has when an
+// answer carries none (RFC 6749 §6: the server "MAY issue a new refresh
+// token"; when it does not, the old one is the only one there is).
 function store(res, previous) {
   const expiresIn = res.expiresIn();
   const tokens = {
@@ -57,7 +58,7 @@ function store(res, previous) {
     scope: res.scope,
     expires_at: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
   };
-  saveState(TOKEN, tokens);
+  stored.save(tokens);
   return tokens;
 }
 
@@ -74,8 +75,7 @@ function failure(err) {
     // its status tells whether it is worth retrying later.
     return oauthOutcome({ status: err.cause.status, message: `${err.message} (HTTP ${err.cause.status})`, err });
   }
-  if (isNetworkError(err)) return { outcome: 'temporary_error', detail: err.message };
-  return { outcome: 'error', detail: err?.message ?? String(err) };
+  return libraryFailure(err);
 }
 
 serve(env, {
@@ -85,8 +85,9 @@ serve(env, {
   // serialises them; openid-client has nothing to.
   capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'clock:faketime'],
 }, {
+  build: configure,
+
   async authorize() {
-    await init();
     const codeVerifier = client.randomPKCECodeVerifier();
     const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
     // The README uses state only where the server may lack PKCE; the
@@ -106,7 +107,6 @@ serve(env, {
   },
 
   async callback(req) {
-    await init();
     if (!pending) return { outcome: 'error', detail: 'no authorization under way' };
     try {
       const res = await client.authorizationCodeGrant(config, new URL(req.url), {
@@ -124,42 +124,28 @@ serve(env, {
   },
 
   async call() {
-    await init();
-    let tokens = loadState(TOKEN);
+    let tokens = stored.load();
     if (!tokens) return noGrant();
     // The application's expiry policy: refresh once the access token has
     // expired by its expires_in (no margin; openid-client suggests none).
     if (tokens.expires_at !== undefined && Date.now() >= tokens.expires_at) {
+      // refreshTokenGrant needs a refresh token; without one, the
+      // application can only send its user back to sign in.
       if (!tokens.refresh_token) return { outcome: 'reauthorize', reason: 'no_refresh_token', detail: 'the access token expired and there is no refresh token' };
       try {
         tokens = store(await client.refreshTokenGrant(config, tokens.refresh_token), tokens);
       } catch (err) {
         log('refresh failed:', err.message);
-        const out = failure(err);
-        if (out.outcome === 'reauthorize') {
-          // The application's reading of invalid_grant: the grant is dead,
-          // the tokens are forgotten and the user must sign in again.
-          clearState(TOKEN);
-          markDead(out);
-        }
-        return out;
+        return failure(err);
       }
     }
-    let res;
-    try {
-      res = await client.fetchProtectedResource(config, tokens.access_token, new URL(env.resource), 'GET');
-      await res.arrayBuffer();
-    } catch (err) {
-      // A 401 with a WWW-Authenticate challenge is thrown, not returned.
-      return failure(err);
-    }
-    return apiOutcome(res.status, res.statusText);
+    // A 401 with a WWW-Authenticate challenge is thrown, not returned.
+    return callApi(() => client.fetchProtectedResource(config, tokens.access_token, new URL(env.resource), 'GET'), failure);
   },
 
   async logout() {
-    await init();
-    const tokens = loadState(TOKEN);
-    clearState(TOKEN);
+    const tokens = stored.load();
+    stored.clear();
     forgetGrant();
     if (!tokens) return { outcome: 'ok' };
     try {
@@ -170,12 +156,5 @@ serve(env, {
     } catch (err) {
       return failure(err);
     }
-  },
-
-  async reload() {
-    // The secret file changed: discover again with the new secret.
-    await init();
-    await configure();
-    return {};
   },
 });

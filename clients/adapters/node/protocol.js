@@ -1,7 +1,8 @@
 // The client side of clients/PROTOCOL.md (version 1) for the Node.js
 // adapters: the OAUTHSIM_* environment, the hello, JSON lines on stdin and
 // stdout with requests served concurrently, token files in the state
-// directory, and the mapping of a library's OAuth errors to outcomes.
+// directory, the API call, and the table of outcomes of
+// clients/adapters/README.md that every adapter answers with.
 //
 // Nothing here refreshes, retries or locks: that is the library's business,
 // and the point of the adapters is to judge the library.
@@ -151,32 +152,27 @@ export function clearState(name) {
   fs.rmSync(path.join(stateDir, name + '.json'), { force: true });
 }
 
-/** markGrant records when the user authorized, for deadReason. */
+/** markGrant records when the user authorized, for the reason of a dead grant. */
 export function markGrant() {
   saveState('grant', { authorized_at: Date.now() });
-  clearState('dead');
 }
 
-/**
- * markDead records that the application concluded the grant is dead (out is
- * the reauthorize outcome it answered), so that later calls, which have no
- * tokens left, say so again with the same reason and without a request.
- */
-export function markDead(out) {
-  saveState('dead', { reason: out.reason ?? 'unknown', detail: out.detail ?? '' });
+/** forgetGrant drops the record of markGrant (a logout). */
+export function forgetGrant() {
+  clearState('grant');
 }
 
-/** noGrant is the outcome of a call without tokens: dead earlier, or never authorized. */
+/** noGrant is the outcome of a call without tokens: the user never authorized, or logged out. */
 export function noGrant() {
-  const d = loadState('dead');
-  if (d) return { outcome: 'reauthorize', reason: d.reason, detail: `the grant was found dead earlier: ${d.detail}` };
   return { outcome: 'reauthorize', reason: 'no_grant', detail: 'no stored token' };
 }
 
-/** forgetGrant drops the records of markGrant and markDead (a logout). */
-export function forgetGrant() {
-  clearState('grant');
-  clearState('dead');
+/**
+ * tokenFile is the JSON file name in the state directory where an adapter
+ * keeps what its library leaves the application to store.
+ */
+export function tokenFile(name) {
+  return { load: () => loadState(name), save: (v) => saveState(name, v), clear: () => clearState(name) };
 }
 
 /** grantAge is how long ago (ms) the user authorized, or undefined. */
@@ -203,26 +199,57 @@ export function callbackParams(url, wantState) {
   return { code: q.get('code') };
 }
 
-// --- outcomes -----------------------------------------------------------------
+// --- outcomes: the table of clients/adapters/README.md -------------------------
+
+const DAY = 24 * 3600 * 1000;
 
 /**
  * deadReason reads a dead grant's error description (as the provider wrote
- * it and the library passed it on) for why it died. The library tells only
- * "invalid_grant"; the reason is the application's reading of the text, the
- * same as the reference token manager's.
+ * it and the library passed it on) for why it died; age (the grant's, in
+ * ms, or undefined) tells a testing app's seventh day. The decision that the grant
+ * is dead rests on the error code; the reason is what the user is told.
  */
-export function deadReason(description) {
+export function deadReason(description, age) {
   const d = String(description ?? '').toLowerCase();
-  const age = grantAge();
-  const day = 24 * 3600 * 1000;
   if (d.includes('reuse')) return 'reuse_detected';
   // Google says only "Token has been expired or revoked."; a grant dying in
   // its eighth day is the testing-app signature.
-  if (age !== undefined && age >= 7 * day && age < 8 * day && d.includes('expired or revoked')) return 'testing_app_expired';
+  if (age !== undefined && age >= 7 * DAY && age < 8 * DAY && d.includes('expired or revoked')) return 'testing_app_expired';
   if (d.includes('aadsts700082') || d.includes('aadsts700084') || d.includes('inactiv')) return 'expired';
   if (d.includes('aadsts50173') || d.includes('revoked')) return 'revoked';
   if (d.includes('expired')) return 'expired';
   return 'unknown';
+}
+
+// Error codes that mean the grant is dead: RFC 6749's, GitHub's and Slack's.
+const DEAD_GRANT = ['invalid_grant', 'bad_refresh_token', 'invalid_refresh_token', 'token_revoked'];
+const STEP_UP = ['interaction_required', 'login_required', 'consent_required'];
+
+/**
+ * tokenErrorOutcome reads a token endpoint's error answer, as far as the
+ * library passed it on: status (0 when it did not), body (the parsed JSON
+ * object, or undefined) and age, the grant's (ms). It answers { outcome,
+ * reason } by the table, the rows in its order.
+ */
+export function tokenErrorOutcome({ status = 0, body, age }) {
+  const fields = body && typeof body === 'object' && !Array.isArray(body) ? body : undefined;
+  const str = (k) => (typeof fields?.[k] === 'string' ? fields[k] : '');
+  const code = str('error');
+  const desc = str('error_description');
+  // Entra puts throttling and step-up inside invalid_grant, as AADSTS codes.
+  const entra = (...codes) => codes.some((c) => desc.includes(`AADSTS${c}:`));
+  if (status === 429 || status >= 500 || code === 'temporarily_unavailable' || code === 'slow_down' ||
+      entra('50196', '90055') || (status === 403 && !fields)) {
+    // A 403 that is not JSON is Google's rate-limit page.
+    return { outcome: 'temporary_error' };
+  }
+  if (STEP_UP.includes(code) || str('error_subtype') === 'invalid_rapt' || str('suberror') !== '' ||
+      (fields?.claims ?? null) !== null || entra('50076', '50079')) {
+    return { outcome: 'interaction_required' };
+  }
+  if (DEAD_GRANT.includes(code)) return { outcome: 'reauthorize', reason: deadReason(desc, age) };
+  if (code) return { outcome: 'configuration_error' };
+  return { outcome: 'temporary_error' };
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET',
@@ -241,34 +268,47 @@ export function isNetworkError(err) {
 /**
  * oauthOutcome maps what a library reported about a failed token request to
  * an outcome: body is the OAuth error body when the library gives it, status
- * the HTTP status when it gives it, message its own words.
+ * the HTTP status when it gives it, message its own words. Without either,
+ * no answer was read: the request failed on the way (temporary) or the
+ * library failed by itself (error).
  */
 export function oauthOutcome({ body, status, message, err }) {
   const code = body && typeof body === 'object' ? body.error : undefined;
   const desc = body && typeof body === 'object' ? body.error_description : undefined;
   const detail = [code, desc].filter(Boolean).join(': ') || message || 'unknown failure';
   const full = message && code && !String(message).includes(code) ? `${message} (${detail})` : (message || detail);
-  switch (code) {
-    case 'invalid_grant':
-      // Google's session control answers invalid_grant with error_subtype
-      // invalid_rapt: the user must sign in again while the grant lives.
-      if (body.error_subtype === 'invalid_rapt') return { outcome: 'interaction_required', detail: full };
-      return { outcome: 'reauthorize', reason: deadReason(desc), detail: full };
-    case 'invalid_client':
-      return { outcome: 'configuration_error', detail: full };
-    case 'interaction_required':
-      return { outcome: 'interaction_required', detail: full };
-  }
-  if (status === 429 || (status >= 500 && status <= 599)) return { outcome: 'temporary_error', detail: full };
-  if (!status && err && isNetworkError(err)) return { outcome: 'temporary_error', detail: full };
-  return { outcome: 'error', detail: full };
+  if (body === undefined && !status) return { ...libraryFailure(err), detail: full };
+  return { ...tokenErrorOutcome({ status, body, age: grantAge() }), detail: full };
+}
+
+/** libraryFailure is the outcome of an error that carries no answer. */
+export function libraryFailure(err) {
+  const detail = String(err?.message ?? err);
+  return { outcome: isNetworkError(err) ? 'temporary_error' : 'error', detail };
 }
 
 /** apiOutcome maps the API's HTTP status to an outcome. */
 export function apiOutcome(status, statusText = '') {
+  const detail = `the API answered ${status} ${statusText}`.trim();
   if (status >= 200 && status < 300) return { outcome: 'ok' };
-  if (status === 401) return { outcome: 'unauthorized', detail: `the API answered ${status} ${statusText}`.trim() };
-  return { outcome: 'error', detail: `the API answered ${status} ${statusText}`.trim() };
+  if (status === 401) return { outcome: 'unauthorized', detail };
+  if (status === 429 || status >= 500) return { outcome: 'temporary_error', detail };
+  return { outcome: 'error', detail };
+}
+
+/**
+ * callApi GETs the API with send (a function returning a fetch Response),
+ * reads the answer whole and maps it; an exception goes to failure.
+ */
+export async function callApi(send, failure) {
+  let res;
+  try {
+    res = await send();
+    await res.arrayBuffer();
+  } catch (err) {
+    return failure(err);
+  }
+  return apiOutcome(res.status, res.statusText);
 }
 
 // --- the loop -----------------------------------------------------------------
@@ -277,10 +317,23 @@ export function apiOutcome(status, statusText = '') {
  * serve writes the hello, then reads requests from stdin and serves each at
  * once (concurrently) with handlers[op](request), writing each response when
  * it is ready. handlers may have authorize, callback, call, logout, reload
- * and time; a missing one is refused with error. It never returns: the
- * process exits after answering shutdown (or at the end of stdin).
+ * and time; a missing one is refused with error. handlers.build, when given,
+ * makes the library's client from the configuration: it runs once before the
+ * first request is served and again on reload (the secret file changed), as
+ * an operator's restart of the configuration would. serve never returns:
+ * the process exits after answering shutdown (or at the end of stdin).
  */
-export function serve(env, hello, handlers) {
+export function serve(env, hello, { build, ...handlers }) {
+  if (build) {
+    let ready;
+    const built = () => (ready ??= Promise.resolve().then(build));
+    handlers = Object.fromEntries(Object.entries(handlers).map(([op, h]) => [op, async (req) => (await built(), h(req))]));
+    handlers.reload = async () => {
+      await built();
+      await build();
+      return {};
+    };
+  }
   const write = (v) => writeStdout(JSON.stringify(v) + '\n');
   // The clock is read before the hello: once the harness has it, it may move
   // the sim time (and the faketime file) at once.

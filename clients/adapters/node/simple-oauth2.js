@@ -7,20 +7,23 @@
 //
 // simple-oauth2 is no token manager: it has no API client, no storage, no
 // single flight and no retry. Each call does what the README's recipe does,
-// nothing more, so concurrent calls each refresh if the token is due.
+// nothing more, so concurrent calls each refresh if the token is due. The
+// recipe's catch only logs; there this adapter answers the library's error
+// by the outcome table, as every adapter does with an error its library
+// reports (clients/adapters/README.md), and keeps the token it holds.
 //
 // Usage: node simple-oauth2.js   (run by oauthsim conform --client-cmd)
 
 import crypto from 'node:crypto';
 import simpleOauth2 from 'simple-oauth2';
 import {
-  readEnv, serve, discover, libraryVersion, loadState, saveState, clearState, markGrant, markDead, noGrant,
-  forgetGrant, randomState, callbackParams, oauthOutcome, apiOutcome, isNetworkError, log,
+  readEnv, serve, discover, libraryVersion, tokenFile, markGrant, noGrant, forgetGrant, randomState,
+  callbackParams, oauthOutcome, callApi, libraryFailure, log,
 } from './protocol.js';
 
 const { AuthorizationCode } = simpleOauth2;
 const env = readEnv();
-const TOKEN = 'simple-oauth2-token';
+const stored = tokenFile('simple-oauth2-token');
 const EXPIRATION_WINDOW_IN_SECONDS = 300; // the README's window, "before the actual expiration"
 
 let metadata; // the provider's endpoints; simple-oauth2 does not discover
@@ -52,23 +55,14 @@ async function build() {
   client = new AuthorizationCode(config);
   // A token is bound to the client that made it: bring the stored one back
   // with the new client (the README's createToken).
-  const stored = loadState(TOKEN);
-  accessToken = stored ? client.createToken(stored) : null;
+  const t = stored.load();
+  accessToken = t ? client.createToken(t) : null;
 }
-
-let ready;
-const init = () => (ready ??= build());
 
 // persist stores the token as the README shows: JSON.stringify(accessToken).
 function persist(t) {
   accessToken = t;
-  saveState(TOKEN, JSON.parse(JSON.stringify(t)));
-}
-
-// forget drops the tokens, in memory and on disk.
-function forget() {
-  accessToken = null;
-  clearState(TOKEN);
+  stored.save(JSON.parse(JSON.stringify(t)));
 }
 
 // failure maps a simple-oauth2 error (a boom error from @hapi/wreck) to an
@@ -77,7 +71,7 @@ function failure(err) {
   const status = err?.data?.res?.statusCode ?? (err?.isBoom ? err.output?.statusCode : undefined);
   const payload = err?.data?.payload;
   const body = payload && typeof payload === 'object' && !Buffer.isBuffer(payload) ? payload : undefined;
-  if (!err?.data?.res && isNetworkError(err)) return oauthOutcome({ message: err.message, err });
+  if (!err?.data?.res) return libraryFailure(err);
   return oauthOutcome({ body, status, message: err?.message, err });
 }
 
@@ -88,8 +82,9 @@ serve(env, {
   // protocol.js, as an application's request handlers would be.
   capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'clock:faketime'],
 }, {
+  build,
+
   async authorize() {
-    await init();
     // simple-oauth2 has no PKCE helper; the README passes extra parameters
     // to authorizeURL, so the S256 challenge goes in as such.
     const verifier = crypto.randomBytes(32).toString('base64url');
@@ -108,7 +103,6 @@ serve(env, {
   },
 
   async callback(req) {
-    await init();
     if (!pending) return { outcome: 'error', detail: 'no authorization under way' };
     const { code, response } = callbackParams(req.url, pending.state);
     if (response) return response;
@@ -124,7 +118,6 @@ serve(env, {
   },
 
   async call() {
-    await init();
     let t = accessToken;
     if (!t) return noGrant();
     // The README's recipe: refresh when expired(window), and keep the result.
@@ -133,39 +126,25 @@ serve(env, {
         t = await t.refresh();
         persist(t);
       } catch (err) {
-        // The README's recipe logs the error ("Error refreshing access
-        // token") and goes on with the token it has. Deciding that the grant
-        // is dead is the application's: here it reads the provider's answer
-        // (invalid_grant and the like) from the error, and then forgets the
-        // tokens, as an application sending its user to sign in again does.
-        log('refresh failed:', err.message);
-        const out = failure(err);
-        if (out.outcome === 'reauthorize') {
-          forget();
-          markDead(out);
-        }
-        if (!['temporary_error', 'error'].includes(out.outcome) || t.expired()) return out;
+        // The recipe logs "Error refreshing access token"; the application's
+        // answer is the table's, and the token stays as the library left it.
+        log('Error refreshing access token:', err.message);
+        return failure(err);
       }
     }
     // simple-oauth2 has no API client: the stored access token goes in a
     // Bearer header, as its README's users do.
-    let res;
-    try {
-      res = await fetch(env.resource, { headers: { authorization: `Bearer ${t.token.access_token}` } });
-      await res.arrayBuffer();
-    } catch (err) {
-      return { outcome: isNetworkError(err) ? 'temporary_error' : 'error', detail: `the API: ${err.message}` };
-    }
-    return apiOutcome(res.status, res.statusText);
+    return callApi(() => fetch(env.resource, { headers: { authorization: `Bearer ${t.token.access_token}` } }),
+      (err) => ({ ...libraryFailure(err), detail: `the API: ${err.message}` }));
   },
 
   async logout() {
-    await init();
     if (!accessToken) return { outcome: 'ok' };
     const t = accessToken;
     // The README: "revokes both tokens in a single call"; the tokens are
     // forgotten whatever the answer.
-    forget();
+    accessToken = null;
+    stored.clear();
     forgetGrant();
     try {
       await t.revokeAll();
@@ -173,13 +152,5 @@ serve(env, {
     } catch (err) {
       return failure(err);
     }
-  },
-
-  async reload() {
-    // The secret file changed: rebuild the client with it, as an operator's
-    // restart of the configuration would.
-    await init();
-    await build();
-    return {};
   },
 });

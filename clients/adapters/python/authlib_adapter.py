@@ -22,7 +22,6 @@ Run: /usr/bin/python3 clients/adapters/python/authlib_adapter.py
 
 import os
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -33,10 +32,9 @@ import protocol  # noqa: E402
 
 import authlib  # noqa: E402
 import requests  # noqa: E402
-from authlib.common.errors import AuthlibBaseError  # noqa: E402
 from authlib.common.security import generate_token  # noqa: E402
 from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
-from authlib.integrations.base_client import InvalidTokenError, MissingTokenError  # noqa: E402
+from authlib.integrations.base_client import InvalidTokenError, MissingTokenError, OAuthError  # noqa: E402
 
 log = protocol.log
 
@@ -46,14 +44,9 @@ log = protocol.log
 TIMEOUT = 10
 
 
-class Adapter:
+class Adapter(protocol.Adapter):
     def __init__(self, env):
-        self.env = env
-        self.meta = protocol.discover(env)
-        self.store = protocol.TokenStore(env, "authlib-token.json")
-        stored = self.store.load() or {}
-        self.granted_at = stored.get("granted_at")
-        self.mu = threading.Lock()  # guards the pending authorization only
+        super().__init__(env, "authlib-token.json")
         self.pending_state = None
         self.pending_verifier = None
         self.session = OAuth2Session(
@@ -62,39 +55,22 @@ class Adapter:
             scope=" ".join(env.scope_list()),
             redirect_uri=env.redirect_uri,
             code_challenge_method="S256",
-            token=stored.get("token"),
+            token=self.stored_token,
             token_endpoint=self.meta["token_endpoint"],
-            update_token=self.update_token,
+            # Authlib calls it after it refreshed the token: the docs' "Auto
+            # Update Token" saves it where the old one was.
+            update_token=self.save_refreshed,
             default_timeout=TIMEOUT,
         )
 
-    def update_token(self, token, refresh_token=None, access_token=None):
-        """Authlib calls this after it refreshed the token: the application
-        persists it (the simplest thing Authlib's docs show: save the new
-        token where the old one was)."""
-        self.store.save(token, self.granted_at)
-
     # --- ops ---------------------------------------------------------------
 
-    def handle(self, req):
-        op = req["op"]
-        if op == "authorize":
-            return self.authorize()
-        if op == "callback":
-            return self.callback(req.get("url", ""))
-        if op == "call":
-            return self.call()
-        if op == "logout":
-            return self.logout()
-        if op == "reload":
-            # The operator changed the client secret in its file: give the
-            # session the new one (it builds its client auth from
-            # session.client_secret for every token request).
-            self.session.client_secret = self.env.secret()
-            return {}
-        if op == "time":
-            return {}  # clock:faketime: the process's clock already moved
-        return {"error": "unknown op %r" % op}
+    def reload(self):
+        # The operator changed the client secret in its file: give the
+        # session the new one (it builds its client auth from
+        # session.client_secret for every token request).
+        self.session.client_secret = self.env.secret()
+        return {}
 
     def authorize(self):
         verifier = generate_token(48)
@@ -113,10 +89,7 @@ class Adapter:
                 self.meta["token_endpoint"], authorization_response=url, state=state, code_verifier=verifier)
         except Exception as exc:
             return self.failure(exc)
-        self.granted_at = time.time()
-        # The docs leave saving the first token to the application.
-        self.store.save(token, self.granted_at)
-        return protocol.outcome("ok")
+        return self.granted(token)
 
     def call(self):
         try:
@@ -139,8 +112,15 @@ class Adapter:
         except Exception as exc:
             return self.failure(exc)
         if not 200 <= resp.status_code < 300:
-            msg = "revocation answered HTTP %d" % resp.status_code
-            return protocol.http_status_outcome(resp.status_code, msg) or protocol.outcome("error", None, msg)
+            # Authlib hands the revocation endpoint's answer back as it came:
+            # an OAuth error answer (RFC 7009 section 2.2.1), read by the table.
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+            age = time.time() - self.granted_at if self.granted_at else None
+            name, reason = protocol.token_error_outcome(resp.status_code, body, age)
+            return protocol.outcome(name, reason, "revocation answered HTTP %d" % resp.status_code)
         # Forget the tokens.
         self.session.token = None
         self.store.clear()
@@ -156,12 +136,13 @@ class Adapter:
             # OAuth2Auth.ensure_active_token: the token expired and the
             # session has no refresh token to renew it with.
             return protocol.outcome("reauthorize", "no_refresh_token", msg)
-        if isinstance(exc, AuthlibBaseError):
-            # An OAuth error from the token endpoint (OAuthError with the
-            # provider's error and error_description), or a callback error.
-            return protocol.oauth_error_outcome(exc.error, exc.description, self.granted_at, msg)
+        if type(exc) is OAuthError:
+            # The token endpoint's OAuth error: parse_response_token raises
+            # OAuthError itself with the answer's error and error_description
+            # (Authlib's own failures are its subclasses, and other errors).
+            return self.token_error(exc, exc.error, exc.description)
         # parse_response_token raises for a 5xx token answer: requests_outcome reads its status.
-        return protocol.requests_outcome(exc, msg)
+        return protocol.requests_outcome(exc, self.granted_at, msg)
 
 
 def main():

@@ -4,7 +4,8 @@ It reads the OAUTHSIM_* environment, writes the hello, reads requests as
 JSON lines from stdin, serves each in its own thread and writes the
 responses, one JSON line each, under a lock. It also keeps the adapter's
 tokens in OAUTHSIM_STATE_DIR, and turns what a library reports (an OAuth
-error code and description, an HTTP status) into the protocol's outcomes.
+error code and description, an HTTP status) into the protocol's outcomes
+by the table of clients/adapters/README.md.
 
 Nothing here touches a library's refresh logic: the adapters hand every
 token decision to the library under test.
@@ -139,6 +140,53 @@ class TokenStore:
             pass
 
 
+# --- the adapters' common part ----------------------------------------------
+
+class Adapter:
+    """What both adapters share: the provider's endpoints, the token file
+    and when the user granted, and the dispatch of requests to the ops a
+    subclass defines (authorize, callback, call, reload; logout when its
+    library can). A subclass keeps its library's session in self.session."""
+
+    def __init__(self, env, store_name):
+        self.env = env
+        self.meta = discover(env)
+        self.store = TokenStore(env, store_name)
+        stored = self.store.load() or {}
+        # The token the library had, for the session it is built with.
+        self.stored_token = stored.get("token")
+        self.granted_at = stored.get("granted_at")
+        self.mu = threading.Lock()  # guards the authorization under way only
+
+    def granted(self, token):
+        """The user authorized: keep the library's first token, and when.
+        Both libraries leave saving it to the application."""
+        self.granted_at = time.time()
+        self.store.save(token, self.granted_at)
+        return outcome("ok")
+
+    def save_refreshed(self, token, *args, **kwargs):
+        """The library's refresh hook: save the new token where the old one
+        was (Authlib's update_token, requests-oauthlib's token_updater)."""
+        self.store.save(token, self.granted_at)
+
+    def token_error(self, exc, code, description):
+        """The outcome of an OAuth error the provider answered and the
+        library raised with this code and description."""
+        return oauth_error_outcome(code, description, self.granted_at, describe(exc))
+
+    def handle(self, req):
+        op = req["op"]
+        if op == "time":
+            return {}  # clock:faketime: the process's clock already moved
+        if op == "callback":
+            return self.callback(req.get("url", ""))
+        handler = getattr(self, op, None) if op in ("authorize", "call", "logout", "reload") else None
+        if handler is None:
+            return {"error": "op %r is not one this adapter serves" % op}
+        return handler()
+
+
 # --- outcomes -------------------------------------------------------------
 
 def outcome(name, reason=None, detail=None):
@@ -150,17 +198,22 @@ def outcome(name, reason=None, detail=None):
     return r
 
 
-def dead_reason(description, granted_at):
+DAY = 24 * 3600
+
+# Error codes that mean the grant is dead: RFC 6749's, GitHub's and Slack's.
+DEAD_GRANT = ("invalid_grant", "bad_refresh_token", "invalid_refresh_token", "token_revoked")
+STEP_UP = ("interaction_required", "login_required", "consent_required")
+
+
+def dead_reason(description, age):
     """Why a grant died, read from the provider's error_description that the
-    library passes on (the decision that it died rests on the error code).
-    The reason is diagnostic: it is what the application tells its user.
-    Same reading as the reference token manager's."""
+    library passes on; age (the grant's, in seconds, or None) tells a testing
+    app's seventh day. The decision that it died rests on the error code; the
+    reason is what the application tells its user."""
     d = (description or "").lower()
-    age = time.time() - granted_at if granted_at else 0
-    day = 24 * 3600
     if "reuse" in d:
         return "reuse_detected"
-    if 7 * day <= age < 8 * day and "expired or revoked" in d:
+    if age is not None and 7 * DAY <= age < 8 * DAY and "expired or revoked" in d:
         # Google says only "Token has been expired or revoked."; a grant
         # dying in its eighth day is a testing app's.
         return "testing_app_expired"
@@ -173,52 +226,64 @@ def dead_reason(description, granted_at):
     return "unknown"
 
 
-# OAuth error codes (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6) and
-# the outcome the application concludes from each. Only the standard codes:
-# a code the library passes on that is not here ends as "error" with the
-# library's message.
-_DEAD = {"invalid_grant"}
-_CONFIG = {"invalid_client", "unauthorized_client"}
-_INTERACTION = {"interaction_required", "login_required", "consent_required"}
-_TEMPORARY = {"temporarily_unavailable", "server_error"}
+def token_error_outcome(status, body, age):
+    """(outcome, reason) for a token endpoint's error answer, as far as the
+    library passed it on: status (0 when it did not), body (the parsed JSON
+    object, or None) and age, the grant's in seconds (or None). The table of
+    clients/adapters/README.md, the rows in its order."""
+    fields = body if isinstance(body, dict) else None
+    text = lambda k: fields.get(k) if fields is not None and isinstance(fields.get(k), str) else ""
+    code, desc = text("error"), text("error_description")
+    # Entra puts throttling and step-up inside invalid_grant, as AADSTS codes.
+    entra = lambda *codes: any("AADSTS%s:" % c in desc for c in codes)
+    if (status == 429 or status >= 500 or code in ("temporarily_unavailable", "slow_down")
+            or entra("50196", "90055") or (status == 403 and fields is None)):
+        # A 403 that is not JSON is Google's rate-limit page.
+        return "temporary_error", None
+    if (code in STEP_UP or text("error_subtype") == "invalid_rapt" or text("suberror") != ""
+            or (fields is not None and fields.get("claims") is not None) or entra("50076", "50079")):
+        return "interaction_required", None
+    if code in DEAD_GRANT:
+        return "reauthorize", dead_reason(desc, age)
+    if code:
+        return "configuration_error", None
+    return "temporary_error", None
 
 
-def oauth_error_outcome(code, description, granted_at, message):
-    """The outcome for an OAuth error the library raised with this code."""
-    if code in _DEAD:
-        return outcome("reauthorize", dead_reason(description, granted_at), message)
-    if code in _CONFIG:
-        return outcome("configuration_error", None, message)
-    if code in _INTERACTION:
-        return outcome("interaction_required", None, message)
-    if code in _TEMPORARY:
-        return outcome("temporary_error", None, message)
-    return outcome("error", None, message)
+def oauth_error_outcome(code, description, granted_at, message, status=0):
+    """The outcome for an OAuth error the provider answered and the library
+    raised with this code and description (Python libraries pass on no
+    other field of the answer, and seldom its status)."""
+    age = time.time() - granted_at if granted_at else None
+    name, reason = token_error_outcome(status, {"error": code, "error_description": description}, age)
+    return outcome(name, reason, message)
 
 
-def http_status_outcome(status, message):
-    """The outcome for an HTTP status the library reported (429 and 5xx are
-    temporary), or None when the status says nothing."""
-    if status == 429 or (status is not None and status >= 500):
-        return outcome("temporary_error", None, message)
-    return None
+def api_outcome(status):
+    """The outcome name for the API's HTTP status."""
+    if 200 <= status < 300:
+        return "ok"
+    if status == 401:
+        return "unauthorized"
+    if status == 429 or status >= 500:
+        return "temporary_error"
+    return "error"
 
 
 def api_response_outcome(resp):
     """The outcome of a GET of the protected resource."""
-    if 200 <= resp.status_code < 300:
-        return outcome("ok")
-    msg = "the API answered HTTP %d" % resp.status_code
-    if resp.status_code == 401:
-        return outcome("unauthorized", None, msg)
-    return http_status_outcome(resp.status_code, msg) or outcome("error", None, msg)
+    name = api_outcome(resp.status_code)
+    return outcome(name, None, None if name == "ok" else "the API answered HTTP %d" % resp.status_code)
 
 
-def requests_outcome(exc, message):
+def requests_outcome(exc, granted_at, message):
     """The outcome of a failure both libraries leave to requests, under
-    them: an HTTP error status, a transport failure, or anything else."""
+    them: an HTTP error status of the token endpoint (whose body the
+    library did not read), a transport failure, or anything else."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return http_status_outcome(exc.response.status_code, message) or outcome("error", None, message)
+        age = time.time() - granted_at if granted_at else None
+        name, reason = token_error_outcome(exc.response.status_code, None, age)
+        return outcome(name, reason, message)
     if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
         return outcome("temporary_error", None, message)
     return outcome("error", None, message)

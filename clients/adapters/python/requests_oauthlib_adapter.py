@@ -31,8 +31,6 @@ Run: /usr/bin/python3 clients/adapters/python/requests_oauthlib_adapter.py
 import importlib.metadata
 import os
 import sys
-import threading
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +44,9 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 import requests  # noqa: E402
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient  # noqa: E402
+from oauthlib.oauth2.rfc6749.errors import (  # noqa: E402
+    InsecureTransportError, MismatchingStateError, MissingCodeError, MissingTokenError, MissingTokenTypeError,
+    TokenExpiredError)
 from requests_oauthlib import OAuth2Session  # noqa: E402
 
 log = protocol.log
@@ -55,14 +56,15 @@ log = protocol.log
 TIMEOUT = 10
 
 
-class Adapter:
+# Errors oauthlib raises of itself, not from a provider's answer: its own
+# words, whatever error code they carry.
+OWN_ERRORS = (TokenExpiredError, InsecureTransportError, MismatchingStateError, MissingCodeError,
+              MissingTokenError, MissingTokenTypeError)
+
+
+class Adapter(protocol.Adapter):
     def __init__(self, env):
-        self.env = env
-        self.meta = protocol.discover(env)
-        self.store = protocol.TokenStore(env, "requests-oauthlib-token.json")
-        stored = self.store.load() or {}
-        self.granted_at = stored.get("granted_at")
-        self.mu = threading.Lock()  # guards the pending PKCE verifier only
+        super().__init__(env, "requests-oauthlib-token.json")
         self.verifier = None
         # The docs' "extra" for the refresh request: client credentials in
         # its body (client_secret_post).
@@ -73,36 +75,21 @@ class Adapter:
             client_id=env.client_id,
             scope=env.scope_list(),
             redirect_uri=env.redirect_uri,
-            token=stored.get("token"),
+            token=self.stored_token,
             auto_refresh_url=self.meta["token_endpoint"],
             auto_refresh_kwargs=refresh_kwargs,
-            token_updater=self.token_saver,
+            # The docs' token_saver: save the refreshed token.
+            token_updater=self.save_refreshed,
         )
 
-    def token_saver(self, token):
-        """The docs' token_updater: save the refreshed token."""
-        self.store.save(token, self.granted_at)
+    # --- ops (no logout: the library has no token revocation) ---------------
 
-    # --- ops ---------------------------------------------------------------
-
-    def handle(self, req):
-        op = req["op"]
-        if op == "authorize":
-            return self.authorize()
-        if op == "callback":
-            return self.callback(req.get("url", ""))
-        if op == "call":
-            return self.call()
-        if op == "reload":
-            # The operator changed the client secret in its file: the next
-            # refresh sends the new one.
-            if not self.env.public:
-                self.session.auto_refresh_kwargs["client_secret"] = self.env.secret()
-            return {}
-        if op == "time":
-            return {}  # clock:faketime: the process's clock already moved
-        return {"error": "op %r is not supported by requests-oauthlib (it has no token revocation)" % op
-                if op == "logout" else "unknown op %r" % op}
+    def reload(self):
+        # The operator changed the client secret in its file: the next
+        # refresh sends the new one.
+        if not self.env.public:
+            self.session.auto_refresh_kwargs["client_secret"] = self.env.secret()
+        return {}
 
     def authorize(self):
         extra = self.env.extra_authorize_params()
@@ -129,9 +116,7 @@ class Adapter:
             token = self.session.fetch_token(self.meta["token_endpoint"], authorization_response=url, **kwargs)
         except Exception as exc:
             return self.failure(exc)
-        self.granted_at = time.time()
-        self.store.save(token, self.granted_at)
-        return protocol.outcome("ok")
+        return self.granted(token)
 
     def call(self):
         # The docs' own test: `authorized` is False when the user has not
@@ -147,12 +132,14 @@ class Adapter:
     def failure(self, exc):
         """Maps what requests-oauthlib / oauthlib raised to an outcome."""
         msg = protocol.describe(exc)
-        if isinstance(exc, OAuth2Error):
-            # oauthlib raises the error of the token answer's JSON body as an
+        if isinstance(exc, OAuth2Error) and not isinstance(exc, OWN_ERRORS):
+            # oauthlib raises the error of the token answer's body as an
             # OAuth2Error subclass carrying error and description (and no
             # HTTP status: it never looks at the status).
-            return protocol.oauth_error_outcome(exc.error, exc.description, self.granted_at, msg)
-        return protocol.requests_outcome(exc, msg)
+            return self.token_error(exc, exc.error, exc.description)
+        if isinstance(exc, OAuth2Error):
+            return protocol.outcome("error", None, msg)
+        return protocol.requests_outcome(exc, self.granted_at, msg)
 
 
 def main():

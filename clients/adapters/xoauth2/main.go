@@ -39,6 +39,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/oauthsim/oauthsim/clients/protocol"
+	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 )
 
 // library is the module under test.
@@ -89,6 +90,9 @@ func run() error {
 	}
 	if tok != nil {
 		a.use(tok)
+	}
+	if a.grantedAt, err = loadGrantTime(a.grantPath()); err != nil {
+		return err
 	}
 	hello := protocol.Hello{
 		Name:    library,
@@ -160,6 +164,9 @@ type adapter struct {
 	tokens          *savingSource
 	client          *http.Client
 	state, verifier string
+	// grantedAt is when the user authorized (sim time): a grant that dies
+	// in its eighth day reads as a testing app's.
+	grantedAt time.Time
 	// service calls the API as the client itself (client credentials).
 	service *http.Client
 }
@@ -201,6 +208,9 @@ func (a *adapter) authStyle() oauth2.AuthStyle {
 	}
 	return oauth2.AuthStyleAutoDetect
 }
+
+// grantPath is the file that keeps when the user authorized.
+func (a *adapter) grantPath() string { return filepath.Join(a.env.StateDir, "grant.json") }
 
 // use makes tok the user's token, with a new HTTP client over it.
 // Callers hold a.mu, or are alone.
@@ -263,52 +273,48 @@ func (a *adapter) callback(raw string) protocol.Response {
 	// Exchange takes its HTTP client from the context, a.ctx's.
 	tok, err := conf.Exchange(a.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
-		return outcome(err)
+		return outcome(err, 0)
 	}
 	tok = inSimTime(tok, a.clock)
+	grantedAt := a.clock.Now()
 	if err := saveToken(a.path, tok); err != nil {
+		return protocol.Response{Outcome: "error", Detail: err.Error()}
+	}
+	if err := saveGrantTime(a.grantPath(), grantedAt); err != nil {
 		return protocol.Response{Outcome: "error", Detail: err.Error()}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.state, a.verifier = "", ""
+	a.grantedAt = grantedAt
 	a.use(tok)
 	return protocol.Response{Outcome: "ok"}
 }
 
 func (a *adapter) call(ctx context.Context) protocol.Response {
 	a.mu.Lock()
-	client := a.client
+	client, grantAge := a.client, a.clock.Now().Sub(a.grantedAt)
 	a.mu.Unlock()
 	if client == nil {
 		return protocol.Response{Outcome: "reauthorize", Reason: "no_grant", Detail: "no token stored: the user has not authorized"}
 	}
-	return a.get(ctx, client)
+	return a.get(ctx, client, grantAge)
 }
 
-// get makes one GET of the API through client and says how it ended.
-func (a *adapter) get(ctx context.Context, client *http.Client) protocol.Response {
+// get makes one GET of the API through client and says how it ended;
+// grantAge is the age of the grant behind client's tokens.
+func (a *adapter) get(ctx context.Context, client *http.Client, grantAge time.Duration) protocol.Response {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.env.Resource, nil)
 	if err != nil {
 		return protocol.Response{Error: err.Error()}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return outcome(err)
+		return outcome(err, grantAge)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return protocol.Response{Outcome: "ok"}
-	case resp.StatusCode == http.StatusUnauthorized:
-		// x/oauth2's transport only adds the header: a 401 reaches the
-		// application as it is.
-		return protocol.Response{Outcome: "unauthorized", Detail: "the API answered " + resp.Status}
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return protocol.Response{Outcome: "temporary_error", Detail: "the API answered " + resp.Status}
-	}
-	return protocol.Response{Outcome: "error", Detail: "the API answered " + resp.Status}
+	return apiOutcome(resp.StatusCode, resp.Status)
 }
 
 // reload rebuilds the Config with the client secret now in its file, as an
@@ -350,7 +356,8 @@ func (a *adapter) serviceCall(ctx context.Context) protocol.Response {
 	}
 	client := a.service
 	a.mu.Unlock()
-	return a.get(ctx, client)
+	// No user, no grant: a client credentials token has no age to read.
+	return a.get(ctx, client, 0)
 }
 
 // tokenSourceFunc is a function as an oauth2.TokenSource.
@@ -358,24 +365,14 @@ type tokenSourceFunc func() (*oauth2.Token, error)
 
 func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
 
-// Error codes of token endpoints that mean the grant is dead: RFC 6749's
-// invalid_grant, and the codes GitHub (bad_refresh_token) and Slack
-// (invalid_refresh_token) answer instead. x/oauth2 reports them all alike
-// as a RetrieveError; deciding what they mean is left to the application.
-var (
-	deadGrant   = []string{"invalid_grant", "bad_refresh_token", "invalid_refresh_token"}
-	badClient   = []string{"invalid_client", "unauthorized_client"}
-	interaction = []string{"interaction_required", "consent_required", "login_required"}
-)
-
 // outcome maps an error of x/oauth2 (or of the HTTP client under it) to
 // the protocol's outcomes, by what the library reports: the token
 // endpoint's error code and HTTP status in a RetrieveError, a transport
-// failure, or its own words.
-func outcome(err error) protocol.Response {
+// failure, or its own words. grantAge is how long ago the user authorized.
+func outcome(err error, grantAge time.Duration) protocol.Response {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		return retrieveOutcome(re)
+		return retrieveOutcome(re, grantAge)
 	}
 	// Every error of http.Client.Do is a *url.Error, itself a net.Error:
 	// only a timeout, a failed connection or a dropped answer is the
@@ -393,7 +390,12 @@ func outcome(err error) protocol.Response {
 	return protocol.Response{Outcome: "error", Detail: err.Error()}
 }
 
-func retrieveOutcome(re *oauth2.RetrieveError) protocol.Response {
+// retrieveOutcome reads a failed token request as x/oauth2 reports it (the
+// status and the body as sent) through the table every adapter answers with
+// (clients/adapters/README.md), which is the reference token manager's.
+// x/oauth2 reports every error answer alike; what it means is the
+// application's to say. grantAge is how long ago the user authorized.
+func retrieveOutcome(re *oauth2.RetrieveError, grantAge time.Duration) protocol.Response {
 	status := 0
 	if re.Response != nil {
 		status = re.Response.StatusCode
@@ -404,29 +406,21 @@ func retrieveOutcome(re *oauth2.RetrieveError) protocol.Response {
 	if re.ErrorCode == "" {
 		detail = fmt.Sprintf("oauth2: cannot fetch token: HTTP %d", status)
 	}
-	switch {
-	case slices.Contains(deadGrant, re.ErrorCode):
-		return protocol.Response{Outcome: "reauthorize", Reason: deadReason(re.ErrorDescription), Detail: detail}
-	case slices.Contains(badClient, re.ErrorCode):
-		return protocol.Response{Outcome: "configuration_error", Detail: detail}
-	case slices.Contains(interaction, re.ErrorCode):
-		return protocol.Response{Outcome: "interaction_required", Detail: detail}
-	case status == http.StatusTooManyRequests || status >= 500:
-		return protocol.Response{Outcome: "temporary_error", Detail: detail}
-	}
-	return protocol.Response{Outcome: "error", Detail: detail}
+	out, reason := tokenmanager.TokenErrorOutcome(status, re.Body, grantAge)
+	return protocol.Response{Outcome: out, Reason: string(reason), Detail: detail}
 }
 
-// deadReason says why a grant died when the provider's description says
-// so plainly; "expired or revoked" (Google's) says neither.
-func deadReason(description string) string {
-	d := strings.ToLower(description)
-	revoked, expired := strings.Contains(d, "revoked"), strings.Contains(d, "expired")
+// apiOutcome reads the API's answer to a call, as every adapter does.
+func apiOutcome(status int, line string) protocol.Response {
 	switch {
-	case revoked && !expired:
-		return "revoked"
-	case expired && !revoked:
-		return "expired"
+	case status >= 200 && status < 300:
+		return protocol.Response{Outcome: "ok"}
+	case status == http.StatusUnauthorized:
+		// x/oauth2's transport only adds the header: a 401 reaches the
+		// application as it is.
+		return protocol.Response{Outcome: "unauthorized", Detail: "the API answered " + line}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return protocol.Response{Outcome: "temporary_error", Detail: "the API answered " + line}
 	}
-	return "unknown"
+	return protocol.Response{Outcome: "error", Detail: "the API answered " + line}
 }

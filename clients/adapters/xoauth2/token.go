@@ -116,26 +116,9 @@ func (s *savingSource) setConfig(conf *oauth2.Config) {
 	s.conf, s.src = conf, conf.TokenSource(s.ctx, s.last)
 }
 
-// saveToken writes t to path as JSON, through a temporary file and a
-// rename, so that a crash or a concurrent reader never sees half a token.
+// saveToken writes t to path as JSON.
 func saveToken(path string, t *oauth2.Token) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("save token: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("save token: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save token: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save token: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := saveJSON(path, t); err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
 	return nil
@@ -143,16 +126,68 @@ func saveToken(path string, t *oauth2.Token) error {
 
 // loadToken reads the token saved at path; nil when there is none.
 func loadToken(path string) (*oauth2.Token, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load token: %w", err)
-	}
 	var t oauth2.Token
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("load token %s: %w", path, err)
+	found, err := loadJSON(path, &t)
+	if err != nil || !found {
+		return nil, err
 	}
 	return &t, nil
+}
+
+// grantRecord is when the user authorized, which x/oauth2's Token does not
+// keep: the table of outcomes reads a testing app's death from it.
+type grantRecord struct {
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// saveGrantTime records at path that the user authorized at t.
+func saveGrantTime(path string, t time.Time) error {
+	if err := saveJSON(path, grantRecord{GrantedAt: t}); err != nil {
+		return fmt.Errorf("save grant time: %w", err)
+	}
+	return nil
+}
+
+// loadGrantTime reads the time saveGrantTime recorded; zero when none.
+func loadGrantTime(path string) (time.Time, error) {
+	var g grantRecord
+	_, err := loadJSON(path, &g)
+	return g.GrantedAt, err
+}
+
+// saveJSON writes v to path as JSON, through a temporary file and a
+// rename, so that a crash or a concurrent reader never sees half a file.
+func saveJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// loadJSON reads path into v; found is false when there is no such file.
+func loadJSON(path string, v any) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("load %s: %w", path, err)
+	}
+	return true, nil
 }
