@@ -11,9 +11,9 @@
 //	go build -o bin/xoauth2-adapter ./clients/adapters/xoauth2
 //	oauthsim conform --client-cmd "$PWD/bin/xoauth2-adapter"
 //
-// The clientcredentials package needs no user and so no authorization code
-// flow; the protocol has no operation for a client-credentials grant, and
-// this adapter does not exercise it.
+// service_call goes through the clientcredentials package: a
+// clientcredentials.Config's Client, which fetches a token of the client
+// itself and reuses it while it lives.
 package main
 
 import (
