@@ -374,7 +374,9 @@ func (s *Simulator) getEvents(w http.ResponseWriter, r *http.Request) {
 		since = n
 	}
 	list := s.events.Since(since)
-	writeJSON(w, http.StatusOK, map[string]any{"events": list, "last": s.events.Last()})
+	// first lets a poller see that the log's limit dropped events it had
+	// not read yet (since < first-1).
+	writeJSON(w, http.StatusOK, map[string]any{"events": list, "last": s.events.Last(), "first": s.events.First()})
 }
 
 func (s *Simulator) getFamilies(w http.ResponseWriter, _ *http.Request) {

@@ -71,6 +71,7 @@ type options struct {
 	key           *rsa.PrivateKey
 	autoApprove   bool
 	remoteControl bool
+	eventLimit    int
 	faults        []fault.Fault
 	seed          uint64
 	tokenTap      func(fosite.TokenType, string)
@@ -134,6 +135,11 @@ func WithTokenTap(tap func(kind fosite.TokenType, token string)) Option {
 // other than loopback (default false).
 func WithRemoteControl(on bool) Option { return func(o *options) { o.remoteControl = on } }
 
+// WithEventLimit keeps only about the newest n events in the log (see
+// events.Log.SetLimit); zero, the default, keeps every event. A provider
+// under load for hours needs one; a test that reads the whole log does not.
+func WithEventLimit(n int) Option { return func(o *options) { o.eventLimit = n } }
+
 // New builds a simulator. It fails on an invalid profile, client or user.
 func New(opts ...Option) (*Simulator, error) {
 	o := options{profile: profile.Generic(), autoApprove: true, seed: 1}
@@ -154,6 +160,7 @@ func New(opts ...Option) (*Simulator, error) {
 	// Secrets expire on the provider's clock, skew included.
 	s.clients = newRegistry(s.provider.Now)
 	s.events = events.NewLog(s.clock.Now)
+	s.events.SetLimit(o.eventLimit)
 	s.store = family.New(s.provider, s.events, o.profile)
 	s.key = defaultKey
 	if o.key != nil {

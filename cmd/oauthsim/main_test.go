@@ -198,6 +198,7 @@ var _ = Describe("Command-line errors", func() {
 		Entry("an unknown command", []string{"srve"}, nil, `unknown command "srve"`),
 		Entry("a stray argument", []string{"serve", "now"}, nil, `unknown command "now"`),
 		Entry("a bad address", []string{"serve", "--addr", "nowhere"}, nil, `--addr "nowhere"`),
+		Entry("a negative event limit", []string{"serve", "--events-keep", "-1"}, nil, `--events-keep -1: give 0 (keep all) or a positive count`),
 		Entry("a missing config file", []string{"serve", "--config", "DIR/none.yaml"}, nil, "none.yaml"),
 		Entry("an unknown config key, with its line", []string{"serve", "--config", "DIR/c.yaml"},
 			map[string]string{"c.yaml": "users:\n  - id: a\nclinets: []\n"}, "DIR/c.yaml:3: field clinets not found"),

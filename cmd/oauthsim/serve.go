@@ -26,6 +26,7 @@ const DefaultAddr = "127.0.0.1:8090"
 
 type serveFlags struct {
 	addr    string
+	events  int
 	config  string
 	profile string
 	// profileSet says --profile was given, so that it wins over the
@@ -60,6 +61,7 @@ It stops cleanly on SIGINT or SIGTERM.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
+	cmd.Flags().IntVar(&f.events, "events-keep", 200_000, "keep about this many of the newest events for the control API (0: all; each costs about 300 bytes)")
 	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with the profile, clients, users and faults")
 	cmd.Flags().StringVar(&f.profile, "profile", "generic", "built-in provider profile; wins over profile.base in --config")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "issuer URL to advertise (default: http://ADDR)")
@@ -78,6 +80,9 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.events < 0 {
+		return fmt.Errorf("--events-keep %d: give 0 (keep all) or a positive count", f.events)
+	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", f.addr, err)
 	}
@@ -94,6 +99,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		simulator.WithIssuer(issuer),
 		simulator.WithLogger(logger),
 		simulator.WithRemoteControl(f.remoteControl),
+		simulator.WithEventLimit(f.events),
 	)
 	sim, err := simulator.New(opts...)
 	if err != nil {

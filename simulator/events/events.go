@@ -119,6 +119,40 @@ type Log struct {
 	first  uint64 // Seq of the first event kept
 	n      int    // events kept
 	chunks [][]Event
+	// limit, when above zero, is how many events the log keeps at least;
+	// older ones are dropped a block at a time.
+	limit int
+}
+
+// SetLimit makes the log keep only about the newest n events (between n
+// and n plus one block of 4096), dropping older ones: a provider serving
+// load logs several events per request, and without a limit its memory
+// grows with every one. Zero keeps everything.
+func (l *Log) SetLimit(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = max(n, 0)
+	l.trim()
+}
+
+// trim drops whole blocks from the front while the rest still holds the
+// limit. l.mu must be held.
+func (l *Log) trim() {
+	for l.limit > 0 && len(l.chunks) > 1 && l.n-len(l.chunks[0]) >= l.limit {
+		dropped := len(l.chunks[0])
+		l.chunks[0] = nil
+		l.chunks = l.chunks[1:]
+		l.first += uint64(dropped)
+		l.n -= dropped
+	}
+}
+
+// First returns the sequence number of the oldest event kept: a poller
+// whose last seen number is below First()-1 missed events to the limit.
+func (l *Log) First() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.first
 }
 
 // NewLog returns an empty log that stamps events with now().
@@ -143,6 +177,9 @@ func (l *Log) Emit(e Event) Event {
 	}
 	l.chunks[last] = append(l.chunks[last], e)
 	l.n++
+	if len(l.chunks[last]) == 1 {
+		l.trim()
+	}
 	return e
 }
 

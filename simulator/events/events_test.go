@@ -62,6 +62,31 @@ var _ = Describe("The event log", func() {
 		Entry("from the last event", uint64(10000)),
 	)
 
+	It("keeps about the newest events under a limit, numbered without gaps, and says which is the oldest", func() {
+		log.SetLimit(5000)
+		for range 3*4096 + 10 {
+			log.Emit(events.Event{Kind: events.TokenIssued})
+		}
+		kept := log.Since(0)
+		Expect(len(kept)).To(And(BeNumerically(">=", 5000), BeNumerically("<", 5000+4096)))
+		Expect(log.First()).To(BeNumerically(">", 1))
+		Expect(kept[0].Seq).To(Equal(log.First()))
+		Expect(kept[len(kept)-1].Seq).To(Equal(log.Last()))
+		Expect(log.Last()).To(Equal(uint64(3*4096 + 10)))
+		for i := range kept[1:] {
+			Expect(kept[i+1].Seq).To(Equal(kept[i].Seq+1), "no gaps")
+		}
+		Expect(log.Since(log.First() + 9)).To(HaveLen(len(kept) - 10))
+	})
+
+	It("keeps every event without a limit", func() {
+		for range 3 * 4096 {
+			log.Emit(events.Event{Kind: events.TokenIssued})
+		}
+		Expect(log.First()).To(Equal(uint64(1)))
+		Expect(log.Since(0)).To(HaveLen(3 * 4096))
+	})
+
 	It("keeps numbering after Clear", func() {
 		log.Emit(events.Event{Kind: events.TokenRequest})
 		log.Emit(events.Event{Kind: events.TokenRequest})
