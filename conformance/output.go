@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -80,22 +81,38 @@ func (o *output) trim() {
 }
 
 // scan looks for credentials in a stretch about to be dropped, with the
-// bytes on either side of it, and remembers each value found once.
+// bytes on either side of it, and remembers each value found once. It reads
+// the window once, looking each position's first 8 bytes up among the
+// values', rather than once per value: a run can mint thousands of tokens,
+// and the client waits on its stderr while this runs.
 func (o *output) scan(stretch, after []byte) {
 	window := make([]byte, 0, len(o.before)+len(stretch)+len(after))
 	window = append(append(append(window, o.before...), stretch...), after...)
 	o.before = bytes.Clone(window[max(0, len(o.before)+len(stretch)-leakOverlap) : len(o.before)+len(stretch)])
 	tokens, secrets := o.credentials()
+	byPrefix := map[uint64][]leak{}
 	for _, kind := range []struct {
 		name   string
 		values []string
 	}{{"token", tokens}, {"client secret", secrets}} {
 		for _, v := range kind.values {
-			if len(v) < 8 {
+			if len(v) < 8 || o.found(v) {
 				continue
 			}
-			i := bytes.Index(window, []byte(v))
-			if i < 0 || o.found(v) {
+			key := binary.LittleEndian.Uint64([]byte(v[:8]))
+			byPrefix[key] = append(byPrefix[key], leak{kind: kind.name, value: v})
+		}
+	}
+	if len(byPrefix) == 0 {
+		return
+	}
+	for i := 0; i+8 <= len(window); i++ {
+		candidates, ok := byPrefix[binary.LittleEndian.Uint64(window[i:])]
+		if !ok {
+			continue
+		}
+		for _, c := range candidates {
+			if !bytes.HasPrefix(window[i:], []byte(c.value)) || o.found(c.value) {
 				continue
 			}
 			start := bytes.LastIndexByte(window[:i], '\n') + 1
@@ -103,7 +120,8 @@ func (o *output) scan(stretch, after []byte) {
 			if end < 0 {
 				end = len(window) - i
 			}
-			o.leaks = append(o.leaks, leak{kind: kind.name, value: v, line: string(window[start : i+end])})
+			c.line = string(window[start : i+end])
+			o.leaks = append(o.leaks, c)
 		}
 	}
 }

@@ -517,28 +517,33 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 
 // joinDistinct joins errs, saying each distinct message once with how many
 // calls it ended: a thousand calls to a mute client are one reason, not a
-// thousand lines of it.
+// thousand lines of it. Messages are told apart by their first line; what
+// follows (a client's stderr tail, read at a different moment by each call)
+// is kept from the first of them.
 func joinDistinct(errs []error) error {
 	var order []string
 	count := map[string]int{}
+	full := map[string]string{}
 	for _, err := range errs {
 		if err == nil {
 			continue
 		}
 		msg := err.Error()
-		if count[msg] == 0 {
-			order = append(order, msg)
+		first, _, _ := strings.Cut(msg, "\n")
+		if count[first] == 0 {
+			order = append(order, first)
+			full[first] = msg
 		}
-		count[msg]++
+		count[first]++
 	}
 	if len(order) == 0 {
 		return nil
 	}
 	lines := make([]string, len(order))
-	for i, msg := range order {
-		lines[i] = msg
-		if n := count[msg]; n > 1 {
-			lines[i] = fmt.Sprintf("%d calls: %s", n, msg)
+	for i, first := range order {
+		lines[i] = full[first]
+		if n := count[first]; n > 1 {
+			lines[i] = fmt.Sprintf("%d calls: %s", n, full[first])
 		}
 	}
 	return errors.New(strings.Join(lines, "\n"))

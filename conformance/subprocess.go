@@ -3,6 +3,7 @@ package conformance
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,7 +69,7 @@ type hello struct {
 func NewCommand(ctx context.Context, cmdline string) (*Command, error) {
 	c := &Command{line: cmdline, faketime: findFaketime()}
 	if c.probe = c.probeHello(ctx); c.probe != nil {
-		c.name = cmdline
+		c.name = cmp.Or(c.hello.Name, cmdline)
 		return c, fmt.Errorf("client %q: %w", cmdline, c.probe)
 	}
 	c.name = c.hello.Name
@@ -101,7 +102,7 @@ func (c *Command) probeHello(ctx context.Context) error {
 	stop, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := p.Stop(stop); err != nil {
-		return fmt.Errorf("it did not stop when told: %w", err)
+		return fmt.Errorf("probing it: %w", err)
 	}
 	var clocks []string
 	for _, name := range c.hello.Capabilities {
@@ -110,7 +111,11 @@ func (c *Command) probeHello(ctx context.Context) error {
 		}
 	}
 	if len(clocks) != 1 {
-		return fmt.Errorf("the hello must list exactly one clock capability (%s or %s); it lists %d", ClockNow, ClockFaketime, len(clocks))
+		err := fmt.Errorf("the hello must list exactly one clock capability (%s or %s); it lists %d", ClockNow, ClockFaketime, len(clocks))
+		if ignored := c.Ignored(); len(ignored) > 0 {
+			err = fmt.Errorf("%w, and capabilities protocol %d does not have: %s", err, ProtocolVersion, strings.Join(ignored, ", "))
+		}
+		return err
 	}
 	return nil
 }
@@ -197,7 +202,9 @@ func faketimeFile(env Env) string { return filepath.Join(filepath.Dir(env.StateD
 
 func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess, error) {
 	cmd := exec.Command("sh", "-c", c.line)
-	cmd.Dir = filepath.Dir(env.StateDir)
+	// The working directory stays the user's, so that a command line with
+	// relative paths (node ./adapter.js) means what it says where it was
+	// typed; the state directory comes in OAUTHSIM_STATE_DIR.
 	// Its own process group, so that stopping it stops what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(),
@@ -322,17 +329,28 @@ func (p *subprocess) wait(stdout, stderr *os.File, readDone, errDone <-chan stru
 	}
 	stdout.Close()
 	stderr.Close()
+	// The reader is done, so a shutdown answer the client wrote before it
+	// exited has been seen: only then is the exit the one asked for.
 	p.mu.Lock()
-	stopped := p.stopped
+	answered, asked := p.shutdownAnswered, p.shutdownID != ""
 	p.mu.Unlock()
 	switch {
-	case stopped && err != nil:
+	case answered && err != nil:
 		p.breakDown(fmt.Errorf("the client exited with %v after shutdown, where the protocol asks for status 0", err))
-	case stopped:
+	case answered:
 		p.breakDown(errStopped)
+	case asked:
+		p.breakDown(fmt.Errorf("the client exited (%s) without answering shutdown", exitStatus(err)))
 	default:
-		p.breakDown(fmt.Errorf("the client exited (%v) before it was told to", err))
+		p.breakDown(fmt.Errorf("the client exited (%s) before it was told to", exitStatus(err)))
 	}
+}
+
+func exitStatus(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
 }
 
 // removeFaketimeShm removes the shared memory and semaphore libfaketime
@@ -375,7 +393,10 @@ type subprocess struct {
 	// exited closes when the process has been reaped and its output read.
 	exited   chan struct{}
 	lastTime time.Time
-	stopped  bool
+	// shutdownID is the id of the shutdown request once sent;
+	// shutdownAnswered is set when its answer is read.
+	shutdownID       string
+	shutdownAnswered bool
 }
 
 // request is a line to the client; response a line from it.
@@ -403,7 +424,7 @@ const MaxLine = 4 << 20
 // to the request that waits for it. Anything else breaks the process.
 func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), MaxLine)
+	sc.Buffer(make([]byte, 64<<10), MaxLine+1) // the newline counts against the scanner's limit
 	greeted := false
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
@@ -425,13 +446,20 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 			hellos <- h
 			continue
 		}
-		if r.ID == "" && r.Error != "" {
+		switch {
+		case r.ID == "" && r.Error != "":
 			p.breakDown(fmt.Errorf("the client could not read a request: %s", r.Error))
+			return
+		case r.ID == "":
+			p.breakDown(fmt.Errorf("the client wrote a line without an id (stdout is for responses; logs go to stderr): %.200q", line))
 			return
 		}
 		p.mu.Lock()
 		ch, ok := p.pending[r.ID]
 		delete(p.pending, r.ID)
+		if ok && r.ID == p.shutdownID {
+			p.shutdownAnswered = true
+		}
 		p.mu.Unlock()
 		if !ok {
 			p.breakDown(fmt.Errorf("the client answered id %q, which no request has open", r.ID))
@@ -466,7 +494,15 @@ func (p *subprocess) failure() error {
 }
 
 func (p *subprocess) stderrTail() string {
-	if t := strings.TrimSpace(p.tail.String()); t != "" {
+	t := p.tail.String()
+	if len(t) == p.tail.limit {
+		// Cut at a line, as outputTail does, so that no credential shows
+		// in part.
+		if i := strings.IndexByte(t, '\n'); i >= 0 {
+			t = t[i+1:]
+		}
+	}
+	if t = strings.TrimSpace(t); t != "" {
 		return "\nthe tail of its standard error:\n" + t
 	}
 	return ""
@@ -487,12 +523,21 @@ func (p *subprocess) send(ctx context.Context, op, url string) (response, error)
 	id := strconv.Itoa(p.nextID)
 	ch := make(chan response, 1)
 	p.pending[id] = ch
+	if op == "shutdown" {
+		p.shutdownID = id
+	}
 	p.mu.Unlock()
 	line, err := json.Marshal(request{ID: id, Op: op, Now: now.UTC().Format(time.RFC3339Nano), URL: url})
 	if err == nil {
 		err = p.write(ctx, append(line, '\n'))
 	}
 	if err != nil {
+		// A client that went away breaks the pipe before its exit is
+		// reaped: say why it went, when that is known soon.
+		select {
+		case <-p.exited:
+		case <-time.After(2 * time.Second):
+		}
 		p.breakDown(fmt.Errorf("write to the client: %w", err))
 		return response{}, p.failure()
 	}
@@ -543,15 +588,26 @@ func (p *subprocess) setFaketime(now time.Time) error {
 		return nil
 	}
 	p.lastTime = now
-	tmp := p.faketime + ".tmp" + strconv.Itoa(os.Getpid())
 	// Without "@" the time stands still, as the sim clock does between
 	// steps: with it, the process's clock would run on from the stamp and
 	// reach an expiry a few hundred milliseconds before the provider does.
 	stamp := now.UTC().Format("2006-01-02 15:04:05") + "\n"
-	if err := os.WriteFile(tmp, []byte(stamp), 0o600); err != nil {
+	// A temporary file of its own: the processes of a run share the stamp.
+	tmp, err := os.CreateTemp(filepath.Dir(p.faketime), "faketime-*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, p.faketime)
+	_, err = tmp.WriteString(stamp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p.faketime)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // outcome turns a response into a Result, refusing outcomes the protocol
@@ -606,13 +662,13 @@ func (p *subprocess) Tick(ctx context.Context) error {
 // does not exit by ctx's deadline. It returns once the process is reaped
 // and all it wrote has been read.
 func (p *subprocess) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	p.stopped = true
-	p.mu.Unlock()
 	_, err := p.send(ctx, "shutdown", "")
 	if err != nil && !errors.Is(p.brokenErr(), errStopped) {
 		p.kill()
 		<-p.exited
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("no answer to shutdown%s", p.stderrTail())
+		}
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	select {

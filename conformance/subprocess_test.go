@@ -34,6 +34,16 @@ var _ = Describe("A client run as a subprocess", Ordered, func() {
 		return path
 	}
 
+	serviceOnce, err := scenarios.Parse("service-once.yaml", []byte(`
+description: two calls as the client itself
+requires: [client_credentials]
+steps:
+  - call: {client_credentials: true}
+  - call: {client_credentials: true}
+`))
+	if err != nil {
+		panic(err)
+	}
 	simple, err := scenarios.Parse("simple.yaml", []byte(`
 description: authorize and call
 requires: [refresh]
@@ -116,7 +126,7 @@ sleep 5
 		conformance.OperationTimeout = 300 * time.Millisecond
 		c, err := conformance.NewCommand(context.Background(), script(`
 echo '{"hello":{"protocol":1,"name":"mute","version":"1","capabilities":["refresh","clock:now"]}}'
-while read line; do case "$line" in *'"op":"shutdown"'*) exit 0;; esac; done
+while read line; do case "$line" in *'"op":"shutdown"'*) echo "$line" | sed 's/.*"id":"\([^"]*\)".*/{"id":"\1"}/'; exit 0;; esac; done
 `))
 		Expect(err).NotTo(HaveOccurred())
 		started := time.Now()
@@ -132,9 +142,23 @@ while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit
 `))
 		Expect(err).To(MatchError(ContainSubstring("exactly one clock capability")))
 		Expect(c).NotTo(BeNil(), "the client is still returned, for its runs to fail")
-		Expect(c.Name()).To(HaveSuffix("client.sh"), "named by its command line")
+		Expect(c.Name()).To(Equal("two-clocks"), "named by its hello, which it did give")
 		rec := conformance.Run(context.Background(), simple, c)
 		Expect(rec.Err).To(MatchError(ContainSubstring("could not be probed")))
+	})
+
+	It("runs its command line in the working directory conform was started in", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "here.sh"), []byte(`echo '{"hello":{"protocol":1,"name":"here","version":"1","capabilities":["clock:now"]}}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
+`), 0o700)).To(Succeed())
+		wd, err := os.Getwd()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.Chdir(dir)).To(Succeed())
+		DeferCleanup(os.Chdir, wd)
+		c, err := conformance.NewCommand(context.Background(), "sh ./here.sh")
+		Expect(err).NotTo(HaveOccurred(), "a relative path means what it says where conform runs")
+		Expect(c.Name()).To(Equal("here"))
 	})
 
 	It("names the capabilities it lists that the protocol does not have", func() {
@@ -165,6 +189,41 @@ while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit
 			stat, err := os.ReadFile("/proc/" + strconv.Itoa(n) + "/stat")
 			return err != nil || strings.Contains(string(stat), ") Z ")
 		}).Should(BeTrue(), "the child went with its process group")
+	})
+
+	DescribeTable("fails its run when it exits when it should not",
+		func(onCall, onShutdown, want string) {
+			c, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"quitter","version":"1","capabilities":["clock:now","client_credentials"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in
+    *'"op":"shutdown"'*) `+onShutdown+`;;
+    *) echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"; `+onCall+`;;
+  esac
+done
+`))
+			if onCall == "true" {
+				// The probe itself meets the misbehaviour at shutdown.
+				Expect(err).To(MatchError(ContainSubstring(want)))
+				return
+			}
+			Expect(err).NotTo(HaveOccurred())
+			rec := conformance.Run(context.Background(), serviceOnce, c)
+			Expect(rec.Err).To(MatchError(ContainSubstring(want)))
+		},
+		Entry("on its own, with status 0, after answering a call", "exit 0", `echo "{\"id\":\"$id\"}"; exit 0`, "the client exited (status 0) before it was told to"),
+		Entry("on its own, crashing, after answering a call", "exit 3", `echo "{\"id\":\"$id\"}"; exit 0`, "the client exited (exit status 3) before it was told to"),
+		Entry("at shutdown without answering it", "true", "exit 0", "without answering shutdown"),
+		Entry("at shutdown with a status other than 0", "true", `echo "{\"id\":\"$id\"}"; exit 4`, "exited with exit status 4 after shutdown"),
+	)
+
+	It("fails its run when it writes a log line on stdout", func() {
+		_, err := conformance.NewCommand(context.Background(), script(`
+echo '{"hello":{"protocol":1,"name":"logger","version":"1","capabilities":["clock:now"]}}'
+echo '{"level":"info","msg":"ready"}'
+while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit 0;; esac; done
+`))
+		Expect(err).To(MatchError(ContainSubstring(`a line without an id (stdout is for responses; logs go to stderr): "{\"level\":\"info\"`)))
 	})
 
 	It("fails its run when it writes a line over the protocol's limit", func() {

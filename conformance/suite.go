@@ -92,7 +92,7 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 				if rec.Err != nil {
 					msg := Mask(rec.Err.Error(), rec.Tokens, rec.Secrets)
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: msg})
-					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, Mask(outputTail(rec.Output), rec.Tokens, rec.Secrets)))
+					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, outputTail(Mask(rec.Output, rec.Tokens, rec.Secrets))))
 				}
 				if why, waived := sc.Waive[check.ID]; waived {
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "waived: " + why})
@@ -137,7 +137,7 @@ func (s *Suite) begin(r *Record) {
 		SimStart: r.SimStart,
 		SimEnd:   r.SimEnd,
 		Events:   append([]events.Event{}, r.Events...), // [] rather than null for a skipped run
-		Output:   Mask(outputTail(r.Output), r.Tokens, r.Secrets),
+		Output:   outputTail(Mask(r.Output, r.Tokens, r.Secrets)),
 		Checks:   []reports.Verdict{},
 		Steps:    []reports.Step{},
 	}
@@ -229,11 +229,17 @@ func ScenarioInfo(sc *scenarios.Scenario) reports.Scenario {
 // where a failure's story usually is.
 const outputLimit = 16 << 10
 
+// It starts at a line: a line cut in two could show part of a credential
+// that Mask, run before the cut, would not see as one.
 func outputTail(out string) string {
 	if len(out) <= outputLimit {
 		return out
 	}
-	return "...\n" + out[len(out)-outputLimit:]
+	tail := out[len(out)-outputLimit:]
+	if i := strings.IndexByte(tail, '\n'); i >= 0 {
+		tail = tail[i+1:]
+	}
+	return "...\n" + tail
 }
 
 // Mask replaces every token and secret in s, so that a report never

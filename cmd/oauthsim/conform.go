@@ -112,7 +112,8 @@ func selectClients(patterns []string) ([]conformance.Client, error) {
 func uniqueName(clients []conformance.Client, name string) string {
 	taken := func(n string) bool {
 		return slices.ContainsFunc(clients, func(c conformance.Client) bool {
-			return c.Name() == n || conformance.ClientLabel(c.Name()) == conformance.ClientLabel(n)
+			// Ginkgo compares labels without regard to case.
+			return strings.EqualFold(conformance.ClientLabel(c.Name()), conformance.ClientLabel(n))
 		})
 	}
 	out := name

@@ -137,11 +137,16 @@ while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
   echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
 done
 `)
+		// Ginkgo's labels ignore case, so neither may this name.
+		body, err := os.ReadFile(impostor)
+		Expect(err).NotTo(HaveOccurred())
+		shouting := write("shouting.sh", strings.Replace(strings.TrimPrefix(string(body), "#!/bin/sh\n"), `"name":"reference"`, `"name":"REFERENCE"`, 1))
 		out := GinkgoT().TempDir()
-		s := runBinary("conform", "--client", "reference", "--client-cmd", broken, "--client-cmd", impostor,
+		s := runBinary("conform", "--client", "reference", "--client-cmd", broken, "--client-cmd", impostor, "--client-cmd", shouting,
 			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
 		Expect(s.ExitCode()).To(Equal(1), "a client that could not be run is an error")
 		Expect(string(s.Out.Contents())).To(ContainSubstring(`another client is called "reference"; this one is "reference#2" here`))
+		Expect(string(s.Out.Contents())).To(ContainSubstring(`another client is called "REFERENCE"; this one is "REFERENCE#3" here`))
 		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
 		Expect(err).NotTo(HaveOccurred())
 		status := map[string]string{}
