@@ -32,13 +32,19 @@ fmtcheck:
 	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: Go benchmarks of the simulator against a bare net/http baseline, and the default
-## conformance matrix's wall time (not part of test)
-bench:
-	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./simulator/... > bin/bench.txt || { cat bin/bench.txt; exit 1; }
-	@cat bin/bench.txt
-	@echo; echo "median ns/op of 5 runs, and as a multiple of the bare handler's, from this run:"
+## bench: the simulator as a load target on loopback beside a bare net/http handler and the npm
+## package oauth2-mock-server (installed here by npm ci), memory per live token family at 100k
+## and 1M families, serve's start-up, in-process Go benchmarks, and the default conformance
+## matrix's wall time with the sim days it covers (not part of test; about 6 minutes)
+MOCK := internal/bench/mockserver
+bench: build
+	$(GO) build -o bin/oauthsim-bench ./internal/bench/oauthsim-bench
+	@mock=; if command -v npm > /dev/null && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 19) ? 0 : 1)'; then \
+	  (cd $(MOCK) && npm ci --no-audit --no-fund --loglevel=error) && mock=$(MOCK); \
+	else echo "oauth2-mock-server is left out: it needs npm and Node 20.19 or later"; fi; \
+	./bin/oauthsim-bench -oauthsim $(BIN) -mock "$$mock"
+	@echo; echo "in-process Go benchmarks (no network), median ns/op of 5 runs and as a multiple of the bare handler's:"
+	@$(GO) test -run '^$$' -bench . -benchmem -count=5 ./simulator/... > bin/bench.txt || { cat bin/bench.txt; exit 1; }
 	@for n in $$(awk '/^Benchmark/ { sub(/-[0-9]+$$/, "", $$1); print $$1 }' bin/bench.txt | sort -u); do \
 	  awk -v n=$$n '/^Benchmark/ { x = $$1; sub(/-[0-9]+$$/, "", x); if (x == n) print $$3 }' bin/bench.txt | sort -n | \
 	    awk -v n=$$n '{ a[NR] = $$1 } END { print n, a[int((NR + 1) / 2)] }'; \

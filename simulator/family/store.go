@@ -151,11 +151,16 @@ func (s *Store) SetPolicy(p profile.Profile) {
 // prefix for its kind and the start of a hash of its signature.
 func Fingerprint(kind fosite.TokenType, sig string) string {
 	sum := sha256.Sum256([]byte(sig))
-	prefix := map[fosite.TokenType]string{
-		fosite.AccessToken:   "at_",
-		fosite.RefreshToken:  "rt_",
-		fosite.AuthorizeCode: "ac_",
-	}[kind]
+	// A switch, not a map literal: this runs several times per request.
+	var prefix string
+	switch kind {
+	case fosite.AccessToken:
+		prefix = "at_"
+	case fosite.RefreshToken:
+		prefix = "rt_"
+	case fosite.AuthorizeCode:
+		prefix = "ac_"
+	}
 	return prefix + base64.RawURLEncoding.EncodeToString(sum[:6])
 }
 
