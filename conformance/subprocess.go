@@ -312,6 +312,11 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 func (p *subprocess) wait(stdout, stderr *os.File, readDone, errDone <-chan struct{}) {
 	defer close(p.exited)
 	err := p.cmd.Wait()
+	// Whether shutdown had been sent when the client exited: read now, not
+	// after its output is drained, by when a Stop may have sent it.
+	p.mu.Lock()
+	asked := p.shutdownID != ""
+	p.mu.Unlock()
 	p.kill()
 	p.removeFaketimeShm()
 	// A process outside the group (one that called setsid) may still hold
@@ -332,7 +337,7 @@ func (p *subprocess) wait(stdout, stderr *os.File, readDone, errDone <-chan stru
 	// The reader is done, so a shutdown answer the client wrote before it
 	// exited has been seen: only then is the exit the one asked for.
 	p.mu.Lock()
-	answered, asked := p.shutdownAnswered, p.shutdownID != ""
+	answered := p.shutdownAnswered
 	p.mu.Unlock()
 	switch {
 	case answered && err != nil:
