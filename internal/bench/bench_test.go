@@ -135,6 +135,15 @@ var _ = Describe("Memory per family", func() {
 		Expect(m.HeapPerFamily).To(BeNumerically(">", 100))
 		Expect(m.HeapPerFamilyNoEvents).To(BeNumerically("<", m.HeapPerFamily))
 		Expect(m.Events).To(BeNumerically(">=", 2000*4), "a mint logs its grant and three tokens")
+		Expect(m.PeakRSSPerFamily).To(BeNumerically(">=", m.RSSPerFamily*0.9))
+	})
+
+	It("counts what a rotating family keeps per refresh", func() {
+		per, err := bench.MeasureRefreshGrowth(200, 5)
+		Expect(err).NotTo(HaveOccurred())
+		// Two tokens a refresh, the superseded refresh token and the new
+		// access token, each with its fingerprinted signature and index.
+		Expect(per).To(BeNumerically(">", 100))
 	})
 })
 

@@ -2,12 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,11 +27,13 @@ type Memory struct {
 	// collection, per family; HeapPerFamilyNoEvents the same once the event
 	// log is cleared, which is what the families alone hold.
 	HeapPerFamily, HeapPerFamilyNoEvents float64
-	// RSSPerFamily is the growth of the resident set per family: what the
-	// machine pays, the runtime's spare room included.
-	RSSPerFamily float64
-	Events       uint64
-	MintTime     time.Duration
+	// RSSPerFamily is the growth of the resident set per family after a
+	// full collection: what the machine pays, the runtime's spare room
+	// included. PeakRSSPerFamily is the growth of the process's highest
+	// resident set while minting, per family.
+	RSSPerFamily, PeakRSSPerFamily float64
+	Events                         uint64
+	MintTime                       time.Duration
 }
 
 // MeasureFamilies mints n families on a fresh simulator in this process
@@ -81,6 +84,7 @@ func MeasureFamilies(n, workers int, atPeak func()) (Memory, error) {
 	if live != n {
 		return Memory{}, fmt.Errorf("%d of the %d families minted are live", live, n)
 	}
+	peak := status("VmHWM:")
 	heap1, rss1 := settle()
 	if atPeak != nil {
 		atPeak()
@@ -89,37 +93,100 @@ func MeasureFamilies(n, workers int, atPeak func()) (Memory, error) {
 	heap2, _ := settle()
 	m.HeapPerFamily = float64(heap1-heap0) / float64(n)
 	m.RSSPerFamily = float64(rss1-rss0) / float64(n)
+	m.PeakRSSPerFamily = float64(peak-rss0) / float64(n)
 	m.HeapPerFamilyNoEvents = float64(heap2-heap0) / float64(n)
 	runtime.KeepAlive(sim)
 	return m, nil
 }
 
 // settle collects garbage until the heap stops shrinking, and reads the
-// heap in use and the resident set.
+// heap in use and the resident set. It leaves the runtime's spare room
+// with the process, as a serving process has it.
 func settle() (heap, rss uint64) {
 	var ms runtime.MemStats
 	for range 3 {
 		runtime.GC()
 	}
-	debug.FreeOSMemory()
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc, residentSet()
+	return ms.HeapAlloc, status("VmRSS:")
 }
 
-// residentSet is the process's resident set in bytes, from /proc (Linux),
-// or 0 where there is none.
-func residentSet() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
+// status reads a size in kB from /proc/self/status (Linux) in bytes, or 0
+// where there is none: VmRSS is the resident set, VmHWM its high-water mark.
+func status(field string) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	fields := strings.Fields(string(b))
-	if len(fields) < 2 {
-		return 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
 	}
-	pages, err := strconv.ParseUint(fields[1], 10, 64)
+	return 0
+}
+
+// MeasureRefreshGrowth mints families on a fresh simulator and refreshes
+// each of them refreshes times, always with the newest refresh token, and
+// returns how much the Go heap grew per refresh, the event log cleared: a
+// rotating family keeps its superseded tokens, for reuse detection, so a
+// provider under refresh load grows with every refresh it serves.
+func MeasureRefreshGrowth(families, refreshes int) (float64, error) {
+	p := profile.Generic()
+	p.Refresh.MaxFamiliesPerUserClient = 0
+	sim, err := simulator.New(simulator.WithClock(clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))), simulator.WithProfile(p))
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	return pages * uint64(os.Getpagesize())
+	serve := func(req *http.Request) (*httptest.ResponseRecorder, error) {
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		if rec.Code/100 != 2 {
+			return nil, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, rec.Code, rec.Body)
+		}
+		return rec, nil
+	}
+	tokens := make([]string, families)
+	for i := range tokens {
+		rec, err := serve(httptest.NewRequest(http.MethodPost, simulator.PathControlPrefix+"/grants",
+			strings.NewReader(`{"client_id":"demo","user":"alice","scope":"offline_access api"}`)))
+		if err != nil {
+			return 0, err
+		}
+		var t struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &t); err != nil {
+			return 0, err
+		}
+		tokens[i] = t.RefreshToken
+	}
+	sim.Events().Clear()
+	heap0, _ := settle()
+	for range refreshes {
+		for i, rt := range tokens {
+			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(clientID, clientSecret)
+			rec, err := serve(req)
+			if err != nil {
+				return 0, err
+			}
+			var t struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &t); err != nil {
+				return 0, err
+			}
+			tokens[i] = t.RefreshToken
+		}
+	}
+	sim.Events().Clear()
+	heap1, _ := settle()
+	runtime.KeepAlive(sim)
+	return (float64(heap1) - float64(heap0)) / float64(families*refreshes), nil
 }

@@ -40,12 +40,14 @@ func MeasureStartup(ctx context.Context, bin string) (Startup, error) {
 	issuer := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
+		sent := false
 		for sc.Scan() {
 			if s.Banner == 0 && strings.HasPrefix(sc.Text(), "oauthsim is serving") {
 				s.Banner = time.Since(began)
 			}
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "issuer"); ok {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "issuer"); ok && !sent {
 				issuer <- strings.TrimSpace(rest)
+				sent = true
 			}
 		}
 		close(issuer)

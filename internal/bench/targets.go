@@ -21,6 +21,9 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
+// ServeEventLimit is `oauthsim serve`'s default --events-keep.
+const ServeEventLimit = 200_000
+
 // Target is an OAuth server on loopback that the workloads run against.
 type Target struct {
 	Name string
@@ -89,7 +92,9 @@ func Simulator(scope string) (*Target, *simulator.Simulator, error) {
 		return nil, nil, fmt.Errorf("the generic profile no longer rotates with strict reuse detection: %+v", p.Refresh)
 	}
 	p.Refresh.MaxFamiliesPerUserClient = 0
-	sim, err := simulator.New(simulator.WithClock(clock.NewOffset()), simulator.WithProfile(p))
+	// The event limit serve has by default: without one, the log of a
+	// long load would grow the heap the collector walks.
+	sim, err := simulator.New(simulator.WithClock(clock.NewOffset()), simulator.WithProfile(p), simulator.WithEventLimit(ServeEventLimit))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,6 +105,7 @@ func Simulator(scope string) (*Target, *simulator.Simulator, error) {
 	t.Name, t.TokenPath, t.APIPath, t.Scope = "oauthsim", simulator.PathToken, simulator.PathResourceMe, scope
 	t.Grants = func(ctx context.Context, n int) ([]string, error) {
 		c := NewHTTPClient(1)
+		defer c.CloseIdleConnections()
 		out := make([]string, n)
 		for i := range out {
 			body, _ := json.Marshal(map[string]string{"client_id": clientID, "user": "alice", "scope": scope})
@@ -121,6 +127,7 @@ func Simulator(scope string) (*Target, *simulator.Simulator, error) {
 func MockServer(ctx context.Context, node, dir string) (*Target, error) {
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
+	DieWithParent(cmd)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -160,7 +167,7 @@ func MockServer(ctx context.Context, node, dir string) (*Target, error) {
 	}
 	return &Target{
 		Name: "oauth2-mock-server " + ready.Version,
-		Note: "no token state: it accepts any refresh token and signs a new RS256 access token and id_token on every refresh; its userinfo, the API here, checks no token",
+		Note: "no token state: it accepts any refresh token; it signs every access token it issues as an RS256 JWT, and an id_token on every refresh too, where oauthsim's access tokens are opaque (HMAC); its userinfo, the API here, checks no token. The like-for-like refresh row is oauthsim's with the openid scope",
 		URL:  ready.URL, TokenPath: "/token", APIPath: "/userinfo",
 		Grants: func(_ context.Context, n int) ([]string, error) { return repeat("any-refresh-token", n), nil },
 		close:  stop,
