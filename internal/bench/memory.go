@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Memory is what n live token families cost the process that holds them.
@@ -42,37 +40,28 @@ type Memory struct {
 // of one that has done other work says little. atPeak, when set, is called
 // while the families are alive (to write a heap profile, say).
 func MeasureFamilies(n, workers int, atPeak func()) (Memory, error) {
-	p := profile.Generic()
-	p.Refresh.MaxFamiliesPerUserClient = 0
-	// A clock that stands still: the families stay alive however long the
-	// minting takes.
-	sim, err := simulator.New(simulator.WithClock(clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))), simulator.WithProfile(p))
+	sim, err := stillSimulator()
 	if err != nil {
 		return Memory{}, err
 	}
 	heap0, rss0 := settle()
 	started := time.Now()
-	body := `{"client_id":"demo","user":"alice","scope":"offline_access api"}`
 	var next atomic.Int64
-	var failed atomic.Pointer[string]
+	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				rec := httptest.NewRecorder()
-				req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, simulator.PathControlPrefix+"/grants", strings.NewReader(body))
-				sim.ServeHTTP(rec, req)
-				if rec.Code != http.StatusCreated {
-					msg := fmt.Sprintf("mint a grant: %d %s", rec.Code, rec.Body)
-					failed.CompareAndSwap(nil, &msg)
+				if _, err := mintInProcess(sim); err != nil {
+					failed.CompareAndSwap(nil, &err)
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if msg := failed.Load(); msg != nil {
-		return Memory{}, fmt.Errorf("%s", *msg)
+	if err := failed.Load(); err != nil {
+		return Memory{}, *err
 	}
 	m := Memory{Families: n, MintTime: time.Since(started), Events: sim.Events().Last()}
 	live := 0
@@ -136,31 +125,14 @@ func status(field string) uint64 {
 // rotating family keeps its superseded tokens, for reuse detection, so a
 // provider under refresh load grows with every refresh it serves.
 func MeasureRefreshGrowth(families, refreshes int) (float64, error) {
-	p := profile.Generic()
-	p.Refresh.MaxFamiliesPerUserClient = 0
-	sim, err := simulator.New(simulator.WithClock(clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))), simulator.WithProfile(p))
+	sim, err := stillSimulator()
 	if err != nil {
 		return 0, err
 	}
-	serve := func(req *http.Request) (*httptest.ResponseRecorder, error) {
-		rec := httptest.NewRecorder()
-		sim.ServeHTTP(rec, req)
-		if rec.Code/100 != 2 {
-			return nil, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, rec.Code, rec.Body)
-		}
-		return rec, nil
-	}
 	tokens := make([]string, families)
 	for i := range tokens {
-		rec, err := serve(httptest.NewRequest(http.MethodPost, simulator.PathControlPrefix+"/grants",
-			strings.NewReader(`{"client_id":"demo","user":"alice","scope":"offline_access api"}`)))
+		t, err := mintInProcess(sim)
 		if err != nil {
-			return 0, err
-		}
-		var t struct {
-			RefreshToken string `json:"refresh_token"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &t); err != nil {
 			return 0, err
 		}
 		tokens[i] = t.RefreshToken
@@ -169,17 +141,11 @@ func MeasureRefreshGrowth(families, refreshes int) (float64, error) {
 	heap0, _ := settle()
 	for range refreshes {
 		for i, rt := range tokens {
-			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode()))
+			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, tokenForm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth(clientID, clientSecret)
-			rec, err := serve(req)
-			if err != nil {
-				return 0, err
-			}
-			var t struct {
-				RefreshToken string `json:"refresh_token"`
-			}
-			if err := json.Unmarshal(rec.Body.Bytes(), &t); err != nil {
+			var t tokenResponse
+			if err := inProcess(sim, req, &t); err != nil {
 				return 0, err
 			}
 			tokens[i] = t.RefreshToken
@@ -189,4 +155,34 @@ func MeasureRefreshGrowth(families, refreshes int) (float64, error) {
 	heap1, _ := settle()
 	runtime.KeepAlive(sim)
 	return (float64(heap1) - float64(heap0)) / float64(families*refreshes), nil
+}
+
+// stillSimulator is a fresh simulator for measuring memory: the generic
+// profile without its cap on families, on a clock that stands still, so
+// that every family stays alive however long the work takes.
+func stillSimulator() (*simulator.Simulator, error) {
+	return simulator.New(simulator.WithClock(clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))), simulator.WithProfile(uncappedProfile()))
+}
+
+// grantRequest is the control API request the memory measurements mint
+// their grants with: refresh tokens, no id_token.
+const grantRequest = `{"client_id":"demo","user":"alice","scope":"offline_access api"}`
+
+// mintInProcess mints a grant of the demo client for alice through sim's
+// control API, served in-process as serve would answer it.
+func mintInProcess(sim http.Handler) (tokenResponse, error) {
+	var t tokenResponse
+	req := httptest.NewRequest(http.MethodPost, simulator.PathControlPrefix+"/grants", strings.NewReader(grantRequest))
+	err := inProcess(sim, req, &t)
+	return t, err
+}
+
+// inProcess serves req with h and decodes its 2xx JSON answer into out.
+func inProcess(h http.Handler, req *http.Request, out any) error {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, rec.Code, rec.Body)
+	}
+	return json.Unmarshal(rec.Body.Bytes(), out)
 }

@@ -87,11 +87,10 @@ func Bare() (*Target, error) {
 // reuse detection), with no cap on a user's families, on a clock that runs
 // with the wall clock as `serve`'s does. scope is what grants ask for.
 func Simulator(scope string) (*Target, *simulator.Simulator, error) {
-	p := profile.Generic()
+	p := uncappedProfile()
 	if p.Refresh.Rotation != profile.RotationRotate || p.Refresh.ReuseDetection != profile.ReuseRevokeFamily || p.Refresh.Grace.D() != 0 {
 		return nil, nil, fmt.Errorf("the generic profile no longer rotates with strict reuse detection: %+v", p.Refresh)
 	}
-	p.Refresh.MaxFamiliesPerUserClient = 0
 	// The event limit serve has by default: without one, the log of a
 	// long load would grow the heap the collector walks.
 	sim, err := simulator.New(simulator.WithClock(clock.NewOffset()), simulator.WithProfile(p), simulator.WithEventLimit(ServeEventLimit))
@@ -172,6 +171,14 @@ func MockServer(ctx context.Context, node, dir string) (*Target, error) {
 		Grants: func(_ context.Context, n int) ([]string, error) { return repeat("any-refresh-token", n), nil },
 		close:  stop,
 	}, nil
+}
+
+// uncappedProfile is the generic profile without its cap on a user's live
+// families: the benchmarks mint all of theirs for one user.
+func uncappedProfile() profile.Profile {
+	p := profile.Generic()
+	p.Refresh.MaxFamiliesPerUserClient = 0
+	return p
 }
 
 // serveLoopback serves h on a free port of 127.0.0.1.
