@@ -14,27 +14,27 @@ import (
 // naming the check, so that a failure is grouped by what went wrong.
 
 type junitSuites struct {
-	XMLName   xml.Name     `xml:"testsuites"`
-	Name      string       `xml:"name,attr"`
-	Tests     int          `xml:"tests,attr"`
-	Failures  int          `xml:"failures,attr"`
-	Errors    int          `xml:"errors,attr"`
-	Skipped   int          `xml:"skipped,attr"`
-	Time      string       `xml:"time,attr"`
-	Timestamp string       `xml:"timestamp,attr,omitempty"`
-	Suites    []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitTally
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Name string `xml:"name,attr"`
+	junitTally
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
+}
+
+// junitTally is what the whole and each suite say of their runs.
+type junitTally struct {
+	Tests     int    `xml:"tests,attr"`
+	Failures  int    `xml:"failures,attr"`
+	Errors    int    `xml:"errors,attr"`
+	Skipped   int    `xml:"skipped,attr"`
+	Time      string `xml:"time,attr"`
+	Timestamp string `xml:"timestamp,attr,omitempty"`
 }
 
 type junitProperty struct {
@@ -75,16 +75,16 @@ func WriteJUnit(w io.Writer, r *Results) error {
 	clients, _ := axes(r)
 	why := rationales(r)
 	t := count(r)
-	doc := junitSuites{
-		Name: "oauthsim conform", Tests: t.Runs, Failures: t.Fail, Errors: t.Error, Skipped: t.Skip,
+	doc := junitSuites{Name: "oauthsim conform", junitTally: junitTally{
+		Tests: t.Runs, Failures: t.Fail, Errors: t.Error, Skipped: t.Skip,
 		// The runs of different clients overlap, so only the whole run's wall
 		// time is true of the whole; each suite sums its own runs.
 		Time:      seconds(t.Wall),
 		Timestamp: timestamp(r.StartedAt),
-	}
+	}}
 	suites := make(map[string]*junitSuite, len(clients))
 	for _, name := range clients {
-		doc.Suites = append(doc.Suites, junitSuite{Name: name, Timestamp: timestamp(r.StartedAt)})
+		doc.Suites = append(doc.Suites, junitSuite{Name: name, junitTally: junitTally{Timestamp: timestamp(r.StartedAt)}})
 	}
 	for i, name := range clients {
 		suites[name] = &doc.Suites[i]
