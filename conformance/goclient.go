@@ -2,20 +2,15 @@ package conformance
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/oauthsim/oauthsim/clients/mutants"
+	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/profile"
@@ -74,58 +69,30 @@ func (c goClient) Capabilities() []scenarios.Capability {
 	return caps
 }
 
-// storeKey is the one key the harness's processes keep their grant under.
-const storeKey = "user"
-
-// stateKey encrypts the token files. A fixed key is fine: the files live
-// in a temporary directory of one run, and a restart must read them back.
-var stateKey = []byte("oauthsim conformance state key!!")
-
 func (c goClient) Start(ctx context.Context, env Env) (Process, error) {
-	keys, err := tokenmanager.NewKeyring("k1", map[string][]byte{"k1": stateKey})
-	if err != nil {
-		return nil, err
+	s := refapp.Settings{
+		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
+		Resource: env.Resource, StateDir: env.StateDir,
+		Provider: tokenmanager.Provider{
+			OfflineAccessType: env.Profile.OfflineAccess == profile.OfflineAccessType,
+			Rotates:           env.Profile.Refresh.Rotation != profile.RotationNone,
+			Grace:             env.Profile.Refresh.Grace.D(),
+		},
+		Clock:  env.Clock,
+		HTTP:   env.HTTP,
+		Logger: slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: simTime(env.Clock)})),
 	}
-	store, err := tokenmanager.NewFileStore(filepath.Join(env.StateDir, "tokens"), keys)
-	if err != nil {
-		return nil, err
-	}
-	endpoints, err := tokenmanager.Discover(ctx, env.HTTP, env.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("discover the provider: %w", err)
-	}
-	cfg := tokenmanager.Config{
-		Endpoints:   endpoints,
-		ClientID:    env.ClientID,
-		RedirectURL: env.RedirectURI,
-		Scopes:      env.Scopes,
-		Store:       store,
-		Key:         storeKey,
-		Clock:       env.Clock,
-		HTTPClient:  env.HTTP,
-		Logger:      slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: simTime(env.Clock)})),
-	}
-	if env.SecretFile == "" {
-		cfg.AuthStyle = tokenmanager.AuthNone // a public client: PKCE, no secret
-	} else {
-		// Read on every token request, as the reference's docs advise, so
-		// that a rotated secret is picked up without a restart.
-		cfg.ClientSecret = func(context.Context) (string, error) {
+	if env.SecretFile != "" {
+		s.Secret = func() (string, error) {
 			b, err := os.ReadFile(env.SecretFile)
 			return strings.TrimSpace(string(b)), err
 		}
 	}
-	// What an integrator configures from the provider's documentation.
-	cfg.ForProvider(tokenmanager.Provider{
-		OfflineAccessType: env.Profile.OfflineAccess == profile.OfflineAccessType,
-		Rotates:           env.Profile.Refresh.Rotation != profile.RotationNone,
-		Grace:             env.Profile.Refresh.Grace.D(),
-	})
-	m, err := c.build(cfg)
+	app, err := refapp.New(ctx, s, c.build)
 	if err != nil {
 		return nil, err
 	}
-	return &goProcess{m: m, resource: env.Resource, http: env.HTTP}, nil
+	return &goProcess{app: app}, nil
 }
 
 // simTime stamps log lines with the sim time, so that they line up with
@@ -139,64 +106,27 @@ func simTime(c clockwork.Clock) func([]string, slog.Attr) slog.Attr {
 	}
 }
 
-// goProcess is one "process" of an in-process client: a manager on the
-// run's state directory.
+// goProcess is one "process" of an in-process client: the reference's
+// application on the run's state directory.
 type goProcess struct {
-	m        *tokenmanager.Manager
-	resource string
-	http     *http.Client
-	// state and verifier belong to the authorization in progress.
-	state, verifier string
+	app *refapp.App
 }
 
 func (p *goProcess) AuthorizationURL(context.Context) (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	p.state = hex.EncodeToString(b)
-	u, verifier, err := p.m.AuthCodeURL(p.state, nil)
-	p.verifier = verifier
-	return u, err
+	return p.app.AuthorizationURL()
 }
 
 func (p *goProcess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
-	u, err := url.Parse(callback)
-	if err != nil {
-		return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}, nil
-	}
-	q := u.Query()
-	if e := q.Get("error"); e != "" {
-		return Result{Outcome: scenarios.OutcomeError, Detail: "authorization refused: " + e + " " + q.Get("error_description")}, nil
-	}
-	if q.Get("state") != p.state {
-		return Result{Outcome: scenarios.OutcomeError, Detail: "the callback's state does not match"}, nil
-	}
-	_, err = p.m.Exchange(ctx, q.Get("code"), p.verifier)
-	return classify(err), nil
+	return result(p.app.CompleteAuthorization(ctx, callback)), nil
 }
 
 func (p *goProcess) Call(ctx context.Context) (Result, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.resource, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	resp, err := p.m.Do(ctx, req)
-	if err != nil {
-		return classify(err), nil
-	}
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		return Result{Outcome: scenarios.OutcomeOK}, nil
-	case resp.StatusCode == http.StatusUnauthorized:
-		return Result{Outcome: scenarios.OutcomeUnauthorized, Detail: resp.Status}, nil
-	}
-	return Result{Outcome: scenarios.OutcomeError, Detail: "the API answered " + resp.Status}, nil
+	r, err := p.app.Call(ctx)
+	return result(r), err
 }
 
 func (p *goProcess) Logout(ctx context.Context) (Result, error) {
-	return classify(p.m.Logout(ctx)), nil
+	return result(p.app.Logout(ctx)), nil
 }
 
 // ServiceCall is not offered: the reference manages users' grants, and
@@ -215,14 +145,8 @@ func (p *goProcess) Tick(context.Context) error { return nil }
 // Stop has nothing to end: the manager's state is in the store.
 func (p *goProcess) Stop(context.Context) error { return nil }
 
-// classify maps the reference's errors onto the harness's outcomes.
-func classify(err error) Result {
-	outcome, reason := tokenmanager.Outcome(err)
-	res := Result{Outcome: outcome, Reason: string(reason)}
-	if err != nil {
-		res.Detail = err.Error()
-	}
-	return res
+func result(r refapp.Result) Result {
+	return Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}
 }
 
 // targets names, per mutant, the check written to catch its bug: the
