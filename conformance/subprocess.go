@@ -280,16 +280,13 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	case h := <-hellos:
 		p.hello = h
 	case <-p.done:
-		p.kill()
-		<-p.exited
+		p.end()
 		return nil, p.failure()
 	case <-timer.C:
-		p.kill()
-		<-p.exited
+		p.end()
 		return nil, fmt.Errorf("no hello within %s%s", HelloTimeout, p.stderrTail())
 	case <-ctx.Done():
-		p.kill()
-		<-p.exited
+		p.end()
 		return nil, ctx.Err()
 	}
 	var refuse error
@@ -300,8 +297,7 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 		refuse = errors.New("the hello names no client")
 	}
 	if refuse != nil {
-		p.kill()
-		<-p.exited
+		p.end()
 		return nil, refuse
 	}
 	return p, nil
@@ -669,8 +665,7 @@ func (p *subprocess) Tick(ctx context.Context) error {
 func (p *subprocess) Stop(ctx context.Context) error {
 	_, err := p.send(ctx, "shutdown", "")
 	if err != nil && !errors.Is(p.brokenErr(), errStopped) {
-		p.kill()
-		<-p.exited
+		p.end()
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("no answer to shutdown%s", p.stderrTail())
 		}
@@ -683,8 +678,7 @@ func (p *subprocess) Stop(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		p.kill()
-		<-p.exited
+		p.end()
 		return fmt.Errorf("the client did not exit after shutdown%s", p.stderrTail())
 	}
 }
@@ -693,6 +687,13 @@ func (p *subprocess) brokenErr() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.broken
+}
+
+// end kills the process group and waits until the process is reaped and
+// its output read.
+func (p *subprocess) end() {
+	p.kill()
+	<-p.exited
 }
 
 // kill ends the process group.
