@@ -100,8 +100,11 @@ type Response struct {
 type Handler func(ctx context.Context, r Request) Response
 
 // Serve writes hello, then serves requests from in until shutdown or EOF,
-// each in its own goroutine, writing responses to out one line each.
-func Serve(in io.Reader, out io.Writer, hello Hello, h Handler) error {
+// each in its own goroutine, writing responses to out one line each. When
+// clock is not nil, each request's now is set on it as the request is read,
+// before h sees the request: in the order the harness sent them, which the
+// handlers' goroutines would not keep.
+func Serve(in io.Reader, out io.Writer, hello Hello, clock *Clock, h Handler) error {
 	hello.Protocol = Version
 	var mu sync.Mutex
 	enc := json.NewEncoder(out)
@@ -122,6 +125,9 @@ func Serve(in io.Reader, out io.Writer, hello Hello, h Handler) error {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			_ = write(Response{Error: "not a request: " + err.Error()})
 			continue
+		}
+		if clock != nil {
+			clock.Set(r.Now)
 		}
 		if r.Op == "shutdown" {
 			wg.Wait()

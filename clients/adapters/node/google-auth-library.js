@@ -13,7 +13,7 @@
 //
 // Usage: node google-auth-library.js   (run by oauthsim conform --client-cmd)
 
-import { OAuth2Client, ClientAuthentication, CodeChallengeMethod, gaxios } from 'google-auth-library';
+import { OAuth2Client, CodeChallengeMethod, gaxios } from 'google-auth-library';
 import {
   readEnv, serve, discover, libraryVersion, tokenFile, markGrant, forgetGrant, randomState, callbackParams,
   oauthOutcome, apiOutcome, libraryFailure, log, noGrant,
@@ -41,9 +41,8 @@ async function build() {
       oauth2TokenUrl: metadata.token_endpoint,
       ...(metadata.revocation_endpoint ? { oauth2RevokeUrl: metadata.revocation_endpoint } : {}),
     },
-    // A public client sends no secret (clientAuthentication None); the
-    // default for a confidential one is client_secret_post.
-    ...(secret === undefined ? { clientAuthentication: ClientAuthentication.None } : {}),
+    // clientAuthentication stays at its default (client_secret_post): a
+    // public client's undefined secret is left out of the body.
   });
   // "An easy way to make sure you always store the most recent tokens is to
   // use the tokens event": the event carries what the token endpoint
@@ -123,8 +122,9 @@ serve(env, {
     const { code, response } = callbackParams(req.url, pending.state);
     if (response) return response;
     try {
-      // A new sign-in: the tokens of an earlier grant are not merged in.
-      stored.clear();
+      // The tokens event stores the answer over what is stored: the README
+      // keeps a refresh token from an earlier authorization when a new one
+      // comes without one ("only returned on the first authorization").
       const { tokens } = await client.getToken({ code, codeVerifier: pending.codeVerifier });
       pending = null;
       client.setCredentials(tokens);
@@ -152,12 +152,11 @@ serve(env, {
     forgetGrant();
     if (!had && !client.credentials?.access_token) return { outcome: 'ok' };
     try {
-      // revokeCredentials revokes the access token and clears the client's
-      // credentials; at Google that ends the whole grant.
+      // revokeCredentials clears the client's credentials, then revokes the
+      // access token; at Google that ends the whole grant.
       await client.revokeCredentials();
       return { outcome: 'ok' };
     } catch (err) {
-      client.setCredentials({});
       log('revokeCredentials failed:', err.message);
       return failure(err);
     }

@@ -111,6 +111,11 @@ class Adapter(protocol.Adapter):
             resp = self.session.revoke_token(endpoint)
         except Exception as exc:
             return self.failure(exc)
+        finally:
+            # Logged out whatever the answer (clients/PROTOCOL.md, logout):
+            # the tokens are forgotten, as every adapter forgets them.
+            self.session.token = None
+            self.store.clear()
         if not 200 <= resp.status_code < 300:
             # Authlib hands the revocation endpoint's answer back as it came:
             # an OAuth error answer (RFC 7009 section 2.2.1), read by the table.
@@ -121,9 +126,6 @@ class Adapter(protocol.Adapter):
             age = time.time() - self.granted_at if self.granted_at else None
             name, reason = protocol.token_error_outcome(resp.status_code, body, age)
             return protocol.outcome(name, reason, "revocation answered HTTP %d" % resp.status_code)
-        # Forget the tokens.
-        self.session.token = None
-        self.store.clear()
         return protocol.outcome("ok")
 
     def failure(self, exc):

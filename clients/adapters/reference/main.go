@@ -14,7 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -46,14 +46,14 @@ func run(mutant string) error {
 		}
 		name, build = "mutant/"+m.Name, m.New
 	}
-	// clock:now: the manager reads time only from this clock, which each
-	// request moves to the harness's sim time.
-	clock := clockwork.NewFakeClockAt(env.Start)
+	// clock:now: the manager reads time only from this clock, which Serve
+	// sets from each request's now.
+	clock := protocol.NewClock(env.Start)
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
 		Resource: env.Resource, StateDir: env.StateDir,
 		Provider: tokenmanager.Provider{OfflineAccessType: env.OfflineAccessType, Rotates: env.Rotation != "none", Grace: env.Grace},
-		Clock:    clock,
+		Clock:    simClock{sim: clock},
 		HTTP:     &http.Client{},
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
@@ -64,26 +64,29 @@ func run(mutant string) error {
 	if err != nil {
 		return err
 	}
-	a := &adapter{app: app, clock: clock}
+	a := &adapter{app: app}
 	caps := []string{"refresh", "restart", "concurrency", "logout", "secret_rotation", "shared_state", "clock:now"}
-	return protocol.Serve(os.Stdin, os.Stdout, protocol.Hello{Name: name, Version: "dev", Capabilities: caps}, a.serve)
+	return protocol.Serve(os.Stdin, os.Stdout, protocol.Hello{Name: name, Version: "dev", Capabilities: caps}, clock, a.serve)
 }
+
+// simClock is the sim time of a protocol.Clock as the clockwork.Clock the
+// manager takes. The manager only reads the time; the embedded Clock is
+// nil, so that a timer set on it panics instead of running on a clock
+// that would miss the harness's jumps.
+type simClock struct {
+	clockwork.Clock
+	sim *protocol.Clock
+}
+
+func (c simClock) Now() time.Time                  { return c.sim.Now() }
+func (c simClock) Since(t time.Time) time.Duration { return c.sim.Now().Sub(t) }
+func (c simClock) Until(t time.Time) time.Duration { return t.Sub(c.sim.Now()) }
 
 type adapter struct {
 	app *refapp.App
-
-	// mu makes reading and moving the clock one step: two requests that
-	// carry the same time must not move it twice.
-	mu    sync.Mutex
-	clock *clockwork.FakeClock
 }
 
 func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Response {
-	a.mu.Lock()
-	if d := r.Now.Sub(a.clock.Now()); d > 0 {
-		a.clock.Advance(d)
-	}
-	a.mu.Unlock()
 	switch r.Op {
 	case "authorize":
 		u, err := a.app.AuthorizationURL()
@@ -103,7 +106,7 @@ func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Respon
 		return respond(a.app.Logout(ctx))
 	case "reload", "time":
 		// The manager reads the secret file on every token request, and
-		// the clock moved above.
+		// Serve has set the clock from the request.
 		return protocol.Response{}
 	}
 	return protocol.Response{Error: "unknown op " + r.Op}

@@ -1,12 +1,15 @@
 // Command xoauth2 is golang.org/x/oauth2 behind the client protocol of
 // clients/PROTOCOL.md, wired as the library's documentation shows: an
-// oauth2.Config with the endpoints of the provider's discovery document,
-// AuthCodeURL with PKCE, Exchange for the callback, and API calls through
-// oauth2.NewClient over a ReuseTokenSource of Config.TokenSource. What the
-// library leaves to the application (storing tokens, telling a dead grant
-// from a passing failure) is done in the simplest way, and said so where
-// it is done; refreshing is left entirely to the library, so that the
-// harness judges x/oauth2 and not this adapter.
+// oauth2.Config with the endpoints of the provider's discovery document
+// and every other field at its documented default (Endpoint.AuthStyle
+// included: auto-detect), AuthCodeURL with PKCE, Exchange for the
+// callback, and API calls through oauth2.NewClient over a ReuseTokenSource
+// of Config.TokenSource. What the library leaves to the application
+// (storing tokens, telling a dead grant from a passing failure) is done in
+// the simplest way, and said so where it is done; refreshing is left
+// entirely to the library, so that the harness judges x/oauth2 and not
+// this adapter. Each piece of glue is listed, with what calls for it, in
+// clients/adapters/README.md.
 //
 //	go build -o bin/xoauth2-adapter ./clients/adapters/xoauth2
 //	oauthsim conform --client-cmd "$PWD/bin/xoauth2-adapter"
@@ -45,9 +48,11 @@ import (
 // library is the module under test.
 const library = "golang.org/x/oauth2"
 
-// httpTimeout bounds each HTTP request, as a production client's would: the
-// protocol gives a client 20 seconds to answer, and x/oauth2's default
-// client (http.DefaultClient) waits for ever.
+// httpTimeout bounds each HTTP request: x/oauth2's default client
+// (http.DefaultClient) waits for ever, the protocol gives a client 20
+// seconds to answer, and the package's example ExampleConfig_customHTTP
+// gives its token requests an http.Client with a Timeout, through the
+// oauth2.HTTPClient context key.
 const httpTimeout = 15 * time.Second
 
 func main() {
@@ -62,7 +67,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	clock := newSimClock(env.Start)
+	// clock:now: Serve sets the clock from each request's now.
+	clock := protocol.NewClock(env.Start)
 	// Set before any token exists, and never again: the library reads the
 	// variable without synchronisation.
 	oauth2TimeNow = clock.Now
@@ -102,7 +108,7 @@ func run() error {
 		// has no RFC 7009 revocation.
 		Capabilities: []string{"refresh", "restart", "concurrency", "secret_rotation", "client_credentials", "clock:now"},
 	}
-	return protocol.Serve(os.Stdin, os.Stdout, hello, a.serve)
+	return protocol.Serve(os.Stdin, os.Stdout, hello, clock, a.serve)
 }
 
 // linkedVersion is the version of x/oauth2 this binary was built with.
@@ -123,11 +129,11 @@ func linkedVersion() string {
 	return "unknown"
 }
 
-// metadata is what the adapter reads of the provider's discovery document.
+// metadata is what the adapter reads of the provider's discovery document:
+// x/oauth2 does not discover, and Config.Endpoint must name the endpoints.
 type metadata struct {
-	AuthorizationEndpoint string   `json:"authorization_endpoint"`
-	TokenEndpoint         string   `json:"token_endpoint"`
-	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
 }
 
 func discover(c *http.Client, issuer string) (metadata, error) {
@@ -154,7 +160,7 @@ func discover(c *http.Client, issuer string) (metadata, error) {
 type adapter struct {
 	env   protocol.Env
 	meta  metadata
-	clock *simClock
+	clock *protocol.Clock
 	ctx   context.Context
 	path  string
 	log   *slog.Logger
@@ -182,31 +188,18 @@ func (a *adapter) config() (*oauth2.Config, error) {
 	if !a.env.OfflineAccessType {
 		scopes = append(scopes, "offline_access")
 	}
+	// Endpoint.AuthStyle stays at its documented default, auto-detect ("The
+	// zero value means to auto-detect"), as in the package's examples: the
+	// Config sends a token request with HTTP Basic and, when that fails
+	// before any request of this Config has succeeded, again with the
+	// credentials in the body. What that does is the library's to be judged.
 	return &oauth2.Config{
 		ClientID:     a.env.ClientID,
 		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: a.meta.AuthorizationEndpoint, TokenURL: a.meta.TokenEndpoint, AuthStyle: a.authStyle()},
+		Endpoint:     oauth2.Endpoint{AuthURL: a.meta.AuthorizationEndpoint, TokenURL: a.meta.TokenEndpoint},
 		RedirectURL:  a.env.RedirectURI,
 		Scopes:       scopes,
 	}, nil
-}
-
-// authStyle is how the client authenticates at the token endpoint. Left
-// at zero, x/oauth2 probes: it sends each request with HTTP Basic and, on
-// any failure, again in the body. Its documentation tells callers who want
-// to avoid those extra requests to set Endpoint.AuthStyle, and the
-// discovery document says which styles the provider takes. A public client
-// has no secret, and sends its client_id in the body.
-func (a *adapter) authStyle() oauth2.AuthStyle {
-	switch {
-	case a.env.SecretFile == "":
-		return oauth2.AuthStyleInParams
-	case slices.Contains(a.meta.TokenAuthMethods, "client_secret_basic"):
-		return oauth2.AuthStyleInHeader
-	case slices.Contains(a.meta.TokenAuthMethods, "client_secret_post"):
-		return oauth2.AuthStyleInParams
-	}
-	return oauth2.AuthStyleAutoDetect
 }
 
 // grantPath is the file that keeps when the user authorized.
@@ -220,7 +213,6 @@ func (a *adapter) use(tok *oauth2.Token) {
 }
 
 func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Response {
-	a.clock.set(r.Now)
 	var resp protocol.Response
 	switch r.Op {
 	case "authorize":
@@ -234,7 +226,7 @@ func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Respon
 	case "reload":
 		resp = a.reload()
 	case "time":
-		// The clock moved above.
+		// Serve has set the clock from the request.
 	default:
 		// logout included: x/oauth2 cannot revoke, and the hello says so.
 		resp = protocol.Response{Error: "unsupported op " + r.Op}
@@ -339,12 +331,14 @@ func (a *adapter) reload() protocol.Response {
 // client credentials grant and reuses it until it expires. The one change
 // is the clock: clientcredentials composes ReuseTokenSource over its own
 // token source exactly so, and here the inner source also moves each new
-// token's expiry into sim time (see inSimTime).
+// token's expiry into sim time (see inSimTime). AuthStyle is left at
+// auto-detect here too; cc lives as long as a.service, and with it the
+// auth style it has found.
 func (a *adapter) serviceCall(ctx context.Context) protocol.Response {
 	a.mu.Lock()
 	if a.service == nil {
 		cc := &clientcredentials.Config{ClientID: a.conf.ClientID, ClientSecret: a.conf.ClientSecret,
-			TokenURL: a.conf.Endpoint.TokenURL, Scopes: []string{"api"}, AuthStyle: a.conf.Endpoint.AuthStyle}
+			TokenURL: a.conf.Endpoint.TokenURL, Scopes: []string{"api"}}
 		src := oauth2.ReuseTokenSource(nil, tokenSourceFunc(func() (*oauth2.Token, error) {
 			t, err := cc.Token(a.ctx)
 			if err != nil {

@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 	_ "unsafe" // for go:linkname
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauthsim/oauthsim/clients/protocol"
 )
 
 // oauth2TimeNow is x/oauth2's own clock: Token.Valid (through the
@@ -26,36 +27,20 @@ import (
 //go:linkname oauth2TimeNow golang.org/x/oauth2.timeNow
 var oauth2TimeNow func() time.Time
 
-// simClock is the sim time, as the latest request said it is.
-type simClock struct{ nanos atomic.Int64 }
-
-func newSimClock(start time.Time) *simClock {
-	c := &simClock{}
-	c.set(start)
-	return c
-}
-
-// set moves the clock to the `now` of a request.
-func (c *simClock) set(t time.Time) {
-	if !t.IsZero() {
-		c.nanos.Store(t.UnixNano())
-	}
-}
-
-// Now is the sim time.
-func (c *simClock) Now() time.Time { return time.Unix(0, c.nanos.Load()).UTC() }
-
 // inSimTime returns a copy of t whose Expiry is in sim time. x/oauth2 turns
 // expires_in into Expiry with a direct time.Now() call (in
 // internal.doTokenRoundTrip and tokenJSON.expiry), which no linkname can
 // redirect: left alone, Expiry would be wall time plus expires_in, months
 // away from a sim clock that starts in January, and the library would never
-// refresh. The sim clock stands still during a request, so shifting by the
-// difference between the two clocks right after the answer moves Expiry to
-// when the provider's sim clock says the token expires (a few microseconds
-// early, the time since the library read the wall clock). Token.ExpiresIn's
-// documentation leaves populating Expiry to the application in the same way.
-func inSimTime(t *oauth2.Token, clock *simClock) *oauth2.Token {
+// refresh. The sim clock runs at the wall clock's rate (protocol.Clock
+// always, the harness's while a request is in flight), so the difference
+// between the two is the same when the library read the wall clock and
+// right after, when it is taken here: shifting by it makes Expiry the sim
+// time the answer arrived plus expires_in, which is what the library
+// computes on a real clock.
+// Token.ExpiresIn's documentation leaves populating Expiry to the
+// application in the same way.
+func inSimTime(t *oauth2.Token, clock *protocol.Clock) *oauth2.Token {
 	if t.Expiry.IsZero() {
 		// No expires_in: the library treats the token as never expiring,
 		// and that is its behaviour to judge.
@@ -80,7 +65,7 @@ func inSimTime(t *oauth2.Token, clock *simClock) *oauth2.Token {
 type savingSource struct {
 	ctx   context.Context
 	path  string
-	clock *simClock
+	clock *protocol.Clock
 
 	mu   sync.Mutex
 	conf *oauth2.Config
@@ -88,7 +73,7 @@ type savingSource struct {
 	last *oauth2.Token
 }
 
-func newSavingSource(ctx context.Context, conf *oauth2.Config, tok *oauth2.Token, path string, clock *simClock) *savingSource {
+func newSavingSource(ctx context.Context, conf *oauth2.Config, tok *oauth2.Token, path string, clock *protocol.Clock) *savingSource {
 	return &savingSource{ctx: ctx, path: path, clock: clock, conf: conf, src: conf.TokenSource(ctx, tok), last: tok}
 }
 
