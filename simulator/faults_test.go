@@ -439,6 +439,21 @@ var _ = Describe("Faults", func() {
 			evs := h.events()
 			Expect(evs[len(evs)-1].Time).To(Equal(epoch.Add(51 * time.Minute)))
 		})
+
+		It("logs each token's expiry on the event log's axis, not the provider's", func() {
+			h.addFault(map[string]any{"kind": "skew", "offset": "10m"})
+			h.mint("demo", "alice", "offline_access api")
+			var issued []events.Event
+			for _, e := range h.events() {
+				if e.Kind == events.TokenIssued && e.TokenType == "access_token" {
+					issued = append(issued, e)
+				}
+			}
+			Expect(issued).To(HaveLen(1))
+			Expect(issued[0].Time).To(Equal(epoch), "events keep sim time")
+			Expect(*issued[0].ExpiresAt).To(Equal(epoch.Add(time.Hour)),
+				"the token dies when the provider's clock, 10 minutes ahead, reaches its hour: 60 sim minutes after it was minted")
+		})
 	})
 
 	Describe("backdate", func() {

@@ -124,6 +124,9 @@ type Log struct {
 	limit int
 }
 
+// Now is the time the log stamps events with now.
+func (l *Log) Now() time.Time { return l.now() }
+
 // SetLimit makes the log keep only about the newest n events (between n
 // and n plus one block of 4096), dropping older ones: a provider serving
 // load logs several events per request, and without a limit its memory

@@ -241,7 +241,8 @@ func (s *Store) emit(e events.Event, f *family) {
 
 // issue stores a new token of kind, minted backdate before now. s.mu must be held.
 func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r fosite.Requester, lifetime, backdate time.Duration) *token {
-	now := s.clock.Now().Add(-backdate)
+	pnow := s.clock.Now()
+	now := pnow.Add(-backdate)
 	f := s.familyFor(r)
 	t := &token{kind: kind, sig: sig, fam: f, req: f.requestFor(r), issued: now}
 	if lifetime > 0 {
@@ -255,7 +256,12 @@ func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r 
 	}
 	e := events.Event{Kind: events.TokenIssued, TokenType: string(kind), Token: t.fingerprint()}
 	if !t.expires.IsZero() {
-		exp := t.expires
+		// The store runs on the provider's clock, which a skew fault moves
+		// off the sim clock events are stamped with: the event gives the
+		// expiry on the events' axis, as long after its time as the token
+		// has to live.
+		e.Time = s.log.Now()
+		exp := e.Time.Add(t.expires.Sub(pnow))
 		e.ExpiresAt = &exp
 	}
 	if t.parent != nil {
