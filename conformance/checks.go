@@ -11,6 +11,7 @@ import (
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
 // Check is one named property of a client's behaviour, judged from a run.
@@ -126,11 +127,11 @@ func judgeExpectations(r *Record) Judgement {
 	j := Judgement{Applies: true}
 	for _, s := range r.Steps {
 		want, ok := s.Step.Expected()
-		if !ok || want.Outcome == scenarios.OutcomeAny {
+		if !ok {
 			continue
 		}
 		for _, c := range s.Calls {
-			if c.Outcome == want.Outcome && (want.Reason == "" || c.Reason == want.Reason) {
+			if want.Matches(c.Outcome, c.Reason) {
 				continue
 			}
 			got := c.Outcome
@@ -260,6 +261,37 @@ func judgeSingleRefresh(r *Record) Judgement {
 	return j
 }
 
+// Thresholds of the timing checks. Retry-After is whole seconds (RFC 9110
+// §10.2.3: delay-seconds, or an HTTP-date, whose resolution is a second),
+// so it is honoured to the second: a request less than a second before the
+// instant named is not early. Backing off is judged by the least that any
+// documented policy does: the shortest first delay among the libraries
+// tested is gaxios's 100 ms (its README: retryDelay "Defaults to 100ms"),
+// Google's and gRPC's guidance start at 1 s and grow (gRPC's
+// connection-backoff.md: 1 s, then ×1.6), and every one of them grows. A
+// retry sooner than minRetryDelay after a failure is a retry at once; and
+// the k-th retry of a row of failures must come no sooner after the row's
+// first failure than delays doubling from minRetryDelay up to
+// maxRequiredDelay, counted in sum, so that jitter (which shortens one
+// delay and lengthens another) and a cap on the delay both pass.
+const (
+	retryAfterResolution = time.Second
+	minRetryDelay        = 50 * time.Millisecond
+	maxRequiredDelay     = 10 * time.Second
+)
+
+// requiredBackoff is how long after the first of a row of failures its
+// k-th retry may come at the earliest.
+func requiredBackoff(k int) time.Duration {
+	var sum time.Duration
+	d := minRetryDelay
+	for range k {
+		sum += d
+		d = min(2*d, maxRequiredDelay)
+	}
+	return sum
+}
+
 func judgeRetryAfter(r *Record) Judgement {
 	j := Judgement{}
 	var until *events.Event
@@ -267,8 +299,8 @@ func judgeRetryAfter(r *Record) Judgement {
 		if e.Kind != events.TokenRequest {
 			continue
 		}
-		if until != nil && e.Time.Before(*until.RetryAt) {
-			j.fail(e, "at %s the client sent a token request, though the answer at %s (event %d) said not before %s", offset(r, e.Time), offset(r, until.Time), until.Seq, offset(r, *until.RetryAt))
+		if until != nil && until.RetryAt.Sub(e.Time) >= retryAfterResolution {
+			j.fail(e, "at %s the client sent a token request %s before the answer at %s (event %d) allowed, at %s", offset(r, e.Time), round(until.RetryAt.Sub(e.Time)), offset(r, until.Time), until.Seq, offset(r, *until.RetryAt))
 		}
 		if e.RetryAt != nil {
 			j.Applies = true
@@ -282,30 +314,48 @@ func judgeRetryAfter(r *Record) Judgement {
 
 func judgeBackoff(r *Record) Judgement {
 	j := Judgement{}
-	var failed *events.Event
-	// Processes of one step do not know of each other's failures: each
-	// may make its first attempt, so a step of P processes allows P-1
-	// requests at the instant of a failure before one is a retry.
+	// row holds the failed token requests in a row, up to the last.
+	var row []events.Event
+	// Callers of one step that run at once (concurrent calls, processes)
+	// do not know of each other's failures: each may make its first
+	// attempt, so a step of N callers allows N-1 requests that come too
+	// soon before one is a retry.
 	allowed := map[int]int{}
 	for _, e := range mine(r) {
 		if e.Kind != events.TokenRequest {
 			continue
 		}
-		if failed != nil && e.Time.Equal(failed.Time) {
-			s := stepOf(r, e.Seq)
-			if s != nil && s.Step.Call != nil && allowed[s.Index] < s.Step.Call.Processes-1 {
-				allowed[s.Index]++
-			} else {
-				j.fail(e, "at %s the client sent another token request at once after a failed one (event %d, %s)", offset(r, e.Time), failed.Seq, describeStatus(*failed))
+		if len(row) > 0 {
+			first, last, k := row[0], row[len(row)-1], len(row)
+			sinceLast, sinceFirst := e.Time.Sub(last.Time), e.Time.Sub(first.Time)
+			if sinceLast < minRetryDelay || sinceFirst < requiredBackoff(k) {
+				if s := stepOf(r, e.Seq); s != nil && allowed[s.Index] < callers(s)-1 {
+					allowed[s.Index]++
+					continue
+				}
+				if k == 1 || sinceLast < minRetryDelay {
+					j.fail(e, "at %s the client sent a token request %s after a failed one (event %d, %s): a retry at once (backing off waits at least %s)", offset(r, e.Time), round(sinceLast), last.Seq, describeStatus(last), minRetryDelay)
+				} else {
+					j.fail(e, "at %s the client sent retry %d of a row of failed token requests %s after the first (event %d) and %s after the last (event %d, %s): its delays do not grow (backing off waits at least %s in all by retry %d)", offset(r, e.Time), k, round(sinceFirst), first.Seq, round(sinceLast), last.Seq, describeStatus(last), requiredBackoff(k), k)
+				}
 			}
 		}
-		failed = nil
 		if failedTransiently(e) {
 			j.Applies = true
-			failed = &e
+			row = append(row, e)
+		} else {
+			row = nil
 		}
 	}
 	return j
+}
+
+// callers is how many callers of the client a step runs at once.
+func callers(s *StepRecord) int {
+	if s.Step.Call == nil {
+		return 1
+	}
+	return max(1, s.Step.Call.Concurrent, s.Step.Call.Processes)
 }
 
 // stepOf is the step whose events include seq, or nil.
@@ -462,32 +512,87 @@ func judgeAsksForOfflineAccess(r *Record) Judgement {
 
 func judgeNoNeedlessRefresh(r *Record) Judgement {
 	j := Judgement{}
-	type access struct{ issued, expires time.Time }
-	// An access token counts once the answer carrying it reached the
-	// client: one minted for an answer a fault spoiled or dropped never did.
-	pending, held := map[string]access{}, map[string]access{}
+	type access struct {
+		fp              string
+		issued, expires time.Time
+		// since is the event that showed the client holding it: it
+		// presented the token to the API, or the refresh token that came
+		// in the same answer to the token endpoint. A token whose answer
+		// was lost, spoiled or not understood was never held.
+		since uint64
+	}
+	byFP := map[string]*access{}
+	// pending are the tokens minted for a token request not yet logged:
+	// the request's own event comes after its tokens'.
+	pendingAccess, pendingRefresh := map[string]*access{}, map[string][]string{}
+	cameWith := map[string]*access{} // refresh token -> the access token of its answer
+	held := map[string]*access{}     // family -> the newest access token the client holds
+	// hold marks a held from seq on, and reports whether that is news.
+	hold := func(a *access, seq uint64) bool {
+		if a.since != 0 {
+			return false
+		}
+		a.since = seq
+		return true
+	}
+	newest := func(family string, a *access) {
+		if h := held[family]; h == nil || a.issued.After(h.issued) {
+			held[family] = a
+		}
+	}
 	for _, e := range mine(r) {
 		switch {
 		case e.Kind == events.TokenIssued && e.TokenType == "access_token" && e.ExpiresAt != nil:
-			pending[e.Family] = access{e.Time, *e.ExpiresAt}
-		case e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized:
-			// The client learnt its token is refused: refreshing is right.
-			delete(held, e.Family)
+			a := &access{fp: e.Token, issued: e.Time, expires: *e.ExpiresAt}
+			byFP[e.Token] = a
+			pendingAccess[e.Family] = a
+		case e.Kind == events.TokenIssued && e.TokenType == "refresh_token":
+			pendingRefresh[e.Family] = append(pendingRefresh[e.Family], e.Token)
+		case e.Kind == events.ResourceRequest:
+			if a := byFP[e.Token]; a != nil {
+				hold(a, e.Seq)
+				newest(e.Family, a)
+			}
+			if e.Status == http.StatusUnauthorized {
+				// The client learnt its token is refused: refreshing is right.
+				delete(held, e.Family)
+			}
 		case e.Kind == events.TokenRequest:
-			if a, ok := held[e.Family]; ok && isRefresh(e) {
+			// Only as news: after a 401 refused it, the refresh that
+			// follows does not make the client hold it again.
+			if a := cameWith[e.Token]; a != nil && isRefresh(e) && hold(a, e.Seq) {
+				newest(e.Family, a)
+			}
+			if a, ok := held[e.Family]; ok && isRefresh(e) && heldBefore(r, e, a.since) {
 				j.Applies = true
 				life, left := a.expires.Sub(a.issued), a.expires.Sub(e.Time)
 				if left*needlessRefreshRemainShare > life {
-					j.fail(e, "at %s the client refreshed an access token with %s of its %s left", offset(r, e.Time), left, life)
+					j.fail(e, "at %s the client refreshed, holding an access token with %s of its %s left (it used it at event %d)", offset(r, e.Time), round(left), round(life), a.since)
 				}
 			}
-			if a, ok := pending[e.Family]; ok && e.Outcome == events.OutcomeOK && e.Fault == "" {
-				held[e.Family] = a
+			if a := pendingAccess[e.Family]; a != nil && e.Outcome == events.OutcomeOK && e.Fault == "" {
+				for _, rt := range pendingRefresh[e.Family] {
+					cameWith[rt] = a
+				}
 			}
-			delete(pending, e.Family)
+			delete(pendingAccess, e.Family)
+			delete(pendingRefresh, e.Family)
 		}
 	}
 	return j
+}
+
+// heldBefore reports whether a token the client showed it held at event
+// since counts against the refresh e. In a step of several callers at once
+// only what was held before the step began counts: a caller that refreshed
+// in the same step knew nothing of another's fresh token, and whether one
+// caller's answer came before another's refresh is the scheduler's choice
+// (one-refresh-for-concurrent-callers judges that step).
+func heldBefore(r *Record, e events.Event, since uint64) bool {
+	if s := stepOf(r, e.Seq); s != nil && callers(s) > 1 {
+		return since < s.FirstSeq
+	}
+	return true
 }
 
 // familyRevoked reports whether e's family was revoked by the time of e.
@@ -516,7 +621,17 @@ func stepEvents(r *Record, s StepRecord) []events.Event {
 
 // offset is t as a distance from the run's start, as reports show it.
 func offset(r *Record, t time.Time) string {
-	return "+" + t.Sub(r.SimStart).String()
+	return "+" + round(t.Sub(r.SimStart)).String()
+}
+
+// round is d to the millisecond, or to the microsecond under one: the sim
+// clock runs at wall speed while a client works, and its nanoseconds say
+// nothing a reader can use.
+func round(d time.Duration) time.Duration {
+	if d < time.Millisecond && d > -time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }
 
 func describeStatus(e events.Event) string {
@@ -596,4 +711,31 @@ func Failures(r *Record) map[string]string {
 		}
 	}
 	return failed
+}
+
+// Unexercised names the faults of the run that acted on no request, each
+// as "ID (kind)": a scenario built around a fault that never fired did not
+// test the client on what it was written for (a latency placed where only
+// one refresh policy refreshes, say), and its checks passing says nothing.
+// A skew acts on the provider's clock, not on requests, and never fires.
+func Unexercised(r *Record) []string {
+	var added []events.Event
+	fired := map[string]bool{}
+	for _, e := range r.Events {
+		switch e.Kind {
+		case events.FaultAdded:
+			if e.Detail != string(fault.Skew) {
+				added = append(added, e)
+			}
+		case events.FaultFired:
+			fired[e.Fault] = true
+		}
+	}
+	var out []string
+	for _, e := range added {
+		if !fired[e.Fault] {
+			out = append(out, fmt.Sprintf("%s (%s)", e.Fault, e.Detail))
+		}
+	}
+	return out
 }

@@ -12,9 +12,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -62,8 +61,9 @@ type Env struct {
 	Profile profile.Profile
 	// Clock is the sim clock and HTTP a client for loopback requests to the
 	// simulator. Only clients in the harness's own process can use them; a
-	// client in another process learns the sim time from the harness.
-	Clock clockwork.Clock
+	// client in another process learns the sim time from the harness. The
+	// clock runs with the wall clock while an operation is in flight.
+	Clock *clock.Flow
 	HTTP  *http.Client
 	// Output receives what the client writes (its log): the harness
 	// searches it for leaked tokens and secrets.

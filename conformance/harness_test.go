@@ -240,6 +240,44 @@ steps:
 		Expect(conformance.Failures(conformance.Run(context.Background(), lax, conformance.Reference("test")))).To(BeEmpty())
 	})
 
+	It("runs the sim clock with the wall clock while the client works, so that a slow answer takes its time", func() {
+		slow, err := scenarios.Parse("slow.yaml", []byte(`
+description: a refresh answered 150 ms late
+requires: [refresh]
+steps:
+  - authorize: alice
+  - advance: 61m
+  - fault: {kind: latency, delay: 150ms, match: {endpoint: token}}
+  - call: {}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), slow, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		call := rec.Steps[3]
+		Expect(call.End.Sub(call.Start)).To(BeNumerically(">=", 150*time.Millisecond))
+		Expect(call.End.Sub(call.Start)).To(BeNumerically("<", 10*time.Second))
+		Expect(rec.Steps[1].End.Sub(rec.Steps[1].Start)).To(BeNumerically("~", 61*time.Minute, time.Second), "an advance still jumps")
+		Expect(conformance.Unexercised(rec)).To(BeEmpty())
+	})
+
+	It("names the faults that never fired on the client's requests: the scenario did not exercise it", func() {
+		idle, err := scenarios.Parse("idle.yaml", []byte(`
+description: faults that a client which never logs out cannot meet
+requires: [refresh]
+steps:
+  - authorize: alice
+  - fault: {id: revoke-down, kind: error, status: 503, match: {endpoint: revoke}}
+  - fault: {kind: skew, offset: 1m}
+  - call: {}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), idle, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(conformance.Failures(rec)).To(BeEmpty())
+		Expect(conformance.Unexercised(rec)).To(Equal([]string{"revoke-down (error)"}), "a skew acts on no request, and is never counted")
+		Expect(conformance.NotExercised(conformance.Unexercised(rec))).To(ContainSubstring("did not exercise this client"))
+	})
+
 	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {
 		rec := conformance.Run(context.Background(), sc, conformance.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -172,7 +171,7 @@ type run struct {
 	rec    *Record
 	sc     *scenarios.Scenario
 	client Client
-	clock  *clockwork.FakeClock
+	clock  *clock.Flow
 	srv    *simulator.Server
 	http   *http.Client
 	env    Env
@@ -189,7 +188,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFake(Epoch), dir: dir}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir}
 	r.output = newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
@@ -289,9 +288,11 @@ func (r *run) close() {
 }
 
 // stop stops p within the operation timeout, a panic in it included.
+// The sim clock runs meanwhile: what the client does as it exits takes time.
 func (r *run) stop(p Process) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), OperationTimeout)
 	defer cancel()
+	defer r.clock.Run()()
 	defer recovered(&err, "Stop")
 	return p.Stop(ctx)
 }
@@ -340,6 +341,7 @@ func (r *run) steps(ctx context.Context) error {
 func (r *run) start(ctx context.Context) (p Process, err error) {
 	ctx, cancel := context.WithTimeout(ctx, OperationTimeout)
 	defer cancel()
+	defer r.clock.Run()()
 	defer recovered(&err, "Start")
 	return r.client.Start(ctx, r.env)
 }
@@ -567,9 +569,14 @@ func (r *run) do(ctx context.Context, sr *StepRecord, what string, op func(conte
 // bounded runs op with the operation timeout. A client that overruns it is
 // hung, and one that fails or panics is broken: either way the run cannot
 // go on, so that is an error of the run, not an outcome to judge.
+//
+// The sim clock runs with the wall clock while op is in flight: a client's
+// own waits (a retry delay, a slow answer it sits out) are then on the
+// record as the time they took.
 func (r *run) bounded(ctx context.Context, what string, op func(context.Context) (Result, error)) (Result, error) {
 	octx, cancel := context.WithTimeout(ctx, OperationTimeout)
 	defer cancel()
+	defer r.clock.Run()()
 	type answer struct {
 		res Result
 		err error

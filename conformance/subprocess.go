@@ -77,7 +77,8 @@ func NewCommand(ctx context.Context, cmdline string) (*Command, error) {
 }
 
 func (c *Command) probeHello(ctx context.Context) error {
-	srv, err := simulator.NewServer(simulator.WithClock(clock.NewFake(Epoch)))
+	flow := clock.NewFlow(Epoch)
+	srv, err := simulator.NewServer(simulator.WithClock(flow))
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (c *Command) probeHello(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	env := Env{Issuer: srv.URL, Resource: srv.URL + simulator.PathResourceMe, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI,
-		Scopes: []string{"openid", "api"}, StateDir: filepath.Join(dir, "state"), Profile: profile.Generic(), Clock: srv.Clock(), Output: io.Discard}
+		Scopes: []string{"openid", "api"}, StateDir: filepath.Join(dir, "state"), Profile: profile.Generic(), Clock: flow, Output: io.Discard}
 	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
 		return err
 	}
@@ -228,9 +229,14 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 		tail: &tailBuffer{limit: outputLimit}}
 	if preload {
 		p.faketime = faketimeFile(env)
-		if err := p.setFaketime(env.Clock.Now()); err != nil {
+		// Every process of a run reads the one file, which follows the sim
+		// clock from now on (a later process takes the watch over: same file).
+		stamp := &stampFile{path: p.faketime}
+		env.Clock.Watch(stamp.write)
+		if err := stamp.error(); err != nil {
 			return nil, err
 		}
+		p.stamp = stamp
 		// The monotonic clock stays real: event loops (Node's) time their
 		// timers with it, and a faked one jumping by days stalls them.
 		cmd.Env = append(cmd.Env, "LD_PRELOAD="+c.faketime, "FAKETIME_TIMESTAMP_FILE="+p.faketime, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
@@ -382,6 +388,8 @@ type subprocess struct {
 	hello    hello
 	tail     *tailBuffer
 	faketime string
+	// stamp writes the libfaketime file; nil when not under libfaketime.
+	stamp *stampFile
 
 	// writeMu keeps lines whole on stdin; mu is never held while writing.
 	writeMu sync.Mutex
@@ -392,8 +400,7 @@ type subprocess struct {
 	broken error
 	done   chan struct{}
 	// exited closes when the process has been reaped and its output read.
-	exited   chan struct{}
-	lastTime time.Time
+	exited chan struct{}
 	// shutdownID is the id of the shutdown request once sent;
 	// shutdownAnswered is set when its answer is read.
 	shutdownID       string
@@ -512,8 +519,10 @@ func (p *subprocess) stderrTail() string {
 // send writes a request and waits for its response.
 func (p *subprocess) send(ctx context.Context, op, url string) (response, error) {
 	now := p.env.Clock.Now()
-	if err := p.setFaketime(now); err != nil {
-		return response{}, err
+	if p.stamp != nil {
+		if err := p.stamp.error(); err != nil {
+			return response{}, fmt.Errorf("the sim time for libfaketime: %w", err)
+		}
 	}
 	p.mu.Lock()
 	if p.broken != nil {
@@ -578,32 +587,56 @@ func (p *subprocess) write(ctx context.Context, line []byte) error {
 	}
 }
 
-// setFaketime rewrites the run's libfaketime file when the sim time moved.
-func (p *subprocess) setFaketime(now time.Time) error {
-	if p.faketime == "" {
-		return nil
+// stampFile is a run's libfaketime file, rewritten at every change of the
+// sim clock's state: a stamp standing still while the clock stands, an
+// offset from the wall clock while it runs, both to the microsecond.
+type stampFile struct {
+	path string
+
+	mu  sync.Mutex
+	err error
+}
+
+// stampFormat is libfaketime's absolute form; it reads fractions.
+const stampFormat = "2006-01-02 15:04:05.000000"
+
+// write is a clock.Flow watcher. libfaketime's "@" (start at) form would
+// start the client's clock at its first read after the rewrite, which may
+// come long after (a client sitting out a hung request reads no time), so
+// a running clock is written as its offset from the wall clock instead,
+// which holds from the instant it is written.
+func (f *stampFile) write(s clock.State) {
+	stamp := s.At.UTC().Format(stampFormat)
+	if s.Running {
+		stamp = fmt.Sprintf("%+.6f", s.Offset().Seconds())
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now.Equal(p.lastTime) {
-		return nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := writeAtomically(f.path, stamp+"\n"); err != nil && f.err == nil {
+		f.err = err
 	}
-	p.lastTime = now
-	// Without "@" the time stands still, as the sim clock does between
-	// steps: with it, the process's clock would run on from the stamp and
-	// reach an expiry a few hundred milliseconds before the provider does.
-	stamp := now.UTC().Format("2006-01-02 15:04:05") + "\n"
-	// A temporary file of its own: the processes of a run share the stamp.
-	tmp, err := os.CreateTemp(filepath.Dir(p.faketime), "faketime-*.tmp")
+}
+
+// error is the first failure to write the file.
+func (f *stampFile) error() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// writeAtomically replaces path with content through a temporary file of
+// its own: the processes of a run read the file while it is rewritten.
+func writeAtomically(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+"-*.tmp")
 	if err != nil {
 		return err
 	}
-	_, err = tmp.WriteString(stamp)
+	_, err = tmp.WriteString(content)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), p.faketime)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())

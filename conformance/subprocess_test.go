@@ -401,6 +401,49 @@ steps:
 		}
 	})
 
+	It("runs its libfaketime clock with the sim clock while it works, and stops it between operations", func() {
+		if conformance.FindFaketime() == "" {
+			Skip("this machine has no libfaketime (Debian's faketime package)")
+		}
+		seen := filepath.Join(GinkgoT().TempDir(), "seen")
+		// Each call reads the clock, waits 300 ms of wall time, reads it again.
+		client := script(`
+echo '{"hello":{"protocol":1,"name":"waiter","version":"1","capabilities":["clock:faketime","client_credentials"]}}'
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in *'"op":"shutdown"'*) echo "{\"id\":\"$id\"}"; exit 0;; esac
+  case "$line" in *'"op":"service_call"'*) a=$(date -u +%s.%N); sleep 0.3; b=$(date -u +%s.%N); echo "$a $b" >> ` + seen + `;; esac
+  echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
+done
+`)
+		twice, err := scenarios.Parse("twice.yaml", []byte(`
+description: two calls as the client itself, a second of wall time apart
+requires: [client_credentials]
+steps:
+  - call: {client_credentials: true}
+  - call: {client_credentials: true}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		c, err := conformance.NewCommand(context.Background(), client)
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), twice, c)
+		Expect(rec.Err).NotTo(HaveOccurred())
+		b, err := os.ReadFile(seen)
+		Expect(err).NotTo(HaveOccurred())
+		var reads []float64
+		for _, f := range strings.Fields(string(b)) {
+			v, err := strconv.ParseFloat(f, 64)
+			Expect(err).NotTo(HaveOccurred())
+			reads = append(reads, v-float64(conformance.Epoch.Unix()))
+		}
+		Expect(reads).To(HaveLen(4))
+		Expect(reads[1]-reads[0]).To(BeNumerically("~", 0.3, 0.15), "the clock ran while the client waited")
+		Expect(reads[2]-reads[1]).To(BeNumerically("<", 0.15), "and stood still between the calls")
+		Expect(reads[0]).To(BeNumerically("<", 0.5), "it read the sim time, to a fraction of a second")
+		for i, st := range rec.Steps {
+			Expect(st.End.Sub(st.Start)).To(BeNumerically(">=", 300*time.Millisecond), "step %d: the sim clock kept the wait", i+1)
+		}
+	})
+
 	It("does not run under libfaketime when it takes the sim time from requests", func() {
 		seen := filepath.Join(GinkgoT().TempDir(), "seen")
 		c, err := conformance.NewCommand(context.Background(), clockClient("now", seen))

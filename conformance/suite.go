@@ -86,6 +86,9 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 			if rec.Skipped != "" {
 				Skip(rec.Skipped)
 			}
+			if un := Unexercised(rec); rec.Err == nil && len(un) > 0 {
+				AddReportEntry("not exercised", NotExercised(un))
+			}
 		})
 		for _, check := range Checks() {
 			It(check.ID, Label(CheckLabel(check.ID)), func() {
@@ -146,6 +149,8 @@ func (s *Suite) begin(r *Record) {
 		run.Status, run.Reason = reports.StatusSkip, r.Skipped
 	case r.Err != nil:
 		run.Status, run.Reason = reports.StatusError, Mask(r.Err.Error(), r.Tokens, r.Secrets)
+	default:
+		run.Unexercised = Unexercised(r)
 	}
 	for _, st := range r.Steps {
 		step := reports.Step{Index: st.Index, Line: st.Step.Line, Action: st.Step.Action(), Summary: st.Step.Summary(), Start: st.Start, End: st.End}
@@ -210,9 +215,19 @@ func (s *Suite) Results() *reports.Results {
 		res.Checks = append(res.Checks, reports.Check{ID: c.ID, Rationale: c.Rationale})
 	}
 	for _, k := range s.order {
-		res.Runs = append(res.Runs, *s.runs[k])
+		run := *s.runs[k]
+		if run.Status == reports.StatusPass && len(run.Unexercised) > 0 {
+			run.Status, run.Reason = reports.StatusSkip, NotExercised(run.Unexercised)
+		}
+		res.Runs = append(res.Runs, run)
 	}
 	return res
+}
+
+// NotExercised is why a run whose checks held is no pass: faults of the
+// scenario never acted on this client's requests.
+func NotExercised(faults []string) string {
+	return fmt.Sprintf("this scenario did not exercise this client: fault %s never fired on its requests", strings.Join(faults, ", "))
 }
 
 // ScenarioInfo is a scenario as the reports describe it.

@@ -115,9 +115,12 @@ func table(b *bytes.Buffer, corner string, cols []string, colHead func(string) s
 // writeMarkdownProblems lists every failed check of every run, one line
 // each, and every run that errored.
 func writeMarkdownProblems(b *bytes.Buffer, r *Results) {
-	var failures, errs []string
+	var failures, errs, unexercised []string
 	for _, run := range r.Runs {
 		where := md(run.Client) + " × " + md(run.Scenario)
+		if len(run.Unexercised) > 0 {
+			unexercised = append(unexercised, fmt.Sprintf("- %s: fault %s never fired on its requests", where, md(strings.Join(run.Unexercised, ", "))))
+		}
 		switch status(run) {
 		case StatusFail:
 			bad := failed(run)
@@ -145,6 +148,9 @@ func writeMarkdownProblems(b *bytes.Buffer, r *Results) {
 	}
 	list("Failures", failures)
 	list("Errors", errs)
+	// A scenario that never met the client with what it was written for
+	// has not judged it: such a run is no pass, and the reader hears why.
+	list("Not exercised", unexercised)
 }
 
 // mdEscaper keeps names and messages from turning into markup, table

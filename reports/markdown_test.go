@@ -40,6 +40,15 @@ var _ = Describe("summary.md", func() {
 		Expect(md).To(ContainSubstring("### Errors\n\n- py-lib × rotation-basic: client crashed: exit status 2\n"))
 	})
 
+	It("lists the runs a scenario did not exercise, failed or not", func() {
+		r := fixture()
+		r.Runs[0].Status, r.Runs[0].Reason = reports.StatusSkip, "this scenario did not exercise this client"
+		r.Runs[0].Unexercised = []string{"slow (latency)"}
+		md := markdown(r)
+		Expect(md).To(ContainSubstring("### Not exercised\n\n- go-ref × rotation-basic: fault slow (latency) never fired on its requests\n"))
+		Expect(markdown(fixture())).NotTo(ContainSubstring("Not exercised"))
+	})
+
 	It("tables the checks with how often they failed and why they matter", func() {
 		md := markdown(fixture())
 		Expect(md).To(ContainSubstring("| `single-flight-refresh` | 1 | Providers that rotate refresh tokens revoke the family when two refreshes race. |\n"))

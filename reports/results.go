@@ -96,6 +96,11 @@ type Run struct {
 	// Output is the tail of what the client wrote (its logs), with any
 	// token or secret in it masked.
 	Output string `json:"output,omitempty"`
+	// Unexercised names the scenario's faults that acted on no request of
+	// this client ("ID (kind)"). A run whose checks all held is then not a
+	// pass: its Status is skip, and Reason says the scenario did not
+	// exercise the client.
+	Unexercised []string `json:"unexercised,omitempty"`
 }
 
 // Verdict is one check's judgement of one run.

@@ -453,14 +453,20 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 		if s.Calls() == 0 {
 			msgs = append(msgs, at(keyOf(n, "expect"), "expect: a %s step makes no client call to expect anything of", action))
 		}
-		if !slices.Contains(Outcomes(), s.Expect.Outcome) {
-			msgs = append(msgs, at(e, "expect: unknown outcome %q (known: %s)", s.Expect.Outcome, strings.Join(Outcomes(), ", ")))
-		}
-		if s.Expect.Reason != "" && s.Expect.Outcome != OutcomeReauthorize {
-			msgs = append(msgs, at(e, "expect.reason: only a reauthorize outcome has a reason"))
-		}
-		if s.Expect.Reason != "" && !slices.Contains(ReauthorizeReasons(), s.Expect.Reason) {
-			msgs = append(msgs, at(e, "expect.reason: unknown reason %q (known: %s)", s.Expect.Reason, strings.Join(ReauthorizeReasons(), ", ")))
+		for i, alt := range s.Expect.Alternatives() {
+			n := e
+			if len(s.Expect.OneOf) > 0 {
+				n = e.Content[i] // each alternative where it is written
+			}
+			if !slices.Contains(Outcomes(), alt.Outcome) {
+				msgs = append(msgs, at(n, "expect: unknown outcome %q (known: %s)", alt.Outcome, strings.Join(Outcomes(), ", ")))
+			}
+			if alt.Reason != "" && alt.Outcome != OutcomeReauthorize {
+				msgs = append(msgs, at(n, "expect.reason: only a reauthorize outcome has a reason"))
+			}
+			if alt.Reason != "" && !slices.Contains(ReauthorizeReasons(), alt.Reason) {
+				msgs = append(msgs, at(n, "expect.reason: unknown reason %q (known: %s)", alt.Reason, strings.Join(ReauthorizeReasons(), ", ")))
+			}
 		}
 	}
 	return msgs

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -216,16 +217,35 @@ func Outcomes() []string {
 
 // Expect is how a step's calls must end: an outcome and, for reauthorize,
 // optionally the reason ("revoked", "expired"...). Written `expect: ok` or
-// `expect: {outcome: reauthorize, reason: revoked}`.
+// `expect: {outcome: reauthorize, reason: revoked}`, or as a list of such,
+// any of which will do (`expect: [ok, temporary_error]`): where correct
+// clients may differ (one retries within the call and succeeds, another
+// reports the failure and retries at the next), the scenario says so.
 type Expect struct {
 	Outcome string `yaml:"outcome"`
 	Reason  string `yaml:"reason"`
+	// OneOf, when set, holds the alternatives and Outcome is empty.
+	OneOf []Expect `yaml:"-"`
 }
 
-// UnmarshalYAML reads an expectation given as an outcome alone or as a mapping.
+// UnmarshalYAML reads an expectation given as an outcome alone, as a
+// mapping, or as a list of either.
 func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
+	switch n.Kind {
+	case yaml.ScalarNode:
 		e.Outcome = n.Value
+		return nil
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if item.Kind == yaml.SequenceNode {
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expect: a list of outcomes holds no list", item.Line)}}
+			}
+			var alt Expect
+			if err := item.Decode(&alt); err != nil {
+				return err
+			}
+			e.OneOf = append(e.OneOf, alt)
+		}
 		return nil
 	}
 	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Expect](), "expect"); len(msgs) > 0 {
@@ -235,12 +255,35 @@ func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode((*plain)(e))
 }
 
+// Alternatives are the expectations any of which will do.
+func (e Expect) Alternatives() []Expect {
+	if len(e.OneOf) > 0 {
+		return e.OneOf
+	}
+	return []Expect{e}
+}
+
+// Matches reports whether a call that ended with outcome and reason meets e.
+func (e Expect) Matches(outcome, reason string) bool {
+	for _, a := range e.Alternatives() {
+		if a.Outcome == OutcomeAny || (a.Outcome == outcome && (a.Reason == "" || a.Reason == reason)) {
+			return true
+		}
+	}
+	return false
+}
+
 // String is the expectation as a reader would write it.
 func (e Expect) String() string {
-	if e.Reason != "" {
-		return e.Outcome + " (" + e.Reason + ")"
+	alts := e.Alternatives()
+	out := make([]string, len(alts))
+	for i, a := range alts {
+		out[i] = a.Outcome
+		if a.Reason != "" {
+			out[i] += " (" + a.Reason + ")"
+		}
 	}
-	return e.Outcome
+	return strings.Join(out, " or ")
 }
 
 // Expectations are what must hold at the end of the run, beyond the
