@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 )
@@ -136,8 +138,22 @@ func Outcome(err error) (outcome string, reason Reason) {
 		return "interaction_required", ""
 	case errors.As(err, &config):
 		return "configuration_error", ""
-	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded), noAnswer(err):
 		return "temporary_error", ""
 	}
 	return "error", ""
+}
+
+// noAnswer reports whether err is a request that got no answer: the
+// connection refused or reset, closed before the answer was whole, or timed
+// out. Refreshes wrap theirs in a TemporaryError; an API call, a code
+// exchange or a revocation returns the HTTP client's error as it is, and the
+// protocol calls all of them temporary_error (clients/adapters/README.md).
+func noAnswer(err error) bool {
+	// Every error of http.Client.Do is a url.Error, itself a net.Error:
+	// only its timeouts are the network's, not, say, a malformed URL.
+	var netErr net.Error
+	var opErr *net.OpError
+	return (errors.As(err, &netErr) && netErr.Timeout()) || errors.As(err, &opErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

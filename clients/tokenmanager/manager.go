@@ -133,17 +133,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	cached *Token // the last token loaded or obtained
-	// notBefore holds token requests back after a transient failure, and
-	// failures counts them for the exponential backoff.
-	notBefore time.Time
-	failures  int
-	lastErr   error
 	// dead is the error a dead grant answered; no refresh is sent after it.
 	dead error
-	// lostAt is when a refresh whose answer was lost was sent, with
-	// lostRT, the refresh token it sent.
-	lostAt time.Time
-	lostRT string
 	// unrotated is set once a refresh answer came without a new refresh
 	// token: the provider does not rotate, and a lost answer costs nothing.
 	unrotated bool
@@ -314,25 +305,21 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonNoRefreshToken})
 	}
 	now := m.cfg.Clock.Now()
-	m.mu.Lock()
-	wait, lastErr := m.notBefore.Sub(now), m.lastErr
-	lostAt, lostRT := m.lostAt, m.lostRT
-	if lostRT != t.RefreshToken {
-		// The lost answer was for a token since replaced (by another process, say).
-		lostAt = time.Time{}
-	}
-	m.mu.Unlock()
-	if wait > 0 && m.cfg.flaw != flaw.IgnoreRetryAfter {
-		// No token request before the provider's Retry-After or our backoff;
-		// meanwhile an access token that has not expired yet still serves.
+	if wait := t.Backoff.Until.Sub(now); wait > 0 && m.cfg.flaw != flaw.IgnoreRetryAfter {
+		// No token request before the provider's Retry-After or the backoff,
+		// kept with the token by the manager that met the failure, in this
+		// process or another; meanwhile an access token that has not expired
+		// yet still serves.
 		if m.usable(t) {
 			return t, nil
 		}
-		return Token{}, &TemporaryError{RetryAfter: wait, Err: lastErr}
+		return Token{}, &TemporaryError{RetryAfter: wait, Err: t.Backoff.cause()}
 	}
-	if !lostAt.IsZero() && !m.reusable() && m.cfg.flaw != flaw.RetryLostAfterGrace &&
-		now.Sub(lostAt) >= m.cfg.LostRefreshGrace {
+	if lost := t.LostRefreshAt; !lost.IsZero() && !m.reusable() && m.cfg.flaw != flaw.RetryLostAfterGrace &&
+		now.Sub(lost) >= m.cfg.LostRefreshGrace {
 		// Sending it again now would be reuse: the provider has rotated it.
+		// The mark is kept with the token, so a manager that did not send
+		// the lost refresh (restarted, or in another process) knows too.
 		if m.usable(t) {
 			return t, nil
 		}
@@ -342,13 +329,13 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 	ans, err := m.tokenRequest(ctx, map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken})
 	switch {
 	case err != nil:
-		err = m.failed(ctx, t, sent, err)
+		err = m.failed(ctx, gen, t, sent, err)
 	case ans.ok():
 		return m.obtained(ctx, gen, t, ans, sent)
 	case ans.garbled():
 		// The provider said yes, so it may well have rotated the token, but
 		// the tokens did not arrive: as good as a lost answer.
-		err = m.failed(ctx, t, sent, fmt.Errorf("unreadable token response: HTTP %d, %d bytes", ans.status, len(ans.body)))
+		err = m.failed(ctx, gen, t, sent, fmt.Errorf("unreadable token response: HTTP %d, %d bytes", ans.status, len(ans.body)))
 	default:
 		err = m.refused(ctx, gen, t, ans)
 	}
@@ -411,12 +398,11 @@ func (m *Manager) obtained(ctx context.Context, gen uint64, old Token, ans answe
 		// belongs to the grant they replaced.
 		return t, nil
 	}
+	// t comes without a Backoff or a LostRefreshAt: saving it ends the wait,
+	// and the doubt about the old refresh token, for every process.
 	if err := m.save(ctx, t); err != nil {
 		return Token{}, err
 	}
-	m.mu.Lock()
-	m.failures, m.notBefore, m.lastErr, m.lostAt, m.lostRT = 0, time.Time{}, nil, time.Time{}, ""
-	m.mu.Unlock()
 	m.log("token refreshed", t)
 	return t, nil
 }
@@ -435,29 +421,25 @@ func (m *Manager) save(ctx context.Context, t Token) error {
 }
 
 // failed handles a refresh that got no answer.
-func (m *Manager) failed(ctx context.Context, t Token, sent time.Time, err error) error {
-	if wasSent(err) {
-		// The provider may have rotated the token and lost the answer:
-		// the same token may go again only inside its grace window.
-		m.mu.Lock()
-		if m.lostAt.IsZero() || m.lostRT != t.RefreshToken {
-			m.lostAt, m.lostRT = sent, t.RefreshToken
-		}
-		m.mu.Unlock()
+func (m *Manager) failed(ctx context.Context, gen uint64, t Token, sent time.Time, err error) error {
+	if wasSent(err) && t.LostRefreshAt.IsZero() {
+		// The provider may have rotated the token and lost the answer: the
+		// same token may go again only inside its grace window, which runs
+		// from its first use. transient saves the mark with the backoff.
+		t.LostRefreshAt = sent
 	}
-	return m.transient(ctx, t, 0, 0, err)
+	return m.transient(ctx, gen, t, 0, 0, err)
 }
 
 // transient backs off after a failure worth retrying: Retry-After when the
 // provider gave one, else exponentially from BackoffInitial to BackoffMax,
 // with jitter so that a fleet of clients does not retry in step.
-func (m *Manager) transient(ctx context.Context, t Token, status int, retryAfter time.Duration, err error) error {
-	wait := m.holdOff(retryAfter, err)
-	m.cfg.Logger.Warn("token refresh failed; will retry", "status", status, "retry_in", wait, "error", err)
+func (m *Manager) transient(ctx context.Context, gen uint64, t Token, status int, retryAfter time.Duration, err error) error {
 	if m.cfg.flaw == flaw.DiscardRefreshOnError {
-		t.RefreshToken = ""
-		_ = m.save(ctx, t)
+		t.RefreshToken = "" // saved with the backoff
 	}
+	wait := m.holdOff(ctx, gen, t, retryAfter, err)
+	m.cfg.Logger.Warn("token refresh failed; will retry", "status", status, "retry_in", wait, "error", err)
 	return &TemporaryError{Status: status, RetryAfter: wait, Err: err}
 }
 
@@ -544,18 +526,27 @@ func (m *Manager) reusable() bool {
 	return m.cfg.ReusableRefreshToken || m.unrotated
 }
 
-// holdOff counts a failure and holds token requests back until the
-// provider's retryAfter or the backoff, whichever is later, has passed; it
-// returns the wait.
-func (m *Manager) holdOff(retryAfter time.Duration, err error) time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failures++
-	wait := max(m.backoff(), retryAfter)
+// holdOff counts a failure, err, of t's refresh and holds token requests
+// back until the provider's retryAfter or the backoff, whichever is later,
+// has passed; it returns the wait. The wait is saved with t, so that a
+// manager started afresh over the store, or another process sharing it,
+// waits too; gen is the grant generation the refresh began under, and a
+// grant replaced since gets nothing saved.
+func (m *Manager) holdOff(ctx context.Context, gen uint64, t Token, retryAfter time.Duration, err error) time.Duration {
+	failures := t.Backoff.Failures + 1
+	wait := max(m.backoff(failures), retryAfter)
 	if m.cfg.flaw == flaw.IgnoreRetryAfter {
 		wait = 0
 	}
-	m.notBefore, m.lastErr = m.cfg.Clock.Now().Add(wait), err
+	t.Backoff = newBackoff(m.cfg.Clock.Now().Add(wait), failures, err)
+	if m.generation() != gen {
+		return wait
+	}
+	if serr := m.save(ctx, t); serr != nil {
+		// The caller is told of the failure it met; a store that cannot
+		// save will fail the next refresh's save too, and that is reported.
+		m.cfg.Logger.Error("save backoff", "error", serr)
+	}
 	return wait
 }
 
@@ -564,15 +555,14 @@ func (m *Manager) holdOff(retryAfter time.Duration, err error) time.Duration {
 // the generation change. m.mu must be held.
 func (m *Manager) newGrant() {
 	m.gen++
-	m.dead, m.lostAt, m.lostRT = nil, time.Time{}, ""
-	m.failures, m.notBefore, m.lastErr = 0, time.Time{}, nil
+	m.dead = nil
 }
 
-// backoff is the wait after the latest of m.failures failures: doubling
-// from BackoffInitial to BackoffMax, then drawn from its upper half so that
-// a fleet of clients does not retry in step. m.mu must be held.
-func (m *Manager) backoff() time.Duration {
-	b := m.cfg.BackoffInitial << min(max(m.failures-1, 0), 20)
+// backoff is the wait after the latest of failures failures in a row:
+// doubling from BackoffInitial to BackoffMax, then drawn from its upper half
+// so that a fleet of clients does not retry in step.
+func (m *Manager) backoff(failures int) time.Duration {
+	b := m.cfg.BackoffInitial << min(max(failures-1, 0), 20)
 	if b > m.cfg.BackoffMax || b <= 0 {
 		b = m.cfg.BackoffMax
 	}

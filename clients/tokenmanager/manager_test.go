@@ -88,6 +88,19 @@ func (r *rig) manager(tune ...func(*tokenmanager.Config)) *tokenmanager.Manager 
 	return m
 }
 
+// process builds a manager on a FileStore of its own on dir, as a process
+// sharing the directory, or one restarted on it, would; the rig's store is
+// that FileStore from then on.
+func (r *rig) process(dir string, tune ...func(*tokenmanager.Config)) *tokenmanager.Manager {
+	GinkgoHelper()
+	keys, err := tokenmanager.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
+	Expect(err).NotTo(HaveOccurred())
+	fs, err := tokenmanager.NewFileStore(dir, keys)
+	Expect(err).NotTo(HaveOccurred())
+	r.store = fs
+	return r.manager(tune...)
+}
+
 // authorize runs the authorization code flow for alice through m.
 func (r *rig) authorize(m *tokenmanager.Manager) tokenmanager.Token {
 	GinkgoHelper()
@@ -309,16 +322,7 @@ var _ = Describe("The reference token manager", func() {
 		It("refreshes once across processes that share an encrypted file store", func() {
 			r := newRig(profile.Generic())
 			dir := GinkgoT().TempDir()
-			keys, err := tokenmanager.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
-			Expect(err).NotTo(HaveOccurred())
-			process := func() *tokenmanager.Manager {
-				GinkgoHelper()
-				fs, err := tokenmanager.NewFileStore(dir, keys)
-				Expect(err).NotTo(HaveOccurred())
-				r.store = fs
-				return r.manager()
-			}
-			a, b := process(), process()
+			a, b := r.process(dir), r.process(dir)
 			r.authorize(a)
 			r.fault(map[string]any{"kind": "latency", "delay": "200ms", "match": map[string]any{"grant_type": "refresh_token"}})
 			r.advance(58 * time.Minute)
@@ -356,11 +360,14 @@ var _ = Describe("The reference token manager", func() {
 	})
 
 	Describe("a lost refresh answer", func() {
-		lose := func(r *rig) {
+		// lose has m refresh once its access token has expired, and lose the
+		// answer, which the provider served (rotating the refresh token); it
+		// ends when m's backoff does.
+		lose := func(r *rig, m *tokenmanager.Manager) {
 			GinkgoHelper()
 			r.fault(map[string]any{"kind": "drop_after_commit", "match": map[string]any{"endpoint": "token", "grant_type": "refresh_token", "count": 1}})
 			r.advance(61 * time.Minute)
-			_, err := r.m.Token(ctx)
+			_, err := m.Token(ctx)
 			var temp *tokenmanager.TemporaryError
 			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
 			r.advance(temp.RetryAfter)
@@ -371,7 +378,7 @@ var _ = Describe("The reference token manager", func() {
 				rf.Rotation, rf.Grace = profile.RotationRotateWithGrace, profile.Duration(30*time.Second)
 			}), func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
 			r.authorize(r.m)
-			lose(r)
+			lose(r, r.m)
 			_, err := r.m.Token(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.refreshes()).To(Equal(2))
@@ -382,7 +389,7 @@ var _ = Describe("The reference token manager", func() {
 				rf.Rotation, rf.Grace = profile.RotationRotateWithGrace, profile.Duration(5*time.Second)
 			}), func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
 			r.authorize(r.m)
-			lose(r)
+			lose(r, r.m)
 			r.advance(10 * time.Second)
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
@@ -393,13 +400,60 @@ var _ = Describe("The reference token manager", func() {
 		It("is never retried after it: the grant is reported lost without another request", func() {
 			r := newRig(profile.Generic())
 			r.authorize(r.m)
-			lose(r)
+			lose(r, r.m)
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
 			Expect(dead.Reason).To(Equal(tokenmanager.ReasonLostRefresh))
 			Expect(r.refreshes()).To(Equal(1))
 			Expect(r.srv.Events().Since(0)).NotTo(ContainElement(HaveField("Kind", events.RefreshReuseDetected)))
+		})
+
+		// The manager that loses the answer, and the one that comes to the
+		// token after it: in its place after a restart, over a store that
+		// outlives the process, or beside it in another process sharing a
+		// FileStore.
+		restartedInMemory := func(r *rig) (*tokenmanager.Manager, func() *tokenmanager.Manager) {
+			return r.m, func() *tokenmanager.Manager { return r.manager() }
+		}
+		restartedOnFiles := func(r *rig) (*tokenmanager.Manager, func() *tokenmanager.Manager) {
+			dir := GinkgoT().TempDir()
+			return r.process(dir), func() *tokenmanager.Manager { return r.process(dir) }
+		}
+		otherProcess := func(r *rig) (*tokenmanager.Manager, func() *tokenmanager.Manager) {
+			dir := GinkgoT().TempDir()
+			a, b := r.process(dir), r.process(dir)
+			return a, func() *tokenmanager.Manager { return b }
+		}
+
+		DescribeTable("is known to a manager that did not send it, which does not send the superseded token either",
+			func(managers func(*rig) (*tokenmanager.Manager, func() *tokenmanager.Manager)) {
+				r := newRig(profile.Generic())
+				first, next := managers(r)
+				r.authorize(first)
+				lose(r, first)
+				_, err := next().Token(ctx)
+				outcome, reason := tokenmanager.Outcome(err)
+				Expect([]string{outcome, string(reason)}).To(Equal([]string{"reauthorize", "lost_refresh_response"}), "%v", err)
+				Expect(r.refreshes()).To(Equal(1), "the superseded refresh token went again")
+				Expect(r.count(reuseDetected)).To(BeZero())
+			},
+			Entry("restarted over a memory store", restartedInMemory),
+			Entry("restarted over an encrypted file store", restartedOnFiles),
+			Entry("another process sharing the file store", otherProcess),
+		)
+
+		It("is retried by a restarted manager inside the provider's grace window", func() {
+			r := newRig(withRefresh(func(rf *profile.Refresh) {
+				rf.Rotation, rf.Grace = profile.RotationRotateWithGrace, profile.Duration(30*time.Second)
+			}), func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
+			r.authorize(r.m)
+			lose(r, r.m)
+			restarted := r.manager(func(c *tokenmanager.Config) { c.LostRefreshGrace = 30 * time.Second })
+			_, err := restarted.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.refreshes()).To(Equal(2))
+			Expect(r.count(func(e events.Event) bool { return e.Kind == events.RefreshGraceReuse })).To(Equal(1))
 		})
 	})
 
@@ -584,6 +638,148 @@ var _ = Describe("The reference token manager", func() {
 		})
 	})
 
+	Describe("backing off across restarts and processes", func() {
+		// The stores a restarted manager may find its predecessor's backoff
+		// in: each "restart" opens the store anew where it outlives a process.
+		inMemory := func(r *rig) func() *tokenmanager.Manager {
+			return func() *tokenmanager.Manager { return r.manager() }
+		}
+		inFiles := func(r *rig) func() *tokenmanager.Manager {
+			dir := GinkgoT().TempDir()
+			return func() *tokenmanager.Manager { return r.process(dir) }
+		}
+
+		DescribeTable("a manager started in the middle of a Retry-After sends nothing before it ends",
+			func(opener func(*rig) func() *tokenmanager.Manager) {
+				r := newRig(profile.Generic())
+				start := opener(r)
+				a := start()
+				r.authorize(a)
+				r.fault(map[string]any{"kind": "rate_limit", "retry_after": "600s", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+				r.advance(61 * time.Minute)
+				_, err := a.Token(ctx)
+				var temp *tokenmanager.TemporaryError
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				Expect(temp.RetryAfter).To(Equal(10 * time.Minute))
+				Expect(r.refreshes()).To(Equal(1))
+
+				By("a new manager on the same store, two minutes into the ten")
+				r.advance(2 * time.Minute)
+				b := start()
+				_, err = b.Token(ctx)
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				Expect(temp.RetryAfter).To(Equal(8 * time.Minute))
+				Expect(tokenmanager.Outcome(err)).To(Equal("temporary_error"))
+				_, err = r.me(b)
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				Expect(r.refreshes()).To(Equal(1), "the restarted manager sent a refresh inside Retry-After")
+
+				By("the new manager once Retry-After has passed")
+				r.advance(8 * time.Minute)
+				status, err := r.me(b)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(status).To(Equal(http.StatusOK))
+				Expect(r.refreshes()).To(Equal(2))
+
+				By("the next manager, which finds no backoff left after the success")
+				r.advance(58 * time.Minute)
+				_, err = start().Token(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(r.refreshes()).To(Equal(3))
+			},
+			Entry("in a memory store", inMemory),
+			Entry("in an encrypted file store", inFiles),
+		)
+
+		It("holds back every process sharing a file store, which serve the access token while it lasts", func() {
+			r := newRig(profile.Generic())
+			dir := GinkgoT().TempDir()
+			a, b := r.process(dir), r.process(dir)
+			first := r.authorize(a)
+			t, err := b.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).To(Equal(first.AccessToken))
+			r.fault(map[string]any{"kind": "rate_limit", "retry_after": "600s", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			r.advance(56 * time.Minute)
+			t, err = a.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).To(Equal(first.AccessToken))
+			Expect(r.refreshes()).To(Equal(1))
+
+			By("the other process, inside its refresh margin, serving the access token it has")
+			r.advance(2 * time.Minute)
+			t, err = b.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).To(Equal(first.AccessToken))
+			Expect(r.refreshes()).To(Equal(1), "the other process refreshed inside the first one's Retry-After")
+
+			By("both, once the access token has expired")
+			r.advance(3 * time.Minute)
+			for _, m := range []*tokenmanager.Manager{a, b} {
+				_, err = m.Token(ctx)
+				var temp *tokenmanager.TemporaryError
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				Expect(temp.RetryAfter).To(Equal(5 * time.Minute))
+			}
+			Expect(r.refreshes()).To(Equal(1))
+
+			By("both, once Retry-After has passed: one refresh, which the other process finds")
+			r.advance(5 * time.Minute)
+			got, err := b.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got.AccessToken).NotTo(Equal(first.AccessToken))
+			t, err = a.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).To(Equal(got.AccessToken))
+			Expect(r.refreshes()).To(Equal(2))
+		})
+
+		It("keeps counting failures for the exponential backoff across a restart", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"grant_type": "refresh_token"}})
+			r.advance(61 * time.Minute)
+			var temp *tokenmanager.TemporaryError
+			for i := range 3 {
+				_, err := r.m.Token(ctx)
+				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+				if i < 2 {
+					r.advance(temp.RetryAfter)
+				}
+			}
+			Expect(r.refreshes()).To(Equal(3))
+			third := temp.RetryAfter
+
+			By("a restart during the third failure's backoff")
+			restarted := r.manager()
+			_, err := restarted.Token(ctx)
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			Expect(temp.RetryAfter).To(Equal(third))
+			Expect(r.refreshes()).To(Equal(3), "the restarted manager did not wait out the backoff")
+
+			By("the fourth failure, which backs off as a fourth, not a first")
+			r.advance(third)
+			_, err = restarted.Token(ctx)
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			Expect(temp.RetryAfter).To(And(BeNumerically(">=", 4*time.Second), BeNumerically("<=", 8*time.Second)))
+			Expect(r.refreshes()).To(Equal(4))
+		})
+
+		It("tells another process waiting out the hold after a step-up of the step-up", func() {
+			r := newRig(profile.Generic())
+			dir := GinkgoT().TempDir()
+			a, b := r.process(dir), r.process(dir)
+			r.authorize(a)
+			r.fault(map[string]any{"kind": "error", "situation": "interaction_required", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
+			r.advance(61 * time.Minute)
+			_, err := a.Token(ctx)
+			Expect(tokenmanager.Outcome(err)).To(Equal("interaction_required"), "%v", err)
+			_, err = b.Token(ctx)
+			Expect(tokenmanager.Outcome(err)).To(Equal("interaction_required"), "%v", err)
+			Expect(r.refreshes()).To(Equal(1))
+		})
+	})
+
 	Describe("the API call", func() {
 		It("refreshes and retries once after a 401", func() {
 			r := newRig(profile.Generic())
@@ -625,9 +821,23 @@ var _ = Describe("The reference token manager", func() {
 			Expect(errors.As(err, &dead)).To(BeTrue())
 			Expect(dead.Reason).To(Equal(tokenmanager.ReasonNoGrant))
 
+			By("a revocation that fails in passing")
 			r.authorize(r.m)
-			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "revoke"}})
-			Expect(r.m.Logout(ctx)).NotTo(Succeed())
+			r.fault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "revoke", "count": 1}})
+			err = r.m.Logout(ctx)
+			var temp *tokenmanager.TemporaryError
+			Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
+			Expect(temp.Status).To(Equal(http.StatusServiceUnavailable))
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).To(MatchError(tokenmanager.ErrNoToken))
+
+			By("a revocation that refuses the client")
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_client", "match": map[string]any{"endpoint": "revoke", "count": 1}})
+			err = r.m.Logout(ctx)
+			var conf *tokenmanager.ConfigurationError
+			Expect(errors.As(err, &conf)).To(BeTrue(), "%v", err)
+			Expect(conf.Code).To(Equal("invalid_client"))
 			_, err = r.store.Load(ctx, "alice")
 			Expect(err).To(MatchError(tokenmanager.ErrNoToken))
 		})

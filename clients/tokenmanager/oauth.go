@@ -124,7 +124,9 @@ func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, e
 
 // Logout revokes the grant at the provider (RFC 7009) and forgets it here.
 // The local tokens are deleted even when revocation fails; its error is
-// returned for the record.
+// returned for the record, read as a token endpoint's error answer is (a
+// 503 or no answer is a TemporaryError, invalid_client a
+// ConfigurationError), so that Outcome tells the user what went wrong.
 func (m *Manager) Logout(ctx context.Context) error {
 	t, err := m.current(ctx)
 	var rerr error
@@ -156,10 +158,16 @@ func (m *Manager) revoke(ctx context.Context, token, hint string) error {
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("revoke: HTTP %d", resp.StatusCode)
+	ans, err := readAnswer(resp)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	if ans.status != http.StatusOK {
+		// RFC 7009 §2.2.1: the revocation endpoint answers errors as the
+		// token endpoint does, so the same table reads them
+		// (clients/adapters/README.md). No grant age: only a refresh's
+		// invalid_grant needs one, for its reason.
+		return fmt.Errorf("revoke: %w", m.classify(ans, 0))
 	}
 	return nil
 }
@@ -388,23 +396,21 @@ func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) 
 	var dead *ReauthorizationRequired
 	switch {
 	case errors.As(err, &temp):
-		return m.transient(ctx, t, temp.Status, temp.RetryAfter, temp.Err)
+		return m.transient(ctx, gen, t, temp.Status, temp.RetryAfter, temp.Err)
 	case errors.As(err, &dead):
 		if m.cfg.flaw == flaw.RetryAfterInvalidGrant {
-			return m.transient(ctx, t, ans.status, 0, err)
+			return m.transient(ctx, gen, t, ans.status, 0, err)
 		}
-		m.mu.Lock()
-		if m.lostRT == t.RefreshToken && !m.lostAt.IsZero() {
+		if !t.LostRefreshAt.IsZero() {
 			// The token went once already and its answer was lost: the
 			// provider rotated it, and this was seen as reuse.
 			dead.Reason = ReasonReuseDetected
 		}
-		m.mu.Unlock()
 		return m.kill(ctx, gen, dead)
 	}
 	// A configuration problem or a step-up: the grant lives, but asking again
 	// at once would get the same answer; back off as after a failure.
-	m.holdOff(0, err)
+	m.holdOff(ctx, gen, t, 0, err)
 	return err
 }
 

@@ -32,6 +32,14 @@ var storedToken = tokenmanager.Token{
 	Expiry:       time.Date(2026, 3, 1, 13, 0, 0, 123456789, time.FixedZone("CET", 3600)),
 	Lifetime:     time.Hour,
 	GrantedAt:    time.Date(2026, 2, 22, 9, 30, 0, 0, time.UTC),
+	Backoff: tokenmanager.Backoff{
+		Until:         time.Date(2026, 3, 1, 12, 10, 0, 987654321, time.FixedZone("EET", 7200)),
+		Failures:      3,
+		Cause:         "temporarily_unavailable backoff-cause-1234",
+		Configuration: &tokenmanager.ConfigurationError{Code: "invalid_client", Description: "secret expired", Status: 401},
+		Interaction:   &tokenmanager.InteractionRequired{Code: "interaction_required", Description: "AADSTS50076: MFA"},
+	},
+	LostRefreshAt: time.Date(2026, 3, 1, 12, 9, 59, 555555555, time.FixedZone("PST", -8*3600)),
 }
 
 // expectSameToken compares times by instant, as a serialized time keeps the
@@ -41,7 +49,9 @@ func expectSameToken(got, want tokenmanager.Token) {
 	GinkgoHelper()
 	Expect(got.Expiry).To(BeTemporally("==", want.Expiry), "Expiry")
 	Expect(got.GrantedAt).To(BeTemporally("==", want.GrantedAt), "GrantedAt")
-	got.Expiry, got.GrantedAt = want.Expiry, want.GrantedAt
+	Expect(got.Backoff.Until).To(BeTemporally("==", want.Backoff.Until), "Backoff.Until")
+	Expect(got.LostRefreshAt).To(BeTemporally("==", want.LostRefreshAt), "LostRefreshAt")
+	got.Expiry, got.GrantedAt, got.Backoff.Until, got.LostRefreshAt = want.Expiry, want.GrantedAt, want.Backoff.Until, want.LostRefreshAt
 	Expect(got).To(Equal(want))
 }
 
@@ -301,7 +311,9 @@ var _ = Describe("FileStore", func() {
 		Expect(filepath.Base(path)).NotTo(ContainSubstring("alice"))
 		data, err := os.ReadFile(path)
 		Expect(err).NotTo(HaveOccurred())
-		for _, plain := range []string{storedToken.AccessToken, storedToken.RefreshToken, storedToken.Scope, "alice"} {
+		// The field names too: what the manager knows of the grant's state (a
+		// backoff, a lost refresh) is sealed with the tokens.
+		for _, plain := range []string{storedToken.AccessToken, storedToken.RefreshToken, storedToken.Scope, storedToken.Backoff.Cause, "alice", "backoff", "lost_refresh_at"} {
 			Expect(string(data)).NotTo(ContainSubstring(plain))
 		}
 	})
@@ -311,6 +323,22 @@ var _ = Describe("FileStore", func() {
 		got, err := newFileStore(storeKeyring("k1")).Load(ctx, "alice@demo")
 		Expect(err).NotTo(HaveOccurred())
 		expectSameToken(got, storedToken)
+	})
+
+	It("reads a file written before backoffs and lost refreshes were kept as a token without either", func(ctx SpecContext) {
+		s := newFileStore(storeKeyring("k1"))
+		Expect(s.Save(ctx, "alice@demo", storedToken)).To(Succeed())
+		// The FileStore of commit 3aca361 saved storedToken, without its
+		// Backoff and LostRefreshAt, which Token did not have then, under
+		// alice@demo with storeKeyring("k1") into this file.
+		old, err := os.ReadFile("testdata/token-before-backoff.tok")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(onlyTokenFile(dir), old, 0o600)).To(Succeed())
+		got, err := s.Load(ctx, "alice@demo")
+		Expect(err).NotTo(HaveOccurred())
+		want := storedToken
+		want.Backoff, want.LostRefreshAt = tokenmanager.Backoff{}, time.Time{}
+		expectSameToken(got, want)
 	})
 
 	It("makes two instances on one directory take turns with a key's Lock", func(ctx SpecContext) {

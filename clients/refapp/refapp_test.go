@@ -1,0 +1,201 @@
+package refapp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/clients/refapp"
+	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
+)
+
+// started is the application on a fresh simulator, with no grant yet, and
+// the HTTP client it uses; tune changes its settings first.
+func started(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App, *simulator.Server, *http.Client) {
+	GinkgoHelper()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	srv, err := simulator.NewServer(simulator.WithClock(fake))
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s := refapp.Settings{
+		Issuer: srv.URL, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI, Scopes: []string{"openid", "api"},
+		Resource: srv.URL + simulator.PathResourceMe,
+		StateDir: GinkgoT().TempDir(),
+		Secret:   func() (string, error) { return "demo-secret", nil },
+		Provider: tokenmanager.Provider{Rotates: true},
+		Clock:    fake, HTTP: client, Logger: slog.New(slog.DiscardHandler),
+	}
+	for _, t := range tune {
+		t(&s)
+	}
+	app, err := refapp.New(ctx, s, tokenmanager.New)
+	Expect(err).NotTo(HaveOccurred())
+	return app, srv, client
+}
+
+// redirect starts an authorization and returns the provider's redirect back
+// to the application, with alice signed in.
+func redirect(app *refapp.App, client *http.Client) string {
+	GinkgoHelper()
+	u, err := app.AuthorizationURL()
+	Expect(err).NotTo(HaveOccurred())
+	// login_hint makes the simulator sign alice in without its login page.
+	resp, err := client.Get(u + "&login_hint=alice")
+	Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	Expect(resp.StatusCode).To(Equal(http.StatusSeeOther))
+	return resp.Header.Get("Location")
+}
+
+// signedIn is the application on a fresh simulator, with alice's grant.
+func signedIn(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App, *simulator.Server) {
+	GinkgoHelper()
+	app, srv, client := started(ctx, tune...)
+	Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+	return app, srv
+}
+
+// fault adds a fault through the simulator's control API.
+func fault(srv *simulator.Server, f map[string]any) {
+	GinkgoHelper()
+	b, err := json.Marshal(f)
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := srv.Client().Post(srv.URL+"/sim/v1/faults", "application/json", bytes.NewReader(b))
+	Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	Expect(resp.StatusCode).To(Equal(http.StatusCreated))
+}
+
+// refusedURL is a URL on loopback where nothing listens: a connection to
+// it is refused.
+func refusedURL() string {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	addr := l.Addr().String()
+	Expect(l.Close()).To(Succeed())
+	return "http://" + addr + simulator.PathResourceMe
+}
+
+// apiCases are the API cases of ../adapters/testdata/outcomes.json, the
+// table every adapter's self-check reads too, each as an Entry. They are
+// read while the spec tree is built.
+func apiCases() []TableEntry {
+	b, err := os.ReadFile("../adapters/testdata/outcomes.json")
+	if err != nil {
+		panic(err)
+	}
+	var cases struct {
+		API []struct {
+			Status  int    `json:"status"`
+			Outcome string `json:"outcome"`
+		} `json:"api"`
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		panic(fmt.Errorf("../adapters/testdata/outcomes.json: %w", err))
+	}
+	var entries []TableEntry
+	for _, c := range cases.API {
+		entries = append(entries, Entry(fmt.Sprintf("HTTP %d", c.Status), c.Status, c.Outcome))
+	}
+	return entries
+}
+
+var _ = Describe("The reference application's API call", func() {
+	DescribeTable("ends with the outcome the shared cases give the API's status",
+		func(ctx SpecContext, status int, want string) {
+			app, srv := signedIn(ctx)
+			// Every answer of the resource, the retry after a 401 included.
+			fault(srv, map[string]any{"kind": "error", "status": status, "match": map[string]any{"endpoint": "resource"}})
+			res, err := app.Call(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
+		},
+		apiCases(),
+	)
+
+	DescribeTable("ends with the outcome clients/adapters/README.md gives other answers",
+		func(ctx SpecContext, answer map[string]any, want string) {
+			app, srv := signedIn(ctx)
+			if answer != nil {
+				answer["match"] = map[string]any{"endpoint": "resource"}
+				fault(srv, answer)
+			}
+			res, err := app.Call(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
+		},
+		Entry("the API's own 200", nil, "ok"),
+		Entry("401 from the API itself, after a refresh and a retry", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token"}, "unauthorized"),
+		Entry("429 with Retry-After", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
+		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+	)
+
+	It("ends with temporary_error when the API refuses the connection", func(ctx SpecContext) {
+		app, _ := signedIn(ctx, func(s *refapp.Settings) { s.Resource = refusedURL() })
+		res, err := app.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+	})
+
+	It("ends with temporary_error when the API does not answer in time", func(ctx SpecContext) {
+		app, srv := signedIn(ctx)
+		fault(srv, map[string]any{"kind": "hang", "max": "1s", "match": map[string]any{"endpoint": "resource"}})
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		res, err := app.Call(short)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+	})
+})
+
+var _ = Describe("The reference application's callback", func() {
+	DescribeTable("ends with temporary_error when the code exchange fails in passing",
+		func(ctx SpecContext, failure map[string]any) {
+			app, srv, client := started(ctx)
+			back := redirect(app, client)
+			failure["match"] = map[string]any{"endpoint": "token", "grant_type": "authorization_code"}
+			fault(srv, failure)
+			res := app.CompleteAuthorization(ctx, back)
+			Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+		},
+		Entry("503", map[string]any{"kind": "error", "status": 503}),
+		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}),
+		Entry("no answer: the code redeemed and the answer lost", map[string]any{"kind": "drop_after_commit"}),
+	)
+})
+
+var _ = Describe("The reference application's logout", func() {
+	DescribeTable("reads the revocation's answer by the outcome table, and forgets the grant whatever it was",
+		func(ctx SpecContext, answer map[string]any, want string) {
+			app, srv := signedIn(ctx)
+			if answer != nil {
+				answer["match"] = map[string]any{"endpoint": "revoke"}
+				fault(srv, answer)
+			}
+			res := app.Logout(ctx)
+			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
+			res, err := app.Call(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect([]string{res.Outcome, res.Reason}).To(Equal([]string{"reauthorize", "no_grant"}), "detail: %s", res.Detail)
+		},
+		Entry("revoked", nil, "ok"),
+		Entry("503", map[string]any{"kind": "error", "status": 503}, "temporary_error"),
+		Entry("429", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
+		Entry("invalid_client", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_client"}, "configuration_error"),
+		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+	)
+})
