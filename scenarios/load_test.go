@@ -79,6 +79,14 @@ var _ = Describe("Loading a scenario", func() {
 		Entry("a hang without a max", "steps:\n  - fault: {kind: hang}\n", "f.yaml:3:5: a hang in a scenario needs a max of at most 10s"),
 		Entry("a long latency from the start", "provider:\n  faults: [{kind: latency, delay: 9s, jitter: 2s}]\nsteps: [{advance: 1h}]\n", "f.yaml:3:12: a latency in a scenario is at most 10s"),
 		Entry("an unknown reason", "steps:\n  - call: {}\n    expect: {outcome: reauthorize, reason: bored}\n", `f.yaml:4:13: expect.reason: unknown reason "bored"`),
+		Entry("an unknown outcome in a list, at that item", "steps:\n  - call: {}\n    expect: [ok, fine]\n", `f.yaml:4:18: expect: unknown outcome "fine"`),
+		Entry("an unknown outcome in a block list, at that item", "steps:\n  - call: {}\n    expect:\n      - temporary_error\n      - outcome: maybe\n", `f.yaml:6:9: expect: unknown outcome "maybe"`),
+		Entry("an unknown reason in a list, at that item", "steps:\n  - call: {}\n    expect: [ok, {outcome: reauthorize, reason: bored}]\n", `f.yaml:4:18: expect.reason: unknown reason "bored"`),
+		Entry("a reason in a list on an outcome other than reauthorize", "steps:\n  - call: {}\n    expect: [{outcome: ok, reason: revoked}, reauthorize]\n", `f.yaml:4:14: expect.reason: only a reauthorize outcome has a reason`),
+		Entry("an unknown key in a list's item, at that key", "steps:\n  - call: {}\n    expect: [ok, {outcome: reauthorize, reasn: x}]\n", `f.yaml:4:41: unknown field "reasn" in expect`),
+		Entry("an empty list", "steps:\n  - call: {}\n    expect: []\n", `f.yaml:4:13: expect: an empty list allows no outcome; name one or more`),
+		Entry("a list in a list", "steps:\n  - call: {}\n    expect: [ok, [temporary_error]]\n", `f.yaml:4:18: expect: a list of outcomes holds no list`),
+		Entry("a list on a step that makes no call", "steps:\n  - advance: 1h\n    expect: [ok, temporary_error]\n", `f.yaml:4:5: expect: a advance step makes no client call`),
 		Entry("a timeline beyond a century", "steps: [{advance: 36600d}]\n", "the timeline covers more than 36500d of sim time"),
 		Entry("a bad duration, with the rest still reported", "steps:\n  - advance: 5 minutes\n  - authorize: mallory\n",
 			"f.yaml:3:14: invalid duration \"5 minutes\": use forms like 90s, 10m, 1h, 7d\nf.yaml:4:5: no user \"mallory\""),
@@ -127,6 +135,51 @@ expect:
 		Expect(sc.Expect.Counts["refreshes"].Holds(4)).To(BeTrue())
 		Expect(sc.Expect.Counts["refreshes"].Holds(5)).To(BeFalse())
 		Expect(sc.Expect.Counts["reuse_detected"].String()).To(Equal("exactly 0"))
+	})
+
+	It("reads a list of outcomes as alternatives, any of which will do", func() {
+		sc, err := scenarios.Parse("alternatives.yaml", []byte(`
+description: Correct clients may end these calls differently.
+steps:
+  - authorize: alice
+  - call: {}
+    expect: [ok, temporary_error]
+  - call: {times: 2}
+    expect:
+      - {outcome: reauthorize, reason: revoked}
+      - interaction_required
+  - call: {}
+    expect: [temporary_error]
+  - call: {}
+    expect: [configuration_error, any]
+`))
+		Expect(err).NotTo(HaveOccurred())
+
+		want, set := sc.Steps[1].Expected()
+		Expect(set).To(BeTrue())
+		Expect(want.Alternatives()).To(Equal([]scenarios.Expect{{Outcome: "ok"}, {Outcome: "temporary_error"}}))
+		Expect(want.Matches("ok", "")).To(BeTrue())
+		Expect(want.Matches("temporary_error", "")).To(BeTrue())
+		Expect(want.Matches("reauthorize", "revoked")).To(BeFalse())
+		Expect(want.String()).To(Equal("ok or temporary_error"))
+
+		want, _ = sc.Steps[2].Expected()
+		Expect(want.Alternatives()).To(Equal([]scenarios.Expect{{Outcome: "reauthorize", Reason: "revoked"}, {Outcome: "interaction_required"}}))
+		Expect(want.Matches("reauthorize", "revoked")).To(BeTrue())
+		Expect(want.Matches("reauthorize", "expired")).To(BeFalse(), "an alternative's reason is part of it")
+		Expect(want.Matches("interaction_required", "")).To(BeTrue())
+		Expect(want.Matches("ok", "")).To(BeFalse())
+		Expect(want.String()).To(Equal("reauthorize (revoked) or interaction_required"))
+
+		want, _ = sc.Steps[3].Expected()
+		Expect(want.Matches("temporary_error", "")).To(BeTrue(), "a list of one is that outcome")
+		Expect(want.Matches("ok", "")).To(BeFalse())
+
+		want, _ = sc.Steps[4].Expected()
+		Expect(want.Matches("unauthorized", "")).To(BeTrue(), "any among the alternatives takes every outcome")
+
+		want, _ = sc.Steps[0].Expected()
+		Expect(want.Alternatives()).To(Equal([]scenarios.Expect{{Outcome: "ok"}}), "a step without expect has the one default")
 	})
 
 	It("loads directories, and refuses two scenarios of one name", func() {

@@ -236,9 +236,12 @@ func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 		e.Outcome = n.Value
 		return nil
 	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: expect: an empty list allows no outcome; name one or more", n.Line, n.Column)}}
+		}
 		for _, item := range n.Content {
 			if item.Kind == yaml.SequenceNode {
-				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expect: a list of outcomes holds no list", item.Line)}}
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: expect: a list of outcomes holds no list", item.Line, item.Column)}}
 			}
 			var alt Expect
 			if err := item.Decode(&alt); err != nil {

@@ -308,6 +308,16 @@ var _ = Describe("Schema", func() {
 			func(doc map[string]any) {
 				stepOf(doc, 2)["expect"] = map[string]any{"outcome": "ok", "reason": "revoked"}
 			}, "/steps/2/expect/outcome: const"),
+		Entry("an unknown outcome in a list of outcomes",
+			func(doc map[string]any) { stepOf(doc, 2)["expect"] = []any{"ok", "fine"} }, "/steps/2/expect/1: enum"),
+		Entry("an empty list of outcomes",
+			func(doc map[string]any) { stepOf(doc, 2)["expect"] = []any{} }, "/steps/2/expect: minItems"),
+		Entry("a reason in a list of outcomes on an outcome other than reauthorize",
+			func(doc map[string]any) {
+				stepOf(doc, 2)["expect"] = []any{map[string]any{"outcome": "ok", "reason": "revoked"}, "reauthorize"}
+			}, "/steps/2/expect/0/outcome: const"),
+		Entry("a list in a list of outcomes",
+			func(doc map[string]any) { stepOf(doc, 2)["expect"] = []any{"ok", []any{"temporary_error"}} }, "/steps/2/expect/1: oneOf"),
 		Entry("an unknown fault kind",
 			func(doc map[string]any) { firstFault(doc)["kind"] = "slowness" }, "/provider/faults/0/kind: enum"),
 		Entry("a parameter of another fault kind",
@@ -388,6 +398,10 @@ var _ = Describe("Schema", func() {
 			}, "/steps/1/rotate_secret: additionalProperties"),
 		Entry("in an expectation",
 			func(doc map[string]any) { stepOf(doc, 2)["expect"] = map[string]any{"outcome": "ok", "reasn": "x"} }, "/steps/2/expect: additionalProperties"),
+		Entry("in an expectation in a list",
+			func(doc map[string]any) {
+				stepOf(doc, 2)["expect"] = []any{"ok", map[string]any{"outcome": "reauthorize", "reasn": "x"}}
+			}, "/steps/2/expect/1: additionalProperties"),
 		Entry("in a count's range",
 			func(doc map[string]any) { countsOf(doc)["refreshes"] = map[string]any{"min": 1, "maximum": 2} }, "/expect/counts/refreshes: additionalProperties"),
 		Entry("in a user",
@@ -547,6 +561,17 @@ steps:
   - fault: {kind: backdate, by: 120s}
   - fault: {kind: deviation, deviation: random_access_token_lifetime, min_lifetime: 60m, max_lifetime: 90m}
   - fault: {kind: deviation, deviation: errors_as_200}
+`),
+		Entry("lists of outcomes", `
+steps:
+  - call: {}
+    expect: [ok, temporary_error]
+  - call: {times: 2}
+    expect:
+      - {outcome: reauthorize, reason: revoked}
+      - interaction_required
+  - call: {}
+    expect: [any]
 `),
 		Entry("counts as numbers and ranges", `
 steps: [restart]
