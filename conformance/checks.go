@@ -321,6 +321,9 @@ func judgeBackoff(r *Record) Judgement {
 	// attempt, so a step of N callers allows N-1 requests that come too
 	// soon before one is a retry.
 	allowed := map[int]int{}
+	// A rate limit may answer in a provider's own way (Google's 403 page),
+	// which says nothing of a retry by its status alone.
+	kinds := faultKinds(r)
 	for _, e := range mine(r) {
 		if e.Kind != events.TokenRequest {
 			continue
@@ -340,7 +343,7 @@ func judgeBackoff(r *Record) Judgement {
 				}
 			}
 		}
-		if failedTransiently(e) {
+		if failedTransiently(e) || kinds[e.Fault] == fault.RateLimit {
 			j.Applies = true
 			row = append(row, e)
 		} else {
@@ -399,7 +402,17 @@ func judgeNoRefreshAfterDead(r *Record) Judgement {
 
 func judgeReauthorizeWhenDead(r *Record) Judgement {
 	j := Judgement{}
+	// After the user logged out, the client rightly has no grant to use,
+	// whatever the provider made of its revocation (a failed one leaves
+	// the grant alive there): asking the user to sign in is no fault then.
+	loggedOut := false
 	for _, s := range r.Steps {
+		switch s.Step.Action() {
+		case "logout":
+			loggedOut = true
+		case "authorize":
+			loggedOut = false
+		}
 		// A client credentials call holds no user's grant to judge.
 		if s.Step.Call == nil || s.Step.Call.ClientCredentials {
 			continue
@@ -407,7 +420,7 @@ func judgeReauthorizeWhenDead(r *Record) Judgement {
 		for _, c := range s.Calls {
 			j.Applies = true
 			switch {
-			case c.Outcome == scenarios.OutcomeReauthorize && c.Live:
+			case c.Outcome == scenarios.OutcomeReauthorize && c.Live && !loggedOut:
 				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the client asked the user to authorize again (%s) while the provider still honoured the grant", s.Index+1, s.Step.Line, offset(r, c.Time), c.Reason))
 				j.Events = append(j.Events, s.LastSeq)
 			case (c.Outcome == scenarios.OutcomeUnauthorized || c.Outcome == scenarios.OutcomeError) && !c.Live:
@@ -713,6 +726,17 @@ func Failures(r *Record) map[string]string {
 	return failed
 }
 
+// faultKinds maps the id of every fault the run added to its kind.
+func faultKinds(r *Record) map[string]fault.Kind {
+	kinds := map[string]fault.Kind{}
+	for _, e := range r.Events {
+		if e.Kind == events.FaultAdded {
+			kinds[e.Fault] = fault.Kind(e.Detail)
+		}
+	}
+	return kinds
+}
+
 // Unexercised names the faults of the run that acted on no request, each
 // as "ID (kind)": a scenario built around a fault that never fired did not
 // test the client on what it was written for (a latency placed where only
@@ -724,7 +748,7 @@ func Unexercised(r *Record) []string {
 	for _, e := range r.Events {
 		switch e.Kind {
 		case events.FaultAdded:
-			if e.Detail != string(fault.Skew) {
+			if fault.Kind(e.Detail) != fault.Skew {
 				added = append(added, e)
 			}
 		case events.FaultFired:

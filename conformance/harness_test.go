@@ -278,6 +278,26 @@ steps:
 		Expect(conformance.NotExercised(conformance.Unexercised(rec))).To(ContainSubstring("did not exercise this client"))
 	})
 
+	It("does not fault a client for asking the user to sign in after they logged out, though revocation failed", func() {
+		out, err := scenarios.Parse("logout.yaml", []byte(`
+description: a logout whose revocation the provider refuses
+requires: [refresh, logout]
+steps:
+  - authorize: alice
+  - fault: {kind: error, status: 400, oauth_error: invalid_request, match: {endpoint: revoke}}
+  - logout: true
+    expect: any
+  - call: {}
+    expect: {outcome: reauthorize, reason: no_grant}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		rec := conformance.Run(context.Background(), out, conformance.Reference("test"))
+		Expect(rec.Err).NotTo(HaveOccurred())
+		Expect(rec.Steps[3].Calls).To(HaveLen(1))
+		Expect(rec.Steps[3].Calls[0].Live).To(BeTrue(), "the provider still honours the grant")
+		Expect(conformance.Failures(rec)).NotTo(HaveKey(conformance.CheckReauthorizeWhenDead))
+	})
+
 	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {
 		rec := conformance.Run(context.Background(), sc, conformance.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())

@@ -85,6 +85,14 @@ var _ = Describe("The timing checks", func() {
 			tokenRequest{0, 503, 0}, tokenRequest{ms(100), 503, 0}, tokenRequest{ms(200), 503, 0}, tokenRequest{ms(300), 503, 0}),
 	)
 
+	It("counts a rate limit's answer as a failure whatever its status (Google's 403 page)", func() {
+		rec := tokenRequests(tokenRequest{0, http.StatusForbidden, 0}, tokenRequest{ms(1), http.StatusOK, 0})
+		rec.Events[0].Fault = "f1"
+		rec.Events = append([]events.Event{{Seq: 0, Time: rec.SimStart, Kind: events.FaultAdded, Fault: "f1", Detail: "rate_limit"}}, rec.Events...)
+		j := judge(conformance.CheckBackoff, rec)
+		Expect(j.Failures).To(ConsistOf(ContainSubstring("a retry at once")))
+	})
+
 	It("does not apply where no token request failed", func() {
 		j := judge(conformance.CheckBackoff, tokenRequests(tokenRequest{0, http.StatusOK, 0}, tokenRequest{ms(1), http.StatusOK, 0}))
 		Expect(j.Applies).To(BeFalse())

@@ -271,12 +271,22 @@ func firstLine(s string) string {
 // tally is the one-line count of runs by status.
 func tally(res *reports.Results) string {
 	n := map[string]int{}
+	unexercised := 0
 	for _, r := range res.Runs {
 		n[r.Status]++
+		if len(r.Unexercised) > 0 {
+			unexercised++
+		}
 	}
-	return fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
+	line := fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
 		len(res.Runs), n[reports.StatusPass], n[reports.StatusFail], n[reports.StatusSkip], n[reports.StatusError],
 		time.Duration(res.Duration).Round(time.Millisecond))
+	if unexercised > 0 {
+		// Those runs are skipped when their checks held, and failed when
+		// not; either way the reader should know the scenario missed them.
+		line += fmt.Sprintf("; %d not exercised by a fault of their scenario (summary.md lists them)", unexercised)
+	}
+	return line
 }
 
 // ansi matches terminal colour sequences.
