@@ -8,9 +8,10 @@
 // simple-oauth2 is no token manager: it has no API client, no storage, no
 // single flight and no retry. Each call does what the README's recipe does,
 // nothing more, so concurrent calls each refresh if the token is due. The
-// recipe's catch only logs; there this adapter answers the library's error
-// by the outcome table, as every adapter does with an error its library
-// reports (clients/adapters/README.md), and keeps the token it holds.
+// recipe's catch only logs and goes on with the token it holds; there this
+// adapter goes on too after a passing failure while that token lives, and
+// otherwise answers the library's error by the outcome table, as every
+// adapter does with an error its library reports (clients/adapters/README.md).
 //
 // Usage: node simple-oauth2.js   (run by oauthsim conform --client-cmd)
 
@@ -126,10 +127,14 @@ serve(env, {
         t = await t.refresh();
         persist(t);
       } catch (err) {
-        // The recipe logs "Error refreshing access token"; the application's
-        // answer is the table's, and the token stays as the library left it.
+        // The recipe logs "Error refreshing access token" and goes on with
+        // the token it holds. A failure that tells the user something (a dead
+        // grant, a step-up, a refused client) is answered by the table, as
+        // every application must; a passing one (429, 5xx, no answer) goes
+        // on, as the recipe does, while the token has not expired.
         log('Error refreshing access token:', err.message);
-        return failure(err);
+        const answer = failure(err);
+        if (answer.outcome !== 'temporary_error' || t.expired()) return answer;
       }
     }
     // simple-oauth2 has no API client: the stored access token goes in a
