@@ -6,12 +6,21 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test vet fmtcheck bench adapters clean
+.PHONY: run serve build test vet fmtcheck bench adapters independent clean
 
-## run: run the conformance suite on the reference token manager and every broken
-## variant (each must fail: they are broken on purpose), and write the reports to $(OUT)
+## run: run the conformance suite on the reference token manager, every broken variant
+## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
+## the independent correct client (clients/independent), and write the reports to $(OUT)
+INDEPENDENT := node clients/independent/independent.js
 run: build
-	./$(BIN) conform --client all --expect-fail 'mutant/*' --out $(OUT) $(ARGS)
+	@if node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2> /dev/null; then \
+	  echo "./$(BIN) conform --client all --client-cmd '$(INDEPENDENT)' --expect-fail 'mutant/*' --out $(OUT) $(ARGS)"; \
+	  ./$(BIN) conform --client all --client-cmd '$(INDEPENDENT)' --expect-fail 'mutant/*' --out $(OUT) $(ARGS); \
+	else \
+	  echo "make run: no Node 20 or later on PATH, so the independent client (clients/independent) is left out"; \
+	  echo "./$(BIN) conform --client all --expect-fail 'mutant/*' --out $(OUT) $(ARGS)"; \
+	  ./$(BIN) conform --client all --expect-fail 'mutant/*' --out $(OUT) $(ARGS); \
+	fi
 
 ## serve: start the simulated provider on 127.0.0.1:8090 (ARGS="--config f.yaml" to add flags)
 serve: build
@@ -31,6 +40,14 @@ vet:
 fmtcheck:
 	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## independent: the independent correct client (clients/independent; needs Node 20 or later)
+## checks its outcome table, then must pass every bundled scenario
+independent: build
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+	  { echo "make independent: needs Node 20 or later on PATH (.ci/run installs it)"; exit 1; }
+	node clients/independent/selfcheck.js
+	./$(BIN) conform --client-cmd '$(INDEPENDENT)' --out reports/independent $(ARGS)
 
 ## bench: the simulator as a load target on loopback beside a bare net/http handler and the npm
 ## package oauth2-mock-server (installed here by npm ci), memory per live token family at 100k

@@ -1,0 +1,614 @@
+#!/usr/bin/env node
+// independent: a complete OAuth 2.0 client that speaks clients/PROTOCOL.md,
+// written from the RFCs and the protocol, not from the Go reference token
+// manager, and with a deliberately different policy: it refreshes only in
+// the last 30 seconds of an access token's life (or after the API's 401),
+// where the reference refreshes 5 minutes ahead. Both are correct; a scenario
+// or check that passes one and fails the other encodes one client's policy.
+//
+// Node 20 built-ins only. Usage: oauthsim conform --client-cmd "node clients/independent/independent.js"
+//
+// What it keeps (OAUTHSIM_STATE_DIR/independent-state.json, written atomically
+// under a lock file so that several processes can share it):
+//   grant:   the access token, its expiry (sim ms, null when unknown), the
+//            refresh token, when the user authorized (for Google's testing-app
+//            reason) and when the tokens were obtained;
+//   dead:    why the grant is dead; no refresh is sent until a new authorization;
+//   backoff: until when no token request may be sent, and how many failures in a row;
+//   lost:    a refresh whose answer was lost, on a provider with a grace window:
+//            the same refresh token may be retried only inside that window.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const readline = require('node:readline');
+
+const MARGIN_MS = 30_000; // refresh when this close to expiry
+const USABLE_SLACK_MS = 1_000; // an access token is still sent until 1 s before its expiry
+const BACKOFF_FIRST_MS = 1_000;
+const BACKOFF_CAP_MS = 5 * 60_000;
+const HEADER_PAD_MS = 1_000; // header deadlines are whole seconds: never come back early
+const GRACE_SAFETY_MS = 2_000; // retry a lost refresh only this well inside the grace window
+const HTTP_TIMEOUT_MS = 5_000; // an op must answer within the harness's 20 s
+const LOCK_STALE_MS = 15_000; // a lock older than any holder can hold it (or whose process died) is taken over
+const LOCK_WAIT_MS = 12_000; // a waiter gives up (temporary_error) rather than break a live holder's lock
+
+// ---------------------------------------------------------------- clock
+// The sim time is the `now` of the latest request plus the monotonic time
+// since it arrived: the sim clock runs at wall rate while an op is in flight.
+// Date.now() is never used for an expiry or backoff decision.
+let clockBase = { sim: Date.parse(process.env.OAUTHSIM_TIME || '') || 0, mono: process.hrtime.bigint() };
+function setNow(iso) {
+  const t = Date.parse(iso);
+  if (Number.isFinite(t)) clockBase = { sim: t, mono: process.hrtime.bigint() };
+}
+function now() {
+  return clockBase.sim + Number(process.hrtime.bigint() - clockBase.mono) / 1e6;
+}
+const iso = (ms) => new Date(ms).toISOString();
+
+// ---------------------------------------------------------------- log
+// stderr gets events and fingerprints, never a token or a secret.
+const fp = (s) => (s ? crypto.createHash('sha256').update(s).digest('hex').slice(0, 8) : '-');
+function log(msg) {
+  process.stderr.write(`[independent ${process.pid} sim=${iso(now())}] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------- outcomes
+// The shared table of clients/adapters/README.md, written afresh. status is 0
+// when unknown; body is the parsed JSON object, or a string when the answer
+// was not JSON; ageHours is the grant's age since the user authorized.
+function classifyTokenError(status, body, ageHours) {
+  const o = body && typeof body === 'object' ? body : null;
+  const code = o && typeof o.error === 'string' ? o.error : '';
+  const desc = o && typeof o.error_description === 'string' ? o.error_description : '';
+  const throttled = /AADSTS(50196|90055):/.test(desc); // Entra throttling inside invalid_grant
+  if (status === 429 || status >= 500 || code === 'temporarily_unavailable' || code === 'slow_down' || throttled ||
+      (status === 403 && !o)) { // Google's rate-limit page
+    return { outcome: 'temporary_error' };
+  }
+  if (['interaction_required', 'login_required', 'consent_required'].includes(code) ||
+      (o && (o.error_subtype === 'invalid_rapt' || 'suberror' in o || 'claims' in o)) || /AADSTS(50076|50079):/.test(desc)) {
+    return { outcome: 'interaction_required' };
+  }
+  if (['invalid_grant', 'bad_refresh_token', 'invalid_refresh_token', 'token_revoked'].includes(code)) {
+    return { outcome: 'reauthorize', reason: deadReason(desc, ageHours) };
+  }
+  if (code) return { outcome: 'configuration_error' };
+  return { outcome: 'temporary_error' }; // no error code: HTML, empty, cut short
+}
+
+// deadReason is what the user is told; the decision rests on the code.
+function deadReason(description, ageHours) {
+  const d = description.toLowerCase();
+  if (d.includes('reuse')) return 'reuse_detected';
+  // Google says only "Token has been expired or revoked." when a testing
+  // app's 7-day grant ends: in the grant's eighth day, that is the cause.
+  if (d.includes('expired or revoked') && ageHours >= 168 && ageHours < 192) return 'testing_app_expired';
+  if (d.includes('aadsts700082') || d.includes('aadsts700084') || d.includes('inactiv')) return 'expired';
+  if (d.includes('aadsts50173') || d.includes('revoked')) return 'revoked';
+  if (d.includes('expired')) return 'expired';
+  return 'unknown';
+}
+
+function apiOutcome(status) {
+  if (status >= 200 && status < 300) return { outcome: 'ok' };
+  if (status === 401) return { outcome: 'unauthorized', detail: 'the API answered 401' };
+  if (status === 429 || status >= 500) return { outcome: 'temporary_error', detail: `the API answered ${status}` };
+  return { outcome: 'error', detail: `the API answered ${status}` };
+}
+
+if (require.main !== module) {
+  module.exports = { classifyTokenError, apiOutcome, deadReason };
+  return; // loaded by selfcheck.js: the classifier only
+}
+
+// ---------------------------------------------------------------- configuration
+const env = {
+  issuer: process.env.OAUTHSIM_ISSUER || '',
+  resource: process.env.OAUTHSIM_RESOURCE || '',
+  clientId: process.env.OAUTHSIM_CLIENT_ID || '',
+  secretFile: process.env.OAUTHSIM_CLIENT_SECRET_FILE || '',
+  redirectUri: process.env.OAUTHSIM_REDIRECT_URI || '',
+  scopes: (process.env.OAUTHSIM_SCOPES || '').split(/\s+/).filter(Boolean),
+  offline: process.env.OAUTHSIM_OFFLINE_ACCESS || 'scope',
+  rotation: process.env.OAUTHSIM_REFRESH_ROTATION || 'rotate',
+  graceMs: (Number.parseInt(process.env.OAUTHSIM_REFRESH_GRACE || '0', 10) || 0) * 1000,
+  stateDir: process.env.OAUTHSIM_STATE_DIR || '.',
+};
+const STATE_FILE = path.join(env.stateDir, 'independent-state.json');
+const LOCK_FILE = path.join(env.stateDir, 'independent.lock');
+
+// The client secret is read from its file for every token request (and on
+// reload), so a rotated secret is used at once.
+let secret;
+function readSecret() {
+  if (!env.secretFile) return (secret = undefined);
+  try { secret = fs.readFileSync(env.secretFile, 'utf8').trim(); } catch (err) { log(`secret file unreadable: ${err.code}`); }
+  return secret;
+}
+
+// ---------------------------------------------------------------- state
+function readState() {
+  try { return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')); } catch { return {}; }
+}
+// writeState: a temporary file, fsync, rename, fsync of the directory; a
+// crash leaves the old state or the new one, never half of either.
+function writeState(st) {
+  const tmp = `${STATE_FILE}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try { fs.writeSync(fd, JSON.stringify(st)); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  fs.renameSync(tmp, STATE_FILE);
+  try { const d = fs.openSync(env.stateDir, 'r'); fs.fsyncSync(d); fs.closeSync(d); } catch { /* best effort */ }
+}
+
+class LockBusy extends Error { constructor() { super('another process holds the token lock'); } }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pidAlive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+
+// withLock runs fn holding the state directory's lock file, shared by every
+// process of the run. Waiting here is waiting for a peer's refresh to land,
+// not a backoff: the peer's result is what this process then uses.
+async function withLock(fn) {
+  const mine = `${process.pid} ${crypto.randomBytes(6).toString('hex')}`;
+  const give_up = process.hrtime.bigint() + BigInt(LOCK_WAIT_MS) * 1_000_000n;
+  for (;;) {
+    try {
+      const fd = fs.openSync(LOCK_FILE, 'wx', 0o600);
+      fs.writeSync(fd, mine); fs.closeSync(fd);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // The lock's age is wall time (file mtime): it measures how long a
+      // holder has held it, not anything on the sim clock.
+      let holder = '', age = 0;
+      try { holder = fs.readFileSync(LOCK_FILE, 'utf8'); age = Date.now() - fs.statSync(LOCK_FILE).mtimeMs; } catch { continue; }
+      const pid = Number.parseInt(holder, 10);
+      const stale = (pid && pid !== process.pid && !pidAlive(pid)) || age > LOCK_STALE_MS;
+      if (!stale && process.hrtime.bigint() > give_up) throw new LockBusy();
+      if (stale) {
+        log(`taking over a stale lock (holder ${pid}, ${Math.round(age)} ms old)`);
+        try { if (fs.readFileSync(LOCK_FILE, 'utf8') === holder) fs.unlinkSync(LOCK_FILE); } catch { /* gone already */ }
+        continue;
+      }
+      await sleep(5);
+    }
+  }
+  try { return await fn(); } finally {
+    try { if (fs.readFileSync(LOCK_FILE, 'utf8') === mine) fs.unlinkSync(LOCK_FILE); } catch { /* taken over */ }
+  }
+}
+
+// ---------------------------------------------------------------- HTTP
+let metadata;
+async function discover() {
+  if (metadata) return metadata;
+  const res = await fetch(new URL('/.well-known/oauth-authorization-server', env.issuer), { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`discovery answered ${res.status}`);
+  return (metadata = await res.json());
+}
+
+// form-urlencode for HTTP Basic, as RFC 6749 §2.3.1 asks.
+const formEncode = (s) => encodeURIComponent(s).replace(/%20/g, '+');
+
+// tokenPost sends one token-endpoint request. It answers {status, headers,
+// body, text, receivedAt} or {noAnswer: message} when no answer came back
+// (refused, reset, closed, timed out).
+async function tokenPost(params) {
+  const md = await discover();
+  const s = readSecret();
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const form = new URLSearchParams(params);
+  if (s !== undefined) headers.authorization = 'Basic ' + Buffer.from(`${formEncode(env.clientId)}:${formEncode(s)}`).toString('base64');
+  else form.set('client_id', env.clientId);
+  return post(md.token_endpoint, headers, form, s);
+}
+
+async function post(url, headers, form, usedSecret) {
+  let res, text;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: form.toString(), signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    text = await res.text();
+  } catch (err) {
+    return { noAnswer: String(err.cause?.code || err.cause?.message || err.message) };
+  }
+  let body = text;
+  try { body = JSON.parse(text); } catch { /* not JSON, whatever the label */ }
+  if (body === null || typeof body !== 'object') body = text;
+  return { status: res.status, headers: res.headers, body, text, receivedAt: now(), usedSecret };
+}
+
+// tokenRequest is tokenPost, retried once with the secret file as it is now
+// when the provider refuses the client (invalid_client) and the file holds
+// another secret than the one sent.
+async function tokenRequest(params) {
+  let res = await tokenPost(params);
+  if (!res.noAnswer && res.body?.error === 'invalid_client' && env.secretFile) {
+    const sent = res.usedSecret;
+    if (readSecret() !== sent) {
+      log('invalid_client: the secret file changed, retrying once with it');
+      res = await tokenPost(params);
+    }
+  }
+  return res;
+}
+
+// errorDetail describes an error answer for a response's detail (no tokens:
+// error answers carry none).
+function errorDetail(res) {
+  if (res.noAnswer) return `no answer from the token endpoint (${res.noAnswer})`;
+  const o = typeof res.body === 'object' ? res.body : {};
+  const parts = [`HTTP ${res.status}`];
+  if (o.error) parts.push(o.error + (o.error_description ? `: ${String(o.error_description).slice(0, 300)}` : ''));
+  else parts.push(`unreadable answer (${(res.text || '').length} bytes)`);
+  return parts.join(' ');
+}
+
+// parseExpiresIn tolerates "3600" and 3599.5; anything else is unknown (null).
+function parseExpiresIn(v) {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+// tokensOf reads a successful token answer, or null when it holds none
+// (GitHub's and Slack's errors come with HTTP 200).
+function tokensOf(res) {
+  if (res.noAnswer || res.status < 200 || res.status >= 300) return null;
+  const o = res.body;
+  if (!o || typeof o !== 'object' || o.error || o.ok === false) return null;
+  if (typeof o.access_token !== 'string' || o.access_token === '') return null;
+  return o;
+}
+
+// ---------------------------------------------------------------- backoff
+// headerDelay reads how long the answer asks the client to wait: Retry-After
+// in seconds or as an HTTP-date, else Okta's X-Rate-Limit-Reset or Auth0's
+// X-RateLimit-Reset (epoch seconds). Dates are on the provider's clock, so
+// they are read against its Date header, not against ours.
+function headerDelay(h, receivedAt) {
+  if (!h) return null;
+  const date = Date.parse(h.get('date') || '');
+  const providerNow = Number.isFinite(date) ? date : receivedAt; // without a Date header, ours is all there is
+  const ra = (h.get('retry-after') || '').trim();
+  if (/^\d+$/.test(ra)) return Number(ra) * 1000;
+  if (/[a-z]/i.test(ra) && Number.isFinite(Date.parse(ra))) return Date.parse(ra) - providerNow;
+  for (const k of ['x-rate-limit-reset', 'x-ratelimit-reset']) {
+    const v = (h.get(k) || '').trim();
+    if (/^\d+$/.test(v)) return Number(v) * 1000 - providerNow;
+  }
+  return null;
+}
+
+// backOff records a failed token request in st: the provider's deadline when
+// it gave one, else 1 s doubling per failure in a row, capped, with jitter.
+function backOff(st, res) {
+  const failures = (st.backoff?.failures || 0) + 1;
+  const at = res.receivedAt ?? now();
+  const fromHeader = res.noAnswer ? null : headerDelay(res.headers, at);
+  let delay;
+  if (fromHeader !== null) delay = Math.max(0, fromHeader) + HEADER_PAD_MS;
+  else delay = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failures - 1, 20) * (1 + Math.random() / 2));
+  st.backoff = { until: at + delay, failures };
+  log(`token endpoint failed (${res.noAnswer ? 'no answer' : res.status}); no token request before ${iso(st.backoff.until)}`);
+}
+
+const inBackoff = (st) => st.backoff && now() < st.backoff.until;
+const backoffFail = (st) => ({ outcome: 'temporary_error', detail: `backing off: no token request before ${iso(st.backoff.until)}` });
+
+// ---------------------------------------------------------------- the grant
+const fresh = (g) => !!g?.access_token && (g.expires_at == null || now() < g.expires_at - MARGIN_MS);
+const usable = (g) => !!g?.access_token && (g.expires_at == null || now() < g.expires_at - USABLE_SLACK_MS);
+const reauth = (reason, detail) => ({ outcome: 'reauthorize', reason, ...(detail ? { detail } : {}) });
+
+// grantFrom builds the stored grant from a token answer; the refresh token
+// is kept when the answer carries none (RFC 6749 §6).
+function grantFrom(tok, sentAt, previous) {
+  const ei = parseExpiresIn(tok.expires_in);
+  return {
+    access_token: tok.access_token,
+    refresh_token: typeof tok.refresh_token === 'string' && tok.refresh_token ? tok.refresh_token : previous?.refresh_token ?? null,
+    expires_at: ei === null ? null : sentAt + ei * 1000, // from when the request was sent: never later than the provider's
+    authorized_at: previous?.authorized_at ?? sentAt,
+    obtained_at: sentAt,
+  };
+}
+
+// Single flight in the process: concurrent callers share one refresh. A
+// caller that joins a refresh of the same stale token takes its result,
+// whatever it was; one whose token is another (it got a 401 on the token the
+// refresh just brought) starts or joins the next one.
+let inflight = null; // { stale, promise }
+async function refreshShared(stale) {
+  if (inflight) {
+    const joined = inflight;
+    const r = await joined.promise;
+    if (joined.stale === stale || (r.grant?.access_token && r.grant.access_token !== stale)) return r;
+  }
+  if (!inflight) {
+    const mine = { stale };
+    mine.promise = withLock(() => refreshLocked(stale)).finally(() => { if (inflight === mine) inflight = null; });
+    inflight = mine;
+  }
+  return inflight.promise;
+}
+
+// refreshLocked refreshes the grant whose access token `stale` is no longer
+// good, holding the lock. It answers {grant} (the stored grant after it: new
+// tokens, or another process's, or the old one when the refresh failed) and
+// fail, the outcome to give when that grant's access token cannot serve.
+async function refreshLocked(stale) {
+  const st = readState(); // another process may have refreshed meanwhile
+  const g = st.grant;
+  if (!g) return { fail: reauth(st.dead?.reason || 'no_grant', st.dead?.detail) };
+  if (g.access_token && g.access_token !== stale && fresh(g)) return { grant: g };
+  if (st.dead) return { grant: g, fail: reauth(st.dead.reason, st.dead.detail) };
+  if (!g.refresh_token) return { grant: g, fail: reauth('no_refresh_token', 'the access token expired and there is no refresh token') };
+  if (inBackoff(st)) return { grant: g, fail: backoffFail(st) };
+  const rtfp = fp(g.refresh_token);
+  if (st.lost && st.lost.rt === rtfp && now() >= st.lost.first + env.graceMs - GRACE_SAFETY_MS) {
+    // The answer to a refresh with this token was lost and the provider's
+    // grace window for it is over: it is superseded, and sending it again
+    // would be reuse. The rotated-into token never reached us.
+    return { grant: g, fail: markDead(st, 'lost_refresh_response', 'a refresh answer was lost and the grace window for a retry is over', true) };
+  }
+  const sentAt = now();
+  log(`refresh with rt ${rtfp}`);
+  const res = await tokenRequest({ grant_type: 'refresh_token', refresh_token: g.refresh_token });
+  const tok = tokensOf(res);
+  if (tok) {
+    st.grant = grantFrom(tok, sentAt, g);
+    st.backoff = null; st.lost = null;
+    writeState(st); // persisted before the new access token is used
+    log(`refreshed: at ${fp(st.grant.access_token)} rt ${fp(st.grant.refresh_token)} expires ${st.grant.expires_at ? iso(st.grant.expires_at) : 'unknown'}`);
+    return { grant: st.grant };
+  }
+  // Served but lost: no answer at all, or a 2xx we cannot read. The provider
+  // may have rotated the refresh token into one we never saw.
+  if (res.noAnswer || (res.status >= 200 && res.status < 300 && !(typeof res.body === 'object' && (res.body.error || res.body.ok === false)))) {
+    backOff(st, res);
+    const detail = errorDetail(res);
+    if (env.rotation === 'none' || env.rotation === 'rotate_keep_old') {
+      // The old refresh token stays valid: an ordinary transient failure.
+    } else if (env.rotation === 'rotate_with_grace' && env.graceMs > 0) {
+      if (!st.lost || st.lost.rt !== rtfp) st.lost = { rt: rtfp, first: sentAt };
+      log(`refresh answer lost; retry allowed until ${iso(st.lost.first + env.graceMs)}`);
+    } else {
+      return { grant: g, fail: markDead(st, 'lost_refresh_response', `the refresh answer was lost and the provider keeps no grace window: ${detail}`, true) };
+    }
+    writeState(st);
+    return { grant: g, fail: { outcome: 'temporary_error', detail } };
+  }
+  const age = (now() - (g.authorized_at ?? now())) / 3_600_000;
+  const verdict = classifyTokenError(res.status, res.body, age);
+  const detail = errorDetail(res);
+  switch (verdict.outcome) {
+    case 'temporary_error':
+      backOff(st, res);
+      writeState(st);
+      return { grant: g, fail: { outcome: 'temporary_error', detail } };
+    case 'reauthorize':
+      return { fail: markDead(st, verdict.reason, detail, false) };
+    default: // interaction_required, configuration_error: the grant lives
+      if (st.backoff) { st.backoff = null; writeState(st); }
+      return { grant: g, fail: { outcome: verdict.outcome, detail } };
+  }
+}
+
+// markDead records a dead grant. keepAccess: the access token still works
+// until it expires (a lost answer); after invalid_grant it is dropped.
+function markDead(st, reason, detail, keepAccess) {
+  log(`grant dead: ${reason}`);
+  st.dead = { reason, detail, at: now() };
+  if (!keepAccess && st.grant) st.grant.access_token = null;
+  st.backoff = null;
+  writeState(st);
+  return reauth(reason, detail);
+}
+
+async function getResource(accessToken) {
+  try {
+    const res = await fetch(env.resource, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    return { status: res.status };
+  } catch (err) {
+    return { noAnswer: String(err.cause?.code || err.message) };
+  }
+}
+
+// ---------------------------------------------------------------- ops
+async function opCall() {
+  const st = readState();
+  let g = st.grant;
+  if (!g) return reauth(st.dead?.reason || 'no_grant', st.dead?.detail);
+  let refreshed = false;
+  if (!fresh(g)) {
+    const r = await refreshShared(g.access_token);
+    if (r.grant && usable(r.grant)) {
+      refreshed = r.grant.access_token !== g.access_token;
+      g = r.grant; // new tokens, or the current ones while they last
+    } else {
+      return r.fail || reauth('unknown');
+    }
+  }
+  let api = await getResource(g.access_token);
+  if (api.status === 401 && !refreshed) {
+    // The provider refused a token we thought good (revoked, skewed clock,
+    // no expires_in): refresh and send the request once more.
+    log(`API 401 with at ${fp(g.access_token)}: refreshing`);
+    const r = await refreshShared(g.access_token);
+    if (!(r.grant && r.grant.access_token !== g.access_token && usable(r.grant))) {
+      return r.fail || { outcome: 'unauthorized', detail: 'the API refused the access token and no other could be had' };
+    }
+    api = await getResource(r.grant.access_token);
+  }
+  if (api.noAnswer) return { outcome: 'temporary_error', detail: `no answer from the API (${api.noAnswer})` };
+  return apiOutcome(api.status);
+}
+
+const pendingAuth = new Map(); // state -> PKCE verifier
+async function opAuthorize() {
+  const md = await discover();
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const state = crypto.randomBytes(16).toString('base64url');
+  pendingAuth.set(state, verifier);
+  const scopes = env.offline === 'scope' ? [...env.scopes, 'offline_access'] : env.scopes;
+  const u = new URL(md.authorization_endpoint);
+  const q = {
+    response_type: 'code', client_id: env.clientId, redirect_uri: env.redirectUri, scope: scopes.join(' '), state,
+    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    ...(env.offline === 'access_type' ? { access_type: 'offline' } : {}),
+  };
+  for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+  return { url: u.href };
+}
+
+async function opCallback(req) {
+  let u;
+  try { u = new URL(req.url); } catch { return { outcome: 'error', detail: 'the callback URL does not parse' }; }
+  const state = u.searchParams.get('state');
+  const verifier = state && pendingAuth.get(state);
+  if (!verifier) return { outcome: 'error', detail: 'the callback state matches no authorization under way' };
+  pendingAuth.delete(state);
+  const err = u.searchParams.get('error');
+  if (err) {
+    const v = classifyTokenError(0, { error: err, error_description: u.searchParams.get('error_description') || '' }, 0);
+    return { outcome: v.outcome === 'interaction_required' ? v.outcome : 'error', detail: `authorization refused: ${err}` };
+  }
+  const code = u.searchParams.get('code');
+  if (!code) return { outcome: 'error', detail: 'the callback carries no code' };
+  return withLock(async () => {
+    const st = readState();
+    if (inBackoff(st)) return backoffFail(st);
+    const sentAt = now();
+    const res = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: env.redirectUri, code_verifier: verifier });
+    const tok = tokensOf(res);
+    if (!tok) {
+      if (res.noAnswer || res.status === 429 || res.status >= 500) { backOff(st, res); writeState(st); }
+      const v = res.noAnswer ? { outcome: 'temporary_error' } : classifyTokenError(res.status, res.body, 0);
+      return { outcome: v.outcome, ...(v.reason ? { reason: v.reason } : {}), detail: errorDetail(res) };
+    }
+    // A new authorization: a new grant, alive, with nothing of the old one.
+    writeState({ grant: grantFrom(tok, sentAt, null), dead: null, backoff: null, lost: null });
+    log(`authorized: at ${fp(tok.access_token)} rt ${fp(tok.refresh_token)}`);
+    return { outcome: 'ok' };
+  });
+}
+
+// logout revokes the refresh token (RFC 7009) and forgets the grant even
+// when the revocation fails.
+async function opLogout() {
+  return withLock(async () => {
+    const st = readState();
+    const g = st.grant;
+    const token = g?.refresh_token || g?.access_token;
+    if (token) {
+      try {
+        const md = await discover();
+        if (md.revocation_endpoint) {
+          const s = readSecret();
+          const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+          const form = new URLSearchParams({ token, token_type_hint: g.refresh_token ? 'refresh_token' : 'access_token' });
+          if (s !== undefined) headers.authorization = 'Basic ' + Buffer.from(`${formEncode(env.clientId)}:${formEncode(s)}`).toString('base64');
+          else form.set('client_id', env.clientId);
+          const res = await post(md.revocation_endpoint, headers, form, s);
+          log(`revocation: ${res.noAnswer ? 'no answer' : res.status}`);
+        }
+      } catch (err) { log(`revocation failed: ${err.message}`); }
+    }
+    writeState({ grant: null, dead: null, backoff: st.backoff ?? null, lost: null });
+    return { outcome: 'ok' };
+  });
+}
+
+// service_call: a client-credentials token (scope api), kept in memory and
+// reused until it is within 30 s of expiry.
+let service = null;
+let serviceInflight = null;
+function serviceToken(stale) {
+  if (service && service.access_token !== stale && fresh(service)) return Promise.resolve({ grant: service });
+  if (!serviceInflight) {
+    serviceInflight = (async () => {
+      const st = readState();
+      if (inBackoff(st)) return { fail: backoffFail(st) };
+      const sentAt = now();
+      const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'api' });
+      const tok = tokensOf(res);
+      if (tok) {
+        const ei = parseExpiresIn(tok.expires_in);
+        service = { access_token: tok.access_token, expires_at: ei === null ? null : sentAt + ei * 1000 };
+        if (st.backoff) await withLock(async () => { const s2 = readState(); s2.backoff = null; writeState(s2); });
+        return { grant: service };
+      }
+      const v = res.noAnswer ? { outcome: 'temporary_error' } : classifyTokenError(res.status, res.body, 0);
+      if (v.outcome === 'temporary_error') await withLock(async () => { const s2 = readState(); backOff(s2, res); writeState(s2); });
+      return { fail: { outcome: v.outcome === 'reauthorize' ? 'configuration_error' : v.outcome, detail: errorDetail(res) } };
+    })().finally(() => { serviceInflight = null; });
+  }
+  return serviceInflight;
+}
+
+async function opServiceCall() {
+  let r = await serviceToken(null);
+  if (!r.grant) return r.fail;
+  let api = await getResource(r.grant.access_token);
+  if (api.status === 401) {
+    const old = r.grant.access_token;
+    r = await serviceToken(old);
+    if (!r.grant) return r.fail;
+    api = await getResource(r.grant.access_token);
+  }
+  if (api.noAnswer) return { outcome: 'temporary_error', detail: `no answer from the API (${api.noAnswer})` };
+  return apiOutcome(api.status);
+}
+
+// ---------------------------------------------------------------- protocol
+function send(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
+
+const running = new Set();
+const ops = {
+  authorize: opAuthorize,
+  callback: opCallback,
+  call: opCall,
+  service_call: opServiceCall,
+  logout: opLogout,
+  reload: async () => { readSecret(); log('reloaded the client secret'); return {}; },
+  time: async () => ({}),
+};
+
+async function handle(req) {
+  const op = ops[req.op];
+  if (!op) return send({ id: req.id, error: `unknown op ${JSON.stringify(req.op)}` });
+  let out;
+  try {
+    out = await op(req);
+  } catch (err) {
+    // A failure of our own (discovery unreachable, a bug): reported, never a crash.
+    log(`op ${req.op} failed: ${err.message}`);
+    if (req.op === 'authorize') return send({ id: req.id, error: `authorize: ${err.message}` });
+    out = { outcome: err instanceof LockBusy ? 'temporary_error' : 'error', detail: String(err.message).slice(0, 300) };
+  }
+  send({ id: req.id, ...out });
+}
+
+send({ hello: { protocol: 1, name: 'independent', version: '1.0.0',
+  capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'shared_state', 'client_credentials', 'clock:now'] } });
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on('line', (line) => {
+  if (!line.trim()) return;
+  let req;
+  try { req = JSON.parse(line); } catch { return send({ error: 'a line that is not JSON' }); }
+  if (!req || typeof req !== 'object' || typeof req.id !== 'string') return send({ error: 'a request without an id' });
+  if (typeof req.now === 'string') setNow(req.now);
+  if (req.op === 'shutdown') {
+    // Let the ops under way finish (they may hold the lock), then go.
+    Promise.race([Promise.allSettled([...running]), sleep(15_000)]).then(() => {
+      process.stdout.write(JSON.stringify({ id: req.id }) + '\n', () => process.exit(0));
+    });
+    return;
+  }
+  const p = handle(req).finally(() => running.delete(p));
+  running.add(p);
+});
+rl.on('close', () => { Promise.allSettled([...running]).then(() => process.exit(0)); });
