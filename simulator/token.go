@@ -81,6 +81,9 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 	if op.RefreshDropped {
 		if ext, ok := resp.(*fosite.AccessResponse); ok {
 			delete(ext.Extra, "refresh_token")
+			if op.RefreshUnchanged {
+				ext.Extra["refresh_token"] = r.PostForm.Get("refresh_token")
+			}
 		}
 	}
 	// RFC 6750 spells it "Bearer"; fosite writes "bearer". A lowercase

@@ -40,6 +40,9 @@ type Op struct {
 	// RefreshDropped is set when the profile does not rotate refresh tokens:
 	// the new refresh token fosite minted was not stored and must not be sent.
 	RefreshDropped bool
+	// RefreshUnchanged is set with RefreshDropped when the answer carries
+	// the refresh token the request presented, still the current one.
+	RefreshUnchanged bool
 
 	keepRefresh bool
 	rotatedFrom *token

@@ -493,11 +493,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 	now := s.clock.Now()
 	o := opFrom(ctx)
 	r := s.policy.Refresh
-	if r.Rotation == profile.RotationNone || (o != nil && o.KeepRefresh) ||
-		(r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()) {
+	notDue := r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()
+	if r.Rotation == profile.RotationNone || (o != nil && o.KeepRefresh) || notDue {
 		t.lastUsed = now
 		if o != nil {
 			o.keepRefresh = true
+			// A periodic rotation not yet due answers with the token it
+			// was given (Intuit's "the latest refresh_token returned");
+			// a provider that never rotates answers with none (Google).
+			o.RefreshUnchanged = notDue && r.Rotation != profile.RotationNone && !o.KeepRefresh
 		}
 		return nil
 	}
