@@ -402,17 +402,7 @@ func judgeNoRefreshAfterDead(r *Record) Judgement {
 
 func judgeReauthorizeWhenDead(r *Record) Judgement {
 	j := Judgement{}
-	// After the user logged out, the client rightly has no grant to use,
-	// whatever the provider made of its revocation (a failed one leaves
-	// the grant alive there): asking the user to sign in is no fault then.
-	loggedOut := false
 	for _, s := range r.Steps {
-		switch s.Step.Action() {
-		case "logout":
-			loggedOut = true
-		case "authorize":
-			loggedOut = false
-		}
 		// A client credentials call holds no user's grant to judge.
 		if s.Step.Call == nil || s.Step.Call.ClientCredentials {
 			continue
@@ -420,7 +410,7 @@ func judgeReauthorizeWhenDead(r *Record) Judgement {
 		for _, c := range s.Calls {
 			j.Applies = true
 			switch {
-			case c.Outcome == scenarios.OutcomeReauthorize && c.Live && !loggedOut:
+			case c.Outcome == scenarios.OutcomeReauthorize && c.Live:
 				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the client asked the user to authorize again (%s) while the provider still honoured the grant", s.Index+1, s.Step.Line, offset(r, c.Time), c.Reason))
 				j.Events = append(j.Events, s.LastSeq)
 			case (c.Outcome == scenarios.OutcomeUnauthorized || c.Outcome == scenarios.OutcomeError) && !c.Live:
@@ -526,7 +516,6 @@ func judgeAsksForOfflineAccess(r *Record) Judgement {
 func judgeNoNeedlessRefresh(r *Record) Judgement {
 	j := Judgement{}
 	type access struct {
-		fp              string
 		issued, expires time.Time
 		// since is the event that showed the client holding it: it
 		// presented the token to the API, or the refresh token that came
@@ -556,7 +545,7 @@ func judgeNoNeedlessRefresh(r *Record) Judgement {
 	for _, e := range mine(r) {
 		switch {
 		case e.Kind == events.TokenIssued && e.TokenType == "access_token" && e.ExpiresAt != nil:
-			a := &access{fp: e.Token, issued: e.Time, expires: *e.ExpiresAt}
+			a := &access{issued: e.Time, expires: *e.ExpiresAt}
 			byFP[e.Token] = a
 			pendingAccess[e.Family] = a
 		case e.Kind == events.TokenIssued && e.TokenType == "refresh_token":

@@ -294,7 +294,7 @@ steps:
 		rec := conformance.Run(context.Background(), out, conformance.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(rec.Steps[3].Calls).To(HaveLen(1))
-		Expect(rec.Steps[3].Calls[0].Live).To(BeTrue(), "the provider still honours the grant")
+		Expect(rec.Steps[3].Calls[0].Live).To(BeFalse(), "the provider still honours the grant, but the user gave it up")
 		Expect(conformance.Failures(rec)).NotTo(HaveKey(conformance.CheckReauthorizeWhenDead))
 	})
 

@@ -181,6 +181,9 @@ type run struct {
 
 	mu     sync.Mutex
 	minted []string
+	// dropped are the families the user logged out of: the client rightly
+	// holds nothing of them, even where a failed revocation left them alive.
+	dropped map[string]bool
 }
 
 func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
@@ -188,7 +191,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}}
 	r.output = newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
@@ -401,7 +404,13 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "change_password":
 		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
 	case "logout":
-		return r.do(ctx, sr, "Logout", r.proc.Logout)
+		err := r.do(ctx, sr, "Logout", r.proc.Logout)
+		// The user gave up every grant the client held, whatever became of
+		// its revocation at the provider.
+		for _, f := range r.srv.Store().Families() {
+			r.dropped[f.ID] = true
+		}
+		return err
 	case "publishing_status":
 		return r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/publishing-status", map[string]string{"status": s.PublishingStatus}, nil)
 	case "require_consent":
@@ -610,14 +619,15 @@ func (r *run) called(res Result) CallRecord {
 // client that kept what it was given: the provider would accept a refresh
 // token that reached the client, or, for a grant without refresh tokens, a
 // live access token. A token minted for an answer that never arrived (a
-// lost or spoiled response) does not count: no client could hold it.
+// lost or spoiled response) does not count: no client could hold it; nor
+// does a grant the user logged out of.
 func (r *run) live() bool {
 	if r.rec.User == "" {
 		return false
 	}
 	delivered := deliveredRefreshTokens(r.srv.Events().Since(0))
 	for _, f := range r.srv.Store().Families() {
-		if f.Client != r.env.ClientID || f.User != r.rec.User || f.Revoked {
+		if f.Client != r.env.ClientID || f.User != r.rec.User || f.Revoked || r.dropped[f.ID] {
 			continue
 		}
 		if f.RefreshTokens == 0 && f.LiveAccess > 0 {
