@@ -68,8 +68,11 @@ function classifyTokenError(status, body, ageHours) {
       (status === 403 && !o)) { // Google's rate-limit page
     return { outcome: 'temporary_error' };
   }
+  // Google's invalid_rapt comes as error_subtype, and in the description
+  // ("reauth related error (invalid_rapt)") that every library passes on.
   if (['interaction_required', 'login_required', 'consent_required'].includes(code) ||
-      (o && (o.error_subtype === 'invalid_rapt' || 'suberror' in o || 'claims' in o)) || /AADSTS(50076|50079):/.test(desc)) {
+      (o && (o.error_subtype === 'invalid_rapt' || 'suberror' in o || 'claims' in o)) || desc.includes('invalid_rapt') ||
+      /AADSTS(50076|50079):/.test(desc)) {
     return { outcome: 'interaction_required' };
   }
   if (['invalid_grant', 'bad_refresh_token', 'invalid_refresh_token', 'token_revoked'].includes(code)) {

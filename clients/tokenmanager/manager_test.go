@@ -549,6 +549,21 @@ var _ = Describe("The reference token manager", func() {
 			Expect(err).NotTo(HaveOccurred(), "neither killed the grant")
 		})
 
+		It("reads Google's invalid_rapt in the description alone as a step-up, as libraries that drop error_subtype pass it on", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 400, "match": map[string]any{"count": 1},
+				"body": `{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}`})
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var step *tokenmanager.InteractionRequired
+			Expect(errors.As(err, &step)).To(BeTrue(), "%v", err)
+			_, err = r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred(), "the grant lives")
+			outcome, _ := tokenmanager.TokenErrorOutcome(0, []byte(`{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}`), 0)
+			Expect(outcome).To(Equal("interaction_required"), "without the status either")
+		})
+
 		It("tells a step-up from a dead grant, and keeps the tokens", func() {
 			r := newRig(profile.Generic())
 			r.authorize(r.m)

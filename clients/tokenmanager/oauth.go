@@ -448,9 +448,13 @@ func classify(ans answer, age time.Duration, now time.Time) error {
 		// AADSTS50196 and 90055 are Entra's throttling in an invalid_grant.
 		return &TemporaryError{Status: ans.status, RetryAfter: ans.retryAfter(now), Err: fmt.Errorf("%s %s", code, desc)}
 	case code == "interaction_required" || code == "login_required" || code == "consent_required" ||
-		ans.str("error_subtype") == "invalid_rapt" || ans.str("suberror") != "" || ans.fields["claims"] != nil ||
-		entra("50076", "50079"):
-		// Step-up: Entra's MFA and claims challenges come as invalid_grant.
+		ans.str("error_subtype") == "invalid_rapt" || strings.Contains(desc, "invalid_rapt") ||
+		ans.str("suberror") != "" || ans.fields["claims"] != nil || entra("50076", "50079"):
+		// Step-up: Entra's MFA and claims challenges come as invalid_grant,
+		// and so does Google's reauthentication, whose error_subtype
+		// invalid_rapt its description repeats ("reauth related error
+		// (invalid_rapt)"): libraries that pass on only the error and its
+		// description (Authlib, oauthlib) keep that much of it.
 		return &InteractionRequired{Code: code, Description: desc}
 	case code == "invalid_grant" || code == "bad_refresh_token" || code == "invalid_refresh_token" || code == "token_revoked":
 		return &ReauthorizationRequired{Reason: deadReason(code, desc, age), Code: code, Description: desc, Status: ans.status}

@@ -18,14 +18,19 @@
 // the stored tokens stay as they are.
 //
 // Usage: node openid-client.js   (run by oauthsim conform --client-cmd)
+// selfcheck.js imports it for failure alone, which runs no adapter.
 
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import * as client from 'openid-client';
 import {
   readEnv, serve, libraryVersion, tokenFile, markGrant, noGrant, forgetGrant, oauthOutcome, apiOutcome, callApi,
-  libraryFailure, log,
+  libraryFailure, unreadableAnswer, log,
 } from './protocol.js';
 
-const env = readEnv();
+// Run as the adapter, unless imported.
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+const env = isMain ? readEnv() : undefined;
 const stored = tokenFile('openid-client-tokens');
 
 let config; // the client.Configuration
@@ -63,7 +68,7 @@ function store(res, previous) {
 }
 
 // failure maps an openid-client error to an outcome.
-function failure(err) {
+export function failure(err) {
   if (err instanceof client.ResponseBodyError) {
     return oauthOutcome({ body: err.cause, status: err.status, message: err.message, err });
   }
@@ -75,10 +80,25 @@ function failure(err) {
     // its status tells whether it is worth retrying later.
     return oauthOutcome({ status: err.cause.status, message: `${err.message} (HTTP ${err.cause.status})`, err });
   }
+  const inner = err instanceof client.ClientError ? err.cause : undefined; // oauth4webapi's OperationProcessingError
+  if (err?.code === 'OAUTH_PARSE_ERROR' && inner) {
+    // oauth4webapi's getResponseJsonBody: a token answer labelled JSON whose
+    // body would not parse (empty, cut short; under another label it is
+    // OAUTH_RESPONSE_IS_NOT_JSON, with the Response, above), or an ID token
+    // in it that would not. No status comes with it: an answer with no error.
+    return unreadableAnswer(`${err.message}: ${inner.message}`);
+  }
+  if (err?.code === 'OAUTH_INVALID_RESPONSE' && inner?.cause && typeof inner.cause === 'object' && 'body' in inner.cause) {
+    // oauth4webapi's checks of a 200 token answer's JSON (getResponseJsonBody,
+    // processGenericAccessTokenResponse): no object, or no valid access_token
+    // or token_type, the body handed over as cause.body. GitHub and Slack
+    // answer their errors so, with 200; the table reads the body.
+    return oauthOutcome({ body: inner.cause.body, message: `${err.message}: ${inner.message}`, err });
+  }
   return libraryFailure(err);
 }
 
-serve(env, {
+if (isMain) serve(env, {
   name: 'openid-client',
   version: libraryVersion('openid-client'),
   // concurrency: protocol.js serves calls at once and nothing here

@@ -243,8 +243,11 @@ export function tokenErrorOutcome({ status = 0, body, age }) {
     // A 403 that is not JSON is Google's rate-limit page.
     return { outcome: 'temporary_error' };
   }
-  if (STEP_UP.includes(code) || str('error_subtype') === 'invalid_rapt' || str('suberror') !== '' ||
-      (fields?.claims ?? null) !== null || entra('50076', '50079')) {
+  // Google's step-up is invalid_grant with error_subtype invalid_rapt, which
+  // its description repeats ("reauth related error (invalid_rapt)") for
+  // libraries that pass on only the error and its description.
+  if (STEP_UP.includes(code) || str('error_subtype') === 'invalid_rapt' || desc.includes('invalid_rapt') ||
+      str('suberror') !== '' || (fields?.claims ?? null) !== null || entra('50076', '50079')) {
     return { outcome: 'interaction_required' };
   }
   if (DEAD_GRANT.includes(code)) return { outcome: 'reauthorize', reason: deadReason(desc, age) };
@@ -279,6 +282,16 @@ export function oauthOutcome({ body, status, message, err }) {
   const full = message && code && !String(message).includes(code) ? `${message} (${detail})` : (message || detail);
   if (body === undefined && !status) return { ...libraryFailure(err), detail: full };
   return { ...tokenErrorOutcome({ status, body, age: grantAge() }), detail: full };
+}
+
+/**
+ * unreadableAnswer is the outcome when the library read the token endpoint's
+ * answer and found neither tokens nor an OAuth error in it (a body that is
+ * not JSON, empty or cut short), and says so in its own words, without the
+ * status: the table's last row, an answer with no error.
+ */
+export function unreadableAnswer(message) {
+  return { ...tokenErrorOutcome({ age: grantAge() }), detail: message };
 }
 
 /** libraryFailure is the outcome of an error that carries no answer. */

@@ -1,11 +1,16 @@
 // selfcheck: node/protocol.js answers every case of ../testdata/outcomes.json
-// (the outcome table of clients/adapters/README.md) as the case says. Run by
-// conform-all before the adapters; needs Node only, no npm packages.
+// (the outcome table of clients/adapters/README.md) as the case says, and the
+// openid-client adapter reads what the library throws for a token endpoint's
+// answer (the real library, its fetch answered here, no network) as the
+// table does. Run by conform-all before the adapters; needs Node and the
+// installed packages (npm ci).
 //
 // Usage: node selfcheck.js
 
 import fs from 'node:fs';
 import { tokenErrorOutcome, apiOutcome } from './protocol.js';
+import * as client from 'openid-client';
+import { failure as openidClientFailure } from './openid-client.js';
 
 const cases = JSON.parse(fs.readFileSync(new URL('../testdata/outcomes.json', import.meta.url), 'utf8'));
 const HOUR = 3600 * 1000;
@@ -24,6 +29,35 @@ for (const c of cases.token) {
 }
 for (const c of cases.api) expect(`the API's HTTP ${c.status}`, apiOutcome(c.status).outcome, c.outcome);
 
-const total = cases.token.length + cases.api.length;
-console.error(`node/protocol.js: ${total - failed} of ${total} outcome cases as the table says`);
+// Token endpoint answers to a refresh, as openid-client meets them: status,
+// content type, body, and the outcome and reason the table gives them.
+const json = 'application/json';
+const answers = [
+  [200, json, '', 'temporary_error'],
+  [200, json, '{"access_token":"abc","token_ty', 'temporary_error'],
+  [200, json, '{"token_type":"Bearer"}', 'temporary_error'],
+  [200, 'text/html; charset=utf-8', '<html><head><title>200 OK</title></head></html>', 'temporary_error'],
+  [403, 'text/html; charset=utf-8', '<html><title>403 Rate Limit Exceeded</title></html>', 'temporary_error'],
+  [200, json, '{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired."}', 'reauthorize', 'expired'],
+  [200, json, '{"ok":false,"error":"invalid_refresh_token"}', 'reauthorize', 'unknown'],
+  [400, json, '{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}', 'interaction_required'],
+];
+let adapterCases = 0;
+for (const [status, type, body, outcome, reason] of answers) {
+  const config = new client.Configuration({ issuer: 'http://127.0.0.1/', token_endpoint: 'http://127.0.0.1/token' }, 'demo', 'secret');
+  client.allowInsecureRequests(config);
+  config[client.customFetch] = async () => new Response(body, { status, headers: { 'content-type': type } });
+  let got;
+  try {
+    await client.refreshTokenGrant(config, 'a-refresh-token');
+    got = { outcome: '(the library took it as a token)' };
+  } catch (err) {
+    got = openidClientFailure(err);
+  }
+  adapterCases++;
+  expect(`openid-client: a refresh answered HTTP ${status} ${type} ${JSON.stringify(body)}`, [got.outcome, got.reason ?? ''], [outcome, reason ?? '']);
+}
+
+const total = cases.token.length + cases.api.length + adapterCases;
+console.error(`node/protocol.js and openid-client.js: ${total - failed} of ${total} outcome cases as the table says`);
 process.exit(failed ? 1 : 0);

@@ -20,6 +20,7 @@ stored token, as the docs' OAuth2Session(token=token) does.
 Run: /usr/bin/python3 clients/adapters/python/authlib_adapter.py
 """
 
+import json
 import os
 import sys
 import time
@@ -143,6 +144,12 @@ class Adapter(protocol.Adapter):
             # OAuthError itself with the answer's error and error_description
             # (Authlib's own failures are its subclasses, and other errors).
             return self.token_error(exc, exc.error, exc.description)
+        if isinstance(exc, (requests.exceptions.JSONDecodeError, json.JSONDecodeError)):
+            # parse_response_token reads any answer below 500 with
+            # resp.json(), which raises this bare when the body is not JSON
+            # (a 429's text, Google's 403 page, a 200 cut short or empty):
+            # the token endpoint's answer, unreadable.
+            return protocol.unreadable_answer_outcome(self.granted_at, msg)
         # parse_response_token raises for a 5xx token answer: requests_outcome reads its status.
         return protocol.requests_outcome(exc, self.granted_at, msg)
 

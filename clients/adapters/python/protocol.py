@@ -240,8 +240,12 @@ def token_error_outcome(status, body, age):
             or entra("50196", "90055") or (status == 403 and fields is None)):
         # A 403 that is not JSON is Google's rate-limit page.
         return "temporary_error", None
-    if (code in STEP_UP or text("error_subtype") == "invalid_rapt" or text("suberror") != ""
-            or (fields is not None and fields.get("claims") is not None) or entra("50076", "50079")):
+    # Google's step-up is invalid_grant with error_subtype invalid_rapt, which
+    # its description repeats ("reauth related error (invalid_rapt)"): Authlib
+    # and oauthlib pass on only the error and its description.
+    if (code in STEP_UP or text("error_subtype") == "invalid_rapt" or "invalid_rapt" in desc
+            or text("suberror") != "" or (fields is not None and fields.get("claims") is not None)
+            or entra("50076", "50079")):
         return "interaction_required", None
     if code in DEAD_GRANT:
         return "reauthorize", dead_reason(desc, age)
@@ -256,6 +260,16 @@ def oauth_error_outcome(code, description, granted_at, message, status=0):
     other field of the answer, and seldom its status)."""
     age = time.time() - granted_at if granted_at else None
     name, reason = token_error_outcome(status, {"error": code, "error_description": description}, age)
+    return outcome(name, reason, message)
+
+
+def unreadable_answer_outcome(granted_at, message):
+    """The outcome when the library read the token endpoint's answer and found
+    neither a token nor an OAuth error in it (an HTML page, an empty body, JSON
+    cut short), and says so in words of its own, without the status: the
+    table's last row, an answer with no error."""
+    age = time.time() - granted_at if granted_at else None
+    name, reason = token_error_outcome(0, None, age)
     return outcome(name, reason, message)
 
 

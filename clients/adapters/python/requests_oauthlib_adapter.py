@@ -57,9 +57,10 @@ TIMEOUT = 10
 
 
 # Errors oauthlib raises of itself, not from a provider's answer: its own
-# words, whatever error code they carry.
+# words, whatever error code they carry. MissingTokenError is not one: see
+# failure.
 OWN_ERRORS = (TokenExpiredError, InsecureTransportError, MismatchingStateError, MissingCodeError,
-              MissingTokenError, MissingTokenTypeError)
+              MissingTokenTypeError)
 
 
 class Adapter(protocol.Adapter):
@@ -132,6 +133,13 @@ class Adapter(protocol.Adapter):
     def failure(self, exc):
         """Maps what requests-oauthlib / oauthlib raised to an outcome."""
         msg = protocol.describe(exc)
+        if isinstance(exc, MissingTokenError):
+            # oauthlib's validate_token_parameters, on a token answer with
+            # neither an error nor an access_token: what parse_token_response
+            # makes of a body that is not JSON (an HTML 500, an empty or cut
+            # answer) or of JSON without a token. fetch_token and the refresh
+            # pass it the body whatever the status; the answer was unreadable.
+            return protocol.unreadable_answer_outcome(self.granted_at, msg)
         if isinstance(exc, OAuth2Error) and not isinstance(exc, OWN_ERRORS):
             # oauthlib raises the error of the token answer's body as an
             # OAuth2Error subclass carrying error and description (and no

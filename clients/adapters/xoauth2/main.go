@@ -380,8 +380,37 @@ func outcome(err error, grantAge time.Duration) protocol.Response {
 		// x/oauth2's own verdict (an errors.New, so matched by its text):
 		// the access token expired and there is nothing to refresh with.
 		return protocol.Response{Outcome: "reauthorize", Reason: "no_refresh_token", Detail: err.Error()}
+	case unreadableAnswer(err):
+		// A 2xx answer of the token endpoint with neither a token nor an
+		// error in it: the table's last row.
+		out, reason := tokenmanager.TokenErrorOutcome(0, nil, grantAge)
+		return protocol.Response{Outcome: out, Reason: string(reason), Detail: err.Error()}
 	}
 	return protocol.Response{Outcome: "error", Detail: err.Error()}
+}
+
+// unreadableAnswers are x/oauth2's own words (internal/token.go,
+// doTokenRoundTrip) for a token endpoint's answer that it could not take:
+// with a 2xx status (an error status comes as a RetrieveError), a body not
+// JSON, cut short or empty ("cannot parse json", or "cannot parse response"
+// under a form content type) or one with no access_token and no error
+// ("server response missing access_token"); with any status, a body whose
+// reading failed ("cannot fetch token", which a RetrieveError's text also
+// begins with: outcome reads those first). Each is an errors.New or an
+// fmt.Errorf with %v, so only its text tells it; under an API call,
+// http.Client puts it in a url.Error.
+var unreadableAnswers = []string{
+	"oauth2: cannot parse json: ",
+	"oauth2: cannot parse response: ",
+	"oauth2: server response missing access_token",
+	"oauth2: cannot fetch token: ",
+}
+
+// unreadableAnswer reports whether err is x/oauth2's report of a token
+// endpoint's answer it could not read (unreadableAnswers).
+func unreadableAnswer(err error) bool {
+	msg := err.Error()
+	return slices.ContainsFunc(unreadableAnswers, func(s string) bool { return strings.Contains(msg, s) })
 }
 
 // retrieveOutcome reads a failed token request as x/oauth2 reports it (the
