@@ -47,6 +47,10 @@ var _ = Describe("summary.md", func() {
 		md := markdown(r)
 		Expect(md).To(ContainSubstring("### Not exercised\n\n- go-ref × rotation-basic: fault slow (latency) never fired on its requests\n"))
 		Expect(markdown(fixture())).NotTo(ContainSubstring("Not exercised"))
+		clean := fixture()
+		clean.Runs = []reports.Run{r.Runs[0], clean.Runs[2]}
+		clean.Runs[1].Status = reports.StatusPass
+		Expect(markdown(clean)).To(HavePrefix("## oauthsim conformance: no run failed; 1 of 2 not exercised by their scenario\n"))
 	})
 
 	It("tables the checks with how often they failed and why they matter", func() {

@@ -14,7 +14,9 @@ import (
 // tally is what every report's headline says.
 type tally struct {
 	Runs, Pass, Fail, Skip, Error int
-	Clients, Scenarios            int
+	// Unexercised counts the runs a fault of their scenario never met.
+	Unexercised        int
+	Clients, Scenarios int
 	// Wall is the wall time of the whole conformance run; Sim the sim time
 	// the scenarios cover: each scenario's longest run once, however many
 	// clients ran it (they all go through the same timeline).
@@ -47,12 +49,19 @@ func (t tally) verdict() string {
 		return fmt.Sprintf("%d of %d runs failed", t.Fail+t.Error, t.Runs)
 	case t.Pass == 0:
 		return "no run passed"
+	case t.Unexercised > 0:
+		// Not "all passed": those runs judged nothing of what their
+		// scenario was written for.
+		return fmt.Sprintf("no run failed; %d of %d not exercised by their scenario", t.Unexercised, t.Runs)
 	}
 	return "all runs passed"
 }
 
 // add counts run.
 func (t *tally) add(run Run) {
+	if len(run.Unexercised) > 0 {
+		t.Unexercised++
+	}
 	switch status(run) {
 	case StatusPass:
 		t.Pass++
