@@ -138,18 +138,19 @@ func Outcome(err error) (outcome string, reason Reason) {
 		return "interaction_required", ""
 	case errors.As(err, &config):
 		return "configuration_error", ""
-	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded), noAnswer(err):
+	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded), NoAnswer(err):
 		return "temporary_error", ""
 	}
 	return "error", ""
 }
 
-// noAnswer reports whether err is a request that got no answer: the
+// NoAnswer reports whether err is a request that got no answer: the
 // connection refused or reset, closed before the answer was whole, or timed
 // out. Refreshes wrap theirs in a TemporaryError; an API call, a code
 // exchange or a revocation returns the HTTP client's error as it is, and the
-// protocol calls all of them temporary_error (clients/adapters/README.md).
-func noAnswer(err error) bool {
+// protocol calls all of them temporary_error (clients/adapters/README.md),
+// as the adapters that see an http.Client's errors do through this.
+func NoAnswer(err error) bool {
 	// Every error of http.Client.Do is a url.Error, itself a net.Error:
 	// only its timeouts are the network's, not, say, a malformed URL.
 	var netErr net.Error

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -368,13 +367,10 @@ func outcome(err error, grantAge time.Duration) protocol.Response {
 	if errors.As(err, &re) {
 		return retrieveOutcome(re, grantAge)
 	}
-	// Every error of http.Client.Do is a *url.Error, itself a net.Error:
-	// only a timeout, a failed connection or a dropped answer is the
-	// network's, whether on the way to the token endpoint or to the API.
-	var netErr net.Error
-	var opErr *net.OpError
 	switch {
-	case errors.As(err, &netErr) && netErr.Timeout(), errors.As(err, &opErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case tokenmanager.NoAnswer(err):
+		// A timeout, a failed connection or a dropped answer, on the way
+		// to the token endpoint or to the API.
 		return protocol.Response{Outcome: "temporary_error", Detail: err.Error()}
 	case strings.Contains(err.Error(), "oauth2: token expired and refresh token is not set"):
 		// x/oauth2's own verdict (an errors.New, so matched by its text):
