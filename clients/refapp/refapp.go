@@ -143,19 +143,14 @@ func (a *App) Call(ctx context.Context) (Result, error) {
 		return classify(err), nil
 	}
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		// Every success, 204 No Content too: the outcome table
-		// (clients/adapters/README.md) reads the class, not the code.
-		return Result{Outcome: "ok"}, nil
-	case resp.StatusCode == http.StatusUnauthorized:
-		return Result{Outcome: "unauthorized", Detail: resp.Status}, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		// The API is throttling or failing, not refusing the grant: worth
-		// trying again later, as clients/PROTOCOL.md has it.
-		return Result{Outcome: "temporary_error", Detail: "the API answered " + resp.Status}, nil
+	switch out := tokenmanager.APIOutcome(resp.StatusCode); out {
+	case "ok":
+		return Result{Outcome: out}, nil
+	case "unauthorized":
+		return Result{Outcome: out, Detail: resp.Status}, nil
+	default:
+		return Result{Outcome: out, Detail: "the API answered " + resp.Status}, nil
 	}
-	return Result{Outcome: "error", Detail: "the API answered " + resp.Status}, nil
 }
 
 // Logout revokes and forgets the user's tokens.

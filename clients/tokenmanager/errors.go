@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -142,6 +143,23 @@ func Outcome(err error) (outcome string, reason Reason) {
 		return "temporary_error", ""
 	}
 	return "error", ""
+}
+
+// APIOutcome is what the outcome table (clients/adapters/README.md) makes of
+// the API's answer to a call, by its status: ok for any success, 204 No
+// Content too (the class counts, not the code); unauthorized for a 401;
+// temporary_error for a 429 or a 5xx, the API throttling or failing rather
+// than refusing the grant; error for anything else.
+func APIOutcome(status int) string {
+	switch {
+	case status >= 200 && status < 300:
+		return "ok"
+	case status == http.StatusUnauthorized:
+		return "unauthorized"
+	case status == http.StatusTooManyRequests || status >= 500:
+		return "temporary_error"
+	}
+	return "error"
 }
 
 // NoAnswer reports whether err is a request that got no answer: the

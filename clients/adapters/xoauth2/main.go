@@ -430,16 +430,12 @@ func retrieveOutcome(re *oauth2.RetrieveError, grantAge time.Duration) protocol.
 }
 
 // apiOutcome reads the API's answer to a call, as every adapter does.
+// x/oauth2's transport only adds the header: a 401 reaches the application
+// as it is, and is answered unauthorized.
 func apiOutcome(status int, line string) protocol.Response {
-	switch {
-	case status >= 200 && status < 300:
-		return protocol.Response{Outcome: "ok"}
-	case status == http.StatusUnauthorized:
-		// x/oauth2's transport only adds the header: a 401 reaches the
-		// application as it is.
-		return protocol.Response{Outcome: "unauthorized", Detail: "the API answered " + line}
-	case status == http.StatusTooManyRequests || status >= 500:
-		return protocol.Response{Outcome: "temporary_error", Detail: "the API answered " + line}
+	out := tokenmanager.APIOutcome(status)
+	if out == "ok" {
+		return protocol.Response{Outcome: out}
 	}
-	return protocol.Response{Outcome: "error", Detail: "the API answered " + line}
+	return protocol.Response{Outcome: out, Detail: "the API answered " + line}
 }
