@@ -40,6 +40,20 @@ func count(r *Results) tally {
 	return t
 }
 
+// Tally is the one-line count of r's runs by status, for a terminal: the
+// numbers every report's headline gives.
+func Tally(r *Results) string {
+	t := count(r)
+	line := fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
+		t.Runs, t.Pass, t.Fail, t.Skip, t.Error, t.Wall.Round(time.Millisecond))
+	if t.Unexercised > 0 {
+		// Those runs are skipped when their checks held, and failed when
+		// not; either way the reader should know the scenario missed them.
+		line += fmt.Sprintf("; %d not exercised by a fault of their scenario (summary.md lists them)", t.Unexercised)
+	}
+	return line
+}
+
 // verdict is the headline's one-line judgement.
 func (t tally) verdict() string {
 	switch {

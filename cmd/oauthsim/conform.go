@@ -195,7 +195,7 @@ func conform(w io.Writer, o conformOptions) error {
 	if err := reports.Write(o.out, res); err != nil {
 		return failure{err}
 	}
-	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", tally(res), o.out)
+	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", reports.Tally(res), o.out)
 	if o.findings {
 		for _, r := range res.Runs {
 			if r.Status == reports.StatusError {
@@ -265,27 +265,6 @@ func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string)
 // firstLine is s up to its first line break.
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-// tally is the one-line count of runs by status.
-func tally(res *reports.Results) string {
-	n := map[string]int{}
-	unexercised := 0
-	for _, r := range res.Runs {
-		n[r.Status]++
-		if len(r.Unexercised) > 0 {
-			unexercised++
-		}
-	}
-	line := fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
-		len(res.Runs), n[reports.StatusPass], n[reports.StatusFail], n[reports.StatusSkip], n[reports.StatusError],
-		time.Duration(res.Duration).Round(time.Millisecond))
-	if unexercised > 0 {
-		// Those runs are skipped when their checks held, and failed when
-		// not; either way the reader should know the scenario missed them.
-		line += fmt.Sprintf("; %d not exercised by a fault of their scenario (summary.md lists them)", unexercised)
-	}
 	return line
 }
 
