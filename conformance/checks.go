@@ -242,7 +242,7 @@ func detectsReuse(r *Record, e events.Event) bool {
 func judgeSingleRefresh(r *Record) Judgement {
 	j := Judgement{}
 	for _, s := range r.Steps {
-		if s.Step.Call == nil || (s.Step.Call.Concurrent < 2 && s.Step.Call.Processes < 2) {
+		if callers(&s) < 2 {
 			continue
 		}
 		j.Applies = true

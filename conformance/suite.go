@@ -82,12 +82,11 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 		BeforeAll(func(ctx SpecContext) {
 			By(fmt.Sprintf("running %s (%s) against %s", sc.Name, sc.File, c.Name()))
 			rec = Run(ctx, sc, c)
-			s.begin(rec)
+			if un := s.begin(rec); len(un) > 0 {
+				AddReportEntry("not exercised", NotExercised(un))
+			}
 			if rec.Skipped != "" {
 				Skip(rec.Skipped)
-			}
-			if un := Unexercised(rec); rec.Err == nil && len(un) > 0 {
-				AddReportEntry("not exercised", NotExercised(un))
 			}
 		})
 		for _, check := range Checks() {
@@ -130,8 +129,9 @@ func failure(c Check, r *Record, j Judgement) string {
 
 func key(client, scenario string) string { return client + "\x00" + scenario }
 
-// begin records a run's data when its BeforeAll has carried it out.
-func (s *Suite) begin(r *Record) {
+// begin records a run's data when its BeforeAll has carried it out, and
+// returns the faults of a run carried out that never met the client.
+func (s *Suite) begin(r *Record) []string {
 	run := &reports.Run{
 		Client:   r.Client.Name(),
 		Scenario: r.Scenario.Name,
@@ -172,6 +172,7 @@ func (s *Suite) begin(r *Record) {
 		s.order = append(s.order, k)
 	}
 	s.runs[k] = run
+	return run.Unexercised
 }
 
 // verdict adds a check's verdict to its run, and fails the run with it.
