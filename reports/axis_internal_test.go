@@ -114,3 +114,11 @@ var _ = DescribeTable("Offsets shown to people",
 	Entry("before the start", -90*time.Second, "-1m30s"),
 	Entry("under a millisecond", 1500*time.Nanosecond, "+1.5µs"),
 )
+
+var _ = DescribeTable("Exact offsets, in the event log and tooltips",
+	func(d time.Duration, want string) { Expect(exact(d)).To(Equal(want)) },
+	Entry("a running clock's nanoseconds left out", 125*time.Millisecond+61069*time.Nanosecond, "+125.061ms"),
+	Entry("days, then the rest", 3*24*time.Hour+136*time.Millisecond+215206*time.Nanosecond, "+3d136.215ms"),
+	Entry("two events a millisecond apart", 3*time.Second+time.Millisecond, "+3.001s"),
+	Entry("before the start", -1500*time.Microsecond-999*time.Nanosecond, "-1.5ms"),
+)

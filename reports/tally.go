@@ -228,14 +228,18 @@ func compactIn(d time.Duration, n int) string {
 	return b.String()
 }
 
-// exact shows an offset to the nanosecond, with days, for tooltips where
-// two events a millisecond apart must read differently.
+// exact shows an offset to the microsecond, with days, for the event log
+// and tooltips, where two events a millisecond apart must read differently.
+// The sim clock runs with the wall clock while a client works, so event
+// times have nanoseconds, which say nothing a reader can use; truncated, as
+// offset is, so that no time reads later than it was.
 func exact(d time.Duration) string {
 	const day = 24 * time.Hour
 	sign := "+"
 	if d < 0 {
 		sign, d = "-", -d
 	}
+	d = d.Truncate(time.Microsecond)
 	if d < day {
 		return sign + d.String()
 	}
