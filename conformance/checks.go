@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -59,6 +61,12 @@ const (
 	CheckNoRetiredSecret       = "no-retired-client-secret-reuse"
 	CheckAsksForOfflineAccess  = "asks-for-offline-access"
 	CheckNoNeedlessRefresh     = "no-refresh-of-a-fresh-token"
+	CheckNoRefreshLoop         = "no-refresh-loop-on-401"
+	CheckAPIRetryAfter         = "honours-api-retry-after"
+	CheckKeepsOfflineAccess    = "refresh-keeps-offline-access"
+	CheckCallbackState         = "verifies-callback-state"
+	CheckPKCE                  = "uses-pkce-s256"
+	CheckNonce                 = "checks-id-token-nonce"
 	needlessRefreshRemainShare = 2 // a refresh with more than 1/2 of the lifetime left is needless
 )
 
@@ -68,15 +76,21 @@ func Checks() []Check {
 		{CheckExpectations, "The scenario's own expectations: how each call ends and how often things happen.", judgeExpectations},
 		{CheckNoExpiredAccessToken, "Providers reject expired access tokens: a client that learns of expiry from a 401 fails a call at every expiry.", judgeNoExpiredAccessToken},
 		{CheckNoSupersededRefresh, "Rotating providers (Okta, Auth0, Entra, Xero) revoke the whole grant when a superseded refresh token comes back.", judgeNoSupersededRefresh},
-		{CheckSingleRefresh, "N callers refreshing at once send N rotations; with reuse detection all but one kill the grant.", judgeSingleRefresh},
+		{CheckSingleRefresh, "N callers refreshing at once send N rotations; with reuse detection all but one kill the grant. N callers that do not share a failed refresh send N requests into an outage.", judgeSingleRefresh},
 		{CheckRetryAfter, "A rate-limited client that comes back before Retry-After stays limited, and some providers throttle it harder. Early is a second or more before the instant named: Retry-After is whole seconds (RFC 9110 §10.2.3).", judgeRetryAfter},
 		{CheckBackoff, "Retrying a failing token endpoint at once turns a provider's outage into a storm of requests. Backing off is a retry at least 50 ms after a failure, and delays that grow: the k-th retry in a row no sooner than delays doubling from 50 ms (capped at 10 s) add up to, less than any documented policy (gaxios starts at 100 ms; Google's and gRPC's guidance at 1 s).", judgeBackoff},
 		{CheckNoRefreshAfterDead, "After invalid_grant the grant is dead: retrying it only adds load and, at some providers, looks like an attack.", judgeNoRefreshAfterDead},
-		{CheckReauthorizeWhenDead, "Users must be asked to sign in again exactly when their grant is dead: never while it works, never left with silent failures after it died.", judgeReauthorizeWhenDead},
+		{CheckReauthorizeWhenDead, "Users must be asked to sign in again exactly when their grant is dead: never while it works, never left with silent failures, or told to wait, once the provider has said it died.", judgeReauthorizeWhenDead},
 		{CheckNoSecretsInOutput, "Logs are shipped and kept; a token or client secret in them is a credential leak.", judgeNoSecretsInOutput},
-		{CheckNoRetiredSecret, "After a client-secret rotation the old secret stops working; a client that never reads the new one is locked out until restarted.", judgeNoRetiredSecret},
+		{CheckNoRetiredSecret, "After a client-secret rotation the old secret stops working; a client that does not read the new one when told to reload (or sooner, from its file) is locked out until restarted.", judgeNoRetiredSecret},
 		{CheckAsksForOfflineAccess, "Without offline access (the scope, or Google's access_type=offline) no refresh token comes, and the user signs in again every hour.", judgeAsksForOfflineAccess},
 		{CheckNoNeedlessRefresh, "Refreshing tokens that are far from expiry multiplies token traffic and trips providers' rate limits.", judgeNoNeedlessRefresh},
+		{CheckNoRefreshLoop, "An API that refused a fresh token (a propagation delay, a revoked grant, a wrong audience) refuses the next one too: refreshing and retrying in a loop multiplies token traffic and trips rate limits. One refresh and one retry per call is enough.", judgeNoRefreshLoop},
+		{CheckAPIRetryAfter, "APIs answer 429 and 503 with Retry-After: retrying within the same call before it, or at once, stays throttled and turns an outage into a storm. When the application calls again is its business, and is not judged.", judgeAPIRetryAfter},
+		{CheckKeepsOfflineAccess, "RFC 6749 §6 lets a refresh narrow its scope, but at OpenID providers offline access is a scope: a refresh that leaves it out can come back without a refresh token, and the grant ends with the access token.", judgeKeepsOfflineAccess},
+		{CheckCallbackState, "A callback whose state the client did not issue, or has spent, is an attack or a reload: redeeming its code signs the user in to an attacker's account (login CSRF, RFC 6749 §10.12) or reuses a code, which providers answer by revoking what it gave.", judgeVerifiesCallbackState},
+		{CheckPKCE, "Without PKCE (RFC 7636) an intercepted authorization code can be redeemed by whoever holds it; RFC 9700 requires it of public clients and recommends it to all, with S256.", judgeUsesPKCE},
+		{CheckNonce, "The nonce binds an id_token to the authorization that asked for it (OpenID Connect Core §3.1.3.7): a client that sends one and does not compare it accepts a replayed or injected id_token.", judgeChecksNonce},
 	}
 }
 
@@ -146,14 +160,52 @@ func judgeExpectations(r *Record) Judgement {
 			j.Events = append(j.Events, s.LastSeq)
 		}
 	}
-	evs := mine(r)
-	for _, name := range sortedCounters(r.Scenario.Expect.Counts) {
-		want := r.Scenario.Expect.Counts[name]
+	for _, s := range r.Steps {
+		where := fmt.Sprintf("step %d (line %d, %s): ", s.Index+1, s.Step.Line, s.Step.Summary())
+		expectCounts(&j, where, stepEvents(r, s), r.allIn(s.FirstSeq, s.LastSeq), s.Step.Counts, s.Step.Fired, s.LastSeq)
+	}
+	expectCounts(&j, "", mine(r), r.Events, r.Scenario.Expect.Counts, r.Scenario.Expect.Fired, 0)
+	return j
+}
+
+// expectCounts judges counts and fault firings over evs (the client's
+// events) and all (every event, for firings), in a step when where says
+// which, and marks event at when set.
+func expectCounts(j *Judgement, where string, evs, all []events.Event, counts, fired map[string]scenarios.Range, at uint64) {
+	for _, name := range sortedCounters(counts) {
+		want := counts[name]
 		if n := count(evs, name); !want.Holds(n) {
-			j.Failures = append(j.Failures, fmt.Sprintf("expected %s %s (%s), counted %d", want, name, scenarios.Counters[name], n))
+			j.Failures = append(j.Failures, fmt.Sprintf("%sexpected %s %s (%s), counted %d", where, want, name, scenarios.Counters[name], n))
+			if at != 0 {
+				j.Events = append(j.Events, at)
+			}
 		}
 	}
-	return j
+	for _, id := range sortedCounters(fired) {
+		want, n := fired[id], 0
+		for _, e := range all {
+			if e.Kind == events.FaultFired && e.Fault == id {
+				n++
+			}
+		}
+		if !want.Holds(n) {
+			j.Failures = append(j.Failures, fmt.Sprintf("%sexpected fault %s to fire %s time(s), it fired %d", where, id, want, n))
+			if at != 0 {
+				j.Events = append(j.Events, at)
+			}
+		}
+	}
+}
+
+// allIn are the run's events from first to last, whoever they are about.
+func (r *Record) allIn(first, last uint64) []events.Event {
+	var out []events.Event
+	for _, e := range r.Events {
+		if e.Seq >= first && e.Seq <= last {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func sortedCounters(m map[string]scenarios.Range) []string {
@@ -241,21 +293,41 @@ func detectsReuse(r *Record, e events.Event) bool {
 
 func judgeSingleRefresh(r *Record) Judgement {
 	j := Judgement{}
-	for _, s := range r.Steps {
-		if callers(&s) < 2 {
+	evs := mine(r)
+	for _, w := range windows(r) {
+		if w.callers < 2 {
 			continue
 		}
 		j.Applies = true
-		// Only refreshes the provider carried out count: attempts that
-		// failed (an outage, a rate limit) rotated nothing.
-		var refreshes []events.Event
-		for _, e := range stepEvents(r, s) {
-			if isRefresh(e) && (e.Outcome == events.OutcomeOK || e.Reason == family.RefusedReused) {
+		s := w.step
+		// Refreshes the provider carried out count: each rotates. Attempts
+		// that failed (an outage, a rate limit) rotated nothing, but one
+		// sent at once after another caller's failed attempt is a caller
+		// retrying the failure it should have shared: N callers, N
+		// requests into an outage.
+		var refreshes, piled []events.Event
+		var failed *events.Event
+		for _, e := range w.in(evs) {
+			if !isRefresh(e) {
+				continue
+			}
+			if failed != nil && e.Time.Sub(failed.Time) < minRetryDelay {
+				piled = append(piled, e)
+			}
+			if e.Outcome == events.OutcomeOK || e.Reason == family.RefusedReused {
 				refreshes = append(refreshes, e)
 			}
+			if failedTransiently(e) {
+				failed = &e
+			} else {
+				failed = nil
+			}
 		}
-		if len(refreshes) > 1 {
+		switch {
+		case len(refreshes) > 1:
 			j.fail(refreshes[1], "step %d (line %d, %s) sent %d refresh requests where one serves every caller", s.Index+1, s.Step.Line, s.Step.Summary(), len(refreshes))
+		case len(piled) > 0:
+			j.fail(piled[0], "step %d (line %d, %s): %d refresh requests came less than %s after a failed one: the callers did not share the failed refresh's outcome, and each sent its own into the failure", s.Index+1, s.Step.Line, s.Step.Summary(), len(piled), minRetryDelay)
 		}
 	}
 	return j
@@ -316,11 +388,13 @@ func judgeBackoff(r *Record) Judgement {
 	j := Judgement{}
 	// row holds the failed token requests in a row, up to the last.
 	var row []events.Event
-	// Callers of one step that run at once (concurrent calls, processes)
-	// do not know of each other's failures: each may make its first
-	// attempt, so a step of N callers allows N-1 requests that come too
-	// soon before one is a retry.
-	allowed := map[int]int{}
+	// Callers that run at once (concurrent calls, processes) do not know
+	// of each other's failures: each may make its first attempt, so a
+	// round of N callers allows N-1 requests that come too soon before one
+	// is a retry. (Callers that pile onto a failure they should have
+	// shared are one-refresh-for-concurrent-callers's to judge.)
+	ws := windows(r)
+	allowed := map[uint64]int{}
 	// A rate limit may answer in a provider's own way (Google's 403 page),
 	// which says nothing of a retry by its status alone.
 	kinds := faultKinds(r)
@@ -332,8 +406,8 @@ func judgeBackoff(r *Record) Judgement {
 			first, last, k := row[0], row[len(row)-1], len(row)
 			sinceLast, sinceFirst := e.Time.Sub(last.Time), e.Time.Sub(first.Time)
 			if sinceLast < minRetryDelay || sinceFirst < requiredBackoff(k) {
-				if s := stepOf(r, e.Seq); s != nil && allowed[s.Index] < callers(s)-1 {
-					allowed[s.Index]++
+				if w := windowOf(ws, e.Seq); w != nil && allowed[w.first] < w.callers-1 {
+					allowed[w.first]++
 					continue
 				}
 				if k == 1 || sinceLast < minRetryDelay {
@@ -351,14 +425,6 @@ func judgeBackoff(r *Record) Judgement {
 		}
 	}
 	return j
-}
-
-// callers is how many callers of the client a step runs at once.
-func callers(s *StepRecord) int {
-	if s.Step.Call == nil {
-		return 1
-	}
-	return max(1, s.Step.Call.Concurrent, s.Step.Call.Processes)
 }
 
 // stepOf is the step whose events include seq, or nil.
@@ -419,76 +485,88 @@ func judgeReauthorizeWhenDead(r *Record) Judgement {
 			}
 		}
 	}
+	judgeDeadReportedTemporary(r, &j)
 	return j
 }
 
 func judgeNoSecretsInOutput(r *Record) Judgement {
 	j := Judgement{Applies: len(r.Tokens)+len(r.Secrets) > 0}
-	found := map[string]int{}
-	for _, kind := range []struct {
-		name   string
-		values []string
-	}{{"token", r.Tokens}, {"client secret", r.Secrets}} {
-		for _, v := range kind.values {
-			if len(v) >= 8 && (strings.Contains(r.Output, v) || slices.ContainsFunc(r.droppedLeaks, func(l leak) bool { return l.value == v })) {
-				found[kind.name]++
+	f := newFinder(r.needles())
+	// The protocol answers of a client in the harness's own process are
+	// its results; a client in another process wrote them as lines.
+	var results strings.Builder
+	for _, s := range r.Steps {
+		for _, c := range s.Calls {
+			for _, f := range []string{c.Reason, c.Detail} {
+				if f != "" {
+					results.WriteString(f + "\n")
+				}
 			}
 		}
 	}
-	for _, name := range []string{"token", "client secret"} {
-		if n := found[name]; n > 0 {
-			j.Failures = append(j.Failures, fmt.Sprintf("the client's output contains %d %s value(s) the provider issued, first here: %s",
-				n, name, leakLine(r, name)))
+	for _, where := range []struct {
+		name    string
+		text    string
+		dropped []hit
+	}{
+		{"the client's log contains", r.Output, r.droppedLeaks},
+		{"the client's protocol answers contain", r.Answers + results.String(), r.droppedAnswerLeaks},
+	} {
+		hits := append(f.find([]byte(where.text), nil), where.dropped...)
+		for _, kind := range []string{"token", "client secret"} {
+			var first *hit
+			forms, values := map[string]bool{}, map[string]bool{}
+			for i, h := range hits {
+				if h.kind != kind {
+					continue
+				}
+				if first == nil {
+					first = &hits[i]
+				}
+				values[h.of] = true
+				forms[cmp.Or(h.form, "as issued")] = true
+			}
+			if first == nil {
+				continue
+			}
+			j.Failures = append(j.Failures, fmt.Sprintf("%s %d %s value(s) the provider issued (%s), first here: %s",
+				where.name, len(values), kind, strings.Join(slices.Sorted(maps.Keys(forms)), ", "), strconv.Quote(r.Mask(first.line))))
 		}
 	}
 	return j
 }
 
-// leakLine is the first line of the output with a leaked value of kind,
-// the value masked: where to look, without spreading it further. The part
-// of a long output that was left out comes between its beginning and end.
-func leakLine(r *Record, kind string) string {
-	values := r.Tokens
-	if kind == "client secret" {
-		values = r.Secrets
-	}
-	head, tail, cut := strings.Cut(r.Output, "\n[oauthsim: ")
-	var dropped []string
-	for _, l := range r.droppedLeaks {
-		if l.kind == kind {
-			dropped = append(dropped, l.line)
-		}
-	}
-	lines := strings.Split(head, "\n")
-	if cut {
-		lines = append(append(lines, dropped...), strings.Split(tail, "\n")...)
-	}
-	for _, line := range lines {
-		for _, v := range values {
-			if len(v) >= 8 && strings.Contains(line, v) {
-				return strconv.Quote(Mask(line, r.Tokens, r.Secrets))
-			}
-		}
-	}
-	return "?"
-}
-
 func judgeNoRetiredSecret(r *Record) Judgement {
 	j := Judgement{}
+	// reloads are where the client was told to reload its configuration:
+	// at the end of a rotation step that reloads at once, or of a reload
+	// step. Until then a client that keeps its secret as configured has
+	// nothing better to send (the operator is late, not the client).
+	var reloads []uint64
+	for _, s := range r.Steps {
+		if (s.Step.RotateSecret != nil && s.Step.RotateSecret.Reloads()) || s.Step.Reload {
+			reloads = append(reloads, s.LastSeq)
+		}
+	}
 	var refused int
+	var rotated uint64
 	for _, e := range mine(r) {
 		if e.Kind == events.ClientSecretRotated {
 			j.Applies = true
-			refused = 0
+			refused, rotated = 0, e.Seq
 			continue
 		}
 		// Only a replaced secret counts: an expired one that nobody
 		// replaced leaves the client nothing better to send.
-		if e.Kind != events.TokenRequest || e.Reason != family.ClientSecretInvalid {
+		if e.Kind != events.TokenRequest || e.Reason != family.ClientSecretInvalid || rotated == 0 {
+			continue
+		}
+		told := slices.ContainsFunc(reloads, func(seq uint64) bool { return seq >= rotated && seq < e.Seq })
+		if !told {
 			continue
 		}
 		if refused++; refused > 1 {
-			j.fail(e, "at %s the client sent again a client secret the provider had refused after it was rotated: it did not read the new one", offset(r, e.Time))
+			j.fail(e, "at %s the client sent again a client secret the provider had refused after it was rotated, though it had been told to reload: it did not read the new one", offset(r, e.Time))
 		}
 	}
 	return j
@@ -523,6 +601,7 @@ func judgeNoNeedlessRefresh(r *Record) Judgement {
 		// was lost, spoiled or not understood was never held.
 		since uint64
 	}
+	ws := windows(r)
 	byFP := map[string]*access{}
 	// pending are the tokens minted for a token request not yet logged:
 	// the request's own event comes after its tokens'.
@@ -565,7 +644,7 @@ func judgeNoNeedlessRefresh(r *Record) Judgement {
 			if a := cameWith[e.Token]; a != nil && isRefresh(e) && hold(a, e.Seq) {
 				newest(e.Family, a)
 			}
-			if a, ok := held[e.Family]; ok && isRefresh(e) && heldBefore(r, e, a.since) {
+			if a, ok := held[e.Family]; ok && isRefresh(e) && heldBefore(ws, e, a.since) {
 				j.Applies = true
 				life, left := a.expires.Sub(a.issued), a.expires.Sub(e.Time)
 				if left*needlessRefreshRemainShare > life {
@@ -585,14 +664,14 @@ func judgeNoNeedlessRefresh(r *Record) Judgement {
 }
 
 // heldBefore reports whether a token the client showed it held at event
-// since counts against the refresh e. In a step of several callers at once
-// only what was held before the step began counts: a caller that refreshed
-// in the same step knew nothing of another's fresh token, and whether one
+// since counts against the refresh e. In a round of several callers at once
+// only what was held before the round began counts: a caller that refreshed
+// in the same round knew nothing of another's fresh token, and whether one
 // caller's answer came before another's refresh is the scheduler's choice
 // (one-refresh-for-concurrent-callers judges that step).
-func heldBefore(r *Record, e events.Event, since uint64) bool {
-	if s := stepOf(r, e.Seq); s != nil && callers(s) > 1 {
-		return since < s.FirstSeq
+func heldBefore(ws []window, e events.Event, since uint64) bool {
+	if w := windowOf(ws, e.Seq); w != nil && w.callers > 1 {
+		return since < w.first
 	}
 	return true
 }
@@ -718,8 +797,12 @@ func Failures(r *Record) map[string]string {
 // faultKinds maps the id of every fault the run added to its kind.
 func faultKinds(r *Record) map[string]fault.Kind {
 	kinds := map[string]fault.Kind{}
+	for id, f := range r.Faults {
+		kinds[id] = f.Kind
+	}
+	// A record built without the engine's list (a test's) has the events.
 	for _, e := range r.Events {
-		if e.Kind == events.FaultAdded {
+		if _, known := kinds[e.Fault]; e.Kind == events.FaultAdded && !known {
 			kinds[e.Fault] = fault.Kind(e.Detail)
 		}
 	}
@@ -729,26 +812,46 @@ func faultKinds(r *Record) map[string]fault.Kind {
 // Unexercised names the faults of the run that acted on no request, each
 // as "ID (kind)": a scenario built around a fault that never fired did not
 // test the client on what it was written for (a latency placed where only
-// one refresh policy refreshes, say), and its checks passing says nothing.
-// A skew acts on the provider's clock, not on requests, and never fires.
+// one refresh policy refreshes, say, or a broken id_token nonce for a
+// client that sends none), and its checks passing says nothing. Faults of
+// the provider's configuration count as much as those of steps. A skew
+// acts on the provider's clock, not on requests, and never fires; a rate
+// limiter (a limit per window) is a budget that a correct client stays
+// within, so that its never firing is the point.
 func Unexercised(r *Record) []string {
-	var added []events.Event
 	fired := map[string]bool{}
 	for _, e := range r.Events {
-		switch e.Kind {
-		case events.FaultAdded:
-			if fault.Kind(e.Detail) != fault.Skew {
-				added = append(added, e)
-			}
-		case events.FaultFired:
+		if e.Kind == events.FaultFired {
 			fired[e.Fault] = true
 		}
 	}
-	var out []string
-	for _, e := range added {
-		if !fired[e.Fault] {
-			out = append(out, fmt.Sprintf("%s (%s)", e.Fault, e.Detail))
+	kinds := faultKinds(r)
+	var ids []string
+	for id, kind := range kinds {
+		if f, ok := r.Faults[id]; ok && f.Kind == fault.RateLimit && f.Limit > 0 {
+			continue
+		}
+		if kind != fault.Skew && !fired[id] {
+			ids = append(ids, id)
 		}
 	}
+	// In the order they were added: the engine numbers them so, and names
+	// given in the scenario come in file order.
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(addedAt(r, a), addedAt(r, b)), cmp.Compare(a, b)) })
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmt.Sprintf("%s (%s)", id, kinds[id])
+	}
 	return out
+}
+
+// addedAt is the sequence number of the event that added fault id, 0 for
+// a fault of the provider's configuration, there from the start.
+func addedAt(r *Record, id string) uint64 {
+	for _, e := range r.Events {
+		if e.Kind == events.FaultAdded && e.Fault == id {
+			return e.Seq
+		}
+	}
+	return 0
 }

@@ -68,6 +68,10 @@ type Env struct {
 	// Output receives what the client writes (its log): the harness
 	// searches it for leaked tokens and secrets.
 	Output io.Writer
+	// Answers receives the lines a client in another process answers the
+	// protocol with, as written, searched as Output is: a token in any
+	// field of an answer is a leak as much as one in the log.
+	Answers io.Writer
 }
 
 // Process is one running process of a client under test. The harness may

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,19 +18,12 @@ var outputKeep = 8 << 20
 // and secrets are far shorter.
 const leakOverlap = 8 << 10
 
-// leak is a credential found in the part of the output a run did not keep.
-type leak struct {
-	kind  string // "token" or "client secret"
-	value string
-	line  string // the line it was on, as written
-}
-
 // output is a client's log as several processes write it at once. It keeps
 // the beginning and the end; what it drops from between them is searched
 // for the credentials given out so far before it goes, so that the leak
 // check judges all of it.
 type output struct {
-	credentials func() (tokens, secrets []string)
+	credentials func() []needle
 
 	mu      sync.Mutex
 	head    []byte
@@ -40,10 +32,12 @@ type output struct {
 	// before is the end of what precedes tail, read again with the next
 	// stretch dropped.
 	before []byte
-	leaks  []leak
+	// leaks are the credentials found in what was dropped, with the line
+	// each was on, as written.
+	leaks []hit
 }
 
-func newOutput(credentials func() (tokens, secrets []string)) *output {
+func newOutput(credentials func() []needle) *output {
 	return &output{credentials: credentials}
 }
 
@@ -81,54 +75,17 @@ func (o *output) trim() {
 }
 
 // scan looks for credentials in a stretch about to be dropped, with the
-// bytes on either side of it, and remembers each value found once. It reads
-// the window once, looking each position's first 8 bytes up among the
-// values', rather than once per value: a run can mint thousands of tokens,
-// and the client waits on its stderr while this runs.
+// bytes on either side of it, and remembers each form found once.
 func (o *output) scan(stretch, after []byte) {
 	window := make([]byte, 0, len(o.before)+len(stretch)+len(after))
 	window = append(append(append(window, o.before...), stretch...), after...)
 	o.before = bytes.Clone(window[max(0, len(o.before)+len(stretch)-leakOverlap) : len(o.before)+len(stretch)])
-	tokens, secrets := o.credentials()
-	byPrefix := map[uint64][]leak{}
-	for _, kind := range []struct {
-		name   string
-		values []string
-	}{{"token", tokens}, {"client secret", secrets}} {
-		for _, v := range kind.values {
-			if len(v) < 8 || o.found(v) {
-				continue
-			}
-			key := binary.LittleEndian.Uint64([]byte(v[:8]))
-			byPrefix[key] = append(byPrefix[key], leak{kind: kind.name, value: v})
-		}
-	}
-	if len(byPrefix) == 0 {
-		return
-	}
-	for i := 0; i+8 <= len(window); i++ {
-		candidates, ok := byPrefix[binary.LittleEndian.Uint64(window[i:])]
-		if !ok {
-			continue
-		}
-		for _, c := range candidates {
-			if !bytes.HasPrefix(window[i:], []byte(c.value)) || o.found(c.value) {
-				continue
-			}
-			start := bytes.LastIndexByte(window[:i], '\n') + 1
-			end := bytes.IndexByte(window[i:], '\n')
-			if end < 0 {
-				end = len(window) - i
-			}
-			c.line = string(window[start : i+end])
-			o.leaks = append(o.leaks, c)
-		}
-	}
+	o.leaks = append(o.leaks, newFinder(o.credentials()).find(window, o.found)...)
 }
 
-func (o *output) found(v string) bool {
+func (o *output) found(n needle) bool {
 	for _, l := range o.leaks {
-		if l.value == v {
+		if l.text == n.text {
 			return true
 		}
 	}
@@ -137,7 +94,7 @@ func (o *output) found(v string) bool {
 
 // result is the output kept, with a mark where bytes were dropped, how
 // many were, and the leaks in them.
-func (o *output) result() (string, int64, []leak) {
+func (o *output) result() (string, int64, []hit) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.trim()

@@ -25,6 +25,7 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -59,11 +60,35 @@ type Record struct {
 	// token the provider minted for it. Both must stay out of Output.
 	Secrets []string
 	Tokens  []string
+	// Faults are the faults the run added, by id, as the provider took them.
+	Faults map[string]fault.Fault
 	// ClientID and User are whose grant the run is about.
 	ClientID string
 	User     string
-	// droppedLeaks are the leaks found in the output left out.
-	droppedLeaks []leak
+	// Answers are the lines of the client's protocol answers (a client in
+	// another process), kept and searched as Output is.
+	Answers        string
+	AnswersDropped int64
+	// droppedLeaks and droppedAnswerLeaks are the credentials found in
+	// the output and answers left out.
+	droppedLeaks, droppedAnswerLeaks []hit
+	// masks is built once, on first use: the credentials are known by then.
+	masks     *strings.Replacer
+	masksOnce sync.Once
+}
+
+// needles are every form of the run's credentials (see needles).
+func (r *Record) needles() []needle { return needles(r.Tokens, r.Secrets, r.ClientID) }
+
+// Mask replaces every token and secret of the run in s, in every form the
+// leak check looks for, with [MASKED]: what reports show must not spread
+// them further.
+func (r *Record) Mask(s string) string {
+	if s == "" {
+		return s
+	}
+	r.masksOnce.Do(func() { r.masks = masker(r.needles()) })
+	return r.masks.Replace(s)
 }
 
 // StepRecord is one step as it was carried out.
@@ -76,6 +101,9 @@ type StepRecord struct {
 	FirstSeq, LastSeq uint64
 	Calls             []CallRecord
 	Err               error
+	// Code is the authorization code a callback step handed the client:
+	// one it must not redeem.
+	Code string
 }
 
 // CallRecord is one client operation and how it ended, with whether the
@@ -86,6 +114,13 @@ type CallRecord struct {
 	// Live: the provider held a usable refresh token (or, for a grant
 	// without one, a live access token) for the user and the client.
 	Live bool
+	// FirstSeq and LastSeq bound the events of the operation. Operations
+	// that ran at once (a step of concurrent calls or processes) cannot be
+	// told apart in the log: each has the bounds of all of them.
+	FirstSeq, LastSeq uint64
+	// Callers is how many operations share those bounds: 1, or the
+	// callers of a step that ran them at once.
+	Callers int
 }
 
 // Run carries sc out against c and records everything. It never panics on
@@ -126,6 +161,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	rec.Events = r.srv.Events().Since(0)
 	rec.Tokens = r.tokens()
 	rec.Output, rec.OutputDropped, rec.droppedLeaks = r.output.result()
+	rec.Answers, rec.AnswersDropped, rec.droppedAnswerLeaks = r.answers.result()
 	return rec
 }
 
@@ -177,13 +213,18 @@ type run struct {
 	env    Env
 	dir    string
 	output *output
-	proc   Process
+	// answers are the client's protocol answers, as it wrote them.
+	answers *output
+	proc    Process
 
 	mu     sync.Mutex
 	minted []string
 	// dropped are the families the user logged out of: the client rightly
 	// holds nothing of them, even where a failed revocation left them alive.
 	dropped map[string]bool
+	// callback is the last redirect back the client was handed in an
+	// authorization: what a replayed callback hands it again.
+	callback string
 }
 
 func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
@@ -192,7 +233,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}}
-	r.output = newOutput(r.credentials)
+	r.output, r.answers = newOutput(r.credentials), newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -210,6 +251,10 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	browser := *r.srv.Client()
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.http = &browser
+	rec.Faults = map[string]fault.Fault{}
+	for _, st := range r.srv.Faults().List() {
+		rec.Faults[st.ID] = st.Fault
+	}
 	registered, err := r.registeredClient()
 	if err != nil {
 		r.close()
@@ -226,6 +271,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		Clock:       r.clock,
 		HTTP:        r.srv.Client(),
 		Output:      r.output,
+		Answers:     r.answers,
 	}
 	if err := os.MkdirAll(r.env.StateDir, 0o700); err != nil {
 		r.close()
@@ -263,12 +309,13 @@ func (r *run) tokens() []string {
 	return slices.Clone(r.minted)
 }
 
-// credentials are the tokens and secrets given out so far: what must not
-// appear in the client's output. The output calls it while the run goes on.
-func (r *run) credentials() (tokens, secrets []string) {
+// credentials are the tokens and secrets given out so far, in every form
+// the leak check looks for: what must not appear in the client's output or
+// answers. The output calls it while the run goes on.
+func (r *run) credentials() []needle {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.minted), slices.Clone(r.rec.Secrets)
+	return needles(r.minted, r.rec.Secrets, r.env.ClientID)
 }
 
 // stopLast stops the client's running process, if any.
@@ -374,7 +421,12 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		r.proc = p
 		return nil
 	case "fault":
-		return r.control(http.MethodPost, "/faults", s.Fault, nil)
+		var st fault.Status
+		if err := r.control(http.MethodPost, "/faults", s.Fault, &st); err != nil {
+			return err
+		}
+		r.rec.Faults[st.ID] = st.Fault
+		return nil
 	case "remove_fault":
 		return r.control(http.MethodDelete, "/faults/"+url.PathEscape(s.RemoveFault), nil, nil)
 	case "revoke":
@@ -400,7 +452,16 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		if err := r.setSecret(c.Secret); err != nil {
 			return err
 		}
+		if !s.RotateSecret.Reloads() {
+			// The operator's reload comes late, or never: the new secret
+			// is in the file, and nobody says so.
+			return nil
+		}
 		return r.notify(ctx, "Reload", Process.Reload)
+	case "reload":
+		return r.notify(ctx, "Reload", Process.Reload)
+	case "callback":
+		return r.badCallback(ctx, s.Callback, sr)
 	case "change_password":
 		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
 	case "logout":
@@ -451,8 +512,68 @@ func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error 
 		if callback == "" {
 			return Result{Outcome: scenarios.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}, nil
 		}
+		r.callback = callback
 		return proc.CompleteAuthorization(ctx, callback)
 	})
+}
+
+// badCallback hands the client a redirect back it must refuse. A forged one
+// is a login CSRF: the attacker authorizes as themselves, through the
+// client's own authorization URL (so that its PKCE challenge and redirect
+// fit), under a state of their own, and makes the victim's browser deliver
+// the result. A replayed one is the last callback the client completed, as
+// a reload of the redirect page delivers it again.
+func (r *run) badCallback(ctx context.Context, kind string, sr *StepRecord) error {
+	proc := r.proc
+	return r.do(ctx, sr, "the callback", func(ctx context.Context) (Result, error) {
+		callback := r.callback
+		if kind == scenarios.CallbackForged {
+			raw, err := proc.AuthorizationURL(ctx)
+			if err != nil {
+				return Result{}, fmt.Errorf("start the authorization: %w", err)
+			}
+			if callback, err = r.forge(ctx, raw); err != nil {
+				return Result{}, err
+			}
+		}
+		if callback == "" {
+			return Result{}, errors.New("no callback to replay: no authorization was completed before")
+		}
+		if u, err := url.Parse(callback); err == nil {
+			sr.Code = u.Query().Get("code")
+		}
+		return proc.CompleteAuthorization(ctx, callback)
+	})
+}
+
+// forge runs the attacker's authorization through the client's URL raw.
+func (r *run) forge(ctx context.Context, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("the client's authorization URL: %w", err)
+	}
+	attacker := "bob"
+	if r.rec.User == attacker {
+		attacker = "alice"
+	}
+	q := u.Query()
+	q.Set("login_hint", attacker)
+	q.Set("state", "forged-by-"+attacker)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("the attacker's authorization: %w", err)
+	}
+	resp.Body.Close()
+	callback := resp.Header.Get("Location")
+	if c, err := url.Parse(callback); err != nil || c.Query().Get("code") == "" {
+		return "", fmt.Errorf("the attacker's authorization (as %s) did not redirect back with a code: %s %s", attacker, resp.Status, callback)
+	}
+	return callback, nil
 }
 
 // call makes the step's API calls: in a row, at once, or from several
@@ -460,38 +581,36 @@ func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error 
 func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error {
 	switch {
 	case c.Processes > 1:
-		procs := []Process{r.proc}
-		var err error
-		for range c.Processes - 1 {
-			p, serr := r.start(ctx)
-			if serr != nil {
-				err = fmt.Errorf("start another process: %w", serr)
-				break
+		// Each round starts the other processes afresh and stops them
+		// after: between rounds only the first is running, to hear that
+		// the clock moved.
+		for i := range c.Rounds() {
+			if err := r.interval(ctx, c, i); err != nil {
+				return err
 			}
-			procs = append(procs, p)
+			if err := r.processes(ctx, sr, c.Processes); err != nil {
+				return err
+			}
 		}
-		if err == nil {
-			err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] }, false)
-		}
-		for _, p := range procs[1:] {
-			err = errors.Join(err, r.stop(p))
-		}
-		return err
+		return nil
 	case c.Concurrent > 1:
-		return r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc }, c.ClientCredentials)
+		for i := range c.Rounds() {
+			if err := r.interval(ctx, c, i); err != nil {
+				return err
+			}
+			if err := r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc }, c.ClientCredentials); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	op := r.proc.Call
 	if c.ClientCredentials {
 		op = r.proc.ServiceCall
 	}
-	for i := range max(1, c.Times) {
-		if i > 0 && c.Every > 0 {
-			if err := r.advance(c.Every); err != nil {
-				return err
-			}
-			if err := r.notify(ctx, "Tick", Process.Tick); err != nil {
-				return err
-			}
+	for i := range c.Rounds() {
+		if err := r.interval(ctx, c, i); err != nil {
+			return err
 		}
 		if err := r.do(ctx, sr, "Call", op); err != nil {
 			return err
@@ -500,12 +619,46 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 	return nil
 }
 
+// processes makes one call from each of n processes at once: the running
+// one and n-1 more, started for it and stopped after.
+func (r *run) processes(ctx context.Context, sr *StepRecord, n int) error {
+	procs := []Process{r.proc}
+	var err error
+	for range n - 1 {
+		p, serr := r.start(ctx)
+		if serr != nil {
+			err = fmt.Errorf("start another process: %w", serr)
+			break
+		}
+		procs = append(procs, p)
+	}
+	if err == nil {
+		err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] }, false)
+	}
+	for _, p := range procs[1:] {
+		err = errors.Join(err, r.stop(p))
+	}
+	return err
+}
+
+// interval moves the clock by the step's every before its round i (from 0).
+func (r *run) interval(ctx context.Context, c *scenarios.Call, i int) error {
+	if i == 0 || c.Every <= 0 {
+		return nil
+	}
+	if err := r.advance(c.Every); err != nil {
+		return err
+	}
+	return r.notify(ctx, "Tick", Process.Tick)
+}
+
 // together makes n calls at once, call i through proc(i). They are held
 // at a barrier and let go together, so that they overlap however the
 // goroutines happen to be scheduled.
 func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int) Process, service bool) error {
 	results := make([]Result, n)
 	errs := make([]error, n)
+	first := r.srv.Events().Last() + 1
 	gate := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
@@ -521,7 +674,9 @@ func (r *run) together(ctx context.Context, sr *StepRecord, n int, proc func(int
 	close(gate)
 	wg.Wait()
 	for _, res := range results {
-		sr.Calls = append(sr.Calls, r.called(res))
+		c := r.called(res)
+		c.FirstSeq, c.Callers = first, n
+		sr.Calls = append(sr.Calls, c)
 	}
 	return joinDistinct(errs)
 }
@@ -570,8 +725,11 @@ func (r *run) notify(ctx context.Context, what string, op func(Process, context.
 
 // do makes one client operation and records how it ended.
 func (r *run) do(ctx context.Context, sr *StepRecord, what string, op func(context.Context) (Result, error)) error {
+	first := r.srv.Events().Last() + 1
 	res, err := r.bounded(ctx, what, op)
-	sr.Calls = append(sr.Calls, r.called(res))
+	c := r.called(res)
+	c.FirstSeq = first
+	sr.Calls = append(sr.Calls, c)
 	return err
 }
 
@@ -611,8 +769,9 @@ func (r *run) bounded(ctx context.Context, what string, op func(context.Context)
 	}
 }
 
+// called records how an operation ended, its events up to now.
 func (r *run) called(res Result) CallRecord {
-	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live()}
+	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live(), LastSeq: r.srv.Events().Last(), Callers: 1}
 }
 
 // live reports whether the user's grant to the client still works for a

@@ -272,7 +272,7 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	readDone, errDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(readDone)
-		p.read(outR, hellos)
+		p.read(outR, hellos, env.Answers)
 	}()
 	go func() {
 		defer close(errDone)
@@ -429,8 +429,9 @@ type response struct {
 const MaxLine = 4 << 20
 
 // read parses the client's stdout: the hello, then responses, each handed
-// to the request that waits for it. Anything else breaks the process.
-func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
+// to the request that waits for it, and written as they came to answers
+// (when set) for the leak check. Anything else breaks the process.
+func (p *subprocess) read(stdout io.Reader, hellos chan<- hello, answers io.Writer) {
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), MaxLine+1) // the newline counts against the scanner's limit
 	greeted := false
@@ -453,6 +454,9 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello) {
 			greeted = true
 			hellos <- h
 			continue
+		}
+		if answers != nil {
+			_, _ = answers.Write(slices.Concat(line, []byte{'\n'}))
 		}
 		switch {
 		case r.ID == "" && r.Error != "":

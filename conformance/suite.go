@@ -92,9 +92,9 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 		for _, check := range Checks() {
 			It(check.ID, Label(CheckLabel(check.ID)), func() {
 				if rec.Err != nil {
-					msg := Mask(rec.Err.Error(), rec.Tokens, rec.Secrets)
+					msg := rec.Mask(rec.Err.Error())
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: msg})
-					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, outputTail(Mask(rec.Output, rec.Tokens, rec.Secrets))))
+					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, outputTail(rec.Mask(rec.Output))))
 				}
 				if why, waived := sc.Waive[check.ID]; waived {
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "waived: " + why})
@@ -140,7 +140,7 @@ func (s *Suite) begin(r *Record) []string {
 		SimStart: r.SimStart,
 		SimEnd:   r.SimEnd,
 		Events:   append([]events.Event{}, r.Events...), // [] rather than null for a skipped run
-		Output:   outputTail(Mask(r.Output, r.Tokens, r.Secrets)),
+		Output:   outputTail(r.Mask(r.Output)),
 		Checks:   []reports.Verdict{},
 		Steps:    []reports.Step{},
 	}
@@ -148,7 +148,7 @@ func (s *Suite) begin(r *Record) []string {
 	case r.Skipped != "":
 		run.Status, run.Reason = reports.StatusSkip, r.Skipped
 	case r.Err != nil:
-		run.Status, run.Reason = reports.StatusError, Mask(r.Err.Error(), r.Tokens, r.Secrets)
+		run.Status, run.Reason = reports.StatusError, r.Mask(r.Err.Error())
 	default:
 		run.Unexercised = Unexercised(r)
 	}
@@ -158,10 +158,10 @@ func (s *Suite) begin(r *Record) []string {
 			step.Expected = want.String()
 		}
 		if st.Err != nil {
-			step.Error = Mask(st.Err.Error(), r.Tokens, r.Secrets)
+			step.Error = r.Mask(st.Err.Error())
 		}
 		for _, c := range st.Calls {
-			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: c.Outcome, Reason: c.Reason, Detail: Mask(c.Detail, r.Tokens, r.Secrets)})
+			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: c.Outcome, Reason: c.Reason, Detail: r.Mask(c.Detail)})
 		}
 		run.Steps = append(run.Steps, step)
 	}
@@ -256,17 +256,4 @@ func outputTail(out string) string {
 		tail = tail[i+1:]
 	}
 	return "...\n" + tail
-}
-
-// Mask replaces every token and secret in s, so that a report never
-// spreads a credential a client leaked.
-func Mask(s string, tokens, secrets []string) string {
-	for _, list := range [][]string{tokens, secrets} {
-		for _, v := range list {
-			if len(v) >= 8 {
-				s = strings.ReplaceAll(s, v, "[MASKED]")
-			}
-		}
-	}
-	return s
 }

@@ -235,12 +235,8 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 			msgs = append(msgs, at(item(node("requires"), i), "unknown capability %q (known: %s)", c, joined(Capabilities())))
 		}
 	}
-	for name := range sc.Expect.Counts {
-		if _, ok := Counters[name]; !ok {
-			counts := yamldoc.Child(node("expect"), "counts")
-			msgs = append(msgs, at(keyOf(counts, name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
-		}
-	}
+	msgs = append(msgs, checkCounts(yamldoc.Child(node("expect"), "counts"), sc.Expect.Counts)...)
+	msgs = append(msgs, checkRanges(yamldoc.Child(node("expect"), "fired"), "fired", sc.Expect.Fired)...)
 	for _, id := range sortedKeys(sc.Waive) {
 		k := keyOf(node("waive"), id)
 		if len(checkIDs) > 0 && !slices.Contains(checkIDs, id) {
@@ -248,14 +244,6 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		}
 		if strings.TrimSpace(sc.Waive[id]) == "" {
 			msgs = append(msgs, at(k, "waive: say why %q cannot judge this scenario", id))
-		}
-	}
-	for name, r := range sc.Expect.Counts {
-		if (r.Min != nil && *r.Min < 0) || (r.Max != nil && *r.Max < 0) {
-			msgs = append(msgs, at(keyOf(yamldoc.Child(node("expect"), "counts"), name), "count %q: counts are not negative", name))
-		}
-		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
-			msgs = append(msgs, at(keyOf(yamldoc.Child(node("expect"), "counts"), name), "count %q: min %d is above max %d", name, *r.Min, *r.Max))
 		}
 	}
 	if steps := yamldoc.Child(root, "steps"); len(sc.Steps) == 0 && (steps == nil || len(steps.Content) == 0) {
@@ -295,14 +283,19 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		}
 		faults[f.ID] = true
 	}
+	ids := definedFaults(root)
+	msgs = append(msgs, checkFired(yamldoc.Child(node("expect"), "fired"), ids)...)
 	if steps := yamldoc.Child(root, "steps"); steps != nil && steps.Kind == yaml.SequenceNode {
 		for _, n := range steps.Content {
 			// yaml hands a null item to no unmarshaler: it would vanish.
 			if n.Tag == "!!null" {
 				msgs = append(msgs, at(n, "an empty step: give it an action"))
 			}
+			// From the node, so that a step that failed to decode is checked too.
+			msgs = append(msgs, checkFired(yamldoc.Child(n, "fired"), ids)...)
 		}
 	}
+	authorized := false
 	for i := range sc.Steps {
 		s := &sc.Steps[i]
 		// Steps that failed to decode are missing from sc.Steps, so the
@@ -333,13 +326,95 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 			}
 			delete(faults, s.RemoveFault)
 		}
+		// A replayed callback is the one an authorize completed, and a
+		// forged one is told from the client's own: both need one before.
+		if s.Callback != "" && !authorized {
+			msgs = append(msgs, at(n, "callback: needs an authorize step before it"))
+		}
+		authorized = authorized || s.Authorize != ""
+	}
+	return msgs
+}
+
+// definedFaults are the fault ids the file gives, in provider.faults or in
+// any fault step. They are read from the nodes, so that a fault whose step
+// failed to decode still counts as defined and is not reported twice.
+func definedFaults(root *yaml.Node) map[string]bool {
+	ids := map[string]bool{}
+	add := func(f *yaml.Node) {
+		if id := yamldoc.Child(f, "id"); id != nil && id.Kind == yaml.ScalarNode && id.Value != "" {
+			ids[id.Value] = true
+		}
+	}
+	if p := yamldoc.Child(root, "provider"); p != nil {
+		if fs := yamldoc.Child(p, "faults"); fs != nil && fs.Kind == yaml.SequenceNode {
+			for _, f := range fs.Content {
+				add(f)
+			}
+		}
+	}
+	if steps := yamldoc.Child(root, "steps"); steps != nil && steps.Kind == yaml.SequenceNode {
+		for _, st := range steps.Content {
+			if f := yamldoc.Child(st, "fault"); f != nil {
+				add(f)
+			}
+		}
+	}
+	return ids
+}
+
+// checkFired finds, in the mapping n of a fired key, the fault ids the
+// file does not define. The engine numbers unnamed faults f1, f2... in the
+// order they are added, which the file does not say, so only an explicit
+// id can be counted.
+func checkFired(n *yaml.Node, ids map[string]bool) []string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	known := "no fault here has an id"
+	if len(ids) > 0 {
+		known = "ids given here: " + joined(sortedKeys(ids))
+	}
+	var msgs []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !ids[k.Value] {
+			msgs = append(msgs, at(k, "fired: no fault has id %q (%s); count a fault by an id: of its own, not by the f1, f2... the engine gives faults without one", k.Value, known))
+		}
+	}
+	return msgs
+}
+
+// checkCounts finds, in counts (read from the mapping n), the counters
+// that do not exist and the bounds no count meets.
+func checkCounts(n *yaml.Node, counts map[string]Range) []string {
+	var msgs []string
+	for name := range counts {
+		if _, ok := Counters[name]; !ok {
+			msgs = append(msgs, at(keyOf(n, name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
+		}
+	}
+	return append(msgs, checkRanges(n, "count", counts)...)
+}
+
+// checkRanges finds the ranges (read from the mapping n) that no count
+// meets; what names them in messages.
+func checkRanges(n *yaml.Node, what string, ranges map[string]Range) []string {
+	var msgs []string
+	for name, r := range ranges {
+		if (r.Min != nil && *r.Min < 0) || (r.Max != nil && *r.Max < 0) {
+			msgs = append(msgs, at(keyOf(n, name), "%s %q: counts are not negative", what, name))
+		}
+		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
+			msgs = append(msgs, at(keyOf(n, name), "%s %q: min %d is above max %d", what, name, *r.Min, *r.Max))
+		}
 	}
 	return msgs
 }
 
 // UnmarshalYAML reads a step: a mapping with exactly one action key (and
-// an optional expect), or an action without parameters written alone
-// (`- restart`, `- logout`). Problems are reported at the key they concern.
+// an optional expect, counts and fired), or an action without parameters
+// written alone (`- restart`, `- logout`, `- reload`). Problems are
+// reported at the key they concern.
 func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	s.Line, s.Column = n.Line, n.Column
 	if n.Kind == yaml.ScalarNode {
@@ -348,8 +423,10 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 			s.Restart = true
 		case "logout":
 			s.Logout = true
+		case "reload":
+			s.Reload = true
 		default:
-			return &yaml.TypeError{Errors: []string{at(n, "step %q: a step is a mapping with one action (%s); only restart and logout stand alone", n.Value, strings.Join(actions, ", "))}}
+			return &yaml.TypeError{Errors: []string{at(n, "step %q: a step is a mapping with one action (%s); only restart, logout and reload stand alone", n.Value, strings.Join(actions, ", "))}}
 		}
 		return nil
 	}
@@ -391,25 +468,25 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 	value := yamldoc.Child(n, action)
 	// An action key with a null or false value would do nothing, silently.
 	if value.Tag == "!!null" || (value.Kind == yaml.ScalarNode && value.Value == "") ||
-		(action == "restart" || action == "logout") && !(s.Restart || s.Logout) {
-		return []string{at(keyOf(n, action), "%s: give it a value (for restart and logout: true)", action)}
+		(action == "restart" || action == "logout" || action == "reload") && !(s.Restart || s.Logout || s.Reload) {
+		return []string{at(keyOf(n, action), "%s: give it a value (for restart, logout and reload: true)", action)}
 	}
 	switch action {
+	case "callback":
+		if !slices.Contains(Callbacks(), s.Callback) {
+			msgs = append(msgs, at(value, "callback %q is not one of %s", s.Callback, strings.Join(Callbacks(), ", ")))
+		}
 	case "call":
 		c := s.Call
 		for name, v := range map[string]int{"times": c.Times, "concurrent": c.Concurrent, "processes": c.Processes} {
-			if v < 0 || v > 1000 {
-				msgs = append(msgs, at(keyOf(value, name), "call.%s: %d is not between 0 and 1000", name, v))
+			if v < 0 || v > maxCalls {
+				msgs = append(msgs, at(keyOf(value, name), "call.%s: %d is not between 0 and %d", name, v, maxCalls))
 			}
 		}
-		shapes := 0
-		for _, v := range []int{c.Times, c.Concurrent, c.Processes} {
-			if v > 1 {
-				shapes++
-			}
-		}
-		if shapes > 1 {
-			msgs = append(msgs, at(value, "call: give one of times, concurrent and processes"))
+		if c.Concurrent > 1 && c.Processes > 1 {
+			msgs = append(msgs, at(value, "call: give one of concurrent and processes (times, the rounds, goes with either)"))
+		} else if calls := c.Rounds() * c.Callers(); calls > maxCalls {
+			msgs = append(msgs, at(value, "call: %d rounds of %d calls are %d calls; a step makes at most %d", c.Rounds(), c.Callers(), calls, maxCalls))
 		}
 		if c.Every < 0 {
 			msgs = append(msgs, at(keyOf(value, "every"), "call.every: must not be negative"))
@@ -448,6 +525,8 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 			msgs = append(msgs, at(value, "publishing_status %q is not %s or %s", s.PublishingStatus, simulator.PublishingTesting, simulator.PublishingProduction))
 		}
 	}
+	msgs = append(msgs, checkCounts(yamldoc.Child(n, "counts"), s.Counts)...)
+	msgs = append(msgs, checkRanges(yamldoc.Child(n, "fired"), "fired", s.Fired)...)
 	if s.Expect != nil {
 		e := yamldoc.Child(n, "expect")
 		if s.Calls() == 0 {
@@ -471,6 +550,10 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 	}
 	return msgs
 }
+
+// maxCalls bounds the calls of a call step, rounds times callers: each is
+// a real request through the client, and a run must end in seconds.
+const maxCalls = 1000
 
 // wallDelay says what is wrong with a fault that would hold a request for
 // longer than MaxWallDelay of wall time, or "".

@@ -22,7 +22,7 @@ provider:
   profile: {base: nosuch}
 steps:
   - authorize: carol
-  - call: {times: 3, concurrent: 4}
+  - call: {concurrent: 3, processes: 4}
     expect: maybe
   - advance: -1h
   - {advance: 1h, restart: true}
@@ -50,17 +50,17 @@ var _ = Describe("Loading a scenario", func() {
 			`bad.yaml:3:21: unknown capability "teleport" (known: refresh, restart, concurrency, logout, secret_rotation, shared_state, client_credentials)`,
 			`bad.yaml:5:19: profile.base: no built-in profile "nosuch" (built in: auth0, dropbox, entra, entra-spa, generic, github, google, intuit, okta, okta-custom, oracle-idcs, salesforce, slack, xero)`,
 			`bad.yaml:7:5: no user "carol": the provider has alice, bob`,
-			`bad.yaml:8:11: call: give one of times, concurrent and processes`,
+			`bad.yaml:8:11: call: give one of concurrent and processes (times, the rounds, goes with either)`,
 			`bad.yaml:9:13: expect: unknown outcome "maybe" (known: ok, reauthorize, interaction_required, configuration_error, temporary_error, unauthorized, error, any)`,
 			`bad.yaml:10:14: advance: the clock only moves forward; give a positive duration`,
 			`bad.yaml:11:5: a step has one action, this one has 2 (advance, restart): split it into steps`,
 			`bad.yaml:13:5: expect: a restart step makes no client call to expect anything of`,
 			`bad.yaml:14:5: remove_fault: no fault "nope" is active at this step (give faults an id to remove them)`,
-			`bad.yaml:15:5: unknown field "jump" in a step (known: advance, authorize, call, change_password, expect, fault, logout, publishing_status, remove_fault, require_consent, restart, revoke, rotate_secret)`,
+			`bad.yaml:15:5: unknown field "jump" in a step (known: advance, authorize, call, callback, change_password, counts, expect, fault, fired, logout, publishing_status, reload, remove_fault, require_consent, restart, revoke, rotate_secret)`,
 			`bad.yaml:16:31: unknown field "retry_aftr" in a fault (known: body, by, content_type, delay, deviation, error_description, headers, id, jitter, key, kind, limit, match, max, max_lifetime, min_lifetime, mode, oauth_error, offset, on, per, retry_after, retry_after_format, signal, situation, status)`,
 			`bad.yaml:17:13: revoke: give exactly one of user, client: true and all: true`,
 			`bad.yaml:17:38: revoke.reason "boredom" is not one of user, admin, password_change, security`,
-			`bad.yaml:18:5: step "sing": a step is a mapping with one action (authorize, call, advance, restart, fault, remove_fault, revoke, rotate_secret, change_password, logout, publishing_status, require_consent); only restart and logout stand alone`,
+			`bad.yaml:18:5: step "sing": a step is a mapping with one action (authorize, callback, call, advance, restart, fault, remove_fault, revoke, rotate_secret, reload, change_password, logout, publishing_status, require_consent); only restart, logout and reload stand alone`,
 			`bad.yaml:19:5: an empty step: give it an action`,
 			`bad.yaml:20:12: unknown field "tims" in call (known: client_credentials, concurrent, every, processes, times)`,
 			`bad.yaml:22:12: unknown count "refreshs" (known: api_calls, authorizations, families_revoked, refreshes, reuse_detected, revocations, token_requests, unauthorized)`,
@@ -90,6 +90,125 @@ var _ = Describe("Loading a scenario", func() {
 		Entry("a timeline beyond a century", "steps: [{advance: 36600d}]\n", "the timeline covers more than 36500d of sim time"),
 		Entry("a bad duration, with the rest still reported", "steps:\n  - advance: 5 minutes\n  - authorize: mallory\n",
 			"f.yaml:3:14: invalid duration \"5 minutes\": use forms like 90s, 10m, 1h, 7d\nf.yaml:4:5: no user \"mallory\""),
+		Entry("calls both concurrent and from processes", "steps:\n  - call: {concurrent: 2, processes: 2, times: 3}\n",
+			"f.yaml:3:11: call: give one of concurrent and processes (times, the rounds, goes with either)"),
+		Entry("rounds that make too many calls", "steps:\n  - call: {concurrent: 20, times: 60}\n",
+			"f.yaml:3:11: call: 60 rounds of 20 calls are 1200 calls; a step makes at most 1000"),
+		Entry("reload: false", "steps:\n  - advance: 1h\n  - reload: false\n",
+			"f.yaml:4:5: reload: give it a value (for restart, logout and reload: true)"),
+		Entry("an expectation on a reload", "steps:\n  - reload: true\n    expect: ok\n",
+			"f.yaml:4:5: expect: a reload step makes no client call to expect anything of"),
+		Entry("a rotate_secret's reload that is not true or false", "steps:\n  - rotate_secret: {reload: later}\n",
+			"f.yaml:3: cannot unmarshal !!str `later` into bool"),
+		Entry("an unknown callback", "steps:\n  - authorize: alice\n  - callback: stolen\n",
+			`f.yaml:4:15: callback "stolen" is not one of forged, replayed`),
+		Entry("a callback before any authorize", "steps:\n  - callback: replayed\n  - authorize: alice\n",
+			"f.yaml:3:5: callback: needs an authorize step before it"),
+		Entry("an unknown counter on a step, at its key", "steps:\n  - advance: 1h\n    counts: {refreshes: 0, naps: 1}\n",
+			`f.yaml:4:28: unknown count "naps" (known: api_calls, authorizations, families_revoked, refreshes, reuse_detected, revocations, token_requests, unauthorized)`),
+		Entry("a step's count no number meets", "steps:\n  - advance: 1h\n    counts: {refreshes: {min: 2, max: 1}}\n",
+			`f.yaml:4:14: count "refreshes": min 2 is above max 1`),
+		Entry("an unknown key in a step's count", "steps:\n  - advance: 1h\n    counts: {refreshes: {mn: 2}}\n",
+			`f.yaml:4:26: unknown field "mn" in a count (known: max, min)`),
+		Entry("a step's firings of a fault the file does not name", "provider:\n  faults: [{id: slow, kind: latency, delay: 1ms}]\nsteps:\n  - call: {}\n    fired: {slow: 1, slo: 1}\n",
+			`f.yaml:6:22: fired: no fault has id "slo" (ids given here: slow); count a fault by an id: of its own, not by the f1, f2... the engine gives faults without one`),
+		Entry("the run's firings of a fault without an id", "steps:\n  - fault: {kind: reset}\n  - call: {}\nexpect:\n  fired: {f1: 1}\n",
+			`f.yaml:6:11: fired: no fault has id "f1" (no fault here has an id); count a fault by an id: of its own`),
+		Entry("firings in a step that failed to decode, its own fault counting as named", "steps:\n  - fault: {id: gone, kind: reset, bogus: 1}\n    fired: {gone: 1, went: 1}\n",
+			"f.yaml:3:36: unknown field \"bogus\" in a fault (known: body, by, content_type, delay, deviation, error_description, headers, id, jitter, key, kind, limit, match, max, max_lifetime, min_lifetime, mode, oauth_error, offset, on, per, retry_after, retry_after_format, signal, situation, status)\n"+
+				`f.yaml:4:22: fired: no fault has id "went" (ids given here: gone)`),
+		Entry("a negative count of firings", "provider:\n  faults: [{id: slow, kind: latency, delay: 1ms}]\nsteps: [{advance: 1h}]\nexpect:\n  fired: {slow: -1}\n",
+			`f.yaml:6:11: fired "slow": counts are not negative`),
+	)
+
+	It("reads rounds of calls, reloads, callbacks, and counts and firings by step and by run", func() {
+		sc, err := scenarios.Parse("new-words.yaml", []byte(`
+description: Every step word that came with rounds of calls and callbacks.
+requires: [client_credentials]
+provider:
+  faults: [{id: busy, kind: rate_limit, match: {count: 2}}]
+steps:
+  - authorize: alice
+    counts: {authorizations: 1}
+  - call: {concurrent: 20, times: 6, every: 12h}
+    counts: {refreshes: {max: 6}}
+    fired: {busy: {min: 1}, late: 0}
+  - call: {processes: 3, times: 2}
+  - call: {client_credentials: true, concurrent: 4}
+  - rotate_secret: {grace: 1h, reload: false}
+  - reload
+  - rotate_secret: {}
+  - callback: forged
+  - callback: replayed
+    expect: [ok, error]
+  - fault: {id: late, kind: reset}
+  - reload: true
+expect:
+  counts: {reuse_detected: 0}
+  fired: {busy: 2, late: {max: 0}}
+`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.SimDuration()).To(Equal(60*time.Hour), "five intervals between six rounds")
+
+		By("rounds of callers at once")
+		c := sc.Steps[1].Call
+		Expect([]int{c.Rounds(), c.Callers(), sc.Steps[1].Calls()}).To(Equal([]int{6, 20, 120}))
+		Expect(sc.Steps[1].Summary()).To(Equal("call the API 20 times at once, 6 rounds every 12h0m0s"))
+		c = sc.Steps[2].Call
+		Expect([]int{c.Rounds(), c.Callers(), sc.Steps[2].Calls()}).To(Equal([]int{2, 3, 6}))
+		Expect(sc.Steps[3].Call.Rounds()).To(Equal(1))
+		var none *scenarios.Call
+		Expect([]int{none.Rounds(), none.Callers()}).To(Equal([]int{1, 1}), "a step without a call asks the same way")
+
+		By("a rotation without a reload, and the reload")
+		Expect(sc.Steps[4].RotateSecret.Reload).To(HaveValue(BeFalse()))
+		Expect(sc.Steps[4].RotateSecret.Reloads()).To(BeFalse())
+		Expect(sc.Steps[4].Summary()).To(Equal("rotate the client secret, the old one valid for 1h0m0s, without telling the client to reload"))
+		Expect(sc.Steps[5].Reload).To(BeTrue(), "reload stands alone")
+		Expect(sc.Steps[5].Action()).To(Equal("reload"))
+		Expect(sc.Steps[5].Summary()).To(Equal("tell the client to reload its configuration"))
+		Expect(sc.Steps[5].Calls()).To(Equal(0))
+		Expect(sc.Steps[10].Reload).To(BeTrue())
+		Expect(sc.Steps[6].RotateSecret.Reload).To(BeNil())
+		Expect(sc.Steps[6].RotateSecret.Reloads()).To(BeTrue(), "a rotation reloads unless told not to")
+
+		By("callbacks, judged by the checks unless the step expects something")
+		Expect(sc.Steps[7].Callback).To(Equal(scenarios.CallbackForged))
+		Expect(sc.Steps[7].Action()).To(Equal("callback"))
+		Expect(sc.Steps[7].Calls()).To(Equal(1))
+		_, set := sc.Steps[7].Expected()
+		Expect(set).To(BeFalse())
+		Expect(sc.Steps[7].Summary()).To(Equal("hand the client a forged callback (a code it did not ask for, a state it did not issue)"))
+		Expect(sc.Steps[8].Callback).To(Equal(scenarios.CallbackReplayed))
+		Expect(sc.Steps[8].Summary()).To(Equal("hand the client again the callback it already completed"))
+		want, set := sc.Steps[8].Expected()
+		Expect(set).To(BeTrue())
+		Expect(want.String()).To(Equal("ok or error"))
+
+		By("counts and firings, of a step and of the run")
+		Expect(sc.Steps[0].Counts["authorizations"].String()).To(Equal("exactly 1"))
+		Expect(sc.Steps[1].Counts["refreshes"].String()).To(Equal("at most 6"))
+		Expect(sc.Steps[1].Fired).To(HaveLen(2), "a fault added later in the file may be counted")
+		Expect(sc.Steps[1].Fired["busy"].String()).To(Equal("at least 1"))
+		Expect(sc.Expect.Fired["busy"].String()).To(Equal("exactly 2"))
+		Expect(sc.Expect.Fired["late"].Holds(0)).To(BeTrue())
+		Expect(sc.Steps[2].Counts).To(BeNil())
+	})
+
+	DescribeTable("says what a call step does",
+		func(call, want string) {
+			sc, err := scenarios.Parse("f.yaml", []byte("description: d\nrequires: [client_credentials]\nsteps:\n  - call: "+call+"\n"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(sc.Steps[0].Summary()).To(Equal(want))
+		},
+		Entry(nil, "{}", "call the API"),
+		Entry(nil, "{times: 3}", "call the API 3 times"),
+		Entry(nil, "{times: 3, every: 1h}", "call the API 3 times, every 1h0m0s"),
+		Entry(nil, "{concurrent: 8}", "call the API 8 times at once"),
+		Entry(nil, "{concurrent: 8, times: 3}", "call the API 8 times at once, 3 rounds"),
+		Entry(nil, "{processes: 2, times: 4, every: 1d}", "call the API from 2 processes at once, 4 rounds every 1d"),
+		Entry(nil, "{client_credentials: true}", "call the API as the client (client credentials)"),
+		Entry(nil, "{client_credentials: true, times: 4, every: 40m}", "call the API as the client (client credentials) 4 times, every 40m0s"),
 	)
 
 	It("points at yaml syntax errors", func() {

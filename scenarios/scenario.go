@@ -91,11 +91,15 @@ func Capabilities() []Capability {
 }
 
 // Step is one entry of the timeline: exactly one action, with an optional
-// expectation of how the client's calls in it end.
+// expectation of how the client's calls in it end and optional bounds on
+// what the step caused.
 type Step struct {
 	// Authorize runs the authorization code flow for a user (the
 	// simulator signs the user in and consents headlessly).
 	Authorize string `yaml:"authorize"`
+	// Callback hands the client an authorization callback it did not ask
+	// for (CallbackForged) or has completed already (CallbackReplayed).
+	Callback string `yaml:"callback"`
 	// Call makes authenticated API calls through the client's token manager.
 	Call *Call `yaml:"call"`
 	// Advance moves the sim clock forward.
@@ -112,6 +116,10 @@ type Step struct {
 	// RotateSecret gives the client a new secret; the client under test
 	// reads it from its configuration.
 	RotateSecret *RotateSecret `yaml:"rotate_secret"`
+	// Reload tells the client to read its configuration again, as an
+	// operator does after changing it (a rotate_secret with reload: false
+	// leaves that to a later step).
+	Reload bool `yaml:"reload"`
 	// ChangePassword revokes every grant of the user, as a password change does.
 	ChangePassword string `yaml:"change_password"`
 	// Logout asks the client to log out.
@@ -120,18 +128,24 @@ type Step struct {
 	PublishingStatus string `yaml:"publishing_status"`
 	// RequireConsent marks the user as having to consent again.
 	RequireConsent string `yaml:"require_consent"`
-	// Expect is how every client call the step makes must end. A call's
-	// default is "ok"; other actions expect nothing unless told.
+	// Expect is how every client call the step makes must end. A call,
+	// an authorize and a logout default to "ok"; other actions, a
+	// callback among them, expect nothing unless told.
 	Expect *Expect `yaml:"expect"`
+	// Counts bound the counters (the names in Counters) over the events
+	// the step caused, whatever its action.
+	Counts map[string]Range `yaml:"counts"`
+	// Fired bounds how often each fault, by id, fired during the step.
+	Fired map[string]Range `yaml:"fired"`
 
 	// Line and Column are where the step starts in its file.
 	Line   int `yaml:"-"`
 	Column int `yaml:"-"`
 }
 
-// Call is a call step: Times calls in a row, Every apart on the sim clock,
-// or Concurrent calls at once from one process, or one call from each of
-// Processes processes sharing the state directory.
+// Call is a call step: Times rounds, Every apart on the sim clock; each
+// round is one call, or Concurrent calls at once from one process, or one
+// call from each of Processes processes sharing the state directory.
 type Call struct {
 	Times      int              `yaml:"times"`
 	Every      profile.Duration `yaml:"every"`
@@ -140,6 +154,24 @@ type Call struct {
 	// ClientCredentials makes the calls as the client itself, with tokens
 	// of the client credentials grant (RFC 6749 §4.4), not the user's.
 	ClientCredentials bool `yaml:"client_credentials"`
+}
+
+// Rounds is how many times the step calls, Every apart: Times, at least
+// one. A nil call has one round, so that a harness may ask any step.
+func (c *Call) Rounds() int {
+	if c == nil {
+		return 1
+	}
+	return max(1, c.Times)
+}
+
+// Callers is how many callers of the client each round runs at once:
+// Concurrent or Processes, at least one. A nil call has one caller.
+func (c *Call) Callers() int {
+	if c == nil {
+		return 1
+	}
+	return max(1, c.Concurrent, c.Processes)
 }
 
 // Revoke selects what a revoke step revokes: one user's grants, the
@@ -158,7 +190,29 @@ type Revoke struct {
 type RotateSecret struct {
 	Grace     profile.Duration `yaml:"grace"`
 	ExpiresIn profile.Duration `yaml:"expires_in"`
+	// Reload, unless false, tells the client to reload its configuration
+	// at once; false only rewrites its secret file, as a deployment does
+	// that updates the secret store before it restarts or signals the
+	// service (or never does).
+	Reload *bool `yaml:"reload"`
 }
+
+// Reloads reports whether the rotation tells the client to reload at once.
+func (r *RotateSecret) Reloads() bool { return r.Reload == nil || *r.Reload }
+
+// The callbacks a callback step hands the client.
+const (
+	// CallbackForged: the client starts an authorization and receives a
+	// callback with a code from one it did not start and a state it did not
+	// issue, as in a login CSRF.
+	CallbackForged = "forged"
+	// CallbackReplayed: the client receives again the last callback it
+	// completed, code and state, as when a browser reloads the redirect.
+	CallbackReplayed = "replayed"
+)
+
+// Callbacks lists the values of a callback step.
+func Callbacks() []string { return []string{CallbackForged, CallbackReplayed} }
 
 // Outcomes of a client call, as the harness classifies them.
 const (
@@ -295,9 +349,12 @@ type Expectations struct {
 	// Counts bound how often something happened over the whole run, by
 	// the names in Counters.
 	Counts map[string]Range `yaml:"counts"`
+	// Fired bounds how often each fault, by id, fired over the whole run.
+	Fired map[string]Range `yaml:"fired"`
 }
 
-// Counters names what Expectations.Counts may bound, with what each counts.
+// Counters names what Expectations.Counts and Step.Counts may bound, with
+// what each counts.
 var Counters = map[string]string{
 	"token_requests":   "requests to the token endpoint, of any grant",
 	"refreshes":        "refresh-grant requests to the token endpoint",
@@ -353,8 +410,8 @@ func (r Range) String() string {
 }
 
 // actions are a step's action keys, in the order Action reports them.
-var actions = []string{"authorize", "call", "advance", "restart", "fault", "remove_fault", "revoke",
-	"rotate_secret", "change_password", "logout", "publishing_status", "require_consent"}
+var actions = []string{"authorize", "callback", "call", "advance", "restart", "fault", "remove_fault", "revoke",
+	"rotate_secret", "reload", "change_password", "logout", "publishing_status", "require_consent"}
 
 // Actions lists the keys of the step actions, in the order of the docs.
 func Actions() []string { return slices.Clone(actions) }
@@ -364,6 +421,8 @@ func (s Step) Action() string {
 	switch {
 	case s.Authorize != "":
 		return "authorize"
+	case s.Callback != "":
+		return "callback"
 	case s.Call != nil:
 		return "call"
 	case s.Advance != 0:
@@ -378,6 +437,8 @@ func (s Step) Action() string {
 		return "revoke"
 	case s.RotateSecret != nil:
 		return "rotate_secret"
+	case s.Reload:
+		return "reload"
 	case s.ChangePassword != "":
 		return "change_password"
 	case s.Logout:
@@ -395,22 +456,13 @@ func (s Step) Summary() string {
 	switch s.Action() {
 	case "authorize":
 		return "authorize as " + s.Authorize
+	case "callback":
+		if s.Callback == CallbackReplayed {
+			return "hand the client again the callback it already completed"
+		}
+		return "hand the client a forged callback (a code it did not ask for, a state it did not issue)"
 	case "call":
-		c := s.Call
-		if c.ClientCredentials {
-			return "call the API as the client (client credentials)"
-		}
-		switch {
-		case c.Processes > 1:
-			return fmt.Sprintf("call the API from %d processes at once", c.Processes)
-		case c.Concurrent > 1:
-			return fmt.Sprintf("call the API %d times at once", c.Concurrent)
-		case c.Times > 1 && c.Every > 0:
-			return fmt.Sprintf("call the API %d times, every %s", c.Times, c.Every)
-		case c.Times > 1:
-			return fmt.Sprintf("call the API %d times", c.Times)
-		}
-		return "call the API"
+		return s.Call.summary()
 	case "advance":
 		return "advance the clock by " + s.Advance.String()
 	case "restart":
@@ -437,10 +489,16 @@ func (s Step) Summary() string {
 		}
 		return "revoke " + what
 	case "rotate_secret":
+		out := "rotate the client secret"
 		if s.RotateSecret.Grace > 0 {
-			return "rotate the client secret, the old one valid for " + s.RotateSecret.Grace.String()
+			out += ", the old one valid for " + s.RotateSecret.Grace.String()
 		}
-		return "rotate the client secret"
+		if !s.RotateSecret.Reloads() {
+			out += ", without telling the client to reload"
+		}
+		return out
+	case "reload":
+		return "tell the client to reload its configuration"
 	case "change_password":
 		return s.ChangePassword + " changes their password"
 	case "logout":
@@ -453,37 +511,67 @@ func (s Step) Summary() string {
 	return "nothing"
 }
 
+// summary is the call step in words: who calls, how many at once, and how
+// many rounds how far apart.
+func (c *Call) summary() string {
+	out := "call the API"
+	if c.ClientCredentials {
+		out += " as the client (client credentials)"
+	}
+	switch {
+	case c.Processes > 1:
+		out += fmt.Sprintf(" from %d processes at once", c.Processes)
+	case c.Concurrent > 1:
+		out += fmt.Sprintf(" %d times at once", c.Concurrent)
+	}
+	rounds := c.Rounds()
+	switch {
+	case rounds == 1:
+	case c.Callers() > 1 && c.Every > 0:
+		out += fmt.Sprintf(", %d rounds every %s", rounds, c.Every)
+	case c.Callers() > 1:
+		out += fmt.Sprintf(", %d rounds", rounds)
+	case c.Every > 0:
+		out += fmt.Sprintf(" %d times, every %s", rounds, c.Every)
+	default:
+		out += fmt.Sprintf(" %d times", rounds)
+	}
+	return out
+}
+
 // Calls is how many client calls the step makes.
 func (s Step) Calls() int {
 	if s.Call == nil {
-		if s.Authorize != "" || s.Logout {
+		if s.Authorize != "" || s.Callback != "" || s.Logout {
 			return 1
 		}
 		return 0
 	}
-	return max(1, s.Call.Times, s.Call.Concurrent, s.Call.Processes)
+	return s.Call.Rounds() * s.Call.Callers()
 }
 
 // Expected is the outcome the step's calls must have, and whether the
-// scenario set one: calls default to ok, authorize and logout too.
+// scenario set one: calls default to ok, authorize and logout too. A
+// callback has no default: whether a client refuses it, ignores it or
+// reports an error, the harness's checks judge what it did with it.
 func (s Step) Expected() (Expect, bool) {
 	if s.Expect != nil {
 		return *s.Expect, true
 	}
-	if s.Calls() > 0 {
+	if s.Calls() > 0 && s.Callback == "" {
 		return Expect{Outcome: OutcomeOK}, true
 	}
 	return Expect{}, false
 }
 
 // SimDuration is how much sim time the timeline covers: every advance and
-// every interval between repeated calls.
+// every interval between rounds of calls.
 func (sc *Scenario) SimDuration() time.Duration {
 	var d time.Duration
 	for _, s := range sc.Steps {
 		d += s.Advance.D()
-		if s.Call != nil && s.Call.Times > 1 {
-			d += time.Duration(s.Call.Times-1) * s.Call.Every.D()
+		if s.Call != nil {
+			d += time.Duration(s.Call.Rounds()-1) * s.Call.Every.D()
 		}
 	}
 	return d

@@ -357,6 +357,39 @@ var _ = Describe("Schema", func() {
 			func(doc map[string]any) { doc["steps"].([]any)[1] = "advance" }, "/steps/1: enum"),
 		Entry("a tag that cannot be a label",
 			func(doc map[string]any) { doc["tags"] = []any{"Rotation"} }, "/tags/0: pattern"),
+		Entry("calls both concurrent and from processes",
+			func(doc map[string]any) {
+				stepOf(doc, 2)["call"] = map[string]any{"times": 2, "every": "1m", "concurrent": 2, "processes": 2}
+			}, "/steps/2/call/concurrent: maximum"),
+		Entry("reload: false",
+			func(doc map[string]any) {
+				delete(stepOf(doc, 1), "advance")
+				stepOf(doc, 1)["reload"] = false
+			}, "/steps/1/reload: const"),
+		Entry("an expectation on a reload",
+			func(doc map[string]any) {
+				delete(stepOf(doc, 1), "advance")
+				stepOf(doc, 1)["reload"] = true
+				stepOf(doc, 1)["expect"] = "ok"
+			}, "/steps/1: anyOf"),
+		Entry("an unknown callback",
+			func(doc map[string]any) {
+				delete(stepOf(doc, 1), "advance")
+				stepOf(doc, 1)["callback"] = "stolen"
+			}, "/steps/1/callback: enum"),
+		Entry("counts as a step's action",
+			func(doc map[string]any) {
+				delete(stepOf(doc, 1), "advance")
+				stepOf(doc, 1)["counts"] = map[string]any{"refreshes": 0}
+			}, "/steps/1: oneOf"),
+		Entry("an unknown counter on a step",
+			func(doc map[string]any) { stepOf(doc, 1)["counts"] = map[string]any{"naps": 0} }, "propertyNames: naps"),
+		Entry("a negative count of firings",
+			func(doc map[string]any) {
+				doc["expect"].(map[string]any)["fired"] = map[string]any{"slow": map[string]any{"min": -1}}
+			}, "/expect/fired/slow/min: minimum"),
+		Entry("a fault id no fault can have, in a step's fired",
+			func(doc map[string]any) { stepOf(doc, 2)["fired"] = map[string]any{"a b": 1} }, "propertyNames: a b"),
 	)
 
 	DescribeTable("reads durations as profile.ParseDuration does",
@@ -404,6 +437,8 @@ var _ = Describe("Schema", func() {
 			}, "/steps/2/expect/1: additionalProperties"),
 		Entry("in a count's range",
 			func(doc map[string]any) { countsOf(doc)["refreshes"] = map[string]any{"min": 1, "maximum": 2} }, "/expect/counts/refreshes: additionalProperties"),
+		Entry("in a step's count of firings",
+			func(doc map[string]any) { stepOf(doc, 2)["fired"] = map[string]any{"slow": map[string]any{"mn": 1}} }, "/steps/2/fired/slow: additionalProperties"),
 		Entry("in a user",
 			func(doc map[string]any) {
 				doc["provider"].(map[string]any)["users"] = []any{map[string]any{"id": "carol", "mail": "c@example.test"}}
@@ -449,7 +484,8 @@ var _ = Describe("Schema", func() {
 			Entry("outcomes", "/$defs/outcome/enum", scenarios.Outcomes()),
 			Entry("reauthorize reasons", "/$defs/expect/oneOf/1/properties/reason/enum", scenarios.ReauthorizeReasons()),
 			Entry("capabilities", "/$defs/capability/enum", stringsOf(scenarios.Capabilities())),
-			Entry("counters", "/$defs/expectations/properties/counts/propertyNames/enum", slices.Collect(maps.Keys(scenarios.Counters))),
+			Entry("counters", "/$defs/counts/propertyNames/enum", slices.Collect(maps.Keys(scenarios.Counters))),
+			Entry("callbacks", "/$defs/stepMapping/properties/callback/enum", scenarios.Callbacks()),
 			Entry("fault kinds", "/$defs/faultKind/enum", stringsOf(fault.Kinds())),
 			Entry("match endpoints", "/$defs/endpoint/enum", stringsOf(fault.Endpoints())),
 			Entry("profile names", "/$defs/profileName/enum", profile.Names()),
@@ -480,7 +516,7 @@ var _ = Describe("Schema", func() {
 			Entry("limiter keys", "/$defs/fault/properties/key/enum", []string{
 				fault.KeyClient, fault.KeyUser, fault.KeyFamily, fault.KeyGlobal}),
 			Entry("what a propagation_delay holds back", "/$defs/propagation/enum", []string{fault.OnIssue, fault.OnRevocation}),
-			Entry("rate-limit signals besides the profiles", "/$defs/fault/properties/signal/anyOf/0/enum", []string{"profile", "standard"}),
+			Entry("rate-limit signals besides the profiles", "/$defs/fault/properties/signal/anyOf/0/enum", []string{fault.SignalProfile, fault.SignalStandard, fault.SignalJSONWithoutError}),
 		)
 
 		It("names the fault-only deviation", func() {
@@ -488,7 +524,8 @@ var _ = Describe("Schema", func() {
 		})
 
 		It("takes exactly one of Step's actions, alone for the parameterless ones, with expect for those that call", func() {
-			actions := without(yamlKeys(reflect.TypeFor[scenarios.Step]()), "expect")
+			actions := without(yamlKeys(reflect.TypeFor[scenarios.Step]()), "expect", "counts", "fired")
+			Expect(actions).To(Equal(scenarios.Actions()), "Step's action fields, in the order of Actions")
 			Expect(requiredNames(pointerAt(doc, "/$defs/stepMapping/oneOf"))).To(ConsistOf(actions))
 
 			var bare, calling []string
@@ -524,11 +561,14 @@ var _ = Describe("Schema", func() {
 			Expect(err).NotTo(HaveOccurred(), "the loader refuses the example itself")
 			Expect(compiledSchema("").Validate(jsonInstance([]byte(doc)))).To(Succeed())
 		},
-		Entry("bare steps", "steps: [restart, logout]\n"),
+		Entry("bare steps", "steps: [restart, logout, reload]\n"),
 		Entry("every action", `
 steps:
   - authorize: bob
     expect: {outcome: reauthorize, reason: revoked}
+  - callback: forged
+    expect: [ok, error]
+  - callback: replayed
   - call: {concurrent: 5}
     expect: any
   - call: {processes: 3}
@@ -539,6 +579,8 @@ steps:
   - revoke: {user: alice, reason: security}
   - revoke: {client: true}
   - rotate_secret: {grace: 0, expires_in: 90d}
+  - rotate_secret: {reload: false}
+  - reload: true
   - change_password: alice
   - logout: true
     expect: ok
@@ -572,6 +614,34 @@ steps:
       - interaction_required
   - call: {}
     expect: [any]
+`),
+		Entry("rounds of calls at once", `
+requires: [client_credentials]
+steps:
+  - call: {concurrent: 20, times: 6, every: 12h}
+  - call: {processes: 2, times: 3}
+  - call: {client_credentials: true, concurrent: 4, times: 2, every: 1h}
+`),
+		Entry("counts and firings of a step and of the run", `
+provider:
+  faults: [{id: busy, kind: rate_limit, match: {count: 2}}]
+steps:
+  - authorize: alice
+    counts: {authorizations: 1, token_requests: {min: 1}}
+  - call: {times: 3}
+    counts: {refreshes: 0}
+    fired: {busy: {min: 1, max: 2}, late: 0}
+  - advance: 1h
+    counts: {api_calls: 0}
+  - fault: {id: late, kind: reset}
+expect:
+  fired: {busy: 2, late: {max: 0}}
+`),
+		Entry("the provider answers that break a client's parser", `
+steps:
+  - fault: {id: no-error-member, kind: error, status: 400, body: '{"message":"invalid refresh token"}', content_type: application/json}
+  - fault: {id: html-200, kind: error, status: 200, body: "<html><body>Sign in</body></html>", content_type: text/html}
+  - fault: {id: spoilt-200, kind: malformed, mode: not_json, match: {endpoint: token}}
 `),
 		Entry("counts as numbers and ranges", `
 steps: [restart]

@@ -1,8 +1,10 @@
 package simulator
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -56,7 +58,8 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op)
 		return
 	}
-	added := s.grantScopes(ar, user.ID)
+	added, withheld := s.grantScopes(ar, user.ID)
+	op.WithholdRefresh = withheld
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		s.authorizeError(w, r, ar, err, op)
@@ -70,9 +73,38 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op)
-	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, addedScopesNote(added)
-	e.Scope = strings.Join(ar.GetGrantedScopes(), " ")
+	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld)
+	e.Scope = eventScope(ar.GetGrantedScopes())
+	e.Token, e.TokenType = family.Fingerprint(fosite.AuthorizeCode, s.strategy.signature(resp.GetCode())), string(fosite.AuthorizeCode)
+	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)
+}
+
+// noteAuthorizeParams records in an authorize_request event how the request
+// protected itself: its PKCE method ("S256", "plain", which is also what a
+// challenge without a method means (RFC 7636 §4.3), or "none" without a
+// challenge) and whether it sent a nonce.
+func noteAuthorizeParams(e *events.Event, form url.Values) {
+	e.PKCE = "none"
+	if form.Get("code_challenge") != "" {
+		e.PKCE = cmp.Or(form.Get("code_challenge_method"), "plain")
+	}
+	e.NonceSent = form.Get("nonce") != ""
+}
+
+// eventScope is a granted scope as events tell it: space-separated, with
+// offline access named offline_access however the client asked for it.
+func eventScope(scopes []string) string {
+	out := make([]string, 0, len(scopes))
+	for _, scope := range scopes {
+		if isOfflineScope(scope) {
+			scope = "offline_access"
+		}
+		if !slices.Contains(out, scope) {
+			out = append(out, scope)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // silent reports whether an authorization request forbids any page, login
@@ -85,13 +117,18 @@ func silent(ar fosite.AuthorizeRequester) bool {
 const absentState = "oauthsim-absent-state"
 
 // grantScopes grants user what was asked, but offline access only the way
-// the profile says a client asks for it. With include_granted_scopes=true
-// (Google's incremental authorization) it also grants the scopes of the
-// user's live grants to the client, as far as the client may still have
-// them, and returns those it added. Offline access is left out of that
-// union: each authorization asks for a refresh token anew.
-func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (added []string) {
-	byParam := s.store.Policy().OfflineAccess == profile.OfflineAccessType
+// the profile says a client asks for it. withheld reports offline access
+// granted to an authorization whose code must be redeemed for no refresh
+// token: the profile issues refresh tokens on first consent only, and this
+// one does not consent anew. The user's offline access stands, by the
+// refresh token they hold. With include_granted_scopes=true (Google's
+// incremental authorization) it also grants the scopes of the user's live
+// grants to the client, as far as the client may still have them, and
+// returns those it added. Offline access is left out of that union: each
+// authorization asks for a refresh token anew.
+func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (added []string, withheld bool) {
+	p := s.store.Policy()
+	byParam := p.OfflineAccess == profile.OfflineAccessType
 	for _, scope := range ar.GetRequestedScopes() {
 		if byParam && isOfflineScope(scope) {
 			continue
@@ -101,8 +138,10 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 	if byParam && ar.GetRequestForm().Get("access_type") == "offline" {
 		ar.GrantScope("offline_access")
 	}
+	offline := slices.ContainsFunc(ar.GetGrantedScopes(), isOfflineScope)
+	withheld = offline && p.Refresh.OnlyOnFirstConsent && !s.consentsAnew(ar, user)
 	if ar.GetRequestForm().Get("include_granted_scopes") != "true" {
-		return nil
+		return nil, withheld
 	}
 	client := ar.GetClient()
 	for _, scope := range s.store.GrantedScopes(user, client.GetID()) {
@@ -112,15 +151,32 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 		ar.GrantScope(scope)
 		added = append(added, scope)
 	}
-	return added
+	return added, withheld
 }
 
-// addedScopesNote tells in an event what include_granted_scopes added.
-func addedScopesNote(added []string) string {
-	if len(added) == 0 {
-		return ""
+// consentsAnew reports whether an authorization that asks for offline access
+// has the user consent anew, which is when a provider that issues refresh
+// tokens on first consent only issues one: prompt=consent asks again, a
+// re-prompt mark has the provider ask, and a user holding no refreshable
+// grant to the client (never consented, or every grant revoked or expired
+// since) is asked as the first time.
+func (s *Simulator) consentsAnew(ar fosite.AuthorizeRequester, user string) bool {
+	client := ar.GetClient().GetID()
+	return slices.Contains(strings.Fields(ar.GetRequestForm().Get("prompt")), "consent") ||
+		s.consents.required(user, client) || !s.store.HoldsOfflineGrant(user, client)
+}
+
+// grantNote tells in an event what include_granted_scopes added, and that
+// the code brings no refresh token when grantScopes withheld it.
+func grantNote(added []string, withheld bool) string {
+	var notes []string
+	if len(added) > 0 {
+		notes = append(notes, "include_granted_scopes added "+strings.Join(added, " "))
 	}
-	return "include_granted_scopes added " + strings.Join(added, " ")
+	if withheld {
+		notes = append(notes, "the code brings no refresh token: the user already holds one for the client and was not asked to consent (the profile issues refresh tokens on first consent only)")
+	}
+	return strings.Join(notes, "; ")
 }
 
 func isOfflineScope(scope string) bool { return scope == "offline_access" || scope == "offline" }
@@ -129,6 +185,7 @@ func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fo
 	rfc := fosite.ErrorToRFC6749Error(err)
 	e := s.requestEvent(events.AuthorizeRequest, r, op)
 	e.Status, e.Error, e.Outcome, e.Detail = rfc.CodeField, rfc.ErrorField, events.OutcomeDenied, rfc.HintField
+	noteAuthorizeParams(&e, r.Form)
 	s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
 	s.events.Emit(e)
 }
@@ -169,5 +226,6 @@ func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHin
 	})
 	e := s.requestEvent(events.AuthorizeRequest, r, nil)
 	e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "login page shown"
+	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)
 }

@@ -174,6 +174,10 @@ type grantRequest struct {
 	// IncludeGrantedScopes adds the scopes of the user's live grants to the
 	// client, as Google's include_granted_scopes=true does.
 	IncludeGrantedScopes bool `json:"include_granted_scopes"`
+	// Prompt is the authorization's prompt parameter: "consent" asks for
+	// consent again, which a profile that issues refresh tokens on first
+	// consent only needs to issue another.
+	Prompt string `json:"prompt"`
 	// InvalidatePrevious, when given, overrides the profile's
 	// refresh.on_reconsent: whether the user's earlier grants to the client
 	// are revoked.
@@ -239,6 +243,9 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if req.IncludeGrantedScopes {
 		q.Set("include_granted_scopes", "true")
 	}
+	if req.Prompt != "" {
+		q.Set("prompt", req.Prompt)
+	}
 	areq, err := http.NewRequestWithContext(ctx, http.MethodGet, PathAuthorize+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
@@ -247,8 +254,9 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
-	added := s.grantScopes(ar, user.ID)
-	aresp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
+	added, withheld := s.grantScopes(ar, user.ID)
+	actx := family.WithOp(ctx, &family.Op{WithholdRefresh: withheld})
+	aresp, err := s.oauth.NewAuthorizeResponse(actx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		return nil, fosite.ErrorToRFC6749Error(err).CodeField, err
 	}
@@ -277,7 +285,7 @@ func (s *Simulator) mintGrant(r *http.Request, client *fositeClient, user User, 
 	body := s.shownScope(tresp.ToMap())
 	body["family"] = op.Family
 	detail := "scope " + scope
-	if note := addedScopesNote(added); note != "" {
+	if note := grantNote(added, withheld); note != "" {
 		detail += "; " + note
 	}
 	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: detail})

@@ -73,6 +73,9 @@ type faulted struct {
 	fault.Request
 	// token and tokenType fingerprint the code or token the request presented.
 	token, tokenType string
+	// requestedScope is a refresh or client credentials request's scope
+	// parameter as sent (see events.Event.RequestedScope).
+	requestedScope *string
 }
 
 // injectFaults applies the active faults to requests for provider
@@ -134,6 +137,9 @@ func (s *Simulator) faultRequest(ep fault.Endpoint, r *http.Request) faulted {
 			req.Client = form.Get("client_id")
 		}
 		req.GrantType = form.Get("grant_type")
+		if ep == fault.EndpointToken {
+			req.requestedScope = requestedScope(req.GrantType, form)
+		}
 		switch {
 		case ep != fault.EndpointToken:
 			presented = form.Get("token")
@@ -272,6 +278,7 @@ func (s *Simulator) unanswered(r *http.Request, req faulted, f fault.Firing, sta
 	}
 	e := req.event(kind, r, f)
 	e.Status, e.Outcome, e.Error, e.Detail = status, events.OutcomeFault, code, detail
+	e.RequestedScope = req.requestedScope
 	return &e
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v3/jwt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -228,6 +229,51 @@ var _ = Describe("Faults", func() {
 			r := h.get(simulator.PathJWKS)
 			Expect(r.status).To(Equal(http.StatusServiceUnavailable))
 			Expect(r.header.Get("Retry-After")).To(Equal("30"))
+		})
+
+		It("answers with JSON that has no error member when the signal says json_without_error", func() {
+			t := h.mint("demo", "alice", "offline_access api")
+			id := h.addFault(map[string]any{"kind": "rate_limit", "signal": "json_without_error", "retry_after": "45s", "match": map[string]any{"count": 1}})
+			r := h.refresh(t.Refresh)
+			Expect(r.status).To(Equal(http.StatusTooManyRequests))
+			Expect(r.header.Get("Content-Type")).To(Equal("application/json"))
+			Expect(r.header.Get("Retry-After")).To(Equal("45"))
+			Expect(r.json()).NotTo(HaveKey("error"))
+			Expect(r.json()).To(HaveKeyWithValue("retry_after", BeNumerically("==", 45)))
+			Expect(r.json()).To(HaveKeyWithValue("message", Not(BeEmpty())))
+			e := h.lastEvent(events.TokenRequest)
+			Expect(e.Fault).To(Equal(id))
+			Expect(e.Outcome).To(Equal(events.OutcomeFault))
+			Expect(e.Error).To(BeEmpty())
+			Expect(e.RetryAt).To(HaveValue(Equal(epoch.Add(45 * time.Second))))
+			Expect(e.RequestedScope).To(BeNil())
+			Expect(h.refresh(t.Refresh).status).To(Equal(http.StatusOK))
+		})
+
+		It("records when a rate-limited or unavailable resource lets the client come back", func() {
+			t := h.mint("demo", "alice", "api")
+			h.addFault(map[string]any{"id": "limited", "kind": "rate_limit", "retry_after": "45s", "match": map[string]any{"endpoint": "resource", "count": 1}})
+			Expect(h.me(t.Access).status).To(Equal(http.StatusTooManyRequests))
+			h.addFault(map[string]any{"id": "down", "kind": "error", "status": 503, "retry_after": "20s", "match": map[string]any{"endpoint": "resource", "count": 1}})
+			Expect(h.me(t.Access).status).To(Equal(http.StatusServiceUnavailable))
+			h.addFault(map[string]any{"id": "slow", "kind": "error", "status": 429, "retry_after": "2m", "match": map[string]any{"endpoint": "resource", "count": 1}})
+			Expect(h.me(t.Access).status).To(Equal(http.StatusTooManyRequests))
+			at := map[string]*time.Time{}
+			for _, e := range h.eventsOf(events.ResourceRequest) {
+				if e.Outcome == events.OutcomeFault {
+					at[e.Fault] = e.RetryAt
+				}
+			}
+			Expect(at).To(HaveKeyWithValue("limited", HaveValue(Equal(epoch.Add(45*time.Second)))))
+			Expect(at).To(HaveKeyWithValue("down", HaveValue(Equal(epoch.Add(20*time.Second)))))
+			Expect(at).To(HaveKeyWithValue("slow", HaveValue(Equal(epoch.Add(2*time.Minute)))))
+		})
+
+		It("logs the scope a rate-limited refresh sent", func() {
+			t := h.mint("demo", "alice", "offline_access api")
+			h.addFault(map[string]any{"kind": "rate_limit", "match": map[string]any{"count": 1}})
+			Expect(h.refreshScope(t.Refresh, "api").status).To(Equal(http.StatusTooManyRequests))
+			Expect(h.lastEvent(events.TokenRequest).RequestedScope).To(HaveValue(Equal("api")))
 		})
 	})
 
@@ -547,6 +593,49 @@ var _ = Describe("Faults", func() {
 			Entry("401", "invalid_grant_401", http.StatusUnauthorized),
 			Entry("403", "invalid_grant_403", http.StatusForbidden),
 		)
+		It("gives the id_token a nonce the authorization did not send, validly signed, and says so", func() {
+			verifier, challenge := pkce()
+			code := codeFrom(h.get(authorizeURL("demo", "openid offline_access", challenge, "login_hint", "alice", "nonce", "n-0123456789")))
+			id := h.addFault(map[string]any{"kind": "deviation", "deviation": "id_token_nonce_mismatch"})
+			r := h.postForm(simulator.PathToken, url.Values{
+				"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {simulator.DemoRedirectURI}, "code_verifier": {verifier},
+			}, "demo", "demo-secret")
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			t := decodeTokens(r)
+			claims := verifyIDToken(h, t.IDToken)
+			Expect(claims.Subject).To(Equal("alice"))
+			Expect(claims.Audience).To(ContainElement("demo"))
+			var extra struct {
+				Nonce  string `json:"nonce"`
+				AtHash string `json:"at_hash"`
+			}
+			tok, err := jwt.ParseSigned(t.IDToken)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(tok.UnsafeClaimsWithoutVerification(&extra)).To(Succeed())
+			Expect(extra.Nonce).NotTo(BeEmpty())
+			Expect(extra.Nonce).NotTo(Equal("n-0123456789"))
+			Expect(extra.AtHash).NotTo(BeEmpty())
+			Expect(firings(h.events(), id)).To(ConsistOf(HaveField("Detail", ContainSubstring("nonce"))))
+
+			By("leaving alone answers whose id_token has no nonce: a refresh's")
+			Expect(decodeTokens(h.refresh(t.Refresh)).IDToken).NotTo(BeEmpty())
+			Expect(firings(h.events(), id)).To(HaveLen(1))
+			st := h.control(http.MethodGet, "/faults/"+id, nil).json()
+			Expect(st).To(HaveKeyWithValue("fired", BeNumerically("==", 1)))
+		})
+
+		It("does not fire on an authorization that sent no nonce", func() {
+			verifier, challenge := pkce()
+			code := codeFrom(h.get(authorizeURL("demo", "openid", challenge, "login_hint", "alice")))
+			id := h.addFault(map[string]any{"kind": "deviation", "deviation": "id_token_nonce_mismatch"})
+			r := h.postForm(simulator.PathToken, url.Values{
+				"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {simulator.DemoRedirectURI}, "code_verifier": {verifier},
+			}, "demo", "demo-secret")
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			verifyIDToken(h, decodeTokens(r).IDToken)
+			Expect(firings(h.events(), id)).To(BeEmpty())
+		})
+
 		It("gives access tokens a random lifetime in a range, the same on every run", func() {
 			lifetimes := func() []float64 {
 				h := newHarness()

@@ -28,6 +28,17 @@ var standardRateLimit = profile.Response{
 	Body:        `{"error":"temporarily_unavailable","error_description":"Too many requests: retry after {{.RetryAfterSeconds}} seconds."}`,
 }
 
+// jsonRateLimit is the json_without_error signal (see
+// fault.SignalJSONWithoutError): a 429 with Retry-After whose JSON body has
+// a message and the delay but no "error" member, so that a client which
+// takes every JSON error body for an OAuth error finds no code in it.
+var jsonRateLimit = profile.Response{
+	Status:      http.StatusTooManyRequests,
+	ContentType: "application/json",
+	Headers:     map[string]string{"Retry-After": "{{.RetryAfterSeconds}}"},
+	Body:        `{"message":"Too many requests; slow down.","retry_after":{{.RetryAfterSeconds}}}`,
+}
+
 // standardResponses answer each situation as RFC 6749 would, for profiles
 // that do not give their own.
 var standardResponses = map[profile.Situation]profile.Response{
@@ -83,11 +94,13 @@ func (s *Simulator) responseData(f fault.Firing, issued time.Time) profile.Respo
 func (s *Simulator) rateLimitResponse(f fault.Firing) profile.Response {
 	resp := standardRateLimit
 	switch f.Fault.Signal {
-	case "standard":
+	case fault.SignalStandard:
 		if f.Fault.Status != 0 {
 			resp.Status = f.Fault.Status
 		}
-	case "", "profile":
+	case fault.SignalJSONWithoutError:
+		resp = jsonRateLimit
+	case "", fault.SignalProfile:
 		if r, ok := s.store.Policy().Responses[profile.SituationRateLimited]; ok {
 			resp = r
 		}

@@ -25,24 +25,67 @@ const maxFormMemory = 1 << 20
 
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	ar, resp, op, err := s.exchange(ctx, r)
+	note := &answerNote{}
+	ar, resp, op, err := s.exchange(context.WithValue(r.Context(), answerNoteKey{}, note), r)
 	e := s.requestEvent(events.TokenRequest, r, op)
 	e.GrantType = op.GrantType
 	e.Token = s.presentedToken(op.GrantType, r.PostForm)
+	e.RequestedScope = requestedScope(op.GrantType, r.PostForm)
 	if e.Reason == "" {
 		e.Reason = op.ClientRefusal
 	}
-	deviations := s.deviations(r)
+	deviations := s.deviations(r.Context())
 	if err != nil {
 		s.writeTokenError(w, r, ar, err, op, deviations, &e)
 		s.events.Emit(e)
 		return
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
+	e.Scope = eventScope(ar.GetGrantedScopes())
+	switch {
+	case op.DropRefresh:
+		e.Detail = "the scope left offline_access out: the answer carries no refresh token (refresh.scope_without_offline_access: no_refresh_token)"
+	case op.RefreshDropped && op.GrantType == "authorization_code":
+		e.Detail = "no refresh token: the user already holds one for the client (refresh.only_on_first_consent)"
+	}
 	writeTokenResponse(w, deviate(s.shownScope(resp.ToMap()), deviations))
-	s.shaped(r, op, &e)
+	s.shaped(r, op, note, &e)
 	s.events.Emit(e)
+}
+
+// answerNote is what building one token answer did that its events must
+// tell. fosite builds the answer through interfaces with no room for it, so
+// it travels in the context.
+type answerNote struct {
+	// nonceReplaced: the id_token's nonce is not the authorization's (the
+	// id_token_nonce_mismatch deviation).
+	nonceReplaced bool
+}
+
+type answerNoteKey struct{}
+
+func answerNoteFrom(ctx context.Context) *answerNote {
+	n, _ := ctx.Value(answerNoteKey{}).(*answerNote)
+	return n
+}
+
+// requestedScope is the scope parameter of a refresh or client credentials
+// request exactly as the client sent it, nil when it sent none. It is read
+// from the form because fosite replaces a refresh request's scopes with its
+// grant's.
+func requestedScope(grant string, form url.Values) *string {
+	if grant != "refresh_token" && grant != "client_credentials" {
+		return nil
+	}
+	values, sent := form["scope"]
+	if !sent {
+		return nil
+	}
+	scope := ""
+	if len(values) > 0 {
+		scope = values[0]
+	}
+	return &scope
 }
 
 // exchange runs one token request through fosite and shapes the response
@@ -68,10 +111,15 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 	if err != nil {
 		return ar, nil, op, err
 	}
-	if ar.GetGrantTypes().ExactOne("client_credentials") {
+	switch {
+	case ar.GetGrantTypes().ExactOne("client_credentials"):
 		// fosite checked the scopes against the client; granting is ours to do.
 		for _, scope := range ar.GetRequestedScopes() {
 			ar.GrantScope(scope)
+		}
+	case ar.GetGrantTypes().ExactOne("refresh_token"):
+		if err := s.narrowScope(ar, r.PostForm, op); err != nil {
+			return ar, nil, op, err
 		}
 	}
 	resp, err := s.oauth.NewAccessResponse(ctx, ar)
@@ -94,6 +142,44 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 		resp.SetExpiresIn(op.AccessExpiresAt.Add(op.Backdate).Sub(s.provider.Now()).Round(time.Second))
 	}
 	return ar, resp, op, nil
+}
+
+// narrowScope gives a refresh's access token the narrower scope its scope
+// parameter asks for, as RFC 6749 §6 allows, and refuses a scope the grant
+// does not hold with invalid_scope: fosite ignores the parameter and grants
+// the grant's whole scope. The refresh token keeps the grant's scope (the
+// store sees to it). Where offline access is a scope and the refresh leaves
+// it out, the profile says whether the answer carries a refresh token.
+func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *family.Op) error {
+	// RFC 6749 §3.1: a parameter sent without a value is as if omitted.
+	requested := strings.Fields(form.Get("scope"))
+	if len(requested) == 0 {
+		return nil
+	}
+	granted := ar.GetGrantedScopes()
+	for _, scope := range requested {
+		if !granted.Has(scope) {
+			return fosite.ErrInvalidScope.WithHintf("The scope %q is not in this refresh token's grant; a refresh may ask for less than the grant holds, never more (RFC 6749 §6).", scope)
+		}
+	}
+	p := s.store.Policy()
+	// Where offline access is no scope (Google's access_type=offline), a
+	// refresh cannot leave it out.
+	keepOffline := p.OfflineAccess == profile.OfflineAccessType || slices.ContainsFunc(requested, isOfflineScope) ||
+		p.Refresh.ScopeWithoutOfflineAccess != profile.WithoutOfflineNoRefreshToken
+	narrowed := make(fosite.Arguments, 0, len(granted))
+	for _, scope := range granted {
+		if slices.Contains(requested, scope) || (keepOffline && isOfflineScope(scope)) {
+			narrowed = append(narrowed, scope)
+		}
+	}
+	req, ok := ar.(*fosite.AccessRequest)
+	if !ok {
+		return fosite.ErrServerError.WithDebugf("a refresh request of type %T cannot be narrowed", ar)
+	}
+	req.GrantedScope = narrowed
+	op.DropRefresh = !keepOffline
+	return nil
 }
 
 // prepareOp sets what the store must do differently for this request: an
@@ -120,27 +206,41 @@ func (s *Simulator) prepareOp(ctx context.Context, op *family.Op) {
 	}
 }
 
-// deviations are the departures from RFC 6749 this answer makes: the
-// profile's own and those of the deviation faults that fired on it.
-func (s *Simulator) deviations(r *http.Request) []profile.Deviation {
+// deviations are the departures from RFC 6749 the answer to the request in
+// ctx makes: the profile's own and those of the deviation faults that fired
+// on it.
+func (s *Simulator) deviations(ctx context.Context) []profile.Deviation {
 	devs := slices.Clone(s.store.Policy().Deviations)
-	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
+	for _, f := range shapingFaults(ctx, fault.Deviation) {
 		devs = append(devs, f.Fault.Deviation)
 	}
 	return devs
 }
 
+// deviates reports whether the answer to the request in ctx makes deviation d.
+func (s *Simulator) deviates(ctx context.Context, d profile.Deviation) bool {
+	return slices.Contains(s.deviations(ctx), d)
+}
+
 // shaped records the deviation and backdate faults that shaped a
 // successful token response.
-func (s *Simulator) shaped(r *http.Request, op *family.Op, e *events.Event) {
+func (s *Simulator) shaped(r *http.Request, op *family.Op, note *answerNote, e *events.Event) {
 	req := tokenFaulted(e)
 	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
 		if errorDeviation(f.Fault.Deviation) {
 			continue // it shapes errors only; writeTokenError records it
 		}
 		detail := string(f.Fault.Deviation)
-		if f.Fault.Deviation == fault.DeviationRandomLifetime && op.AccessLifetime > 0 {
-			detail = "access token lifetime " + op.AccessLifetime.String()
+		switch f.Fault.Deviation {
+		case fault.DeviationRandomLifetime:
+			if op.AccessLifetime > 0 {
+				detail = "access token lifetime " + op.AccessLifetime.String()
+			}
+		case profile.DeviationIDTokenNonceMismatch:
+			if !note.nonceReplaced {
+				continue // no id_token, or no nonce in it to replace
+			}
+			detail += ": the id_token's nonce replaced with a random one the authorization did not send"
 		}
 		s.applied(r, req, f, detail)
 	}

@@ -68,6 +68,13 @@ var seeds = map[flaw.Flaw]Seed{
 		File:    seedTwigOAuth,
 		Passage: "✗ Stored refresh token: null (disappeared?)",
 	},
+	// The same line: Google answers a user's later sign-ins without a
+	// refresh token, and a client that stores the answer as it comes is left
+	// with none.
+	flaw.LoseRefreshTokenOnReauthorization: {
+		File:    seedTwigOAuth,
+		Passage: "✗ Stored refresh token: null (disappeared?)",
+	},
 	flaw.NoExpiryMargin: {
 		File: seedTwigOAuth,
 		Passage: `→ Provider's clock is off by 5 minutes
@@ -121,5 +128,69 @@ curl -X POST https://iot.oraclecloud.com/oauth2/token \
 -d "refresh_token=<old-token>" \
 -d "client_id=<your-client-id>"
 # Expected: 400 invalid_grant`,
+	},
+	// The symptom the flaw meets: a resource that answers 401 whatever the
+	// access token (it refuses the grant, or does not know the new token
+	// yet). The reference refreshes once and lets the 401 stand; the flaw
+	// refreshes again on every 401, a refresh storm from one call.
+	flaw.RefreshLoopOn401: {
+		File:    seedTwigOAuth,
+		Passage: "Token refresh succeeds but still get 401 errors",
+	},
+	// No report shows an API call retried at once; this is the advice for
+	// rate limits that the flaw ignores at the API, as ignore_retry_after
+	// does at the token endpoint: the API's 429 says when to come back.
+	flaw.APIRetryAtOnce: {
+		File:    seedModeEmbed,
+		Passage: "If you’re hitting rate limits, implement exponential backoff and consider requesting longer-lived tokens (2-4 hours instead of 1 hour) to reduce refresh frequency.",
+	},
+	// No report shows a token in an error message; this is the storage
+	// rule the flaw breaks: an error's text travels to the application,
+	// its user and its error tracker.
+	flaw.TokenInErrorDetail: {
+		File:    seedTwigOAuth,
+		Passage: "Refresh tokens are sensitive credentials:",
+	},
+	flaw.DeadGrantAsTemporary: {
+		File: seedTwigOAuth,
+		Passage: `Provider may not notify Twig that reauth needed
+→ Just returns: "invalid_grant"
+→ User sees: "Integration broken"`,
+	},
+	// No report shows a refresh narrowing the scope; this is the rule it
+	// breaks: a refresh that asks for less than offline_access gets, at a
+	// provider that narrows, a grant without it.
+	flaw.NarrowRefreshScope: {
+		File:    seedModeEmbed,
+		Passage: "Also verify that your OAuth client has the ‘offline_access’ scope enabled, which is required to receive refresh tokens. Without it, you can’t refresh expired tokens.",
+	},
+	// No report mentions the state parameter; this is the report's rule
+	// for the redirect back to the application, whose other half the flaw
+	// drops: taking only the callback of an authorization it started, once.
+	// The provider takes a code redeemed twice for an attack and revokes
+	// what it gave (RFC 6749 §4.1.2).
+	flaw.NoStateCheck: {
+		File:    seedOracleIoT,
+		Passage: "- Set 'Allowed Redirect URIs' to exact URLs (no wildcards)",
+	},
+	flaw.NoPKCE: {
+		File:    seedOracleIoT,
+		Passage: "- Enable 'Require PKCE' for OAuth2 flows (prevents authorization code interception)",
+	},
+	// No report mentions the nonce; this is the report's defence against
+	// an intercepted code, which the nonce completes for OpenID Connect: it
+	// ties the id_token to the authorization the application started, and
+	// an injected code brings an id_token with another nonce.
+	flaw.NoNonceCheck: {
+		File:    seedOracleIoT,
+		Passage: "- Enable 'Require PKCE' for OAuth2 flows (prevents authorization code interception)",
+	},
+	// A provider whose clock runs ahead: the flaw takes its Date for the
+	// moment of issue, and sees the token's end as late as the provider's
+	// clock is early.
+	flaw.ExpiryFromDateHeader: {
+		File: seedTwigOAuth,
+		Passage: `→ Provider's clock is off by 5 minutes
+→ Token expires 5 minutes early from Twig's perspective`,
 	},
 }

@@ -8,6 +8,7 @@ package refapp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/oauthsim/oauthsim/clients/internal/flaw"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 )
 
@@ -53,9 +55,14 @@ type Result struct {
 type App struct {
 	m        *tokenmanager.Manager
 	resource string
+	// anyCallback is the no_state_check flaw: every callback is taken, and
+	// none uses up the authorization in progress.
+	anyCallback bool
 
-	mu              sync.Mutex
-	state, verifier string
+	mu sync.Mutex
+	// pending is the authorization in progress, until its callback; nil
+	// when none is.
+	pending *tokenmanager.Authorization
 }
 
 // storeKey is the one key the application keeps its user's grant under.
@@ -93,41 +100,63 @@ func New(ctx context.Context, s Settings, build Build) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{m: m, resource: s.Resource}, nil
+	return &App{m: m, resource: s.Resource, anyCallback: flaw.Of(m) == flaw.NoStateCheck}, nil
 }
 
-// AuthorizationURL starts an authorization and remembers its state and
-// PKCE verifier for the callback.
+// AuthorizationURL starts an authorization and remembers it (its state,
+// PKCE verifier and nonce) for the callback. A new one replaces one still
+// in progress, whose callback is then refused.
 func (a *App) AuthorizationURL() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	state := hex.EncodeToString(b)
-	u, verifier, err := a.m.AuthCodeURL(state, nil)
+	auth, err := a.m.AuthCodeURL(hex.EncodeToString(b), nil)
+	if err != nil {
+		return "", err
+	}
 	a.mu.Lock()
-	a.state, a.verifier = state, verifier
+	a.pending = &auth
 	a.mu.Unlock()
-	return u, err
+	return auth.URL, nil
 }
 
 // CompleteAuthorization checks the callback's state and redeems its code.
+// The authorization in progress is used up by the first callback, whatever
+// becomes of it: a callback coming again (a reload of the redirect, an
+// attacker replaying it) finds none, and its code is never sent.
 func (a *App) CompleteAuthorization(ctx context.Context, callback string) Result {
+	a.mu.Lock()
+	pending := a.pending
+	if !a.anyCallback {
+		a.pending = nil
+	}
+	a.mu.Unlock()
 	u, err := url.Parse(callback)
 	if err != nil {
 		return Result{Outcome: "error", Detail: err.Error()}
 	}
 	q := u.Query()
-	a.mu.Lock()
-	state, verifier := a.state, a.verifier
-	a.mu.Unlock()
-	switch {
-	case q.Get("error") != "":
-		return Result{Outcome: "error", Detail: "authorization refused: " + q.Get("error") + " " + q.Get("error_description")}
-	case q.Get("state") != state:
-		return Result{Outcome: "error", Detail: "the callback's state does not match"}
+	if !a.anyCallback {
+		// RFC 6749 §10.12: the state ties the callback to the browser that
+		// started the authorization; checked before anything else in the
+		// callback is believed, an error included.
+		switch state := q.Get("state"); {
+		case pending == nil:
+			return Result{Outcome: "error", Detail: "no authorization is in progress: the callback is a replay, or was never asked for"}
+		case state == "":
+			return Result{Outcome: "error", Detail: "the callback has no state"}
+		case subtle.ConstantTimeCompare([]byte(state), []byte(pending.State)) != 1:
+			return Result{Outcome: "error", Detail: "the callback's state does not match the authorization in progress"}
+		}
 	}
-	_, err = a.m.Exchange(ctx, q.Get("code"), verifier)
+	if q.Get("error") != "" {
+		return Result{Outcome: "error", Detail: "authorization refused: " + q.Get("error") + " " + q.Get("error_description")}
+	}
+	if pending == nil {
+		pending = &tokenmanager.Authorization{}
+	}
+	_, err = a.m.Exchange(ctx, q.Get("code"), *pending)
 	return classify(err)
 }
 

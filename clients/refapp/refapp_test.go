@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
 // started is the application on a fresh simulator, with no grant yet, and
@@ -47,17 +49,51 @@ func started(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App, 
 }
 
 // redirect starts an authorization and returns the provider's redirect back
-// to the application, with alice signed in.
-func redirect(app *refapp.App, client *http.Client) string {
+// to the application, with alice signed in; tamper, when given, changes the
+// authorization's parameters on the way, as the browser's user could.
+func redirect(app *refapp.App, client *http.Client, tamper ...func(url.Values)) string {
 	GinkgoHelper()
-	u, err := app.AuthorizationURL()
+	raw, err := app.AuthorizationURL()
 	Expect(err).NotTo(HaveOccurred())
+	u, err := url.Parse(raw)
+	Expect(err).NotTo(HaveOccurred())
+	q := u.Query()
 	// login_hint makes the simulator sign alice in without its login page.
-	resp, err := client.Get(u + "&login_hint=alice")
+	q.Set("login_hint", "alice")
+	for _, t := range tamper {
+		t(q)
+	}
+	u.RawQuery = q.Encode()
+	resp, err := client.Get(u.String())
 	Expect(err).NotTo(HaveOccurred())
 	resp.Body.Close()
 	Expect(resp.StatusCode).To(Equal(http.StatusSeeOther))
 	return resp.Header.Get("Location")
+}
+
+// withQuery is callback with key set to value, or removed when value is empty.
+func withQuery(callback, key, value string) string {
+	GinkgoHelper()
+	u, err := url.Parse(callback)
+	Expect(err).NotTo(HaveOccurred())
+	q := u.Query()
+	q.Del(key)
+	if value != "" {
+		q.Set(key, value)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// exchanges counts the code exchanges the provider saw.
+func exchanges(srv *simulator.Server) int {
+	n := 0
+	for _, e := range srv.Events().Since(0) {
+		if e.Kind == events.TokenRequest && e.GrantType == "authorization_code" {
+			n++
+		}
+	}
+	return n
 }
 
 // signedIn is the application on a fresh simulator, with alice's grant.
@@ -163,6 +199,83 @@ var _ = Describe("The reference application's API call", func() {
 })
 
 var _ = Describe("The reference application's callback", func() {
+	It("is taken once: the same callback again is refused without a token request", func(ctx SpecContext) {
+		app, srv, client := started(ctx)
+		back := redirect(app, client)
+		Expect(app.CompleteAuthorization(ctx, back)).To(HaveField("Outcome", "ok"))
+		By("the browser reloading the redirect")
+		res := app.CompleteAuthorization(ctx, back)
+		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Detail).To(ContainSubstring("no authorization is in progress"))
+		Expect(exchanges(srv)).To(Equal(1), "the code went once")
+		By("the grant the first callback gave")
+		call, err := app.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(call.Outcome).To(Equal("ok"), "detail: %s", call.Detail)
+	})
+
+	DescribeTable("refuses a callback that does not bring the state back, without a token request, and spends the authorization",
+		func(ctx SpecContext, state, want string) {
+			app, srv, client := started(ctx)
+			back := redirect(app, client)
+			res := app.CompleteAuthorization(ctx, withQuery(back, "state", state))
+			Expect(res.Outcome).To(Equal("error"))
+			Expect(res.Detail).To(ContainSubstring(want))
+			Expect(exchanges(srv)).To(BeZero())
+			By("the genuine callback after it")
+			res = app.CompleteAuthorization(ctx, back)
+			Expect(res.Outcome).To(Equal("error"))
+			Expect(exchanges(srv)).To(BeZero())
+		},
+		Entry("a state the application never sent", "attacker-state", "does not match"),
+		Entry("no state", "", "has no state"),
+	)
+
+	It("refuses a callback when no authorization is in progress", func(ctx SpecContext) {
+		app, srv, _ := started(ctx)
+		res := app.CompleteAuthorization(ctx, simulator.DemoRedirectURI+"?code=abc&state=def")
+		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Detail).To(ContainSubstring("no authorization is in progress"))
+		Expect(exchanges(srv)).To(BeZero())
+	})
+
+	It("refuses an id_token whose nonce is not the one sent, and keeps the grant it had", func(ctx SpecContext) {
+		app, srv, client := started(ctx)
+		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+		// A code from another authorization, as an attacker injects one:
+		// its id_token carries that authorization's nonce.
+		back := redirect(app, client, func(q url.Values) { q.Set("nonce", "another-authorization") })
+		res := app.CompleteAuthorization(ctx, back)
+		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Detail).To(ContainSubstring("the id_token's nonce does not match"))
+		Expect(exchanges(srv)).To(Equal(2))
+		call, err := app.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(call.Outcome).To(Equal("ok"), "detail: %s", call.Detail)
+	})
+
+	It("refuses the id_token of a provider that answers with another nonce", func(ctx SpecContext) {
+		app, srv, client := started(ctx)
+		back := redirect(app, client)
+		fault(srv, map[string]any{"kind": "deviation", "deviation": "id_token_nonce_mismatch"})
+		res := app.CompleteAuthorization(ctx, back)
+		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Detail).To(ContainSubstring("the id_token's nonce does not match"))
+		call, err := app.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect([]string{call.Outcome, call.Reason}).To(Equal([]string{"reauthorize", "no_grant"}), "nothing was kept")
+	})
+
+	It("asks for no id_token when the scopes have no openid", func(ctx SpecContext) {
+		app, _, client := started(ctx, func(s *refapp.Settings) { s.Scopes = []string{"api"} })
+		raw, err := app.AuthorizationURL()
+		Expect(err).NotTo(HaveOccurred())
+		u, err := url.Parse(raw)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(u.Query().Has("nonce")).To(BeFalse())
+		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+	})
+
 	DescribeTable("ends with temporary_error when the code exchange fails in passing",
 		func(ctx SpecContext, failure map[string]any) {
 			app, srv, client := started(ctx)

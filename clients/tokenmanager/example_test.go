@@ -14,6 +14,8 @@ import (
 
 // The manager against the simulator, both on one fake clock: authorize,
 // let the hour pass, and call the API; the refresh happens on its own.
+// With openid among the scopes, the code exchange verifies the id_token
+// against the keys that discovery found.
 func Example() {
 	fake := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	sim, err := simulator.NewServer(simulator.WithClock(fake))
@@ -34,7 +36,7 @@ func Example() {
 		ClientID:     "demo",
 		ClientSecret: func(context.Context) (string, error) { return "demo-secret", nil },
 		RedirectURL:  simulator.DemoRedirectURI,
-		Scopes:       []string{"api"},
+		Scopes:       []string{"openid", "api"},
 		Clock:        fake,
 		HTTPClient:   httpClient,
 	})
@@ -42,15 +44,23 @@ func Example() {
 		panic(err)
 	}
 
-	// The user signs in (login_hint makes the simulator skip its login page).
-	authURL, verifier, _ := m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
-	resp, err := httpClient.Get(authURL)
+	// The user signs in (login_hint makes the simulator skip its login
+	// page). The application keeps auth until the callback, and takes only
+	// a callback that brings its state back.
+	auth, err := m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
+	if err != nil {
+		panic(err)
+	}
+	resp, err := httpClient.Get(auth.URL)
 	if err != nil {
 		panic(err)
 	}
 	resp.Body.Close()
 	callback, _ := url.Parse(resp.Header.Get("Location"))
-	if _, err := m.Exchange(ctx, callback.Query().Get("code"), verifier); err != nil {
+	if callback.Query().Get("state") != auth.State {
+		panic("a callback the application did not ask for")
+	}
+	if _, err := m.Exchange(ctx, callback.Query().Get("code"), auth); err != nil {
 		panic(err)
 	}
 

@@ -14,9 +14,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/singleflight"
 
@@ -45,6 +48,10 @@ const (
 // Endpoints are the provider's URLs.
 type Endpoints struct {
 	Authorize, Token, Revoke string
+	// Issuer is the provider's issuer identifier and JWKS the URL of its
+	// signing keys (jwks_uri): what an id_token is verified against. Both
+	// are required when the scopes include openid.
+	Issuer, JWKS string
 }
 
 // Config configures a Manager. Endpoints, ClientID and RedirectURL are
@@ -58,8 +65,11 @@ type Config struct {
 	ClientSecret func(ctx context.Context) (string, error)
 	AuthStyle    AuthStyle
 	RedirectURL  string
-	Scopes       []string
-	Offline      OfflineRule
+	// Scopes are asked for in every authorization, offline access aside.
+	// With openid among them, each authorization sends a nonce and the code
+	// exchange verifies the id_token (OpenID Connect Core §3.1.3.7).
+	Scopes  []string
+	Offline OfflineRule
 
 	// Store keeps the tokens (default: a MemoryStore) under Key (default "default").
 	Store Store
@@ -124,12 +134,16 @@ func (c *Config) ForProvider(p Provider) {
 
 func init() {
 	flaw.Apply = func(c any, f flaw.Flaw) { c.(*Config).flaw = f }
+	flaw.Of = func(m any) flaw.Flaw { return m.(*Manager).cfg.flaw }
 }
 
 // Manager manages the tokens of one grant. It is safe for concurrent use.
 type Manager struct {
 	cfg    Config
 	flight singleflight.Group
+	// idTokens verifies the id_token of a code exchange; nil when the
+	// scopes do not include openid.
+	idTokens *oidc.IDTokenVerifier
 
 	mu     sync.Mutex
 	cached *Token // the last token loaded or obtained
@@ -179,7 +193,20 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg}, nil
+	m := &Manager{cfg: cfg}
+	if slices.Contains(cfg.Scopes, "openid") {
+		if cfg.Endpoints.Issuer == "" || cfg.Endpoints.JWKS == "" {
+			return nil, errors.New("tokenmanager: the openid scope needs Endpoints.Issuer and Endpoints.JWKS to verify id_tokens")
+		}
+		// The keys are fetched with the manager's HTTP client when the first
+		// id_token comes, and again for a key id not seen before (a
+		// rotation); expiry is judged on the manager's clock. No algorithm
+		// is configured: RS256, which OpenID Connect Core §15.1 makes every
+		// provider support, is the verifier's default.
+		keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), cfg.HTTPClient), cfg.Endpoints.JWKS)
+		m.idTokens = oidc.NewVerifier(cfg.Endpoints.Issuer, keys, &oidc.Config{ClientID: cfg.ClientID, Now: cfg.Clock.Now})
+	}
+	return m, nil
 }
 
 // Token returns a usable access token, refreshing it first when it is
@@ -202,7 +229,7 @@ func (m *Manager) current(ctx context.Context) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dead != nil {
-		return Token{}, m.dead
+		return Token{}, m.reported(m.dead)
 	}
 	if m.cached != nil {
 		return *m.cached, nil
@@ -253,7 +280,8 @@ func (m *Manager) fresh(t Token) bool {
 // already replaced it, that result is used instead of a new refresh.
 func (m *Manager) refreshShared(ctx context.Context, stale string) (Token, error) {
 	if m.cfg.flaw == flaw.NoSingleFlight {
-		return m.refresh(ctx, stale)
+		t, err := m.refresh(ctx, stale)
+		return t, m.reported(err)
 	}
 	// The refresh outlives a caller who gives up, since others may be
 	// waiting on it; refreshTimeout bounds it instead.
@@ -266,7 +294,7 @@ func (m *Manager) refreshShared(ctx context.Context, stale string) (Token, error
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return Token{}, res.Err
+			return Token{}, m.reported(res.Err)
 		}
 		return res.Val.(Token), nil
 	case <-ctx.Done():
@@ -326,7 +354,11 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonLostRefresh})
 	}
 	sent := now
-	ans, err := m.tokenRequest(ctx, map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken})
+	params := map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken}
+	if m.cfg.flaw == flaw.NarrowRefreshScope {
+		params["scope"] = strings.Join(slices.DeleteFunc(slices.Clone(m.cfg.Scopes), func(s string) bool { return s == "offline_access" }), " ")
+	}
+	ans, err := m.tokenRequest(ctx, params)
 	switch {
 	case err != nil:
 		err = m.failed(ctx, gen, t, sent, err)
@@ -344,7 +376,22 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		// The refresh was early: the access token still works until it expires.
 		return t, nil
 	}
+	if m.cfg.flaw == flaw.TokenInErrorDetail {
+		err = fmt.Errorf("refresh with %s failed: %w", t.RefreshToken, err)
+	}
 	return Token{}, err
+}
+
+// reported is err as the manager's callers get it. Under the
+// dead_grant_as_temporary flaw a grant the provider declared dead (its
+// refusal has a code) reads as a passing failure; the chain is cut, or
+// Outcome would still find the ReauthorizationRequired in it.
+func (m *Manager) reported(err error) error {
+	var dead *ReauthorizationRequired
+	if m.cfg.flaw != flaw.DeadGrantAsTemporary || !errors.As(err, &dead) || dead.Code == "" {
+		return err
+	}
+	return &TemporaryError{Status: dead.Status, Err: errors.New(dead.Error())}
 }
 
 // usable reports whether t's access token has not expired yet, margin or not.
@@ -380,8 +427,8 @@ func (m *Manager) reload(ctx context.Context) (Token, error) {
 // obtained stores a successful answer, before anyone uses it: a crash after
 // this point leaves the new refresh token on disk, not the spent one.
 func (m *Manager) obtained(ctx context.Context, gen uint64, old Token, ans answer, sent time.Time) (Token, error) {
-	t := ans.token(sent)
-	t.GrantedAt = old.GrantedAt
+	t := ans.token(m.issued(ans, sent))
+	t.GrantedAt, t.Subject = old.GrantedAt, old.Subject
 	if t.RefreshToken == "" {
 		// RFC 6749 §6: the old one stays when no new one is issued, and a
 		// provider that does not rotate may always be sent it again.
@@ -473,32 +520,65 @@ func (m *Manager) log(msg string, t Token) {
 
 // Do sends req with the access token. When the resource answers 401 it
 // refreshes once and sends req again: the token may have been revoked
-// early, or not yet known to the resource.
+// early, or not yet known to the resource. A second 401 stands: a token
+// just refreshed and refused too is not stale, and more refreshes would
+// only load the provider. A 429 or a 5xx is returned as it is, for the
+// caller to retry when the API allows.
 func (m *Manager) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	t, err := m.Token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := m.send(ctx, req, t)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
+	retries := 1
+	if m.cfg.flaw == flaw.RefreshLoopOn401 {
+		retries = 10
 	}
-	rewindable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	fresh, err := m.refreshShared(ctx, t.AccessToken)
-	if err != nil {
+	for range retries {
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			break
+		}
+		fresh, rerr := m.refreshShared(ctx, t.AccessToken)
+		if rerr != nil {
+			resp.Body.Close()
+			return nil, rerr
+		}
+		if !rewindable(req) || fresh.AccessToken == t.AccessToken {
+			// Without a new token, or a body to send again, the 401 stands; the
+			// refresh still spares the next call.
+			return resp, nil
+		}
 		resp.Body.Close()
-		return nil, err
+		t = fresh
+		resp, err = m.send(ctx, req, t)
 	}
-	if !rewindable || fresh.AccessToken == t.AccessToken {
-		// Without a new token, or a body to send again, the 401 stands; the
-		// refresh still spares the next call.
-		return resp, nil
-	}
-	resp.Body.Close()
-	return m.send(ctx, req, fresh)
+	return resp, err
 }
 
+// rewindable reports whether req can be sent again: it has no body, or a
+// way to get it anew.
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// send sends req with t's access token. Under the api_retry_at_once flaw it
+// sends it again at once while the API answers 429 or 5xx.
 func (m *Manager) send(ctx context.Context, req *http.Request, t Token) (*http.Response, error) {
+	resp, err := m.sendOnce(ctx, req, t)
+	if m.cfg.flaw != flaw.APIRetryAtOnce {
+		return resp, err
+	}
+	for range 5 {
+		if err != nil || APIOutcome(resp.StatusCode) != "temporary_error" || !rewindable(req) {
+			break
+		}
+		resp.Body.Close()
+		resp, err = m.sendOnce(ctx, req, t)
+	}
+	return resp, err
+}
+
+func (m *Manager) sendOnce(ctx context.Context, req *http.Request, t Token) (*http.Response, error) {
 	r := req.Clone(ctx)
 	if req.GetBody != nil {
 		body, err := req.GetBody()

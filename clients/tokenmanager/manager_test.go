@@ -3,8 +3,13 @@ package tokenmanager_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,10 +18,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-jose/go-jose/v3"
 	"github.com/jonboulle/clockwork"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -28,9 +35,12 @@ var epoch = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 
 // rig is a simulator and the reference token manager on one fake clock.
 type rig struct {
-	srv    *simulator.Server
-	clock  *clockwork.FakeClock
-	http   *http.Client
+	srv   *simulator.Server
+	clock *clockwork.FakeClock
+	http  *http.Client
+	// sent records the token requests the managers send, and can doctor
+	// the answers they get.
+	sent   *wire
 	store  tokenmanager.Store
 	secret atomic.Value // the client secret the manager reads
 	logs   *syncBuffer
@@ -51,7 +61,10 @@ func newRigWith(build func(tokenmanager.Config) (*tokenmanager.Manager, error), 
 	srv, err := simulator.NewServer(simulator.WithClock(fake), simulator.WithProfile(p))
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(srv.Close)
-	r := &rig{srv: srv, clock: fake, http: srv.Client(), store: tokenmanager.NewMemoryStore(), logs: &syncBuffer{}, build: build}
+	// A copy: the server's own client stays as it was.
+	client := *srv.Client()
+	r := &rig{srv: srv, clock: fake, http: &client, sent: &wire{next: client.Transport}, store: tokenmanager.NewMemoryStore(), logs: &syncBuffer{}, build: build}
+	r.http.Transport = r.sent
 	r.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.secret.Store("demo-secret")
 	r.m = r.manager(tune...)
@@ -68,6 +81,7 @@ func (r *rig) manager(tune ...func(*tokenmanager.Config)) *tokenmanager.Manager 
 	cfg := tokenmanager.Config{
 		Endpoints: tokenmanager.Endpoints{
 			Authorize: r.srv.URL + simulator.PathAuthorize, Token: r.srv.URL + simulator.PathToken, Revoke: r.srv.URL + simulator.PathRevoke,
+			Issuer: r.srv.URL, JWKS: r.srv.URL + simulator.PathJWKS,
 		},
 		ClientID:     "demo",
 		ClientSecret: func(context.Context) (string, error) { return r.secret.Load().(string), nil },
@@ -104,19 +118,66 @@ func (r *rig) process(dir string, tune ...func(*tokenmanager.Config)) *tokenmana
 // authorize runs the authorization code flow for alice through m.
 func (r *rig) authorize(m *tokenmanager.Manager) tokenmanager.Token {
 	GinkgoHelper()
-	u, verifier, err := m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
+	auth, code := r.consent(m, nil)
+	t, err := m.Exchange(context.Background(), code, auth)
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := r.http.Get(u)
+	Expect(t.RefreshToken).NotTo(BeEmpty())
+	return t
+}
+
+// consent starts an authorization through m and has alice's browser open
+// it, after tamper (when not nil) changed its parameters; it returns the
+// authorization and the code the provider redirected back with.
+func (r *rig) consent(m *tokenmanager.Manager, tamper func(url.Values)) (tokenmanager.Authorization, string) {
+	GinkgoHelper()
+	auth, err := m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
+	Expect(err).NotTo(HaveOccurred())
+	u, err := url.Parse(auth.URL)
+	Expect(err).NotTo(HaveOccurred())
+	if tamper != nil {
+		q := u.Query()
+		tamper(q)
+		u.RawQuery = q.Encode()
+	}
+	resp, err := r.http.Get(u.String())
 	Expect(err).NotTo(HaveOccurred())
 	resp.Body.Close()
 	Expect(resp.StatusCode).To(Equal(http.StatusSeeOther))
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(loc.Query().Get("error")).To(BeEmpty(), loc.Query().Get("error_description"))
-	t, err := m.Exchange(context.Background(), loc.Query().Get("code"), verifier)
+	Expect(loc.Query().Get("state")).To(Equal(auth.State))
+	return auth, loc.Query().Get("code")
+}
+
+// app is the reference application (clients/refapp) on the rig's
+// simulator and clock, its manager made by build.
+func (r *rig) app(build func(tokenmanager.Config) (*tokenmanager.Manager, error)) *refapp.App {
+	GinkgoHelper()
+	s := refapp.Settings{
+		Issuer: r.srv.URL, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI, Scopes: []string{"openid", "api"},
+		Resource: r.srv.URL + simulator.PathResourceMe, StateDir: GinkgoT().TempDir(),
+		Secret:   func() (string, error) { return r.secret.Load().(string), nil },
+		Provider: tokenmanager.Provider{Rotates: true},
+		Clock:    r.clock, HTTP: r.http,
+		Logger: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	app, err := refapp.New(ctx, s, build)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(t.RefreshToken).NotTo(BeEmpty())
-	return t
+	return app
+}
+
+// redirect starts an authorization in app and returns the provider's
+// redirect back to it, with alice signed in.
+func (r *rig) redirect(app *refapp.App) string {
+	GinkgoHelper()
+	u, err := app.AuthorizationURL()
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := r.http.Get(u + "&login_hint=alice")
+	Expect(err).NotTo(HaveOccurred())
+	resp.Body.Close()
+	Expect(resp.StatusCode).To(Equal(http.StatusSeeOther))
+	return resp.Header.Get("Location")
 }
 
 func (r *rig) advance(d time.Duration) { r.clock.Advance(d) }
@@ -805,23 +866,274 @@ var _ = Describe("The reference token manager", func() {
 			Expect(status).To(Equal(http.StatusOK))
 			Expect(r.refreshes()).To(Equal(1))
 		})
+
+		It("lets a second 401 stand, after one refresh", func() {
+			r := newRig(profile.Generic())
+			r.authorize(r.m)
+			r.fault(map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token", "match": map[string]any{"endpoint": "resource"}})
+			status, err := r.me(r.m)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(http.StatusUnauthorized))
+			Expect(r.refreshes()).To(Equal(1))
+			Expect(r.count(func(e events.Event) bool { return e.Kind == events.ResourceRequest })).To(Equal(2))
+		})
+
+		DescribeTable("returns a 429 or a 5xx as the API answered it, without a retry",
+			func(answer map[string]any, want int) {
+				r := newRig(profile.Generic())
+				r.authorize(r.m)
+				answer["match"] = map[string]any{"endpoint": "resource"}
+				r.fault(answer)
+				status, err := r.me(r.m)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(status).To(Equal(want))
+				Expect(r.count(func(e events.Event) bool { return e.Kind == events.ResourceRequest })).To(Equal(1))
+			},
+			Entry("429 with Retry-After", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, http.StatusTooManyRequests),
+			Entry("503", map[string]any{"kind": "error", "status": 503}, http.StatusServiceUnavailable),
+		)
+	})
+
+	Describe("OpenID Connect", func() {
+		// exchange redeems alice's code, the browser and the wire tampered
+		// with as given, and returns what Exchange said.
+		exchange := func(r *rig, tamper func(url.Values)) error {
+			GinkgoHelper()
+			auth, code := r.consent(r.m, tamper)
+			_, err := r.m.Exchange(ctx, code, auth)
+			return err
+		}
+
+		It("takes an id_token that passes every check", func() {
+			r := newRig(profile.Generic())
+			Expect(exchange(r, nil)).To(Succeed())
+		})
+
+		DescribeTable("refuses the authorization when the id_token fails a check, and keeps the grant it had",
+			func(tamper func(url.Values), doctor func(map[string]any), skew string, want string) {
+				r := newRig(profile.Generic())
+				before := r.authorize(r.m)
+				if skew != "" {
+					r.fault(map[string]any{"kind": "skew", "offset": skew})
+				}
+				r.sent.setDoctor(doctor)
+				err := exchange(r, tamper)
+				var refused *tokenmanager.IDTokenError
+				Expect(errors.As(err, &refused)).To(BeTrue(), "%v", err)
+				Expect(err).To(MatchError(ContainSubstring(want)))
+				Expect(tokenmanager.Outcome(err)).To(Equal("error"))
+				Expect(r.sent.sentForms("authorization_code")).To(HaveLen(2), "the code was redeemed")
+				t, err := r.m.Token(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(t.AccessToken).To(Equal(before.AccessToken))
+				stored, err := r.store.Load(ctx, "alice")
+				Expect(err).NotTo(HaveOccurred())
+				Expect(stored.RefreshToken).To(Equal(before.RefreshToken))
+			},
+			Entry("a nonce other than the one sent (a code injected from another authorization)",
+				func(q url.Values) { q.Set("nonce", "another-authorization") }, nil, "", "the id_token's nonce does not match"),
+			Entry("no nonce where one was sent",
+				func(q url.Values) { q.Del("nonce") }, nil, "", "the id_token's nonce does not match"),
+			// OpenID Connect Core §3.1.3.3: an openid request's answer must have one.
+			Entry("no id_token at all",
+				nil, func(a map[string]any) { delete(a, "id_token") }, "", "no id_token"),
+			Entry("a signature by a key the provider never published",
+				nil, func(a map[string]any) { a["id_token"] = resigned(a["id_token"].(string)) }, "", "verify signature"),
+			// Two hours behind, the provider issues an id_token that expired
+			// an hour ago on the manager's clock, which runs in 2026 while
+			// the wall clock may not.
+			Entry("expired on the manager's clock", nil, nil, "-2h", "expired"),
+		)
+
+		It("sends no nonce and wants no id_token without the openid scope", func() {
+			r := newRig(profile.Generic(), func(c *tokenmanager.Config) { c.Scopes = []string{"api"} })
+			auth, err := r.m.AuthCodeURL("s", nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(auth.Nonce).To(BeEmpty())
+			u, err := url.Parse(auth.URL)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(u.Query().Has("nonce")).To(BeFalse())
+			r.sent.setDoctor(func(a map[string]any) { delete(a, "id_token") })
+			r.authorize(r.m)
+		})
+
+		It("needs the issuer and the keys to verify id_tokens with", func() {
+			_, err := tokenmanager.New(tokenmanager.Config{
+				Endpoints: tokenmanager.Endpoints{Token: "http://127.0.0.1/token"}, ClientID: "demo", AuthStyle: tokenmanager.AuthNone,
+				Scopes: []string{"openid"},
+			})
+			Expect(err).To(MatchError(ContainSubstring("Endpoints.JWKS")))
+		})
+
+		It("discovers the issuer and the keys", func() {
+			r := newRig(profile.Generic())
+			eps, err := tokenmanager.Discover(ctx, r.http, r.srv.URL)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(eps.Issuer).To(Equal(r.srv.URL))
+			Expect(eps.JWKS).To(Equal(r.srv.URL + simulator.PathJWKS))
+		})
+	})
+
+	Describe("a code exchange that brings no refresh token (Google's later consents)", func() {
+		// google is a rig on the google profile, which issues a refresh token
+		// on a user's first consent to the client only, its manager on a
+		// FileStore in dir, so that what it keeps goes through a token file.
+		google := func(dir string, tune func(*tokenmanager.Config)) *rig {
+			GinkgoHelper()
+			p, _ := profile.Lookup("google")
+			r := newRig(p, tune)
+			r.m = r.process(dir, tune)
+			return r
+		}
+		// signIn has user authorize through m, tamper (when not nil) changing
+		// the authorization's parameters, and returns what Exchange said.
+		signIn := func(r *rig, m *tokenmanager.Manager, user string, tamper func(url.Values)) (tokenmanager.Token, error) {
+			GinkgoHelper()
+			auth, code := r.consent(m, func(q url.Values) {
+				q.Set("login_hint", user)
+				if tamper != nil {
+					tamper(q)
+				}
+			})
+			return m.Exchange(ctx, code, auth)
+		}
+		// withheld counts the code exchanges the provider answered without a
+		// refresh token because the user already held one.
+		withheld := func(r *rig) int {
+			return r.count(func(e events.Event) bool {
+				return e.Kind == events.TokenRequest && e.GrantType == "authorization_code" && strings.Contains(e.Detail, "only_on_first_consent")
+			})
+		}
+		const keptLog = "the one stored for the same user is kept"
+
+		It("keeps the refresh token stored for the same user, clears the hold, and refreshes with it later", func() {
+			dir := GinkgoT().TempDir()
+			r := google(dir, func(*tokenmanager.Config) {})
+			first := r.authorize(r.m)
+
+			By("a step-up the user has yet to pass, which holds refreshes off")
+			r.fault(map[string]any{"kind": "error", "situation": "interaction_required", "match": map[string]any{"count": 1}})
+			r.advance(58 * time.Minute)
+			_, err := r.m.Token(ctx)
+			var step *tokenmanager.InteractionRequired
+			Expect(errors.As(err, &step)).To(BeTrue(), "%v", err)
+
+			By("alice signing in again, which the provider answers without a refresh token")
+			r.advance(5 * time.Minute)
+			again, err := signIn(r, r.m, "alice", nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(tokenmanager.Outcome(err)).To(Equal("ok"))
+			Expect(withheld(r)).To(Equal(1), "the provider withheld the refresh token")
+			Expect(again.AccessToken).NotTo(Equal(first.AccessToken))
+			Expect(again.RefreshToken).To(Equal(first.RefreshToken))
+			stored, err := r.store.Load(ctx, "alice")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(stored.AccessToken).To(Equal(again.AccessToken))
+			Expect(stored.RefreshToken).To(Equal(first.RefreshToken))
+			Expect(stored.Subject).To(Equal("alice"))
+			Expect(stored.Backoff).To(BeZero(), "the step-up's hold ends with the new grant")
+			Expect(stored.GrantedAt).To(BeTemporally("==", first.GrantedAt), "the refresh token is as old as the consent that issued it")
+			Expect(r.logs.String()).To(ContainSubstring(keptLog))
+			Expect(r.logs.String()).NotTo(ContainSubstring(first.RefreshToken))
+
+			By("a refresh two hours later, by a manager restarted on the token file, with the kept refresh token")
+			r.advance(2 * time.Hour)
+			m := r.process(dir)
+			t, err := m.Token(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.AccessToken).NotTo(Equal(again.AccessToken))
+			refreshes := r.sent.sentForms("refresh_token")
+			Expect(refreshes).NotTo(BeEmpty())
+			Expect(refreshes[len(refreshes)-1].Get("refresh_token")).To(Equal(first.RefreshToken))
+
+			By("alice signing in a third time, after the refresh, which kept her subject")
+			third, err := signIn(r, m, "alice", nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(withheld(r)).To(Equal(2))
+			Expect(third.RefreshToken).To(Equal(first.RefreshToken))
+		})
+
+		It("takes the refresh token an answer brings over the stored one", func() {
+			r := google(GinkgoT().TempDir(), func(*tokenmanager.Config) {})
+			first := r.authorize(r.m)
+			t, err := signIn(r, r.m, "alice", func(q url.Values) { q.Set("prompt", "consent") })
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.RefreshToken).NotTo(BeEmpty())
+			Expect(t.RefreshToken).NotTo(Equal(first.RefreshToken))
+			Expect(r.store.Load(ctx, "alice")).To(HaveField("RefreshToken", t.RefreshToken))
+			Expect(r.logs.String()).NotTo(ContainSubstring(keptLog))
+		})
+
+		DescribeTable("keeps no refresh token it cannot tell is the same user's: the exchange ends as one without a refresh token",
+			func(tune func(*tokenmanager.Config), before func(r *rig) (user string)) {
+				r := google(GinkgoT().TempDir(), tune)
+				user := before(r)
+				t, err := signIn(r, r.m, user, nil)
+				Expect(err).To(MatchError(tokenmanager.ErrNoRefreshToken))
+				Expect(tokenmanager.Outcome(err)).To(Equal("configuration_error"))
+				Expect(withheld(r)).To(Equal(1), "the provider withheld the refresh token")
+				Expect(t.RefreshToken).To(BeEmpty())
+				stored, err := r.store.Load(ctx, "alice")
+				Expect(err).NotTo(HaveOccurred())
+				Expect(stored.AccessToken).To(Equal(t.AccessToken))
+				Expect(stored.RefreshToken).To(BeEmpty())
+				Expect(r.logs.String()).NotTo(ContainSubstring(keptLog))
+			},
+			Entry("another user's: bob signs in where alice's grant is stored", func(*tokenmanager.Config) {}, func(r *rig) string {
+				r.authorize(r.m)
+				// bob's first consent, from another device: it gets his refresh token.
+				_, err := signIn(r, r.manager(func(c *tokenmanager.Config) { c.Key = "bob" }), "bob", nil)
+				Expect(err).NotTo(HaveOccurred())
+				return "bob"
+			}),
+			Entry("the user unknown: no openid scope, so no id_token", func(c *tokenmanager.Config) { c.Scopes = []string{"api"} }, func(r *rig) string {
+				r.authorize(r.m)
+				return "alice"
+			}),
+			Entry("the user unknown: a grant stored before subjects were kept", func(*tokenmanager.Config) {}, func(r *rig) string {
+				r.authorize(r.m)
+				old, err := r.store.Load(ctx, "alice")
+				Expect(err).NotTo(HaveOccurred())
+				old.Subject = ""
+				Expect(r.store.Save(ctx, "alice", old)).To(Succeed())
+				return "alice"
+			}),
+			Entry("nothing stored: alice's refresh token went to another device", func(*tokenmanager.Config) {}, func(r *rig) string {
+				r.authorize(r.manager(func(c *tokenmanager.Config) { c.Key = "alice-elsewhere" }))
+				return "alice"
+			}),
+		)
 	})
 
 	Describe("authorization and logout", func() {
-		It("asks for offline access as the provider wants it, with PKCE S256", func() {
+		It("asks for offline access as the provider wants it, with PKCE S256 and a fresh nonce", func() {
 			r := newRig(profile.Generic())
-			u, _, err := r.m.AuthCodeURL("s", nil)
+			auth, err := r.m.AuthCodeURL("s", nil)
 			Expect(err).NotTo(HaveOccurred())
-			q, _ := url.Parse(u)
+			q, _ := url.Parse(auth.URL)
 			Expect(strings.Fields(q.Query().Get("scope"))).To(ContainElement("offline_access"))
+			Expect(q.Query().Get("state")).To(Equal("s"))
 			Expect(q.Query().Get("code_challenge_method")).To(Equal("S256"))
-			Expect(q.Query().Get("code_challenge")).To(HaveLen(43))
+			sum := sha256.Sum256([]byte(auth.Verifier))
+			Expect(q.Query().Get("code_challenge")).To(Equal(base64.RawURLEncoding.EncodeToString(sum[:])))
+			Expect(q.Query().Get("nonce")).To(Equal(auth.Nonce))
+			Expect(auth.Nonce).To(HaveLen(43))
+			again, err := r.m.AuthCodeURL("s", nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(again.Verifier).NotTo(Equal(auth.Verifier))
+			Expect(again.Nonce).NotTo(Equal(auth.Nonce))
+
+			By("the exchange sending the verifier")
+			r.authorize(r.m)
+			exchanges := r.sent.sentForms("authorization_code")
+			Expect(exchanges).To(HaveLen(1))
+			Expect(exchanges[0].Get("code_verifier")).To(HaveLen(43))
 
 			google, _ := profile.Lookup("google")
 			g := newRig(google)
-			u, _, err = g.m.AuthCodeURL("s", nil)
+			auth, err = g.m.AuthCodeURL("s", nil)
 			Expect(err).NotTo(HaveOccurred())
-			q, _ = url.Parse(u)
+			q, _ = url.Parse(auth.URL)
 			Expect(q.Query().Get("access_type")).To(Equal("offline"))
 			g.authorize(g.m)
 		})
@@ -870,3 +1182,104 @@ var _ = Describe("The reference token manager", func() {
 		})
 	})
 })
+
+// wire is the managers' transport in a rig: it records the form of every
+// token request, and lets a spec doctor the token endpoint's answers as a
+// forger between the manager and the provider would.
+type wire struct {
+	next http.RoundTripper
+
+	mu    sync.Mutex
+	forms []url.Values
+	// doctor, when set, changes a token answer's JSON before the manager
+	// reads it.
+	doctor func(answer map[string]any)
+}
+
+func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != simulator.PathToken || req.Body == nil {
+		return w.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	form, _ := url.ParseQuery(string(body))
+	w.mu.Lock()
+	w.forms = append(w.forms, form)
+	doctor := w.doctor
+	w.mu.Unlock()
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := w.next.RoundTrip(req)
+	if err != nil || doctor == nil {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var answer map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		return nil, err
+	}
+	doctor(answer)
+	doctored, err := json.Marshal(answer)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(doctored))
+	resp.ContentLength = int64(len(doctored))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// sentForms are the forms of the token requests of grantType sent so far.
+func (w *wire) sentForms(grantType string) []url.Values {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []url.Values
+	for _, f := range w.forms {
+		if f.Get("grant_type") == grantType {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (w *wire) setDoctor(doctor func(map[string]any)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.doctor = doctor
+}
+
+// forgerKey is a key the provider never published.
+var forgerKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// resigned is the JWT raw with the same payload and key id, signed with
+// forgerKey instead of the provider's key.
+func resigned(raw string) string {
+	GinkgoHelper()
+	parts := strings.Split(raw, ".")
+	Expect(parts).To(HaveLen(3))
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	Expect(err).NotTo(HaveOccurred())
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
+	Expect(err).NotTo(HaveOccurred())
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	Expect(json.Unmarshal(header, &h)).To(Succeed())
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", h.Kid)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: forgerKey()}, opts)
+	Expect(err).NotTo(HaveOccurred())
+	jws, err := signer.Sign(payload)
+	Expect(err).NotTo(HaveOccurred())
+	out, err := jws.CompactSerialize()
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,16 @@ type exhibit struct {
 }
 
 var exhibits = []exhibit{
+	{"lose_refresh_token_on_reauthorization", func(b builder) bool {
+		// Google answers a later sign-in of the same user without a
+		// refresh token: the one the client has must stay.
+		google, _ := profile.Lookup("google")
+		r := newRigWith(b, google)
+		r.authorize(r.m)
+		auth, code := r.consent(r.m, nil)
+		_, err := r.m.Exchange(ctx, code, auth)
+		return errors.Is(err, tokenmanager.ErrNoRefreshToken)
+	}},
 	{"refresh_only_on_401", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
 		r.authorize(r.m)
@@ -122,13 +133,8 @@ var exhibits = []exhibit{
 	}},
 	{"forget_offline_access", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
-		u, verifier, err := r.m.AuthCodeURL("state-12345678", url.Values{"login_hint": {"alice"}})
-		Expect(err).NotTo(HaveOccurred())
-		resp, err := r.http.Get(u)
-		Expect(err).NotTo(HaveOccurred())
-		resp.Body.Close()
-		loc, _ := url.Parse(resp.Header.Get("Location"))
-		_, err = r.m.Exchange(ctx, loc.Query().Get("code"), verifier)
+		auth, code := r.consent(r.m, nil)
+		_, err := r.m.Exchange(ctx, code, auth)
 		return errors.Is(err, tokenmanager.ErrNoRefreshToken)
 	}},
 	{"logs_tokens", func(b builder) bool {
@@ -179,7 +185,111 @@ var exhibits = []exhibit{
 		_, _ = r.m.Token(ctx)
 		return r.count(reuseDetected) > 0
 	}},
+	{"refresh_loop_on_401", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.fault(map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token", "match": map[string]any{"endpoint": "resource"}})
+		status, err := r.me(r.m)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(Equal(http.StatusUnauthorized))
+		return r.refreshes() > 1
+	}},
+	{"api_retry_at_once", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.fault(map[string]any{"kind": "rate_limit", "retry_after": "30s", "match": map[string]any{"endpoint": "resource"}})
+		status, err := r.me(r.m)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(Equal(http.StatusTooManyRequests))
+		return r.count(atResource) > 1
+	}},
+	{"token_in_error_detail", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		t := r.authorize(r.m)
+		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.advance(61 * time.Minute)
+		_, err := r.m.Token(ctx)
+		Expect(err).To(HaveOccurred())
+		Expect(r.logs.String()).NotTo(ContainSubstring(t.RefreshToken), "the log is logs_tokens's concern")
+		return strings.Contains(err.Error(), t.RefreshToken)
+	}},
+	{"dead_grant_as_temporary", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.advance(61 * time.Minute)
+		var outcomes []string
+		for range 2 {
+			_, err := r.m.Token(ctx)
+			outcome, _ := tokenmanager.Outcome(err)
+			outcomes = append(outcomes, outcome)
+			r.advance(10 * time.Minute)
+		}
+		Expect(r.refreshes()).To(Equal(1), "the dead grant is remembered")
+		return slices.Contains(outcomes, "temporary_error")
+	}},
+	{"narrow_refresh_scope", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		r.authorize(r.m)
+		r.advance(58 * time.Minute)
+		_, err := r.m.Token(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		refreshes := r.sent.sentForms("refresh_token")
+		Expect(refreshes).To(HaveLen(1))
+		scope, asked := refreshes[0]["scope"]
+		return asked && !slices.Contains(strings.Fields(scope[0]), "offline_access")
+	}},
+	{"no_state_check", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		app := r.app(b)
+		callback := r.redirect(app)
+		Expect(app.CompleteAuthorization(ctx, callback)).To(HaveField("Outcome", "ok"))
+		By("the browser reloading the redirect")
+		_ = app.CompleteAuthorization(ctx, callback)
+		By("a callback with a state the application never sent")
+		forged, err := url.Parse(r.redirect(app))
+		Expect(err).NotTo(HaveOccurred())
+		q := forged.Query()
+		q.Set("state", "attacker-state")
+		forged.RawQuery = q.Encode()
+		_ = app.CompleteAuthorization(ctx, forged.String())
+		return len(r.sent.sentForms("authorization_code")) > 1
+	}},
+	{"no_pkce", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		auth, err := r.m.AuthCodeURL("state-12345678", nil)
+		Expect(err).NotTo(HaveOccurred())
+		u, err := url.Parse(auth.URL)
+		Expect(err).NotTo(HaveOccurred())
+		r.authorize(r.m)
+		return u.Query().Get("code_challenge") == "" || r.sent.sentForms("authorization_code")[0].Get("code_verifier") == ""
+	}},
+	{"no_nonce_check", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		// The browser brings a code whose id_token carries another nonce, as
+		// an injected code from another authorization would.
+		auth, code := r.consent(r.m, func(q url.Values) { q.Set("nonce", "another-authorization") })
+		Expect(auth.Nonce).NotTo(BeEmpty())
+		_, err := r.m.Exchange(ctx, code, auth)
+		return err == nil
+	}},
+	{"expiry_from_date_header", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		// The provider's clock, and its Date header, run ten minutes ahead:
+		// beyond the five-minute margin.
+		r.fault(map[string]any{"kind": "skew", "offset": "10m"})
+		r.authorize(r.m)
+		// Past the token's hour on the provider's clock, before the
+		// mutant's margin on the hour it read from the Date header.
+		r.advance(62 * time.Minute)
+		status, err := r.me(r.m)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(Equal(http.StatusOK))
+		return r.count(expiredAtResource) > 0
+	}},
 }
+
+func atResource(e events.Event) bool { return e.Kind == events.ResourceRequest }
 
 type builder = func(tokenmanager.Config) (*tokenmanager.Manager, error)
 
@@ -193,7 +303,7 @@ func containsAny(s string, subs ...string) bool {
 }
 
 var _ = Describe("The broken variants", func() {
-	It("each have an exhibit, and there are at least twelve", func() {
+	It("each have an exhibit, and there are at least twenty-five", func() {
 		var names []string
 		for _, x := range exhibits {
 			names = append(names, x.mutant)
@@ -205,7 +315,7 @@ var _ = Describe("The broken variants", func() {
 			Expect(m.Seed.Passage).NotTo(BeEmpty(), "%s names no field report", m.Name)
 		}
 		Expect(names).To(ConsistOf(all))
-		Expect(len(all)).To(BeNumerically(">=", 12))
+		Expect(len(all)).To(BeNumerically(">=", 25))
 	})
 
 	for _, x := range exhibits {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,8 @@ import (
 )
 
 // Discover reads the provider's endpoints from its RFC 8414 metadata (or
-// OpenID Connect discovery, which has the same fields).
+// OpenID Connect discovery, which has the same fields), with the issuer
+// and jwks_uri that id_tokens are verified against.
 func Discover(ctx context.Context, client *http.Client, issuer string) (Endpoints, error) {
 	if client == nil {
 		client = http.DefaultClient
@@ -38,34 +40,64 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (Endpoint
 			return eps, fmt.Errorf("discover %s: %w", issuer, err)
 		}
 		var meta struct {
+			Issuer    string `json:"issuer"`
 			Authorize string `json:"authorization_endpoint"`
 			Token     string `json:"token_endpoint"`
 			Revoke    string `json:"revocation_endpoint"`
+			JWKS      string `json:"jwks_uri"`
 		}
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&meta)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK && err == nil && meta.Token != "" {
-			return Endpoints{Authorize: meta.Authorize, Token: meta.Token, Revoke: meta.Revoke}, nil
+			return Endpoints{Authorize: meta.Authorize, Token: meta.Token, Revoke: meta.Revoke, Issuer: meta.Issuer, JWKS: meta.JWKS}, nil
 		}
 	}
 	return eps, fmt.Errorf("discover %s: no metadata with a token_endpoint", issuer)
 }
 
-// AuthCodeURL starts an authorization: the URL to send the user to, and the
-// PKCE verifier that Exchange needs with the code. It asks for offline
-// access as the provider wants it asked; extra adds parameters such as
-// login_hint or prompt.
-func (m *Manager) AuthCodeURL(state string, extra url.Values) (authURL, verifier string, err error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", fmt.Errorf("make PKCE verifier: %w", err)
-	}
-	verifier = base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(verifier))
+// Authorization is an authorization in progress: what its request sent,
+// which its callback is checked against and the code exchange needs. The
+// application keeps it, out of the user's reach, until the callback comes,
+// and then uses it once.
+type Authorization struct {
+	// URL is where to send the user.
+	URL string
+	// State is the state parameter sent: the callback must bring it back.
+	State string
+	// Verifier is the PKCE code verifier whose S256 challenge was sent.
+	Verifier string
+	// Nonce is the OpenID Connect nonce sent, when the scopes include
+	// openid: the id_token must carry it.
+	Nonce string
+}
+
+// AuthCodeURL starts an authorization with state, with a fresh PKCE
+// verifier and, for openid, a fresh nonce. It asks for offline access as
+// the provider wants it asked; extra adds parameters such as login_hint or
+// prompt.
+func (m *Manager) AuthCodeURL(state string, extra url.Values) (Authorization, error) {
+	a := Authorization{State: state}
 	scopes := slices.Clone(m.cfg.Scopes)
 	q := url.Values{
-		"response_type": {"code"}, "client_id": {m.cfg.ClientID}, "redirect_uri": {m.cfg.RedirectURL},
-		"state": {state}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"response_type": {"code"}, "client_id": {m.cfg.ClientID}, "redirect_uri": {m.cfg.RedirectURL}, "state": {state},
+	}
+	if m.cfg.flaw != flaw.NoPKCE {
+		verifier, err := random()
+		if err != nil {
+			return Authorization{}, fmt.Errorf("make PKCE verifier: %w", err)
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		a.Verifier = verifier
+		q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+		q.Set("code_challenge_method", "S256")
+	}
+	if m.idTokens != nil {
+		nonce, err := random()
+		if err != nil {
+			return Authorization{}, fmt.Errorf("make nonce: %w", err)
+		}
+		a.Nonce = nonce
+		q.Set("nonce", nonce)
 	}
 	if m.cfg.flaw != flaw.ForgetOfflineAccess {
 		switch m.cfg.Offline {
@@ -85,30 +117,64 @@ func (m *Manager) AuthCodeURL(state string, extra url.Values) (authURL, verifier
 	if strings.Contains(m.cfg.Endpoints.Authorize, "?") {
 		sep = "&"
 	}
-	return m.cfg.Endpoints.Authorize + sep + q.Encode(), verifier, nil
+	a.URL = m.cfg.Endpoints.Authorize + sep + q.Encode()
+	return a, nil
+}
+
+// random is 256 bits from the system's CSPRNG, base64url: a PKCE verifier
+// of 43 characters (RFC 7636 §4.1), or a nonce nobody can guess.
+func random() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // ErrNoRefreshToken is returned by Exchange, with the tokens saved, when the
-// provider issued no refresh token: the access token works until it
-// expires, and then the user must authorize again. Offline access was not
-// requested or not granted.
+// provider issued no refresh token and none of the same user's was stored
+// to keep: the access token works until it expires, and then the user must
+// authorize again. Offline access was not requested or not granted, or the
+// provider issues refresh tokens on first consent only (Google) and the
+// first went elsewhere.
 var ErrNoRefreshToken = &ConfigurationError{Code: "no_refresh_token", Description: "the provider issued no refresh token: is offline access requested and granted?"}
 
-// Exchange redeems an authorization code and stores the grant, replacing
-// any earlier one (and any dead state) under the manager's key.
-func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, error) {
+// Exchange redeems the code of authorization a and stores the grant,
+// replacing any earlier one (and any dead state) under the manager's key.
+// For openid, the id_token is verified first; an IDTokenError leaves the
+// earlier grant as it was. An answer without a refresh token keeps the
+// stored one of the same user (see keepRefreshToken); a refresh token in the
+// answer always replaces the stored one.
+func (m *Manager) Exchange(ctx context.Context, code string, a Authorization) (Token, error) {
 	sent := m.cfg.Clock.Now()
-	ans, err := m.tokenRequest(ctx, map[string]string{
-		"grant_type": "authorization_code", "code": code, "redirect_uri": m.cfg.RedirectURL, "code_verifier": verifier,
-	})
+	params := map[string]string{"grant_type": "authorization_code", "code": code, "redirect_uri": m.cfg.RedirectURL}
+	if a.Verifier != "" {
+		params["code_verifier"] = a.Verifier
+	}
+	ans, err := m.tokenRequest(ctx, params)
 	if err != nil {
 		return Token{}, fmt.Errorf("exchange code: %w", err)
 	}
 	if !ans.ok() {
 		return Token{}, m.classify(ans, time.Duration(0))
 	}
-	t := ans.token(sent)
-	t.GrantedAt = sent
+	subject, err := m.verifyIDToken(ctx, ans, a.Nonce)
+	if err != nil {
+		return Token{}, err
+	}
+	t := ans.token(m.issued(ans, sent))
+	t.GrantedAt, t.Subject = sent, subject
+	kept := false
+	if t.RefreshToken == "" && subject != "" && m.cfg.flaw != flaw.LoseRefreshTokenOnReauthorization {
+		// Under the refresh lock: a refresh running meanwhile, in this
+		// process or another, could rotate the refresh token being kept.
+		unlock, err := m.cfg.Store.Lock(ctx, m.cfg.Key)
+		if err != nil {
+			return Token{}, fmt.Errorf("lock token: %w", err)
+		}
+		defer unlock()
+		kept = m.keepRefreshToken(ctx, &t)
+	}
 	m.mu.Lock()
 	m.newGrant()
 	m.mu.Unlock()
@@ -116,10 +182,81 @@ func (m *Manager) Exchange(ctx context.Context, code, verifier string) (Token, e
 		return Token{}, err
 	}
 	m.log("grant obtained", t)
+	if kept {
+		m.cfg.Logger.Info("the answer brought no refresh token: the one stored for the same user is kept")
+	}
 	if t.RefreshToken == "" {
 		return t, ErrNoRefreshToken
 	}
 	return t, nil
+}
+
+// keepRefreshToken gives t, the tokens of a code exchange that brought no
+// refresh token, the refresh token stored under the manager's key when the
+// stored grant is of the same user, t.Subject, which must not be empty; it
+// reports whether it did. Google issues a refresh token on a user's first
+// consent only: a later authorization of the same user brings none, and the
+// first stays valid. Another user's refresh token, or one of a user unknown
+// (stored without openid, or before subjects were kept), is not kept: the
+// grant would mix two users' tokens, one user's access token and maybe
+// another's refresh token, and the next refresh would hand out the other
+// user's access. The store's lock for the key must be held.
+func (m *Manager) keepRefreshToken(ctx context.Context, t *Token) bool {
+	old, err := m.reload(ctx)
+	var none *ReauthorizationRequired
+	switch {
+	case errors.As(err, &none):
+		return false
+	case err != nil:
+		m.cfg.Logger.Warn("read the stored grant to keep its refresh token", "error", err)
+		return false
+	case old.RefreshToken == "" || old.Subject != t.Subject:
+		return false
+	}
+	// The refresh token keeps the age of the consent that issued it, which a
+	// testing app's seven-day death counts from, and the mark of a lost
+	// refresh answer, which is about the token, not the authorization. The
+	// Backoff goes, as with any new grant: the user is back, and the access
+	// token is new.
+	t.RefreshToken, t.GrantedAt, t.LostRefreshAt = old.RefreshToken, old.GrantedAt, old.LostRefreshAt
+	return true
+}
+
+// IDTokenError refuses a code exchange whose id_token failed verification:
+// the code may have been injected from another authorization, or the
+// answer forged, so none of its tokens is kept. It is no OAuth error, and
+// Outcome calls it error.
+type IDTokenError struct {
+	// Problem says which check failed.
+	Problem string
+}
+
+func (e *IDTokenError) Error() string { return "id_token refused: " + e.Problem }
+
+// verifyIDToken makes the checks of OpenID Connect Core §3.1.3.7 on the
+// id_token of a code exchange, when the scopes include openid: the
+// signature by a key of the provider's JWKS, iss, aud, expiry on the
+// manager's clock, and the nonce sent with the authorization. It returns
+// the id_token's subject, the user the grant is of; empty without openid.
+func (m *Manager) verifyIDToken(ctx context.Context, ans answer, nonce string) (string, error) {
+	if m.idTokens == nil {
+		return "", nil
+	}
+	raw := ans.str("id_token")
+	if raw == "" {
+		// OpenID Connect Core §3.1.3.3: the answer to an openid request MUST
+		// carry an id_token. Without one nothing binds the tokens to the
+		// user and the authorization the application started.
+		return "", &IDTokenError{Problem: "the token response has no id_token, which an openid request must get"}
+	}
+	idt, err := m.idTokens.Verify(ctx, raw)
+	if err != nil {
+		return "", &IDTokenError{Problem: err.Error()}
+	}
+	if m.cfg.flaw != flaw.NoNonceCheck && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return "", &IDTokenError{Problem: "the id_token's nonce does not match the one sent"}
+	}
+	return idt.Subject, nil
 }
 
 // Logout revokes the grant at the provider (RFC 7009) and forgets it here.
@@ -330,9 +467,21 @@ func (a answer) oauthError() (code, description string) {
 	return a.str("error"), a.str("error_description")
 }
 
+// issued is the moment the answer's expires_in counts from: when the
+// request was sent, by the manager's own clock, which errs on the early
+// side by the request's latency and does not depend on the provider's
+// clock. The expiry_from_date_header flaw reads the answer's Date instead.
+func (m *Manager) issued(ans answer, sent time.Time) time.Time {
+	if m.cfg.flaw == flaw.ExpiryFromDateHeader {
+		if date, err := http.ParseTime(ans.header.Get("Date")); err == nil {
+			return date
+		}
+	}
+	return sent
+}
+
 // token reads the tokens of a successful answer; the access token's expiry
-// counts from when the request was sent, which errs on the early side by
-// the request's latency.
+// counts from sent (see Manager.issued).
 func (a answer) token(sent time.Time) Token {
 	t := Token{
 		AccessToken: a.str("access_token"), RefreshToken: a.str("refresh_token"),

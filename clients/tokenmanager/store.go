@@ -22,6 +22,11 @@ type Token struct {
 	// GrantedAt is when the user authorized: how old the grant is tells a
 	// testing app's seven-day death from other ones.
 	GrantedAt time.Time `json:"granted_at,omitzero"`
+	// Subject is the user the grant is of: the sub of the verified id_token
+	// of the code exchange that obtained it. It is empty without the openid
+	// scope, and in tokens saved before it was kept, where the user is
+	// unknown.
+	Subject string `json:"subject,omitempty"`
 	// Backoff holds refreshes back after a failure; zero when none is due.
 	// It is kept with the tokens so that a manager started afresh over the
 	// same Store, or one in another process sharing it, waits too.
@@ -81,10 +86,11 @@ var ErrNoToken = errors.New("no token stored")
 
 // Store keeps tokens across restarts. Implementations must make Save
 // atomic: a crash leaves the old token or the new one, never a mix, and
-// must keep every field of the Token, its Backoff and LostRefreshAt
-// included: a store that drops the Backoff lets the manager refresh before
-// the provider allows, and one that drops LostRefreshAt lets it send a
-// superseded refresh token.
+// must keep every field of the Token, its Backoff, LostRefreshAt and
+// Subject included: a store that drops the Backoff lets the manager refresh
+// before the provider allows, one that drops LostRefreshAt lets it send a
+// superseded refresh token, and one that drops the Subject loses the refresh
+// token when the user signs in again (see Manager.Exchange).
 type Store interface {
 	// Load returns the token under key, or ErrNoToken.
 	Load(ctx context.Context, key string) (Token, error)

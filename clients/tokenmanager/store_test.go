@@ -32,6 +32,7 @@ var storedToken = tokenmanager.Token{
 	Expiry:       time.Date(2026, 3, 1, 13, 0, 0, 123456789, time.FixedZone("CET", 3600)),
 	Lifetime:     time.Hour,
 	GrantedAt:    time.Date(2026, 2, 22, 9, 30, 0, 0, time.UTC),
+	Subject:      "subject-alice-42",
 	Backoff: tokenmanager.Backoff{
 		Until:         time.Date(2026, 3, 1, 12, 10, 0, 987654321, time.FixedZone("EET", 7200)),
 		Failures:      3,
@@ -325,19 +326,19 @@ var _ = Describe("FileStore", func() {
 		expectSameToken(got, storedToken)
 	})
 
-	It("reads a file written before backoffs and lost refreshes were kept as a token without either", func(ctx SpecContext) {
+	It("reads a file written before backoffs, lost refreshes and subjects were kept as a token without any", func(ctx SpecContext) {
 		s := newFileStore(storeKeyring("k1"))
 		Expect(s.Save(ctx, "alice@demo", storedToken)).To(Succeed())
 		// The FileStore of commit 3aca361 saved storedToken, without its
-		// Backoff and LostRefreshAt, which Token did not have then, under
-		// alice@demo with storeKeyring("k1") into this file.
+		// Backoff, LostRefreshAt and Subject, which Token did not have then,
+		// under alice@demo with storeKeyring("k1") into this file.
 		old, err := os.ReadFile("testdata/token-before-backoff.tok")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(os.WriteFile(onlyTokenFile(dir), old, 0o600)).To(Succeed())
 		got, err := s.Load(ctx, "alice@demo")
 		Expect(err).NotTo(HaveOccurred())
 		want := storedToken
-		want.Backoff, want.LostRefreshAt = tokenmanager.Backoff{}, time.Time{}
+		want.Backoff, want.LostRefreshAt, want.Subject = tokenmanager.Backoff{}, time.Time{}, ""
 		expectSameToken(got, want)
 	})
 

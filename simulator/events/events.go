@@ -70,7 +70,12 @@ const (
 )
 
 // Event is one entry in the log. Tokens are never recorded, only a short
-// fingerprint that identifies them across events.
+// fingerprint that identifies them across events: Token names the token an
+// event is about (the one minted, rotated or revoked), on a request event
+// the code or token the request presented (on a token_request of the
+// authorization_code grant, the code redeemed), and on a successful
+// authorize_request the code it issued, which that code's token_issued event
+// (token_type authorize_code) names too.
 type Event struct {
 	Seq       uint64     `json:"seq"`
 	Time      time.Time  `json:"time"`
@@ -84,8 +89,10 @@ type Event struct {
 	Token     string     `json:"token,omitempty"`
 	Parent    string     `json:"parent,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// Scope is what an authorization granted, space-separated; offline
-	// access shows as offline_access however the client asked for it.
+	// Scope is what an authorization granted, or on a successful
+	// token_request what the answer granted, space-separated; offline
+	// access shows as offline_access however the client asked for it, and
+	// also where the provider never names it (Google's access_type=offline).
 	Scope   string `json:"scope,omitempty"`
 	Status  int    `json:"status,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
@@ -99,6 +106,18 @@ type Event struct {
 	// request events of requests a fault answered, or whose answer a fault
 	// dropped or made unreadable (a wrong Content-Type alone does not count).
 	Fault string `json:"fault,omitempty"`
+	// RequestedScope is, on a token_request of the refresh_token or
+	// client_credentials grant, the scope parameter exactly as the client
+	// sent it: nil when it sent none, "" when it sent it empty. A refresh
+	// that leaves offline_access out of it narrows the grant (RFC 6749 §6).
+	RequestedScope *string `json:"requested_scope,omitempty"`
+	// PKCE is, on an authorize_request, the code_challenge_method the
+	// request used: "S256", "plain" (also a challenge sent without a
+	// method), or "none" when it sent no code_challenge.
+	PKCE string `json:"pkce,omitempty"`
+	// NonceSent is, on an authorize_request, whether the request carried a
+	// non-empty nonce.
+	NonceSent bool `json:"nonce_sent,omitempty"`
 }
 
 // Now is what the log stamps events with: the simulator's clock.

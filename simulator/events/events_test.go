@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -116,5 +117,22 @@ var _ = Describe("The event log", func() {
 		for i, e := range all {
 			Expect(e.Seq).To(Equal(uint64(i + 1)))
 		}
+	})
+})
+
+var _ = Describe("An event in JSON", func() {
+	It("tells a scope parameter sent empty from one not sent, and leaves out what a request did not use", func() {
+		empty := ""
+		b, err := json.Marshal(events.Event{Kind: events.TokenRequest, RequestedScope: &empty})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).To(ContainSubstring(`"requested_scope":""`))
+		b, err = json.Marshal(events.Event{Kind: events.TokenRequest})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).NotTo(ContainSubstring("requested_scope"))
+		Expect(string(b)).NotTo(ContainSubstring("pkce"))
+		Expect(string(b)).NotTo(ContainSubstring("nonce_sent"))
+		b, err = json.Marshal(events.Event{Kind: events.AuthorizeRequest, PKCE: "S256", NonceSent: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).To(ContainSubstring(`"pkce":"S256","nonce_sent":true`))
 	})
 })

@@ -87,3 +87,27 @@ func (s *Store) GrantedScopes(user, client string) []string {
 	}
 	return out
 }
+
+// HoldsOfflineGrant reports whether user holds a grant to client that can
+// still be refreshed: one not revoked with a usable refresh token, or one
+// whose authorization granted offline access and whose code can still be
+// redeemed for its first refresh token.
+func (s *Store) HoldsOfflineGrant(user, client string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for _, f := range s.byUser[user] {
+		if f.client != client || f.revoked {
+			continue
+		}
+		if s.hasUsableRefresh(f) {
+			return true
+		}
+		c := f.code
+		pending := c != nil && !f.withholdRefresh && len(f.refresh) == 0 && c.used.IsZero() && !c.revoked && (c.expires.IsZero() || now.Before(c.expires))
+		if pending && slices.ContainsFunc(f.scopes, func(scope string) bool { return scope == "offline_access" || scope == "offline" }) {
+			return true
+		}
+	}
+	return false
+}

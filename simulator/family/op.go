@@ -18,6 +18,15 @@ type Op struct {
 	// KeepRefresh makes a refresh grant keep the refresh token it used instead of
 	// rotating it, whatever the profile says: the response then carries none.
 	KeepRefresh bool
+	// DropRefresh makes a refresh grant mint no refresh token in place of the one it
+	// used, which fares as the profile's rotation has it (a rotating profile supersedes
+	// it): the response carries none, and at a rotating provider the grant ends with the
+	// access token of this answer.
+	DropRefresh bool
+	// WithholdRefresh marks an authorization that grants offline access but whose code
+	// is redeemed for no refresh token: the profile issues refresh tokens on first
+	// consent only, and the user already holds one for the client (Google).
+	WithholdRefresh bool
 	// AccessLifetime, when positive, replaces the profile's access-token lifetime.
 	AccessLifetime time.Duration
 	// Backdate mints the access token this long before now, while the response
@@ -37,8 +46,10 @@ type Op struct {
 	ClientRefusal string
 	// AccessExpiresAt is the sim-time expiry of the access token issued.
 	AccessExpiresAt time.Time
-	// RefreshDropped is set when the profile does not rotate refresh tokens:
-	// the new refresh token fosite minted was not stored and must not be sent.
+	// RefreshDropped is set when the new refresh token fosite minted was not
+	// stored and must not be sent: the profile does not rotate refresh tokens,
+	// or the request or its authorization asked for none (DropRefresh,
+	// WithholdRefresh).
 	RefreshDropped bool
 	// RefreshUnchanged is set with RefreshDropped when the answer carries
 	// the refresh token the request presented, still the current one.

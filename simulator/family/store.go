@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,12 @@ type family struct {
 	testingApp bool
 	// scopes are the scopes granted at consent.
 	scopes []string
+	// code is the authorization code that started the family; nil for a
+	// grant without one (client credentials).
+	code *token
+	// withholdRefresh: the authorization granted offline access but its code
+	// is redeemed for no refresh token (Op.WithholdRefresh).
+	withholdRefresh bool
 	// req is the stored copy of the request its first token was minted
 	// for. Later tokens that grant the same share it: a family's tokens
 	// differ in the expiry times fosite keeps in their sessions, which the
@@ -195,6 +202,19 @@ func (f *family) requestFor(r fosite.Requester) fosite.Requester {
 	return c
 }
 
+// withGrantedScopes returns r, or a copy of it granting scopes instead
+// when they differ.
+func withGrantedScopes(r fosite.Requester, scopes fosite.Arguments) fosite.Requester {
+	if slices.Equal(r.GetGrantedScopes(), scopes) {
+		return r
+	}
+	c := copyRequest(r)
+	if req, ok := c.(*fosite.Request); ok {
+		req.GrantedScope = slices.Clone(scopes)
+	}
+	return c
+}
+
 func sameGrant(a, b fosite.Requester) bool {
 	return a.GetID() == b.GetID() && a.GetClient().GetID() == b.GetClient().GetID() && subjectOf(a) == subjectOf(b) &&
 		slices.Equal(a.GetGrantedScopes(), b.GetGrantedScopes()) && slices.Equal(a.GetGrantedAudience(), b.GetGrantedAudience())
@@ -294,7 +314,12 @@ func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (
 func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.codes[sig] = s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D(), 0)
+	t := s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D(), 0)
+	s.codes[sig] = t
+	if t.fam.code == nil {
+		o := opFrom(ctx)
+		t.fam.code, t.fam.withholdRefresh = t, o != nil && o.WithholdRefresh
+	}
 	return nil
 }
 
@@ -372,13 +397,22 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := opFrom(ctx)
-	if o != nil && o.keepRefresh {
-		o.RefreshDropped = true
+	f, known := s.families[r.GetID()]
+	if (known && f.withholdRefresh) || (o != nil && (o.keepRefresh || o.DropRefresh)) {
+		if o != nil {
+			o.RefreshDropped = true
+		}
 		return nil
+	}
+	if o != nil && o.rotatedFrom != nil {
+		// A refresh may have narrowed the access token's scope; the refresh
+		// token it is rotated into keeps the scope of the one presented, as
+		// RFC 6749 §6 requires.
+		r = withGrantedScopes(r, o.rotatedFrom.req.GetGrantedScopes())
 	}
 	t := s.issue(ctx, fosite.RefreshToken, sig, r, 0, 0)
 	s.refresh[sig] = t
-	f := t.fam
+	f = t.fam
 	f.refresh = append(f.refresh, t)
 	if f.firstRefresh.IsZero() {
 		s.counter++
@@ -501,9 +535,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 			// A periodic rotation not yet due answers with the token it
 			// was given (Intuit's "the latest refresh_token returned");
 			// a provider that never rotates answers with none (Google).
-			o.RefreshUnchanged = notDue && r.Rotation != profile.RotationNone && !o.KeepRefresh
+			o.RefreshUnchanged = notDue && r.Rotation != profile.RotationNone && !o.KeepRefresh && !o.DropRefresh
 		}
 		return nil
+	}
+	var dropped string
+	if o != nil && o.DropRefresh {
+		dropped = "no refresh token minted in its place"
 	}
 	switch {
 	case r.Rotation == profile.RotationRotateKeepOld:
@@ -514,13 +552,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		}
 		t.lastUsed = now
 		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint(),
-			Detail: "the old refresh token stays valid (rotate_keep_old)"}, t.fam)
+			Detail: joinDetail("the old refresh token stays valid (rotate_keep_old)", dropped)}, t.fam)
 	case t.used.IsZero():
 		t.used = now
 		if t.parent != nil {
 			t.parent.childUsed = true
 		}
-		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
+		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint(), Detail: dropped}, t.fam)
 	case s.superseded(t):
 		// Another request superseded the token since this one read it. The
 		// simulator serializes token requests per family, so this is a guard:
@@ -528,12 +566,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		return fosite.ErrSerializationFailure
 	default:
 		s.emit(events.Event{Kind: events.RefreshGraceReuse, TokenType: string(t.kind), Token: t.fingerprint(),
-			Detail: fmt.Sprintf("first used at %s", t.used.Format(time.RFC3339))}, t.fam)
+			Detail: joinDetail(fmt.Sprintf("first used at %s", t.used.Format(time.RFC3339)), dropped)}, t.fam)
 	}
 	if o != nil {
 		o.rotatedFrom = t
 	}
 	return nil
+}
+
+// joinDetail joins the parts of an event's detail that are not empty.
+func joinDetail(parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), "; ")
 }
 
 // DeleteRefreshTokenSession revokes one refresh token.

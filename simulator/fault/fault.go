@@ -99,6 +99,21 @@ const (
 	RetryAfterNone     = "none"
 )
 
+// Rate-limit signals other than a built-in profile's name.
+const (
+	// SignalProfile answers with the active profile's rate_limited response, or as
+	// SignalStandard when it has none. It is the default.
+	SignalProfile = "profile"
+	// SignalStandard answers 429 with Retry-After (RFC 6585 §4) and an RFC 6749 JSON error,
+	// temporarily_unavailable.
+	SignalStandard = "standard"
+	// SignalJSONWithoutError answers 429 with Retry-After and a JSON body that has no
+	// "error" member, only a message and the delay in seconds, as APIs that are not OAuth
+	// servers answer (Discord documents {"message", "retry_after", "global"}:
+	// docs.discord.com/developers/topics/rate-limits, "Exceeding A Rate Limit").
+	SignalJSONWithoutError = "json_without_error"
+)
+
 // Limiter keys: what a rate_limit's Limit is counted per.
 const (
 	KeyClient = "client"
@@ -140,8 +155,9 @@ type Fault struct {
 
 	// Signal is how a rate_limit answers: "profile" (the default: the active profile's
 	// rate_limited response, or "standard" when it has none), "standard" (429 JSON
-	// temporarily_unavailable with Retry-After), or the name of a built-in profile whose
-	// signal to use (google: 403 HTML; okta: X-Rate-Limit-*; auth0; entra).
+	// temporarily_unavailable with Retry-After), "json_without_error" (429 with
+	// Retry-After and JSON without an error member), or the name of a built-in profile
+	// whose signal to use (google: 403 HTML; okta: X-Rate-Limit-*; auth0; entra).
 	Signal string `json:"signal,omitempty" yaml:"signal,omitempty"`
 	// Limit requests Per window, counted by Key, make a real limiter instead of firing on
 	// every match.
@@ -369,13 +385,13 @@ func (m *Match) validate(kind Kind, bad func(field, format string, args ...any))
 
 func (f *Fault) validateRateLimit(bad func(field, format string, args ...any)) {
 	switch f.Signal {
-	case "", "profile", "standard":
+	case "", SignalProfile, SignalStandard, SignalJSONWithoutError:
 	default:
 		if _, ok := profile.Lookup(f.Signal); !ok {
-			bad("signal", "must be profile, standard or a built-in profile (%s), got %q", strings.Join(profile.Names(), ", "), f.Signal)
+			bad("signal", "must be profile, standard, json_without_error or a built-in profile (%s), got %q", strings.Join(profile.Names(), ", "), f.Signal)
 		}
 	}
-	if f.Status != 0 && f.Signal != "standard" {
+	if f.Status != 0 && f.Signal != SignalStandard {
 		bad("status", "only changes the standard signal's status (set signal: standard)")
 	}
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {

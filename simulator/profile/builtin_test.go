@@ -1,6 +1,7 @@
 package profile_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -267,6 +268,27 @@ var _ = Describe("The built-in provider profiles", func() {
 			Expect(out.Header.Get("Content-Type")).To(Equal("text/plain"))
 			Expect(string(out.Body)).To(Equal("Too Many Requests"))
 		})
+	})
+
+	It("say for every provider what a refresh leaving offline_access out gets, citing the documentation or saying it has none", func() {
+		want := map[string]profile.WithoutOfflineAccess{"okta": profile.WithoutOfflineNoRefreshToken, "okta-custom": profile.WithoutOfflineNoRefreshToken}
+		documented := map[string]bool{"generic": true, "okta": true, "okta-custom": true, "entra": true, "entra-spa": true, "google": true}
+		for _, name := range profile.Names() {
+			p := lookup(name)
+			Expect(p.Refresh.ScopeWithoutOfflineAccess).To(Equal(cmp.Or(want[name], profile.WithoutOfflineKeep)), name)
+			src := p.Sources["refresh.scope_without_offline_access"]
+			Expect(src.Unconfirmed).To(Equal(!documented[name]), name)
+			if !documented[name] {
+				Expect(src.Ref).To(HavePrefix("not documented"), name)
+			}
+		}
+	})
+
+	It("issue refresh tokens on first consent only at Google", func() {
+		for _, name := range profile.Names() {
+			Expect(lookup(name).Refresh.OnlyOnFirstConsent).To(Equal(name == "google"), name)
+		}
+		Expect(lookup("google").Sources["refresh.only_on_first_consent"].Ref).To(HavePrefix("developers.google.com/identity/protocols/oauth2/web-server"))
 	})
 
 	It("render rate-limit counters into Okta's and Auth0's headers", func() {

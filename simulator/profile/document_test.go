@@ -63,6 +63,8 @@ var _ = Describe("Profile documents", func() {
 				Rotation:       profile.RotationRotate,
 				ReuseDetection: profile.ReuseRevokeFamily,
 				AbsoluteMode:   profile.AbsoluteSliding,
+				// Written out, with RFC 6749 §6 as its source, though empty means the same.
+				ScopeWithoutOfflineAccess: profile.WithoutOfflineKeep,
 			},
 			Sources: fromFile.Sources,
 		}

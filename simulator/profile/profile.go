@@ -87,7 +87,33 @@ type Refresh struct {
 	// families it already has: keep them (Google: each consent mints another refresh token)
 	// or revoke them. Empty means keep.
 	OnReconsent Reconsent `json:"on_reconsent,omitempty" yaml:"on_reconsent,omitempty"`
+	// ScopeWithoutOfflineAccess says what a refresh gets whose scope parameter narrows the
+	// grant's scope and leaves offline_access out, where offline access is asked for by that
+	// scope (OfflineScope); Google-style profiles, where offline access is no scope, ignore
+	// it. Empty means keep.
+	ScopeWithoutOfflineAccess WithoutOfflineAccess `json:"scope_without_offline_access,omitempty" yaml:"scope_without_offline_access,omitempty"`
+	// OnlyOnFirstConsent issues a refresh token only to an authorization that consents
+	// anew: the user's first to the client with offline access, one with prompt=consent, one
+	// the user was marked as having to consent again for, or the first after the user's
+	// refreshable grants to the client all ended (revoked, expired). Any other authorization
+	// with offline access gets no refresh token, and the earlier one stays valid (Google).
+	OnlyOnFirstConsent bool `json:"only_on_first_consent,omitempty" yaml:"only_on_first_consent,omitempty"`
 }
+
+// WithoutOfflineAccess says what a refresh whose scope leaves out offline_access gets.
+type WithoutOfflineAccess string
+
+// Answers to a refresh whose scope leaves out offline_access.
+const (
+	// WithoutOfflineKeep changes nothing about offline access: the access token gets the
+	// narrower scope, and the refresh token stays the grant's, with its scope, as RFC 6749
+	// §6 has it.
+	WithoutOfflineKeep WithoutOfflineAccess = "keep"
+	// WithoutOfflineNoRefreshToken answers without a refresh token. The one presented fares
+	// as the profile's rotation has it (a rotating profile supersedes it), so at a rotating
+	// provider the grant ends when the access token of this answer expires.
+	WithoutOfflineNoRefreshToken WithoutOfflineAccess = "no_refresh_token"
+)
 
 // Reconsent says what re-authorizing does to a user's existing grants for the same client.
 type Reconsent string
@@ -220,6 +246,11 @@ const (
 	DeviationInvalidGrant401 Deviation = "invalid_grant_401"
 	// DeviationInvalidGrant403 answers invalid_grant with HTTP 403 (Auth0).
 	DeviationInvalidGrant403 Deviation = "invalid_grant_403"
+	// DeviationIDTokenNonceMismatch answers with an id_token whose nonce is not the one the
+	// authorization sent: a fresh random value, validly signed, every other claim the same.
+	// It acts only on id_tokens that carry a nonce, those of authorization code grants whose
+	// authorization sent one (refreshed id_tokens carry none, OpenID Connect Core §12.2).
+	DeviationIDTokenNonceMismatch Deviation = "id_token_nonce_mismatch"
 )
 
 // Deviations lists every deviation.
@@ -227,7 +258,7 @@ func Deviations() []Deviation {
 	return []Deviation{
 		DeviationExpiresInString, DeviationExpiresInFractional, DeviationExpiresInMissing,
 		DeviationTokenTypeLowercase, DeviationNoRefreshToken, DeviationErrorsAs200,
-		DeviationInvalidGrant401, DeviationInvalidGrant403,
+		DeviationInvalidGrant401, DeviationInvalidGrant403, DeviationIDTokenNonceMismatch,
 	}
 }
 
@@ -287,7 +318,8 @@ func (p Profile) Validate() error {
 	errs = append(errs,
 		oneOf("refresh.reuse_detection", r.ReuseDetection, ReuseOff, ReuseRevokeFamily),
 		oneOf("refresh.absolute_mode", r.AbsoluteMode, AbsoluteSliding, AbsoluteInherited),
-		oneOf("refresh.on_reconsent", r.OnReconsent, "", ReconsentKeep, ReconsentRevoke))
+		oneOf("refresh.on_reconsent", r.OnReconsent, "", ReconsentKeep, ReconsentRevoke),
+		oneOf("refresh.scope_without_offline_access", r.ScopeWithoutOfflineAccess, "", WithoutOfflineKeep, WithoutOfflineNoRefreshToken))
 	notNegative("refresh.idle_timeout", r.IdleTimeout)
 	notNegative("refresh.absolute_lifetime", r.AbsoluteLifetime)
 	if r.MaxFamiliesPerUserClient < 0 {

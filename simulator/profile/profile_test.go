@@ -135,6 +135,9 @@ var _ = Describe("Profiles", func() {
 		Entry("an unknown on_reconsent", func(p *profile.Profile) {
 			p.Refresh.OnReconsent = "forget"
 		}, `refresh.on_reconsent must be one of "", "keep", "revoke", got "forget"`),
+		Entry("an unknown scope_without_offline_access", func(p *profile.Profile) {
+			p.Refresh.ScopeWithoutOfflineAccess = "revoke"
+		}, `refresh.scope_without_offline_access must be one of "", "keep", "no_refresh_token", got "revoke"`),
 		Entry("a negative testing_app_expiry", func(p *profile.Profile) {
 			p.TestingAppExpiry = profile.Duration(-time.Hour)
 		}, "testing_app_expiry must not be negative"),

@@ -44,9 +44,47 @@ const (
 	// RetryLostAfterGrace retries a lost refresh with the old token even after
 	// the provider's grace window.
 	RetryLostAfterGrace Flaw = "retry_lost_refresh_after_grace"
+	// RefreshLoopOn401 refreshes and retries again while the API answers
+	// 401, up to ten times in one call, instead of once.
+	RefreshLoopOn401 Flaw = "refresh_loop_on_401"
+	// APIRetryAtOnce sends an API call again at once, up to five times,
+	// while the API answers 429 or 5xx, whatever its Retry-After.
+	APIRetryAtOnce Flaw = "api_retry_at_once"
+	// TokenInErrorDetail puts the refresh token in the error a failed
+	// refresh returns to the application (but not in its log).
+	TokenInErrorDetail Flaw = "token_in_error_detail"
+	// DeadGrantAsTemporary stops refreshing a grant the provider declared
+	// dead, as the reference does, but tells the application it is a
+	// passing failure instead of asking for a new authorization.
+	DeadGrantAsTemporary Flaw = "dead_grant_as_temporary"
+	// NarrowRefreshScope sends the configured scopes, without
+	// offline_access, with every refresh.
+	NarrowRefreshScope Flaw = "narrow_refresh_scope"
+	// NoStateCheck, a flaw of the application (clients/refapp), redeems
+	// the code of any callback whatever its state, and keeps the
+	// authorization in progress for the next one.
+	NoStateCheck Flaw = "no_state_check"
+	// NoPKCE sends no code challenge, and so no code verifier.
+	NoPKCE Flaw = "no_pkce"
+	// NoNonceCheck sends a nonce but accepts an id_token whatever its nonce.
+	NoNonceCheck Flaw = "no_nonce_check"
+	// ExpiryFromDateHeader counts expires_in from the token response's Date
+	// header, the provider's clock, instead of from its own sending time.
+	ExpiryFromDateHeader Flaw = "expiry_from_date_header"
+	// LoseRefreshTokenOnReauthorization stores the tokens of a later
+	// authorization of the same user as they come: where the provider
+	// issues a refresh token on first consent only (Google), the one it
+	// had is overwritten with none.
+	LoseRefreshTokenOnReauthorization Flaw = "lose_refresh_token_on_reauthorization"
 )
 
 // Apply sets f on a reference token manager's configuration (a
 // *tokenmanager.Config). The reference installs it; being internal, it is
 // out of reach of the reference's users.
 var Apply func(config any, f Flaw)
+
+// Of returns the flaw of a reference token manager (a
+// *tokenmanager.Manager). The application around it (clients/refapp) asks,
+// for the flaws that live there rather than in the manager: a variant is
+// built as a manager, and the application is the same for every variant.
+var Of func(manager any) Flaw
