@@ -2,7 +2,8 @@
 // independent: a complete OAuth 2.0 client that speaks clients/PROTOCOL.md,
 // written from the RFCs and the protocol, not from the Go reference token
 // manager, and with a deliberately different policy: it refreshes only in
-// the last 30 seconds of an access token's life (or after the API's 401),
+// the last 30 seconds of an access token's life (the last quarter of a
+// shorter one's), or after the API's 401,
 // where the reference refreshes 5 minutes ahead. Both are correct; a scenario
 // or check that passes one and fails the other encodes one client's policy.
 //
@@ -12,7 +13,8 @@
 // under a lock file so that several processes can share it):
 //   grant:   the access token, its expiry (sim ms, null when unknown), the
 //            refresh token, when the user authorized (for Google's testing-app
-//            reason) and when the tokens were obtained;
+//            reason), when the tokens were obtained, and who the user is (the
+//            verified id_token's sub);
 //   dead:    why the grant is dead; no refresh is sent until a new authorization;
 //   backoff: until when no token request may be sent, and how many failures in a row;
 //   lost:    a refresh whose answer was lost, on a provider with a grace window:
@@ -24,7 +26,9 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const readline = require('node:readline');
 
-const MARGIN_MS = 30_000; // refresh when this close to expiry
+const MARGIN_MS = 30_000; // refresh when this close to expiry...
+const MARGIN_SHARE = 4; // ...or within the last quarter of the token's lifetime, when that is shorter
+const ID_TOKEN_LEEWAY_MS = 5 * 60_000; // the provider's clock may err: an id_token's exp is read with this leeway
 const USABLE_SLACK_MS = 1_000; // an access token is still sent until 1 s before its expiry
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_CAP_MS = 5 * 60_000;
@@ -237,15 +241,25 @@ async function tokenRequest(params) {
   return res;
 }
 
-// errorDetail describes an error answer for a response's detail (no tokens:
-// error answers carry none).
+// errorDetail describes an error answer for a response's detail. Error
+// answers carry no tokens, but their description is the provider's free
+// text: any token or secret this client holds that it might echo is
+// replaced by its fingerprint.
 function errorDetail(res) {
   if (res.noAnswer) return `no answer from the token endpoint (${res.noAnswer})`;
   const o = typeof res.body === 'object' ? res.body : {};
   const parts = [`HTTP ${res.status}`];
   if (o.error) parts.push(o.error + (o.error_description ? `: ${String(o.error_description).slice(0, 300)}` : ''));
   else parts.push(`unreadable answer (${(res.text || '').length} bytes)`);
-  return parts.join(' ');
+  return scrub(parts.join(' '));
+}
+
+function scrub(text) {
+  const g = readState().grant || {};
+  for (const v of [secret, g.access_token, g.refresh_token, service?.access_token]) {
+    if (typeof v === 'string' && v.length >= 4) text = text.split(v).join(`[${fp(v)}]`);
+  }
+  return text;
 }
 
 // parseExpiresIn tolerates "3600" and 3599.5; anything else is unknown (null).
@@ -300,20 +314,28 @@ const inBackoff = (st) => st.backoff && now() < st.backoff.until;
 const backoffFail = (st) => ({ outcome: 'temporary_error', detail: `backing off: no token request before ${iso(st.backoff.until)}` });
 
 // ---------------------------------------------------------------- the grant
-const fresh = (g) => !!g?.access_token && (g.expires_at == null || now() < g.expires_at - MARGIN_MS);
+// margin: how long before its expiry an access token is refreshed: 30 s,
+// or a quarter of its lifetime when that is shorter (a 60 s token is not
+// refreshed at every call).
+const margin = (g) => (g.lifetime_ms > 0 ? Math.min(MARGIN_MS, g.lifetime_ms / MARGIN_SHARE) : MARGIN_MS);
+const fresh = (g) => !!g?.access_token && (g.expires_at == null || now() < g.expires_at - margin(g));
 const usable = (g) => !!g?.access_token && (g.expires_at == null || now() < g.expires_at - USABLE_SLACK_MS);
 const reauth = (reason, detail) => ({ outcome: 'reauthorize', reason, ...(detail ? { detail } : {}) });
 
 // grantFrom builds the stored grant from a token answer; the refresh token
-// is kept when the answer carries none (RFC 6749 §6).
+// is kept when the answer carries none (RFC 6749 §6), and so are when the
+// user consented and who the user is (the id_token's sub).
 function grantFrom(tok, sentAt, previous) {
   const ei = parseExpiresIn(tok.expires_in);
+  const rt = typeof tok.refresh_token === 'string' && tok.refresh_token ? tok.refresh_token : null;
   return {
     access_token: tok.access_token,
-    refresh_token: typeof tok.refresh_token === 'string' && tok.refresh_token ? tok.refresh_token : previous?.refresh_token ?? null,
+    refresh_token: rt ?? previous?.refresh_token ?? null,
     expires_at: ei === null ? null : sentAt + ei * 1000, // from when the request was sent: never later than the provider's
-    authorized_at: previous?.authorized_at ?? sentAt,
+    lifetime_ms: ei === null ? null : ei * 1000,
+    authorized_at: previous?.authorized_at ?? sentAt, // the consent that gave the refresh token
     obtained_at: sentAt,
+    sub: previous?.sub ?? null,
   };
 }
 
@@ -449,17 +471,84 @@ async function opCall() {
   return apiOutcome(api.status);
 }
 
-const pendingAuth = new Map(); // state -> PKCE verifier
+// ---------------------------------------------------------------- id_token
+// verifyIdToken checks an id_token as OpenID Connect Core §3.1.3.7 asks: its
+// signature against the provider's JWKS (discovery's jwks_uri), iss, aud
+// (and azp), exp on the sim clock with some leeway for the provider's clock,
+// and the nonce the authorization sent. It answers the claims, or throws an
+// Error whose message says what was wrong (never a token).
+let jwks = null; // { keys: [...] } as last fetched
+async function fetchJwks() {
+  const md = await discover();
+  if (!md.jwks_uri) throw new Error('the provider publishes no jwks_uri');
+  const res = await fetch(md.jwks_uri, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`the JWKS answered ${res.status}`);
+  const set = await res.json();
+  if (!set || !Array.isArray(set.keys)) throw new Error('the JWKS holds no keys');
+  return (jwks = set);
+}
+
+const JWS_ALGS = {
+  RS256: { hash: 'sha256', kty: 'RSA' }, RS384: { hash: 'sha384', kty: 'RSA' }, RS512: { hash: 'sha512', kty: 'RSA' },
+  PS256: { hash: 'sha256', kty: 'RSA', pss: 32 }, PS384: { hash: 'sha384', kty: 'RSA', pss: 48 }, PS512: { hash: 'sha512', kty: 'RSA', pss: 64 },
+  ES256: { hash: 'sha256', kty: 'EC' }, ES384: { hash: 'sha384', kty: 'EC' }, ES512: { hash: 'sha512', kty: 'EC' },
+  EdDSA: { hash: null, kty: 'OKP' },
+};
+
+function pickKey(set, header, kty) {
+  const keys = set.keys.filter((k) => k && k.kty === kty && (!k.use || k.use === 'sig') && (!k.alg || k.alg === header.alg));
+  if (header.kid !== undefined) return keys.find((k) => k.kid === header.kid) || null;
+  return keys.length === 1 ? keys[0] : null;
+}
+
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+async function verifyIdToken(idToken, nonce) {
+  const parts = idToken.split('.');
+  if (parts.length !== 3) throw new Error('the id_token is not a signed JWT');
+  let header, claims;
+  try { header = b64json(parts[0]); claims = b64json(parts[1]); } catch { throw new Error('the id_token does not decode'); }
+  if (!header || !claims || typeof claims !== 'object') throw new Error('the id_token does not decode');
+  const alg = JWS_ALGS[header.alg];
+  if (!alg) throw new Error(`the id_token is signed with ${JSON.stringify(String(header.alg)).slice(0, 20)}, which is not accepted`);
+  let jwk = jwks && pickKey(jwks, header, alg.kty);
+  if (!jwk) jwk = pickKey(await fetchJwks(), header, alg.kty); // a key rotated in since the last fetch
+  if (!jwk) throw new Error('no key of the provider\'s JWKS matches the id_token\'s');
+  let key;
+  try { key = crypto.createPublicKey({ key: jwk, format: 'jwk' }); } catch (err) { throw new Error(`the provider's key does not import: ${err.message}`); }
+  const opts = { key };
+  if (alg.pss) Object.assign(opts, { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.pss });
+  if (alg.kty === 'EC') opts.dsaEncoding = 'ieee-p1363';
+  const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+  if (!crypto.verify(alg.hash, signed, opts, Buffer.from(parts[2], 'base64url'))) throw new Error('the id_token\'s signature does not verify');
+  const md = await discover();
+  if (claims.iss !== (md.issuer || env.issuer)) throw new Error('the id_token\'s iss is not the provider\'s issuer');
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!aud.includes(env.clientId)) throw new Error('the id_token\'s aud does not name this client');
+  if (aud.length > 1 && claims.azp !== undefined && claims.azp !== env.clientId) throw new Error('the id_token\'s azp is another client');
+  if (typeof claims.exp !== 'number' || now() >= claims.exp * 1000 + ID_TOKEN_LEEWAY_MS) throw new Error('the id_token has expired');
+  if (claims.nonce !== nonce) throw new Error('the id_token\'s nonce is not the one the authorization sent');
+  if (typeof claims.sub !== 'string' || !claims.sub) throw new Error('the id_token names no subject');
+  return claims;
+}
+
+// ---------------------------------------------------------------- authorization
+// pendingAuth: state -> the PKCE verifier and nonce of an authorization under
+// way. A state is spent by its first callback, whatever comes of it.
+const pendingAuth = new Map();
+const oidc = env.scopes.includes('openid');
 async function opAuthorize() {
   const md = await discover();
   const verifier = crypto.randomBytes(32).toString('base64url');
   const state = crypto.randomBytes(16).toString('base64url');
-  pendingAuth.set(state, verifier);
+  const nonce = oidc ? crypto.randomBytes(16).toString('base64url') : null;
+  pendingAuth.set(state, { verifier, nonce });
   const scopes = env.offline === 'scope' ? [...env.scopes, 'offline_access'] : env.scopes;
   const u = new URL(md.authorization_endpoint);
   const q = {
     response_type: 'code', client_id: env.clientId, redirect_uri: env.redirectUri, scope: scopes.join(' '), state,
     code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    ...(nonce ? { nonce } : {}),
     ...(env.offline === 'access_type' ? { access_type: 'offline' } : {}),
   };
   for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
@@ -470,8 +559,8 @@ async function opCallback(req) {
   let u;
   try { u = new URL(req.url); } catch { return { outcome: 'error', detail: 'the callback URL does not parse' }; }
   const state = u.searchParams.get('state');
-  const verifier = state && pendingAuth.get(state);
-  if (!verifier) return { outcome: 'error', detail: 'the callback state matches no authorization under way' };
+  const pending = state && pendingAuth.get(state);
+  if (!pending) return { outcome: 'error', detail: 'the callback state matches no authorization under way (forged, or already used)' };
   pendingAuth.delete(state);
   const err = u.searchParams.get('error');
   if (err) {
@@ -484,16 +573,38 @@ async function opCallback(req) {
     const st = readState();
     if (inBackoff(st)) return backoffFail(st);
     const sentAt = now();
-    const res = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: env.redirectUri, code_verifier: verifier });
+    const res = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: env.redirectUri, code_verifier: pending.verifier });
     const tok = tokensOf(res);
     if (!tok) {
       if (res.noAnswer || res.status === 429 || res.status >= 500) { backOff(st, res); writeState(st); }
       const v = res.noAnswer ? { outcome: 'temporary_error' } : classifyTokenError(res.status, res.body, 0);
       return { outcome: v.outcome, ...(v.reason ? { reason: v.reason } : {}), detail: errorDetail(res) };
     }
-    // A new authorization: a new grant, alive, with nothing of the old one.
-    writeState({ grant: grantFrom(tok, sentAt, null), dead: null, backoff: null, lost: null });
-    log(`authorized: at ${fp(tok.access_token)} rt ${fp(tok.refresh_token)}`);
+    // Who signed in: the id_token, verified, when the authorization sent a
+    // nonce. An answer whose id_token fails is refused whole: nothing of it
+    // is kept. (A provider that answers openid without an id_token is taken
+    // as plain OAuth 2.0: no user is known then.)
+    let sub = null;
+    if (pending.nonce && typeof tok.id_token === 'string') {
+      try {
+        sub = (await verifyIdToken(tok.id_token, pending.nonce)).sub;
+      } catch (e) {
+        log(`authorization refused: ${e.message}`);
+        return { outcome: 'error', detail: `the sign-in was refused: ${e.message}` };
+      }
+    }
+    // A new authorization: a new grant, alive. Google sends a refresh token
+    // only at a user's first consent: a later sign-in of the same user (the
+    // same sub) comes without one, and the one held stays good, so it is
+    // kept, with when it was consented. Another user's is never inherited,
+    // nor one the provider has said is dead.
+    const prev = st.grant;
+    const inherit = !(typeof tok.refresh_token === 'string' && tok.refresh_token) && !!prev?.refresh_token && !st.dead &&
+      sub !== null && prev.sub === sub;
+    const grant = grantFrom(tok, sentAt, inherit ? prev : null);
+    grant.sub = sub;
+    writeState({ grant, dead: null, backoff: null, lost: null });
+    log(`authorized: at ${fp(tok.access_token)} rt ${fp(grant.refresh_token)}${inherit ? ' (kept: same user, no new one)' : ''} sub ${fp(sub)}`);
     return { outcome: 'ok' };
   });
 }
@@ -525,7 +636,7 @@ async function opLogout() {
 }
 
 // service_call: a client-credentials token (scope api), kept in memory and
-// reused until it is within 30 s of expiry.
+// reused until its refresh margin (30 s, or a quarter of a shorter lifetime).
 let service = null;
 let serviceInflight = null;
 function serviceToken(stale) {
@@ -539,7 +650,7 @@ function serviceToken(stale) {
       const tok = tokensOf(res);
       if (tok) {
         const ei = parseExpiresIn(tok.expires_in);
-        service = { access_token: tok.access_token, expires_at: ei === null ? null : sentAt + ei * 1000 };
+        service = { access_token: tok.access_token, expires_at: ei === null ? null : sentAt + ei * 1000, lifetime_ms: ei === null ? null : ei * 1000 };
         if (st.backoff) await withLock(async () => { const s2 = readState(); s2.backoff = null; writeState(s2); });
         return { grant: service };
       }
@@ -594,7 +705,7 @@ async function handle(req) {
   send({ id: req.id, ...out });
 }
 
-send({ hello: { protocol: 1, name: 'independent', version: '1.0.0',
+send({ hello: { protocol: 1, name: 'independent', version: '1.1.0',
   capabilities: ['refresh', 'restart', 'concurrency', 'logout', 'secret_rotation', 'shared_state', 'client_credentials', 'clock:now'] } });
 
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
