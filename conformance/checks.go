@@ -311,7 +311,7 @@ func judgeSingleRefresh(r *Record) Judgement {
 			if !isRefresh(e) {
 				continue
 			}
-			if failed != nil && e.Time.Sub(failed.Time) < minRetryDelay {
+			if failed != nil && e.Time.Sub(answered(*failed)) < minRetryDelay {
 				piled = append(piled, e)
 			}
 			if e.Outcome == events.OutcomeOK || e.Reason == family.RefusedReused {
@@ -386,8 +386,12 @@ func judgeRetryAfter(r *Record) Judgement {
 
 func judgeBackoff(r *Record) Judgement {
 	j := Judgement{}
-	// row holds the failed token requests in a row, up to the last.
+	// row holds the failed token requests in a row, up to the last, and
+	// waited how long the client waited between them in all: from each
+	// answer to the next request, so that a slow answer (a latency fault)
+	// does not pass for a delay of the client's.
 	var row []events.Event
+	var waited time.Duration
 	// Callers that run at once (concurrent calls, processes) do not know
 	// of each other's failures: each may make its first attempt, so a
 	// round of N callers allows N-1 requests that come too soon before one
@@ -402,29 +406,43 @@ func judgeBackoff(r *Record) Judgement {
 		if e.Kind != events.TokenRequest {
 			continue
 		}
+		var gap time.Duration
 		if len(row) > 0 {
 			first, last, k := row[0], row[len(row)-1], len(row)
-			sinceLast, sinceFirst := e.Time.Sub(last.Time), e.Time.Sub(first.Time)
-			if sinceLast < minRetryDelay || sinceFirst < requiredBackoff(k) {
+			gap = e.Time.Sub(answered(last))
+			if gap < minRetryDelay || waited+gap < requiredBackoff(k) {
 				if w := windowOf(ws, e.Seq); w != nil && allowed[w.first] < w.callers-1 {
 					allowed[w.first]++
 					continue
 				}
-				if k == 1 || sinceLast < minRetryDelay {
-					j.fail(e, "at %s the client sent a token request %s after a failed one (event %d, %s): a retry at once (backing off waits at least %s)", offset(r, e.Time), round(sinceLast), last.Seq, describeStatus(last), minRetryDelay)
+				if k == 1 || gap < minRetryDelay {
+					j.fail(e, "at %s the client sent a token request %s after a failed one was answered (event %d, %s): a retry at once (backing off waits at least %s)", offset(r, e.Time), round(gap), last.Seq, describeStatus(last), minRetryDelay)
 				} else {
-					j.fail(e, "at %s the client sent retry %d of a row of failed token requests %s after the first (event %d) and %s after the last (event %d, %s): its delays do not grow (backing off waits at least %s in all by retry %d)", offset(r, e.Time), k, round(sinceFirst), first.Seq, round(sinceLast), last.Seq, describeStatus(last), requiredBackoff(k), k)
+					j.fail(e, "at %s the client sent retry %d of a row of failed token requests, having waited %s in all since the first (event %d) was answered, %s of it since the last (event %d, %s): its delays do not grow (backing off waits at least %s in all by retry %d)", offset(r, e.Time), k, round(waited+gap), first.Seq, round(gap), last.Seq, describeStatus(last), requiredBackoff(k), k)
 				}
 			}
 		}
 		if failedTransiently(e) || kinds[e.Fault] == fault.RateLimit {
 			j.Applies = true
+			if len(row) > 0 {
+				waited += gap
+			}
 			row = append(row, e)
 		} else {
-			row = nil
+			row, waited = nil, 0
 		}
 	}
 	return j
+}
+
+// answered is when the client learnt how request e ended: when its answer
+// left, or the connection closed (Answered, for a request held a while),
+// else when it arrived.
+func answered(e events.Event) time.Time {
+	if e.Answered != nil {
+		return *e.Answered
+	}
+	return e.Time
 }
 
 // stepOf is the step whose events include seq, or nil.

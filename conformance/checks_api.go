@@ -77,6 +77,7 @@ func judgeAPIRetryAfter(r *Record) Judgement {
 		}
 		var until *events.Event
 		var row []events.Event
+		var waited time.Duration
 		// Callers that run at once each send their first request without
 		// knowing of the others' failures (as backs-off-after-failure
 		// allows for token requests).
@@ -86,11 +87,13 @@ func judgeAPIRetryAfter(r *Record) Judgement {
 				continue
 			}
 			early := until != nil && until.RetryAt.Sub(e.Time) >= retryAfterResolution
-			var sinceLast, sinceFirst time.Duration
+			// As for token requests: the client's own waits, from each
+			// answer to its next request.
+			var gap time.Duration
 			hasty := false
 			if len(row) > 0 {
-				sinceLast, sinceFirst = e.Time.Sub(row[len(row)-1].Time), e.Time.Sub(row[0].Time)
-				hasty = sinceLast < minRetryDelay || sinceFirst < requiredBackoff(len(row))
+				gap = e.Time.Sub(answered(row[len(row)-1]))
+				hasty = gap < minRetryDelay || waited+gap < requiredBackoff(len(row))
 			}
 			switch {
 			case (early || hasty) && allowed > 0:
@@ -99,24 +102,27 @@ func judgeAPIRetryAfter(r *Record) Judgement {
 				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s before its answer at %s (event %d) allowed, at %s, in the same call", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(until.RetryAt.Sub(e.Time)), offset(r, until.Time), until.Seq, offset(r, *until.RetryAt))
 			case hasty:
 				last := row[len(row)-1]
-				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s after it failed (event %d, %s), in the same call: a retry at once (backing off waits at least %s, and longer each time)", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(sinceLast), last.Seq, describeStatus(last), requiredBackoff(len(row)))
+				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s after a failed one was answered (event %d, %s), in the same call: a retry at once (backing off waits at least %s, and longer each time)", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(gap), last.Seq, describeStatus(last), requiredBackoff(len(row)))
 			}
 			if e.RetryAt != nil && (until == nil || e.RetryAt.After(*until.RetryAt)) {
 				until = &e
 			}
 			if failedAtAPI(e, kinds) {
 				j.Applies = true
+				if len(row) > 0 {
+					waited += gap
+				}
 				row = append(row, e)
 			} else {
-				row = nil
+				row, waited = nil, 0
 			}
 		}
 	}
 	return j
 }
 
-// deadRefusal is the first refusal, among evs, that told the client its
-// grant is dead since the latest authorization before seq: a refresh the
+// deadRefusal is the first refusal, among evs before seq, that told the
+// client its grant is dead since the latest authorization: a refresh the
 // provider answered itself (not a fault in its place) with one of the
 // refusals that end a grant.
 func deadRefusal(evs []events.Event, seq uint64) *events.Event {
@@ -135,11 +141,12 @@ func deadRefusal(evs []events.Event, seq uint64) *events.Event {
 	return found
 }
 
-// judgeDeadReportedTemporary is the half of reauthorize-exactly-when-dead
+// judgeDeadReportedTemporary is the part of reauthorize-exactly-when-dead
 // about a dead grant passed off as a passing failure: once the provider has
-// told the client the grant is dead, a call that begins after that and
+// told the client the grant is dead, in the call or before it, a call that
 // ends in temporary_error tells the user to wait for something that will
-// never come back.
+// never come back. The provider's word is final: its refusal, not a
+// fault's in its place, of a refresh with a grant that is gone.
 func judgeDeadReportedTemporary(r *Record, j *Judgement) {
 	evs := mine(r)
 	for _, s := range r.Steps {
@@ -150,7 +157,7 @@ func judgeDeadReportedTemporary(r *Record, j *Judgement) {
 			if c.Outcome != scenarios.OutcomeTemporaryError || c.Live {
 				continue
 			}
-			if d := deadRefusal(evs, c.FirstSeq); d != nil {
+			if d := deadRefusal(evs, c.LastSeq+1); d != nil {
 				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the provider had told the client the grant is dead at %s (event %d: %s), but it still answered temporary_error: the user waits for a recovery that cannot come", s.Index+1, s.Step.Line, offset(r, c.Time), offset(r, d.Time), d.Seq, describeStatus(*d)))
 				j.Events = append(j.Events, d.Seq)
 			}

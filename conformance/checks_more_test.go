@@ -137,17 +137,40 @@ var _ = Describe("The API handling checks", func() {
 	})
 })
 
+var _ = Describe("backs-off-after-failure", func() {
+	It("fails a retry sent the moment a slow failure was answered, though it came 100 ms after the failed request arrived", func() {
+		s := newStory("description: x\nsteps:\n  - call: {}\n")
+		failed := refreshK
+		failed.Status, failed.Outcome = http.StatusServiceUnavailable, events.OutcomeError
+		done := conformance.Epoch.Add(100 * time.Millisecond)
+		failed.Answered = &done
+		s.call(0, 1, "temporary_error", true, func() {
+			s.event(0, failed)
+			s.event(101*time.Millisecond, refreshK)
+		})
+		Expect(s.judge(conformance.CheckBackoff).Failures).To(ConsistOf(ContainSubstring("1ms after a failed one was answered")))
+	})
+})
+
 var _ = Describe("reauthorize-exactly-when-dead", func() {
-	It("fails temporary_error for a grant the provider had declared dead before the call, not in the call that learnt it", func() {
+	It("fails temporary_error for a grant the provider has declared dead, in the call that learnt it and after", func() {
 		s := newStory("description: x\nsteps:\n  - call: {}\n  - call: {}\n")
 		dead := refreshK
 		dead.Status, dead.Error, dead.Reason = http.StatusBadRequest, "invalid_grant", "revoked"
 		s.call(0, 1, "temporary_error", false, func() { s.event(0, dead) })
-		j := s.judge(conformance.CheckReauthorizeWhenDead)
-		Expect(j.Failures).To(BeEmpty())
 		s.call(1, 1, "temporary_error", false, func() {})
-		j = s.judge(conformance.CheckReauthorizeWhenDead)
-		Expect(j.Failures).To(ConsistOf(ContainSubstring("had told the client the grant is dead")))
+		Expect(s.judge(conformance.CheckReauthorizeWhenDead).Failures).To(HaveExactElements(
+			ContainSubstring("step 1 (line 3)"), ContainSubstring("step 2 (line 4)")))
+	})
+
+	It("passes temporary_error for a dead grant the provider has not yet said is dead (an outage hides it)", func() {
+		s := newStory("description: x\nsteps:\n  - call: {}\n")
+		down := refreshK
+		down.Status, down.Outcome = http.StatusServiceUnavailable, events.OutcomeError
+		s.call(0, 1, "temporary_error", false, func() { s.event(0, down) })
+		j := s.judge(conformance.CheckReauthorizeWhenDead)
+		Expect(j.Applies).To(BeTrue())
+		Expect(j.Failures).To(BeEmpty())
 	})
 
 	It("does not count a refusal a fault made in the provider's place", func() {
@@ -177,6 +200,26 @@ var _ = Describe("one-refresh-for-concurrent-callers", func() {
 		j := s.judge(conformance.CheckSingleRefresh)
 		Expect(j.Applies).To(BeTrue())
 		Expect(j.Failures).To(BeEmpty())
+	})
+
+	It("measures from when a failed refresh was answered, not when it arrived: a slow failure is no delay of the client's", func() {
+		s := newStory("description: x\nsteps:\n  - call: {concurrent: 3}\n")
+		slow := func(at time.Duration) events.Event {
+			e := refreshK
+			e.Status, e.Outcome = http.StatusServiceUnavailable, events.OutcomeError
+			done := conformance.Epoch.Add(at + 100*time.Millisecond)
+			e.Answered = &done
+			return e
+		}
+		// Each caller in turn, the moment the one before failed: 100 ms
+		// apart by arrival, 1 ms after each answer.
+		s.call(0, 3, "temporary_error", true, func() {
+			s.event(0, slow(0))
+			s.event(101*time.Millisecond, slow(101*time.Millisecond))
+			s.event(202*time.Millisecond, slow(202*time.Millisecond))
+		})
+		Expect(s.judge(conformance.CheckSingleRefresh).Failures).To(ConsistOf(ContainSubstring("2 refresh requests came less than 50ms after a failed one")))
+		Expect(s.judge(conformance.CheckBackoff).Failures).To(BeEmpty(), "two of three callers may make a first attempt too soon")
 	})
 
 	It("judges each round of a step of rounds on its own: one refresh a round is right", func() {

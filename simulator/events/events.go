@@ -4,6 +4,7 @@
 package events
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -102,6 +103,11 @@ type Event struct {
 	// RetryAt is when an answer told the client it may come back, on the
 	// sim clock: from its Retry-After, or from a rate-limit reset header.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
+	// Answered is when the answer to a request left (or the connection
+	// closed without one), where that was a millisecond or more after Time,
+	// when the request arrived: a latency fault, a hang or a slow handler
+	// held it. How soon a client retried is measured from here.
+	Answered *time.Time `json:"answered,omitempty"`
 	// Fault is the id of the fault that fired, on fault_fired events and on the
 	// request events of requests a fault answered, or whose answer a fault
 	// dropped or made unreadable (a wrong Content-Type alone does not count).
@@ -190,6 +196,12 @@ func (l *Log) Emit(e Event) Event {
 	// own are in time order as well as in sequence order.
 	if e.Time.IsZero() {
 		e.Time = l.now()
+	} else if strings.HasSuffix(string(e.Kind), "_request") {
+		// A request's event is logged once it is answered, and carries the
+		// time it arrived.
+		if now := l.now(); now.Sub(e.Time) >= time.Millisecond {
+			e.Answered = &now
+		}
 	}
 	e.Seq = l.first + uint64(l.n)
 	last := len(l.chunks) - 1
