@@ -1,5 +1,14 @@
-// Package clients holds the token managers oauthsim judges: the reference
-// (package tokenmanager) and its deliberately broken variants (package
-// mutants). The subprocess client contract and the adapters for real client
-// libraries come with issue 6.
+// Package clients holds the token managers oauthsim judges, and what
+// connects other ones to it:
+//
+//   - tokenmanager is the reference token manager, and refapp the
+//     application around it that the harness and its adapter share;
+//   - mutants are the reference's deliberately broken variants, one bug
+//     each, which the harness must catch;
+//   - protocol is the Go side of the client protocol (PROTOCOL.md), which
+//     lets a client in another process, in any language, be judged;
+//   - adapters wire real client libraries (Go, Node, Python) to that
+//     protocol, each the way its documentation shows;
+//   - independent (Node) is a second correct client, written apart from the
+//     reference, that must pass every bundled scenario too.
 package clients

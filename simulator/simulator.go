@@ -2,11 +2,17 @@
 // for testing client token managers. A Simulator is an http.Handler, built on
 // fosite, whose every expiry follows a clock you control:
 //
-//	sim := simulator.New(simulator.WithClock(clock.NewFake(start)))
+//	fake := clock.NewFake(start)
+//	sim, err := simulator.New(simulator.WithClock(fake))
+//	if err != nil {
+//		return err
+//	}
 //	srv := httptest.NewServer(sim)
 //	defer srv.Close()
 //	// ... point the client under test at srv.URL, then:
-//	sim.Clock().Advance(61 * time.Minute) // the one-hour access token is now dead
+//	fake.Advance(61 * time.Minute) // the one-hour access token is now dead
+//
+// NewServer does the same in one call (see its example).
 //
 // Endpoints: /oauth2/authorize, /oauth2/token, /oauth2/revoke (RFC 7009),
 // /oauth2/introspect (RFC 7662), /oauth2/userinfo, /oauth2/jwks, discovery
