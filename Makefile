@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test vet fmtcheck bench adapters independent clean
+.PHONY: run serve build test vet fmtcheck staticcheck bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -30,12 +30,16 @@ serve: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/oauthsim
 
-## test: formatting, vet, and every Ginkgo suite under the race detector
-test: fmtcheck vet
+## test: formatting, vet, staticcheck, and every Ginkgo suite under the race detector
+test: fmtcheck vet staticcheck
 	$(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
+
+## staticcheck: the version pinned by go.mod's tool directive (staticcheck.conf configures it)
+staticcheck:
+	$(GO) tool staticcheck ./...
 
 fmtcheck:
 	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*'))"; \

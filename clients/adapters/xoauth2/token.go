@@ -47,7 +47,7 @@ func inSimTime(t *oauth2.Token, clock *protocol.Clock) *oauth2.Token {
 		return t
 	}
 	c := *t
-	c.Expiry = t.Expiry.Round(0).Add(clock.Now().Sub(time.Now()))
+	c.Expiry = t.Expiry.Round(0).Add(time.Until(clock.Now()))
 	return &c
 }
 
