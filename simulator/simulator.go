@@ -255,6 +255,36 @@ func NewServer(opts ...Option) (*Server, error) {
 	return &Server{Simulator: sim, URL: url, srv: srv}, nil
 }
 
+// TB is what NewTestServer needs of a test: testing.TB's, or Ginkgo's
+// GinkgoT(). It is an interface of its own so that the package does not
+// import testing.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// NewTestServer starts a simulator as NewServer does, for a test: the test
+// fails at once when the simulator cannot start, and the server is closed
+// when the test ends, its connections cut first, so that a request a hang
+// or latency fault still holds does not keep the test waiting.
+//
+//	srv := simulator.NewTestServer(t, simulator.WithProfile(p))
+//	// point the client under test at srv.URL
+func NewTestServer(t TB, opts ...Option) *Server {
+	t.Helper()
+	srv, err := NewServer(opts...)
+	if err != nil {
+		t.Fatalf("start the simulator: %v", err)
+		return nil
+	}
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv
+}
+
 // CloseClientConnections closes every client connection at once, which
 // also ends requests a hang or latency fault is holding: Close would
 // otherwise wait them out.
