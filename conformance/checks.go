@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
@@ -47,28 +48,31 @@ func (j *Judgement) fail(e events.Event, format string, args ...any) {
 // Judge applies the check to a run.
 func (c Check) Judge(r *Record) Judgement { return c.judge(r) }
 
-// IDs of the checks.
+// IDs of the checks, as package checkid names them.
 const (
-	CheckExpectations          = "expectations"
-	CheckNoExpiredAccessToken  = "no-expired-access-token"
-	CheckNoSupersededRefresh   = "no-superseded-refresh-token"
-	CheckSingleRefresh         = "one-refresh-for-concurrent-callers"
-	CheckRetryAfter            = "honours-retry-after"
-	CheckBackoff               = "backs-off-after-failure"
-	CheckNoRefreshAfterDead    = "no-refresh-after-invalid-grant"
-	CheckReauthorizeWhenDead   = "reauthorize-exactly-when-dead"
-	CheckNoSecretsInOutput     = "no-token-or-secret-in-output"
-	CheckNoRetiredSecret       = "no-retired-client-secret-reuse"
-	CheckAsksForOfflineAccess  = "asks-for-offline-access"
-	CheckNoNeedlessRefresh     = "no-refresh-of-a-fresh-token"
-	CheckNoRefreshLoop         = "no-refresh-loop-on-401"
-	CheckAPIRetryAfter         = "honours-api-retry-after"
-	CheckKeepsOfflineAccess    = "refresh-keeps-offline-access"
-	CheckCallbackState         = "verifies-callback-state"
-	CheckPKCE                  = "uses-pkce-s256"
-	CheckNonce                 = "checks-id-token-nonce"
-	needlessRefreshRemainShare = 2 // a refresh with more than 1/2 of the lifetime left is needless
+	CheckExpectations         = checkid.Expectations
+	CheckNoExpiredAccessToken = checkid.NoExpiredAccessToken
+	CheckNoSupersededRefresh  = checkid.NoSupersededRefresh
+	CheckSingleRefresh        = checkid.SingleRefresh
+	CheckRetryAfter           = checkid.RetryAfter
+	CheckBackoff              = checkid.Backoff
+	CheckNoRefreshAfterDead   = checkid.NoRefreshAfterDead
+	CheckReauthorizeWhenDead  = checkid.ReauthorizeWhenDead
+	CheckNoSecretsInOutput    = checkid.NoSecretsInOutput
+	CheckNoRetiredSecret      = checkid.NoRetiredSecret
+	CheckAsksForOfflineAccess = checkid.AsksForOfflineAccess
+	CheckNoNeedlessRefresh    = checkid.NoNeedlessRefresh
+	CheckNoRefreshLoop        = checkid.NoRefreshLoop
+	CheckAPIRetryAfter        = checkid.APIRetryAfter
+	CheckKeepsOfflineAccess   = checkid.KeepsOfflineAccess
+	CheckCallbackState        = checkid.CallbackState
+	CheckPKCE                 = checkid.PKCE
+	CheckNonce                = checkid.Nonce
 )
+
+// needlessRefreshRemainShare: a refresh with more than 1/2 of the access
+// token's lifetime left is needless.
+const needlessRefreshRemainShare = 2
 
 // Checks lists every check, in the order reports show them.
 func Checks() []Check {
@@ -91,12 +95,6 @@ func Checks() []Check {
 		{CheckCallbackState, "A callback whose state the client did not issue, or has spent, is an attack or a reload: redeeming its code signs the user in to an attacker's account (login CSRF, RFC 6749 §10.12) or reuses a code, which providers answer by revoking what it gave.", judgeVerifiesCallbackState},
 		{CheckPKCE, "Without PKCE (RFC 7636) an intercepted authorization code can be redeemed by whoever holds it; RFC 9700 requires it of public clients and recommends it to all, with S256.", judgeUsesPKCE},
 		{CheckNonce, "The nonce binds an id_token to the authorization that asked for it (OpenID Connect Core §3.1.3.7): a client that sends one and does not compare it accepts a replayed or injected id_token.", judgeChecksNonce},
-	}
-}
-
-func init() {
-	for _, c := range Checks() {
-		scenarios.RegisterChecks(c.ID)
 	}
 }
 

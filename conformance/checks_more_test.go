@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
@@ -68,6 +69,16 @@ var (
 	api200   = events.Event{Kind: events.ResourceRequest, Status: http.StatusOK}
 	refreshK = events.Event{Kind: events.TokenRequest, GrantType: "refresh_token", Status: http.StatusOK, Family: "f1"}
 )
+
+var _ = Describe("The checks' ids", func() {
+	It("are package checkid's, in its order, which is what scenario waivers are checked against", func() {
+		var ids []string
+		for _, c := range conformance.Checks() {
+			ids = append(ids, c.ID)
+		}
+		Expect(ids).To(Equal(checkid.All()))
+	})
+})
 
 var _ = Describe("The API handling checks", func() {
 	const oneCall = "description: x\nsteps:\n  - call: {}\n  - call: {}\n"

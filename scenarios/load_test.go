@@ -85,6 +85,7 @@ var _ = Describe("Loading a scenario", func() {
 		Entry("a reason in a list on an outcome other than reauthorize", "steps:\n  - call: {}\n    expect: [{outcome: ok, reason: revoked}, reauthorize]\n", `f.yaml:4:14: expect.reason: only a reauthorize outcome has a reason`),
 		Entry("an unknown key in a list's item, at that key", "steps:\n  - call: {}\n    expect: [ok, {outcome: reauthorize, reasn: x}]\n", `f.yaml:4:41: unknown field "reasn" in expect`),
 		Entry("an empty list", "steps:\n  - call: {}\n    expect: []\n", `f.yaml:4:13: expect: an empty list allows no outcome; name one or more`),
+		Entry("a waiver of a check that does not exist, with no harness linked in", "steps: [{advance: 1h}]\nwaive:\n  no-such-check: because\n", `f.yaml:4:3: waive: unknown check "no-such-check" (known: expectations, `),
 		Entry("a list in a list", "steps:\n  - call: {}\n    expect: [ok, [temporary_error]]\n", `f.yaml:4:18: expect: a list of outcomes holds no list`),
 		Entry("a list on a step that makes no call", "steps:\n  - advance: 1h\n    expect: [ok, temporary_error]\n", `f.yaml:4:5: expect: a advance step makes no client call`),
 		Entry("a timeline beyond a century", "steps: [{advance: 36600d}]\n", "the timeline covers more than 36500d of sim time"),

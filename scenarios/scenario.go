@@ -47,14 +47,6 @@ type Scenario struct {
 	File string `yaml:"-"`
 }
 
-// checkIDs are the conformance checks a waiver may name; RegisterChecks
-// sets them, since the checks live in the package that runs scenarios.
-var checkIDs []string
-
-// RegisterChecks tells the loader which check ids exist, so that a waiver
-// of a misspelt check is an error instead of a silent no-op.
-func RegisterChecks(ids ...string) { checkIDs = append(checkIDs, ids...) }
-
 // Capability is something a client under test can do.
 type Capability string
 
