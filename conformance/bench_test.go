@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/conformance"
 )
 
@@ -14,7 +15,7 @@ import (
 // days they cover (every run's own, summed over clients and scenarios; a
 // skipped run covers none), beside its wall time per op.
 func BenchmarkDefaultMatrix(b *testing.B) {
-	clients := conformance.Builtin("bench")
+	clients := inprocess.Builtin("bench")
 	var days float64
 	for b.Loop() {
 		days = 0

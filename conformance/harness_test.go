@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -70,7 +71,7 @@ var _ = Describe("The bundled scenarios", func() {
 	}
 	DescribeTable("the reference passes every check of",
 		func(sc *scenarios.Scenario) {
-			failed, rec := failedChecks(sc, conformance.Reference("test"))
+			failed, rec := failedChecks(sc, inprocess.Reference("test"))
 			if slices.Contains(sc.Requires, scenarios.CapClientCredentials) {
 				Expect(rec.Skipped).To(Equal("the client lacks client_credentials"))
 				return
@@ -89,12 +90,12 @@ var _ = Describe("The broken variants", func() {
 	}
 	DescribeTable("each fail, in some bundled scenario, the check that targets its bug",
 		func(m mutants.Mutant) {
-			target, ok := conformance.TargetCheck(m.Name)
-			Expect(ok).To(BeTrue(), "no check targets %s", m.Name)
-			_, ok = conformance.LookupCheck(target)
+			target := m.Target
+			Expect(target).NotTo(BeEmpty(), "no check targets %s", m.Name)
+			_, ok := conformance.LookupCheck(target)
 			Expect(ok).To(BeTrue(), "the target %q is no check", target)
 			for _, sc := range bundled {
-				failed, _ := failedChecks(sc, conformance.Mutant(m, "test"))
+				failed, _ := failedChecks(sc, inprocess.Mutant(m, "test"))
 				if _, caught := failed[target]; caught {
 					GinkgoWriter.Printf("%s fails %s in %s:\n%s", m.Name, target, sc.Name, failed[target])
 					return
@@ -193,7 +194,7 @@ steps:
   - call: {}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		rec := conformance.Run(context.Background(), pub, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), pub, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(conformance.Failures(rec)).To(BeEmpty())
 		Expect(rec.Secrets).To(BeEmpty())
@@ -215,7 +216,7 @@ steps:
   - call: {}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		rec := conformance.Run(context.Background(), outage, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), outage, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(conformance.Failures(rec)).To(BeEmpty())
 	})
@@ -233,10 +234,10 @@ steps:
 `))
 		Expect(err).NotTo(HaveOccurred())
 		m, _ := mutants.Lookup("keep_old_refresh_token")
-		rec := conformance.Run(context.Background(), lax, conformance.Mutant(m, "test"))
+		rec := conformance.Run(context.Background(), lax, inprocess.Mutant(m, "test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(conformance.Failures(rec)).To(HaveKey(conformance.CheckNoSupersededRefresh))
-		Expect(conformance.Failures(conformance.Run(context.Background(), lax, conformance.Reference("test")))).To(BeEmpty())
+		Expect(conformance.Failures(conformance.Run(context.Background(), lax, inprocess.Reference("test")))).To(BeEmpty())
 	})
 
 	It("runs the sim clock with the wall clock while the client works, so that a slow answer takes its time", func() {
@@ -250,7 +251,7 @@ steps:
   - call: {}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		rec := conformance.Run(context.Background(), slow, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), slow, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		call := rec.Steps[3]
 		Expect(call.End.Sub(call.Start)).To(BeNumerically(">=", 150*time.Millisecond))
@@ -270,7 +271,7 @@ steps:
   - call: {}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		rec := conformance.Run(context.Background(), idle, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), idle, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(conformance.Failures(rec)).To(BeEmpty())
 		Expect(conformance.Unexercised(rec)).To(Equal([]string{"revoke-down (error)"}), "a skew acts on no request, and is never counted")
@@ -290,7 +291,7 @@ steps:
     expect: {outcome: reauthorize, reason: no_grant}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		rec := conformance.Run(context.Background(), out, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), out, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(rec.Steps[3].Calls).To(HaveLen(1))
 		Expect(rec.Steps[3].Calls[0].Live).To(BeFalse(), "the provider still honours the grant, but the user gave it up")
@@ -298,7 +299,7 @@ steps:
 	})
 
 	It("records each step with its sim time, its calls' outcomes and the events it caused", func() {
-		rec := conformance.Run(context.Background(), sc, conformance.Reference("test"))
+		rec := conformance.Run(context.Background(), sc, inprocess.Reference("test"))
 		Expect(rec.Err).NotTo(HaveOccurred())
 		Expect(rec.Steps).To(HaveLen(2))
 		Expect(rec.Steps[0].Calls).To(HaveLen(1))

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -59,7 +60,7 @@ steps:
 		c, err := conformance.NewCommand(context.Background(), adapter)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c.Name()).To(Equal("reference"))
-		Expect(c.Capabilities()).To(ConsistOf(conformance.Reference("test").Capabilities()))
+		Expect(c.Capabilities()).To(ConsistOf(inprocess.Reference("test").Capabilities()))
 		Expect(c.Unavailable()).To(BeEmpty(), "it honours the sim time it is sent")
 	})
 
@@ -67,7 +68,7 @@ steps:
 		sub, err := conformance.NewCommand(context.Background(), adapter)
 		Expect(err).NotTo(HaveOccurred())
 		for _, sc := range bundled {
-			in := conformance.Run(context.Background(), sc, conformance.Reference("test"))
+			in := conformance.Run(context.Background(), sc, inprocess.Reference("test"))
 			out := conformance.Run(context.Background(), sc, sub)
 			Expect(out.Err).NotTo(HaveOccurred(), sc.Name)
 			Expect(conformance.Failures(out)).To(Equal(conformance.Failures(in)), sc.Name)
@@ -88,7 +89,7 @@ steps:
 		Expect(sub.Name()).To(Equal("mutant/keep_old_refresh_token"))
 		for _, sc := range bundled[:10] {
 			m, _ := mutants.Lookup("keep_old_refresh_token")
-			in := conformance.Run(context.Background(), sc, conformance.Mutant(m, "test"))
+			in := conformance.Run(context.Background(), sc, inprocess.Mutant(m, "test"))
 			out := conformance.Run(context.Background(), sc, sub)
 			Expect(out.Err).NotTo(HaveOccurred(), sc.Name)
 			Expect(keys(conformance.Failures(out))).To(Equal(keys(conformance.Failures(in))), sc.Name)

@@ -17,6 +17,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/oauthsim/oauthsim/clients/inprocess"
+	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -81,7 +83,7 @@ func selectClients(patterns []string) ([]conformance.Client, error) {
 		patterns = []string{"reference"}
 	}
 	var out []conformance.Client
-	for _, c := range conformance.Builtin(version) {
+	for _, c := range inprocess.Builtin(version) {
 		for _, p := range patterns {
 			if ok, _ := path.Match(p, c.Name()); ok || p == "all" {
 				out = append(out, c)
@@ -233,7 +235,7 @@ func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string)
 		if r.Status == reports.StatusFail || r.Status == reports.StatusError {
 			failedRuns[r.Client]++
 		}
-		target, ok := conformance.TargetCheck(strings.TrimPrefix(r.Client, "mutant/"))
+		target, ok := targetCheck(strings.TrimPrefix(r.Client, "mutant/"))
 		for _, v := range r.Checks {
 			if ok && v.Check == target {
 				judged[r.Client] = true
@@ -249,7 +251,7 @@ func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string)
 		case expected(c.Name) && failedRuns[c.Name] == 0:
 			wrong = append(wrong, c.Name+" was expected to fail, and passed")
 		case expected(c.Name) && judged[c.Name] && !caught[c.Name]:
-			target, _ := conformance.TargetCheck(strings.TrimPrefix(c.Name, "mutant/"))
+			target, _ := targetCheck(strings.TrimPrefix(c.Name, "mutant/"))
 			wrong = append(wrong, fmt.Sprintf("%s failed, but not on %s, the check written for its bug", c.Name, target))
 		case !expected(c.Name) && failedRuns[c.Name] > 0:
 			wrong = append(wrong, fmt.Sprintf("%s failed %d run(s)", c.Name, failedRuns[c.Name]))
@@ -353,4 +355,11 @@ server validate and complete scenario files with it, e.g. with a first line
 			return err
 		},
 	}
+}
+
+// targetCheck is the id of the check written to catch the named mutant's
+// bug (its name without "mutant/"); false for a name that is no mutant.
+func targetCheck(name string) (string, bool) {
+	m, ok := mutants.Lookup(name)
+	return m.Target, ok
 }

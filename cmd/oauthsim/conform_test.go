@@ -96,7 +96,8 @@ var _ = Describe("oauthsim conform", func() {
 		Expect(j.Suites).To(HaveLen(n))
 		for _, suite := range j.Suites {
 			name := strings.TrimPrefix(suite.Name, "mutant/")
-			target, ok := conformance.TargetCheck(name)
+			m, ok := mutants.Lookup(name)
+			target := m.Target
 			Expect(ok).To(BeTrue(), suite.Name)
 			caught := false
 			for _, c := range suite.Cases {

@@ -1,4 +1,9 @@
-package conformance
+// Package inprocess runs the reference token manager and its broken variants
+// in the harness's own process, on the sim clock, as clients the conformance
+// harness judges: the built-in clients of `oauthsim conform`. They are
+// plugged into the harness from cmd, so that package conformance imports no
+// client it judges.
+package inprocess
 
 import (
 	"context"
@@ -12,6 +17,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -24,19 +30,19 @@ type goClient struct {
 }
 
 // Reference is the reference token manager (clients/tokenmanager).
-func Reference(version string) Client {
+func Reference(version string) conformance.Client {
 	return goClient{name: "reference", description: "the reference token manager (clients/tokenmanager)", version: version, build: tokenmanager.New}
 }
 
 // Mutant is a broken variant of the reference, named "mutant/NAME".
-func Mutant(m mutants.Mutant, version string) Client {
+func Mutant(m mutants.Mutant, version string) conformance.Client {
 	return goClient{name: "mutant/" + m.Name, description: m.Bug, version: version, build: m.New}
 }
 
 // Builtin lists the clients built into oauthsim: the reference, then every
 // mutant by name.
-func Builtin(version string) []Client {
-	out := []Client{Reference(version)}
+func Builtin(version string) []conformance.Client {
+	out := []conformance.Client{Reference(version)}
 	for _, m := range mutants.All() {
 		out = append(out, Mutant(m, version))
 	}
@@ -44,7 +50,7 @@ func Builtin(version string) []Client {
 }
 
 // LookupBuiltin finds a built-in client by name.
-func LookupBuiltin(name, version string) (Client, bool) {
+func LookupBuiltin(name, version string) (conformance.Client, bool) {
 	for _, c := range Builtin(version) {
 		if c.Name() == name {
 			return c, true
@@ -69,7 +75,7 @@ func (c goClient) Capabilities() []scenarios.Capability {
 	return caps
 }
 
-func (c goClient) Start(ctx context.Context, env Env) (Process, error) {
+func (c goClient) Start(ctx context.Context, env conformance.Env) (conformance.Process, error) {
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
 		Resource: env.Resource, StateDir: env.StateDir,
@@ -116,23 +122,23 @@ func (p *goProcess) AuthorizationURL(context.Context) (string, error) {
 	return p.app.AuthorizationURL()
 }
 
-func (p *goProcess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
+func (p *goProcess) CompleteAuthorization(ctx context.Context, callback string) (conformance.Result, error) {
 	return result(p.app.CompleteAuthorization(ctx, callback)), nil
 }
 
-func (p *goProcess) Call(ctx context.Context) (Result, error) {
+func (p *goProcess) Call(ctx context.Context) (conformance.Result, error) {
 	r, err := p.app.Call(ctx)
 	return result(r), err
 }
 
-func (p *goProcess) Logout(ctx context.Context) (Result, error) {
+func (p *goProcess) Logout(ctx context.Context) (conformance.Result, error) {
 	return result(p.app.Logout(ctx)), nil
 }
 
 // ServiceCall is not offered: the reference manages users' grants, and
 // does not declare client_credentials.
-func (p *goProcess) ServiceCall(context.Context) (Result, error) {
-	return Result{}, errors.New("the reference has no client credentials calls")
+func (p *goProcess) ServiceCall(context.Context) (conformance.Result, error) {
+	return conformance.Result{}, errors.New("the reference has no client credentials calls")
 }
 
 // Reload has nothing to do: the manager reads the secret file on every
@@ -145,43 +151,6 @@ func (p *goProcess) Tick(context.Context) error { return nil }
 // Stop has nothing to end: the manager's state is in the store.
 func (p *goProcess) Stop(context.Context) error { return nil }
 
-func result(r refapp.Result) Result {
-	return Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}
-}
-
-// targets names, per mutant, the check written to catch its bug: the
-// harness proves itself by failing each mutant on that check.
-var targets = map[string]string{
-	"refresh_only_on_401":                   CheckNoExpiredAccessToken,
-	"keep_old_refresh_token":                CheckNoSupersededRefresh,
-	"memory_only":                           CheckReauthorizeWhenDead,
-	"no_single_flight":                      CheckSingleRefresh,
-	"retry_after_invalid_grant":             CheckNoRefreshAfterDead,
-	"ignore_retry_after":                    CheckRetryAfter,
-	"discard_refresh_token_on_error":        CheckReauthorizeWhenDead,
-	"no_expiry_margin":                      CheckNoExpiredAccessToken,
-	"refresh_every_call":                    CheckNoNeedlessRefresh,
-	"forget_offline_access":                 CheckAsksForOfflineAccess,
-	"logs_tokens":                           CheckNoSecretsInOutput,
-	"no_secret_reload":                      CheckNoRetiredSecret,
-	"error_in_200_is_success":               CheckReauthorizeWhenDead,
-	"no_store_lock":                         CheckSingleRefresh,
-	"retry_lost_refresh_after_grace":        CheckNoSupersededRefresh,
-	"refresh_loop_on_401":                   CheckNoRefreshLoop,
-	"api_retry_at_once":                     CheckAPIRetryAfter,
-	"token_in_error_detail":                 CheckNoSecretsInOutput,
-	"dead_grant_as_temporary":               CheckReauthorizeWhenDead,
-	"narrow_refresh_scope":                  CheckKeepsOfflineAccess,
-	"no_state_check":                        CheckCallbackState,
-	"no_pkce":                               CheckPKCE,
-	"no_nonce_check":                        CheckNonce,
-	"expiry_from_date_header":               CheckNoExpiredAccessToken,
-	"lose_refresh_token_on_reauthorization": CheckReauthorizeWhenDead,
-}
-
-// TargetCheck is the id of the check that targets the named mutant's bug
-// (name without "mutant/"); false for a name that is no mutant.
-func TargetCheck(mutant string) (string, bool) {
-	id, ok := targets[mutant]
-	return id, ok
+func result(r refapp.Result) conformance.Result {
+	return conformance.Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}
 }
