@@ -4,7 +4,9 @@
 //   - tokenmanager is the reference token manager, and refapp the
 //     application around it that the harness and its adapter share;
 //   - mutants are the reference's deliberately broken variants, one bug
-//     each, which the harness must catch;
+//     each, which the harness must catch on the check each targets;
+//   - inprocess runs the reference and the variants in the harness's own
+//     process: the built-in clients of oauthsim conform;
 //   - protocol is the Go side of the client protocol (PROTOCOL.md), which
 //     lets a client in another process, in any language, be judged;
 //   - adapters wire real client libraries (Go, Node, Python) to that
