@@ -158,11 +158,12 @@ func judgeExpectations(r *Record) Judgement {
 			j.Events = append(j.Events, s.LastSeq)
 		}
 	}
+	evs := mine(r)
 	for _, s := range r.Steps {
 		where := fmt.Sprintf("step %d (line %d, %s): ", s.Index+1, s.Step.Line, s.Step.Summary())
-		expectCounts(&j, where, stepEvents(r, s), r.allIn(s.FirstSeq, s.LastSeq), s.Step.Counts, s.Step.Fired, s.LastSeq)
+		expectCounts(&j, where, between(evs, s.FirstSeq, s.LastSeq), between(r.Events, s.FirstSeq, s.LastSeq), s.Step.Counts, s.Step.Fired, s.LastSeq)
 	}
-	expectCounts(&j, "", mine(r), r.Events, r.Scenario.Expect.Counts, r.Scenario.Expect.Fired, 0)
+	expectCounts(&j, "", evs, r.Events, r.Scenario.Expect.Counts, r.Scenario.Expect.Fired, 0)
 	return j
 }
 
@@ -195,10 +196,10 @@ func expectCounts(j *Judgement, where string, evs, all []events.Event, counts, f
 	}
 }
 
-// allIn are the run's events from first to last, whoever they are about.
-func (r *Record) allIn(first, last uint64) []events.Event {
+// between are the events of evs numbered first to last.
+func between(evs []events.Event, first, last uint64) []events.Event {
 	var out []events.Event
-	for _, e := range r.Events {
+	for _, e := range evs {
 		if e.Seq >= first && e.Seq <= last {
 			out = append(out, e)
 		}
@@ -305,7 +306,7 @@ func judgeSingleRefresh(r *Record) Judgement {
 		// requests into an outage.
 		var refreshes, piled []events.Event
 		var failed *events.Event
-		for _, e := range w.in(evs) {
+		for _, e := range between(evs, w.first, w.last) {
 			if !isRefresh(e) {
 				continue
 			}
@@ -384,12 +385,7 @@ func judgeRetryAfter(r *Record) Judgement {
 
 func judgeBackoff(r *Record) Judgement {
 	j := Judgement{}
-	// row holds the failed token requests in a row, up to the last, and
-	// waited how long the client waited between them in all: from each
-	// answer to the next request, so that a slow answer (a latency fault)
-	// does not pass for a delay of the client's.
-	var row []events.Event
-	var waited time.Duration
+	var row failureRow
 	// Callers that run at once (concurrent calls, processes) do not know
 	// of each other's failures: each may make its first attempt, so a
 	// round of N callers allows N-1 requests that come too soon before one
@@ -404,33 +400,59 @@ func judgeBackoff(r *Record) Judgement {
 		if e.Kind != events.TokenRequest {
 			continue
 		}
-		var gap time.Duration
-		if len(row) > 0 {
-			first, last, k := row[0], row[len(row)-1], len(row)
-			gap = e.Time.Sub(answered(last))
-			if gap < minRetryDelay || waited+gap < requiredBackoff(k) {
-				if w := windowOf(ws, e.Seq); w != nil && allowed[w.first] < w.callers-1 {
-					allowed[w.first]++
-					continue
-				}
-				if k == 1 || gap < minRetryDelay {
-					j.fail(e, "at %s the client sent a token request %s after a failed one was answered (event %d, %s): a retry at once (backing off waits at least %s)", offset(r, e.Time), round(gap), last.Seq, describeStatus(last), minRetryDelay)
-				} else {
-					j.fail(e, "at %s the client sent retry %d of a row of failed token requests, having waited %s in all since the first (event %d) was answered, %s of it since the last (event %d, %s): its delays do not grow (backing off waits at least %s in all by retry %d)", offset(r, e.Time), k, round(waited+gap), first.Seq, round(gap), last.Seq, describeStatus(last), requiredBackoff(k), k)
-				}
+		gap, hasty := row.retry(e)
+		if hasty {
+			if w := windowOf(ws, e.Seq); w != nil && allowed[w.first] < w.callers-1 {
+				allowed[w.first]++
+				continue
+			}
+			first, last, k := row.reqs[0], row.reqs[len(row.reqs)-1], len(row.reqs)
+			if k == 1 || gap < minRetryDelay {
+				j.fail(e, "at %s the client sent a token request %s after a failed one was answered (event %d, %s): a retry at once (backing off waits at least %s)", offset(r, e.Time), round(gap), last.Seq, describeStatus(last), minRetryDelay)
+			} else {
+				j.fail(e, "at %s the client sent retry %d of a row of failed token requests, having waited %s in all since the first (event %d) was answered, %s of it since the last (event %d, %s): its delays do not grow (backing off waits at least %s in all by retry %d)", offset(r, e.Time), k, round(row.waited+gap), first.Seq, round(gap), last.Seq, describeStatus(last), requiredBackoff(k), k)
 			}
 		}
-		if failedTransiently(e) || kinds[e.Fault] == fault.RateLimit {
-			j.Applies = true
-			if len(row) > 0 {
-				waited += gap
-			}
-			row = append(row, e)
-		} else {
-			row, waited = nil, 0
-		}
+		failed := failedTransiently(e) || kinds[e.Fault] == fault.RateLimit
+		j.Applies = j.Applies || failed
+		row.add(e, failed, gap)
 	}
 	return j
+}
+
+// failureRow is a row of failed requests, up to the last, with how long
+// the client waited between them in all: from each answer to the next
+// request, so that a slow answer (a latency fault) does not pass for a
+// delay of the client's. The token endpoint's backoff and the API's are
+// judged by it alike.
+type failureRow struct {
+	reqs   []events.Event
+	waited time.Duration
+}
+
+// retry measures e as a retry of the row: how long after the last failure
+// was answered it came, and whether that was sooner than backing off
+// allows (less than minRetryDelay, or waits that add up to less than
+// requiredBackoff). After no failure, nothing is a retry.
+func (row *failureRow) retry(e events.Event) (gap time.Duration, hasty bool) {
+	if len(row.reqs) == 0 {
+		return 0, false
+	}
+	gap = e.Time.Sub(answered(row.reqs[len(row.reqs)-1]))
+	return gap, gap < minRetryDelay || row.waited+gap < requiredBackoff(len(row.reqs))
+}
+
+// add takes e, which came gap after the row's last failure, into the row
+// when it failed too; a request that did not fail ends the row.
+func (row *failureRow) add(e events.Event, failed bool, gap time.Duration) {
+	if !failed {
+		*row = failureRow{}
+		return
+	}
+	if len(row.reqs) > 0 {
+		row.waited += gap
+	}
+	row.reqs = append(row.reqs, e)
 }
 
 // answered is when the client learnt how request e ended: when its answer
@@ -703,17 +725,6 @@ func familyRevoked(r *Record, e events.Event) bool {
 		}
 	}
 	return false
-}
-
-// stepEvents are the events a step caused.
-func stepEvents(r *Record, s StepRecord) []events.Event {
-	var out []events.Event
-	for _, e := range mine(r) {
-		if e.Seq >= s.FirstSeq && e.Seq <= s.LastSeq {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // offset is t as a distance from the run's start, as reports show it.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
@@ -26,7 +25,7 @@ func judgeNoRefreshLoop(r *Record) Judgement {
 		}
 		var first *events.Event
 		var refreshes, retries []events.Event
-		for _, e := range w.in(evs) {
+		for _, e := range between(evs, w.first, w.last) {
 			switch {
 			case first == nil:
 				if e.Kind == events.ResourceRequest && e.Status == http.StatusUnauthorized {
@@ -76,46 +75,34 @@ func judgeAPIRetryAfter(r *Record) Judgement {
 			continue
 		}
 		var until *events.Event
-		var row []events.Event
-		var waited time.Duration
+		var row failureRow
 		// Callers that run at once each send their first request without
 		// knowing of the others' failures (as backs-off-after-failure
 		// allows for token requests).
 		allowed := w.callers - 1
-		for _, e := range w.in(evs) {
+		for _, e := range between(evs, w.first, w.last) {
 			if e.Kind != events.ResourceRequest {
 				continue
 			}
 			early := until != nil && until.RetryAt.Sub(e.Time) >= retryAfterResolution
 			// As for token requests: the client's own waits, from each
 			// answer to its next request.
-			var gap time.Duration
-			hasty := false
-			if len(row) > 0 {
-				gap = e.Time.Sub(answered(row[len(row)-1]))
-				hasty = gap < minRetryDelay || waited+gap < requiredBackoff(len(row))
-			}
+			gap, hasty := row.retry(e)
 			switch {
 			case (early || hasty) && allowed > 0:
 				allowed--
 			case early:
 				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s before its answer at %s (event %d) allowed, at %s, in the same call", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(until.RetryAt.Sub(e.Time)), offset(r, until.Time), until.Seq, offset(r, *until.RetryAt))
 			case hasty:
-				last := row[len(row)-1]
-				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s after a failed one was answered (event %d, %s), in the same call: a retry at once (backing off waits at least %s, and longer each time)", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(gap), last.Seq, describeStatus(last), requiredBackoff(len(row)))
+				last := row.reqs[len(row.reqs)-1]
+				j.fail(e, "step %d (line %d): at %s the client sent the API a request %s after a failed one was answered (event %d, %s), in the same call: a retry at once (backing off waits at least %s, and longer each time)", w.step.Index+1, w.step.Step.Line, offset(r, e.Time), round(gap), last.Seq, describeStatus(last), requiredBackoff(len(row.reqs)))
 			}
 			if e.RetryAt != nil && (until == nil || e.RetryAt.After(*until.RetryAt)) {
 				until = &e
 			}
-			if failedAtAPI(e, kinds) {
-				j.Applies = true
-				if len(row) > 0 {
-					waited += gap
-				}
-				row = append(row, e)
-			} else {
-				row, waited = nil, 0
-			}
+			failed := failedAtAPI(e, kinds)
+			j.Applies = j.Applies || failed
+			row.add(e, failed, gap)
 		}
 	}
 	return j

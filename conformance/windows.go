@@ -1,10 +1,6 @@
 package conformance
 
-import (
-	"slices"
-
-	"github.com/oauthsim/oauthsim/simulator/events"
-)
+import "slices"
 
 // window is the events of one client operation, or of the operations a
 // step ran at once (a round of concurrent calls, or of processes), which
@@ -50,17 +46,6 @@ func windowOf(ws []window, seq uint64) *window {
 		return nil
 	}
 	return &ws[i]
-}
-
-// in are the events of evs within w.
-func (w window) in(evs []events.Event) []events.Event {
-	var out []events.Event
-	for _, e := range evs {
-		if e.Seq >= w.first && e.Seq <= w.last {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // isCall reports whether w is of a call step (an API call through the
