@@ -72,8 +72,8 @@ const nonceMismatch = "id_token_nonce_mismatch"
 func judgeChecksNonce(r *Record) Judgement {
 	j := Judgement{}
 	nonceSent := false
-	for _, e := range r.Events {
-		if e.Kind == events.AuthorizeRequest && (e.Client == "" || e.Client == r.ClientID) {
+	for _, e := range mine(r) {
+		if e.Kind == events.AuthorizeRequest {
 			nonceSent = e.NonceSent
 		}
 		if e.Kind != events.FaultFired {
