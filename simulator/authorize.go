@@ -97,7 +97,7 @@ func noteAuthorizeParams(e *events.Event, form url.Values) {
 func eventScope(scopes []string) string {
 	out := make([]string, 0, len(scopes))
 	for _, scope := range scopes {
-		if isOfflineScope(scope) {
+		if family.IsOfflineScope(scope) {
 			scope = "offline_access"
 		}
 		if !slices.Contains(out, scope) {
@@ -130,7 +130,7 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 	p := s.store.Policy()
 	byParam := p.OfflineAccess == profile.OfflineAccessType
 	for _, scope := range ar.GetRequestedScopes() {
-		if byParam && isOfflineScope(scope) {
+		if byParam && family.IsOfflineScope(scope) {
 			continue
 		}
 		ar.GrantScope(scope)
@@ -138,14 +138,14 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 	if byParam && ar.GetRequestForm().Get("access_type") == "offline" {
 		ar.GrantScope("offline_access")
 	}
-	offline := slices.ContainsFunc(ar.GetGrantedScopes(), isOfflineScope)
+	offline := slices.ContainsFunc(ar.GetGrantedScopes(), family.IsOfflineScope)
 	withheld = offline && p.Refresh.OnlyOnFirstConsent && !s.consentsAnew(ar, user)
 	if ar.GetRequestForm().Get("include_granted_scopes") != "true" {
 		return nil, withheld
 	}
 	client := ar.GetClient()
 	for _, scope := range s.store.GrantedScopes(user, client.GetID()) {
-		if isOfflineScope(scope) || ar.GetGrantedScopes().Has(scope) || !fosite.ExactScopeStrategy(client.GetScopes(), scope) {
+		if family.IsOfflineScope(scope) || ar.GetGrantedScopes().Has(scope) || !fosite.ExactScopeStrategy(client.GetScopes(), scope) {
 			continue
 		}
 		ar.GrantScope(scope)
@@ -178,8 +178,6 @@ func grantNote(added []string, withheld bool) string {
 	}
 	return strings.Join(notes, "; ")
 }
-
-func isOfflineScope(scope string) bool { return scope == "offline_access" || scope == "offline" }
 
 func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error, op *family.Op) {
 	rfc := fosite.ErrorToRFC6749Error(err)

@@ -165,11 +165,11 @@ func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *
 	p := s.store.Policy()
 	// Where offline access is no scope (Google's access_type=offline), a
 	// refresh cannot leave it out.
-	keepOffline := p.OfflineAccess == profile.OfflineAccessType || slices.ContainsFunc(requested, isOfflineScope) ||
+	keepOffline := p.OfflineAccess == profile.OfflineAccessType || slices.ContainsFunc(requested, family.IsOfflineScope) ||
 		p.Refresh.ScopeWithoutOfflineAccess != profile.WithoutOfflineNoRefreshToken
 	narrowed := make(fosite.Arguments, 0, len(granted))
 	for _, scope := range granted {
-		if slices.Contains(requested, scope) || (keepOffline && isOfflineScope(scope)) {
+		if slices.Contains(requested, scope) || (keepOffline && family.IsOfflineScope(scope)) {
 			narrowed = append(narrowed, scope)
 		}
 	}
@@ -484,6 +484,6 @@ func (s *Simulator) shownScope(body map[string]any) map[string]any {
 	if !ok || s.store.Policy().OfflineAccess != profile.OfflineAccessType {
 		return body
 	}
-	body["scope"] = strings.Join(slices.DeleteFunc(strings.Fields(scope), isOfflineScope), " ")
+	body["scope"] = strings.Join(slices.DeleteFunc(strings.Fields(scope), family.IsOfflineScope), " ")
 	return body
 }

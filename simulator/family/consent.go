@@ -105,9 +105,13 @@ func (s *Store) HoldsOfflineGrant(user, client string) bool {
 		}
 		c := f.code
 		pending := c != nil && !f.withholdRefresh && len(f.refresh) == 0 && c.used.IsZero() && !c.revoked && (c.expires.IsZero() || now.Before(c.expires))
-		if pending && slices.ContainsFunc(f.scopes, func(scope string) bool { return scope == "offline_access" || scope == "offline" }) {
+		if pending && slices.ContainsFunc(f.scopes, IsOfflineScope) {
 			return true
 		}
 	}
 	return false
 }
+
+// IsOfflineScope reports whether scope grants offline access: the OpenID
+// Connect scope offline_access, or offline, which some providers use.
+func IsOfflineScope(scope string) bool { return scope == "offline_access" || scope == "offline" }
