@@ -301,9 +301,10 @@ func judgeSingleRefresh(r *Record) Judgement {
 		s := w.step
 		// Refreshes the provider carried out count: each rotates. Attempts
 		// that failed (an outage, a rate limit) rotated nothing, but one
-		// sent at once after another caller's failed attempt is a caller
-		// retrying the failure it should have shared: N callers, N
-		// requests into an outage.
+		// sent while another caller's attempt was failing (it arrived
+		// before that failure was answered), or at once after, is a caller
+		// that did not share the failure: N callers, N requests into an
+		// outage.
 		var refreshes, piled []events.Event
 		var failed *events.Event
 		for _, e := range between(evs, w.first, w.last) {
@@ -326,7 +327,7 @@ func judgeSingleRefresh(r *Record) Judgement {
 		case len(refreshes) > 1:
 			j.fail(refreshes[1], "step %d (line %d, %s) sent %d refresh requests where one serves every caller", s.Index+1, s.Step.Line, s.Step.Summary(), len(refreshes))
 		case len(piled) > 0:
-			j.fail(piled[0], "step %d (line %d, %s): %d refresh requests came less than %s after a failed one: the callers did not share the failed refresh's outcome, and each sent its own into the failure", s.Index+1, s.Step.Line, s.Step.Summary(), len(piled), minRetryDelay)
+			j.fail(piled[0], "step %d (line %d, %s): %d refresh requests went out while another caller's refresh was failing, or less than %s after its failure was answered: the callers did not share the failed refresh's outcome, and each sent its own into the failure", s.Index+1, s.Step.Line, s.Step.Summary(), len(piled), minRetryDelay)
 		}
 	}
 	return j
