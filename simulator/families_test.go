@@ -50,17 +50,20 @@ var _ = Describe("Refresh-token rotation", func() {
 			Expect(h.me(t.Access).status).To(Equal(http.StatusUnauthorized))
 
 			evs := h.events()
-			var reuse, revoked *events.Event
+			var rotated, reuse, revoked *events.Event
 			for i := range evs {
 				switch evs[i].Kind {
+				case events.RefreshRotated:
+					rotated = &evs[i]
 				case events.RefreshReuseDetected:
 					reuse = &evs[i]
 				case events.FamilyRevoked:
 					revoked = &evs[i]
 				}
 			}
+			Expect(rotated).NotTo(BeNil())
 			Expect(reuse).NotTo(BeNil())
-			Expect(string(reuse.Kind)).To(ContainSubstring("reuse"))
+			Expect(reuse.Token).To(Equal(rotated.Token), "the reused token is the one the first refresh superseded")
 			Expect(reuse.Family).To(Equal(t.Family))
 			Expect(reuse.User).To(Equal("alice"))
 			Expect(reuse.Client).To(Equal("demo"))
