@@ -22,8 +22,9 @@ type Scenario struct {
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description"`
 	Tags        []string `yaml:"tags"`
-	// Reproduces names the field failure (a report in shared/seeds, or a
-	// provider's documented behaviour) the scenario is modelled on.
+	// Reproduces is the field failure the scenario is modelled on, and its
+	// public source: a provider's documentation, an RFC section or an issue
+	// thread.
 	Reproduces string `yaml:"reproduces"`
 	// Provider is the simulator's configuration, as in `oauthsim serve
 	// --config`: a profile (a built-in base plus overrides), clients, users

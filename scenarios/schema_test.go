@@ -651,7 +651,7 @@ expect:
 		Entry("a whole scenario header", `
 name: every-header.v2
 tags: [rotation, a_b]
-reproduces: seed 007
+reproduces: a client that kept a rotated-out refresh token (RFC 6749 §6)
 client: demo-public
 requires: [refresh, restart, concurrency, logout, secret_rotation, shared_state]
 provider:

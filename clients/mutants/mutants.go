@@ -1,7 +1,8 @@
 // Package mutants holds the deliberately broken variants of the reference
-// token manager: each is the reference with exactly one bug from the field
-// reports in shared/seeds, and the conformance harness must fail each of
-// them on at least one named check.
+// token manager: each is the reference with exactly one bug seen in the
+// field (its Origin says which failure, and the public source of the rule
+// it breaks), and the conformance harness must fail each of them on at
+// least one named check.
 package mutants
 
 import (
@@ -18,8 +19,8 @@ type Mutant struct {
 	Name string
 	// Bug says, in a line, what the variant does wrong.
 	Bug string
-	// Seed is the field report passage the bug reproduces.
-	Seed Seed
+	// Origin is the field failure the bug reproduces, with its public source.
+	Origin Origin
 	// Target is the id of the conformance check written to catch the bug.
 	Target string
 	flaw   flaw.Flaw
@@ -67,7 +68,7 @@ var table = map[flaw.Flaw]struct{ bug, target string }{
 func All() []Mutant {
 	out := make([]Mutant, 0, len(table))
 	for f, t := range table {
-		out = append(out, Mutant{Name: string(f), Bug: t.bug, Seed: seeds[f], Target: t.target, flaw: f})
+		out = append(out, Mutant{Name: string(f), Bug: t.bug, Origin: origins[f], Target: t.target, flaw: f})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

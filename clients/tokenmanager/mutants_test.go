@@ -312,7 +312,8 @@ var _ = Describe("The broken variants", func() {
 		for _, m := range mutants.All() {
 			all = append(all, m.Name)
 			Expect(m.Bug).NotTo(BeEmpty())
-			Expect(m.Seed.Passage).NotTo(BeEmpty(), "%s names no field report", m.Name)
+			Expect(m.Origin.Failure).NotTo(BeEmpty(), "%s names no field failure", m.Name)
+			Expect(m.Origin.Source).NotTo(BeEmpty(), "%s names no public source", m.Name)
 		}
 		Expect(names).To(ConsistOf(all))
 		Expect(len(all)).To(BeNumerically(">=", 25))

@@ -16,7 +16,8 @@ func newClientsCommand() *cobra.Command {
 		Short: "List the built-in clients: the reference token manager and its broken variants",
 		Long: `List the token managers built into oauthsim. "reference" does everything
 right; each "mutant/NAME" is the reference with exactly one bug from the
-field, and the field report it reproduces is printed under it.`,
+field, and under it are printed the field failure it reproduces and the
+public source of the rule it breaks.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return listClients(c.OutOrStdout()) },
 	}
@@ -27,7 +28,8 @@ func listClients(w io.Writer) error {
 	fmt.Fprintf(tw, "reference\tthe reference token manager (clients/tokenmanager)\n")
 	for _, m := range mutants.All() {
 		fmt.Fprintf(tw, "mutant/%s\t%s\n", m.Name, m.Bug)
-		fmt.Fprintf(tw, "\t  seed %s: %q\n", m.Seed.File, m.Seed.Passage)
+		fmt.Fprintf(tw, "\t  field: %s\n", m.Origin.Failure)
+		fmt.Fprintf(tw, "\t  source: %s\n", m.Origin.Source)
 	}
 	return tw.Flush()
 }

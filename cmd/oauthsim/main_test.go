@@ -279,7 +279,7 @@ var _ = Describe("oauthsim profiles", func() {
 })
 
 var _ = Describe("oauthsim clients", func() {
-	It("lists the reference and every mutant by name, with its bug and seed", func() {
+	It("lists the reference and every mutant by name, with its bug, the failure it reproduces and its source", func() {
 		var stdout, stderr bytes.Buffer
 		Expect(run([]string{"clients"}, &stdout, &stderr)).To(Equal(0), stderr.String())
 		out := stdout.String()
@@ -287,7 +287,8 @@ var _ = Describe("oauthsim clients", func() {
 		all := mutants.All()
 		Expect(len(all)).To(BeNumerically(">=", 12))
 		for _, m := range all {
-			Expect(out).To(MatchRegexp(`(?m)^mutant/%s\s+%s$`, regexp.QuoteMeta(m.Name), regexp.QuoteMeta(m.Bug)))
+			Expect(out).To(MatchRegexp(`(?m)^mutant/%s\s+%s\n\s+field: %s\n\s+source: %s$`, regexp.QuoteMeta(m.Name), regexp.QuoteMeta(m.Bug),
+				regexp.QuoteMeta(m.Origin.Failure), regexp.QuoteMeta(m.Origin.Source)))
 		}
 		Expect(run([]string{"clients", "extra"}, &stdout, &stderr)).To(Equal(2))
 	})

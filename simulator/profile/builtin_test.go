@@ -32,7 +32,7 @@ var rendering = profile.ResponseData{
 }
 
 var _ = Describe("The built-in provider profiles", func() {
-	It("are exactly the providers of PROVIDERS.md, one data file each", func() {
+	It("are the fourteen built-in providers, one data file each", func() {
 		Expect(profile.Names()).To(Equal([]string{
 			"auth0", "dropbox", "entra", "entra-spa", "generic", "github", "google", "intuit",
 			"okta", "okta-custom", "oracle-idcs", "salesforce", "slack", "xero",
@@ -75,7 +75,7 @@ var _ = Describe("The built-in provider profiles", func() {
 		}
 	})
 
-	DescribeTable("mark what PROVIDERS.md could not confirm as unconfirmed, and only that",
+	DescribeTable("mark the values no primary source confirms as unconfirmed, and only those",
 		func(name, path string, unconfirmed bool) {
 			Expect(lookup(name).Sources).To(HaveKeyWithValue(path, HaveField("Unconfirmed", unconfirmed)))
 		},
@@ -91,12 +91,16 @@ var _ = Describe("The built-in provider profiles", func() {
 		Entry("Xero's rate limit", "xero", "responses.rate_limited.status", true),
 		Entry("Intuit's rate limit", "intuit", "responses.rate_limited.status", true),
 		Entry("Dropbox's token-endpoint rate limit", "dropbox", "responses.rate_limited.headers.Retry-After", true),
+		Entry("Xero's offline_access scope", "xero", "offline_access", true),
+		Entry("Google's code lifetime, oauthsim's choice", "google", "code_lifetime", true),
 		Entry("Google's dead refresh token body", "google", "responses.refresh_token_invalid.body", false),
 		Entry("Google's six months unused", "google", "refresh.idle_timeout", false),
 		Entry("Auth0's 30-day absolute lifetime", "auth0", "refresh.absolute_lifetime", false),
 		Entry("Okta's grace", "okta", "refresh.grace", false),
 		Entry("Entra's random access-token lifetime", "entra", "access_token_lifetime_max", false),
 		Entry("Intuit's rolling 100 days", "intuit", "refresh.idle_timeout", false),
+		Entry("Auth0's ID token lifetime", "auth0", "id_token_lifetime", false),
+		Entry("Auth0's offline_access scope", "auth0", "offline_access", false),
 	)
 
 	type want struct {

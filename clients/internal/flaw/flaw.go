@@ -7,7 +7,8 @@ package flaw
 // Flaw is one deliberate bug; the zero value is none.
 type Flaw string
 
-// The flaws, each a failure mode from the field reports in shared/seeds.
+// The flaws, each a failure mode seen in the field (clients/mutants gives
+// each its failure and the public source of the rule it breaks).
 const (
 	None Flaw = ""
 	// RefreshOnlyOn401 never refreshes ahead of expiry: the first call after
