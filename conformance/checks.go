@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
@@ -146,10 +147,7 @@ func judgeExpectations(r *Record) Judgement {
 			if want.Matches(c.Outcome, c.Reason) {
 				continue
 			}
-			got := c.Outcome
-			if c.Reason != "" {
-				got += " (" + c.Reason + ")"
-			}
+			got := scenarios.Expect{Outcome: c.Outcome, Reason: c.Reason}
 			msg := fmt.Sprintf("step %d (line %d, %s) at %s: expected %s, the client answered %s", s.Index+1, s.Step.Line, s.Step.Summary(), offset(r, c.Time), want, got)
 			if c.Detail != "" {
 				msg += ": " + c.Detail
@@ -515,10 +513,10 @@ func judgeReauthorizeWhenDead(r *Record) Judgement {
 		for _, c := range s.Calls {
 			j.Applies = true
 			switch {
-			case c.Outcome == scenarios.OutcomeReauthorize && c.Live:
+			case c.Outcome == contract.OutcomeReauthorize && c.Live:
 				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the client asked the user to authorize again (%s) while the provider still honoured the grant", s.Index+1, s.Step.Line, offset(r, c.Time), c.Reason))
 				j.Events = append(j.Events, s.LastSeq)
-			case (c.Outcome == scenarios.OutcomeUnauthorized || c.Outcome == scenarios.OutcomeError) && !c.Live:
+			case (c.Outcome == contract.OutcomeUnauthorized || c.Outcome == contract.OutcomeError) && !c.Live:
 				j.Failures = append(j.Failures, fmt.Sprintf("step %d (line %d) at %s: the grant was dead, but the client answered %s instead of asking the user to authorize again: %s", s.Index+1, s.Step.Line, offset(r, c.Time), c.Outcome, c.Detail))
 				j.Events = append(j.Events, s.LastSeq)
 			}
@@ -536,7 +534,7 @@ func judgeNoSecretsInOutput(r *Record) Judgement {
 	var results strings.Builder
 	for _, s := range r.Steps {
 		for _, c := range s.Calls {
-			for _, f := range []string{c.Reason, c.Detail} {
+			for _, f := range []string{string(c.Reason), c.Detail} {
 				if f != "" {
 					results.WriteString(f + "\n")
 				}
@@ -613,7 +611,7 @@ func judgeNoRetiredSecret(r *Record) Judgement {
 
 func judgeAsksForOfflineAccess(r *Record) Judgement {
 	j := Judgement{}
-	if !slices.Contains(r.Scenario.Requires, scenarios.CapRefresh) {
+	if !slices.Contains(r.Scenario.Requires, contract.CapRefresh) {
 		return j
 	}
 	for _, e := range mine(r) {

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
@@ -141,7 +141,7 @@ func judgeDeadReportedTemporary(r *Record, j *Judgement) {
 			continue
 		}
 		for _, c := range s.Calls {
-			if c.Outcome != scenarios.OutcomeTemporaryError || c.Live {
+			if c.Outcome != contract.OutcomeTemporaryError || c.Live {
 				continue
 			}
 			if d := deadRefusal(evs, c.LastSeq+1); d != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/hmac"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
@@ -94,7 +95,7 @@ func judgeChecksNonce(r *Record) Judgement {
 			continue
 		}
 		for _, c := range s.Calls {
-			if c.Outcome == scenarios.OutcomeOK && e.Seq >= c.FirstSeq && e.Seq <= c.LastSeq {
+			if c.Outcome == contract.OutcomeOK && e.Seq >= c.FirstSeq && e.Seq <= c.LastSeq {
 				j.fail(e, "step %d (line %d) at %s: the client took an id_token whose nonce is not the one it sent (it answered ok): a replayed or injected id_token passes for the user's sign-in", s.Index+1, s.Step.Line, offset(r, e.Time))
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/scenarios"
@@ -43,7 +44,7 @@ func (s *story) event(at time.Duration, e events.Event) events.Event {
 
 // call records the events evs adds as step i's operation(s): callers at
 // once, each ending with outcome.
-func (s *story) call(i, callers int, outcome string, live bool, evs func()) {
+func (s *story) call(i, callers int, outcome contract.Outcome, live bool, evs func()) {
 	for len(s.rec.Steps) <= i {
 		n := len(s.rec.Steps)
 		s.rec.Steps = append(s.rec.Steps, conformance.StepRecord{Step: s.rec.Scenario.Steps[n], Index: n, FirstSeq: s.seq + 1, LastSeq: s.seq})

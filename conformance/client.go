@@ -5,7 +5,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -20,7 +20,7 @@ type Client interface {
 	Version() string
 	// Capabilities are what the client can do; a scenario that requires
 	// more is skipped for it.
-	Capabilities() []scenarios.Capability
+	Capabilities() []contract.Capability
 	// Start starts one process of the client. The state directory in env
 	// outlives the process: a restart is Stop then Start on the same env.
 	Start(ctx context.Context, env Env) (Process, error)
@@ -98,10 +98,10 @@ type Process interface {
 	Stop(ctx context.Context) error
 }
 
-// Result is how one client operation ended: one of the scenarios.Outcome*
-// values, with a reason for a reauthorization and the client's own words.
+// Result is how one client operation ended: one of the protocol's
+// outcomes, with a reason for a reauthorization and the client's own words.
 type Result struct {
-	Outcome string
-	Reason  string
+	Outcome contract.Outcome
+	Reason  contract.Reason
 	Detail  string
 }

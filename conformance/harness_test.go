@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
@@ -72,7 +73,7 @@ var _ = Describe("The bundled scenarios", func() {
 	DescribeTable("the reference passes every check of",
 		func(sc *scenarios.Scenario) {
 			failed, rec := failedChecks(sc, inprocess.Reference("test"))
-			if slices.Contains(sc.Requires, scenarios.CapClientCredentials) {
+			if slices.Contains(sc.Requires, contract.CapClientCredentials) {
 				Expect(rec.Skipped).To(Equal("the client lacks client_credentials"))
 				return
 			}
@@ -110,13 +111,13 @@ var _ = Describe("The broken variants", func() {
 type broken struct {
 	startErr error
 	panics   bool
-	caps     []scenarios.Capability
+	caps     []contract.Capability
 }
 
-func (b broken) Name() string                         { return "broken" }
-func (b broken) Describe() string                     { return "a client that fails" }
-func (b broken) Version() string                      { return "0" }
-func (b broken) Capabilities() []scenarios.Capability { return b.caps }
+func (b broken) Name() string                        { return "broken" }
+func (b broken) Describe() string                    { return "a client that fails" }
+func (b broken) Version() string                     { return "0" }
+func (b broken) Capabilities() []contract.Capability { return b.caps }
 func (b broken) Start(context.Context, conformance.Env) (conformance.Process, error) {
 	if b.startErr != nil {
 		return nil, b.startErr
@@ -166,20 +167,20 @@ steps:
 	})
 
 	It("is an error of the run, not a crash, when the client does not start", func() {
-		rec := conformance.Run(context.Background(), sc, broken{startErr: errors.New("exec: no such file"), caps: []scenarios.Capability{scenarios.CapRefresh}})
+		rec := conformance.Run(context.Background(), sc, broken{startErr: errors.New("exec: no such file"), caps: []contract.Capability{contract.CapRefresh}})
 		Expect(rec.Err).To(MatchError(ContainSubstring("exec: no such file")))
 	})
 
 	It("is an error of the run when the client hangs, after the operation timeout", func() {
 		DeferCleanup(func(d time.Duration) { conformance.OperationTimeout = d }, conformance.OperationTimeout)
 		conformance.OperationTimeout = 200 * time.Millisecond
-		rec := conformance.Run(context.Background(), sc, broken{caps: []scenarios.Capability{scenarios.CapRefresh}})
+		rec := conformance.Run(context.Background(), sc, broken{caps: []contract.Capability{contract.CapRefresh}})
 		Expect(rec.Err).To(MatchError(ContainSubstring("did not answer within 200ms")))
 		Expect(rec.Err).To(MatchError(ContainSubstring("step 1 (line 5, authorize as alice)")))
 	})
 
 	It("is an error of the run, not a crash of the harness, when the client panics", func() {
-		rec := conformance.Run(context.Background(), sc, broken{panics: true, caps: []scenarios.Capability{scenarios.CapRefresh}})
+		rec := conformance.Run(context.Background(), sc, broken{panics: true, caps: []contract.Capability{contract.CapRefresh}})
 		Expect(rec.Err).To(MatchError(ContainSubstring("the client panicked in the authorization: the client under test fell over")))
 	})
 
@@ -305,7 +306,7 @@ steps:
 		Expect(rec.Steps[0].Calls).To(HaveLen(1))
 		Expect(rec.Steps[1].Calls).To(HaveLen(2))
 		for _, c := range rec.Steps[1].Calls {
-			Expect(c.Outcome).To(Equal(scenarios.OutcomeOK))
+			Expect(c.Outcome).To(Equal(contract.OutcomeOK))
 			Expect(c.Live).To(BeTrue())
 		}
 		Expect(rec.Steps[1].FirstSeq).To(Equal(rec.Steps[0].LastSeq + 1))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -494,23 +495,23 @@ func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error 
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "the authorization URL: " + err.Error()}, nil
+			return Result{Outcome: contract.OutcomeError, Detail: "the authorization URL: " + err.Error()}, nil
 		}
 		q := u.Query()
 		q.Set("login_hint", user)
 		u.RawQuery = q.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: err.Error()}, nil
+			return Result{Outcome: contract.OutcomeError, Detail: err.Error()}, nil
 		}
 		resp, err := r.http.Do(req)
 		if err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "open the authorization URL: " + err.Error()}, nil
+			return Result{Outcome: contract.OutcomeError, Detail: "open the authorization URL: " + err.Error()}, nil
 		}
 		resp.Body.Close()
 		callback := resp.Header.Get("Location")
 		if callback == "" {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}, nil
+			return Result{Outcome: contract.OutcomeError, Detail: "the provider did not redirect back: " + resp.Status}, nil
 		}
 		r.callback = callback
 		return proc.CompleteAuthorization(ctx, callback)
@@ -758,14 +759,14 @@ func (r *run) bounded(ctx context.Context, what string, op func(context.Context)
 	select {
 	case a := <-done:
 		if a.err != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: a.err.Error()}, a.err
+			return Result{Outcome: contract.OutcomeError, Detail: a.err.Error()}, a.err
 		}
 		return a.res, nil
 	case <-octx.Done():
 		if ctx.Err() != nil {
-			return Result{Outcome: scenarios.OutcomeError, Detail: "interrupted"}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+			return Result{Outcome: contract.OutcomeError, Detail: "interrupted"}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
 		}
-		return Result{Outcome: scenarios.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", OperationTimeout)
+		return Result{Outcome: contract.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", OperationTimeout)
 	}
 }
 

@@ -19,30 +19,21 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
-// ProtocolVersion is the version of clients/PROTOCOL.md the harness speaks.
-const ProtocolVersion = 1
-
 // HelloTimeout bounds, in wall time, how long a client process may take to
 // say hello.
 var HelloTimeout = 10 * time.Second
-
-// The clock capabilities of PROTOCOL.md.
-const (
-	ClockNow      = "clock:now"
-	ClockFaketime = "clock:faketime"
-)
 
 // Command is a client under test run as a subprocess that speaks the
 // protocol of clients/PROTOCOL.md: JSON lines on stdin and stdout.
 type Command struct {
 	line  string
-	hello hello
+	hello contract.Hello
 	// name is the name runs and reports use: the hello's, made unique by
 	// Rename when two clients say the same.
 	name string
@@ -51,14 +42,6 @@ type Command struct {
 	// probe is why the client could not be probed; every run of it is then
 	// an error with this reason.
 	probe error
-}
-
-// hello is a client's first line.
-type hello struct {
-	Protocol     int      `json:"protocol"`
-	Name         string   `json:"name"`
-	Version      string   `json:"version"`
-	Capabilities []string `json:"capabilities"`
 }
 
 // NewCommand starts cmdline (run by sh -c) once against a throwaway
@@ -105,16 +88,9 @@ func (c *Command) probeHello(ctx context.Context) error {
 	if err := p.Stop(stop); err != nil {
 		return fmt.Errorf("probing it: %w", err)
 	}
-	var clocks []string
-	for _, name := range c.hello.Capabilities {
-		if name == ClockNow || name == ClockFaketime {
-			clocks = append(clocks, name)
-		}
-	}
-	if len(clocks) != 1 {
-		err := fmt.Errorf("the hello must list exactly one clock capability (%s or %s); it lists %d", ClockNow, ClockFaketime, len(clocks))
+	if _, err := c.hello.Clock(); err != nil {
 		if ignored := c.Ignored(); len(ignored) > 0 {
-			err = fmt.Errorf("%w, and capabilities protocol %d does not have: %s", err, ProtocolVersion, strings.Join(ignored, ", "))
+			err = fmt.Errorf("%w, and capabilities protocol %d does not have: %s", err, contract.Version, strings.Join(ignored, ", "))
 		}
 		return err
 	}
@@ -140,24 +116,14 @@ func (c *Command) Describe() string { return c.line }
 func (c *Command) Version() string { return c.hello.Version }
 
 // Capabilities are those of the hello that scenarios may require.
-func (c *Command) Capabilities() []scenarios.Capability {
-	var out []scenarios.Capability
-	for _, name := range c.hello.Capabilities {
-		if slices.Contains(scenarios.Capabilities(), scenarios.Capability(name)) {
-			out = append(out, scenarios.Capability(name))
-		}
-	}
-	return out
-}
+func (c *Command) Capabilities() []contract.Capability { return c.hello.Features() }
 
 // Ignored are the capabilities of the hello that this version of the
 // protocol does not have (a misspelling, or one from a later version).
 func (c *Command) Ignored() []string {
 	var out []string
-	for _, name := range c.hello.Capabilities {
-		if name != ClockNow && name != ClockFaketime && !slices.Contains(scenarios.Capabilities(), scenarios.Capability(name)) {
-			out = append(out, name)
-		}
+	for _, name := range c.hello.Unknown() {
+		out = append(out, string(name))
 	}
 	return out
 }
@@ -165,7 +131,7 @@ func (c *Command) Ignored() []string {
 // Unavailable says why no run of the client can happen on this machine:
 // it needs libfaketime, and the machine has none.
 func (c *Command) Unavailable() string {
-	if slices.Contains(c.hello.Capabilities, ClockFaketime) && c.faketime == "" {
+	if slices.Contains(c.hello.Capabilities, contract.CapClockFaketime) && c.faketime == "" {
 		return "the client needs libfaketime (Debian's faketime package), and this machine has none"
 	}
 	return ""
@@ -177,7 +143,7 @@ func (c *Command) Start(ctx context.Context, env Env) (Process, error) {
 	if c.probe != nil {
 		return nil, fmt.Errorf("the client could not be probed: %w", c.probe)
 	}
-	p, err := c.start(ctx, env, c.faketime != "" && slices.Contains(c.hello.Capabilities, ClockFaketime))
+	p, err := c.start(ctx, env, c.faketime != "" && slices.Contains(c.hello.Capabilities, contract.CapClockFaketime))
 	if err != nil {
 		return nil, err
 	}
@@ -209,23 +175,25 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	// Its own process group, so that stopping it stops what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(),
-		"OAUTHSIM_PROTOCOL="+strconv.Itoa(ProtocolVersion),
-		"OAUTHSIM_ISSUER="+env.Issuer,
-		"OAUTHSIM_RESOURCE="+env.Resource,
-		"OAUTHSIM_CLIENT_ID="+env.ClientID,
-		"OAUTHSIM_REDIRECT_URI="+env.RedirectURI,
-		"OAUTHSIM_SCOPES="+strings.Join(env.Scopes, " "),
-		"OAUTHSIM_OFFLINE_ACCESS="+offlineRule(env.Profile),
-		"OAUTHSIM_PROFILE="+env.Profile.Name,
-		"OAUTHSIM_REFRESH_ROTATION="+string(env.Profile.Refresh.Rotation),
-		"OAUTHSIM_REFRESH_GRACE="+strconv.Itoa(int(env.Profile.Refresh.Grace.D().Seconds())),
-		"OAUTHSIM_STATE_DIR="+env.StateDir,
-		"OAUTHSIM_TIME="+env.Clock.Now().UTC().Format(time.RFC3339Nano),
+		contract.EnvProtocol+"="+strconv.Itoa(contract.Version),
+		contract.EnvIssuer+"="+env.Issuer,
+		contract.EnvResource+"="+env.Resource,
+		contract.EnvClientID+"="+env.ClientID,
+		contract.EnvRedirectURI+"="+env.RedirectURI,
+		contract.EnvScopes+"="+strings.Join(env.Scopes, " "),
+		contract.EnvOfflineAccess+"="+string(offlineRule(env.Profile)),
+		contract.EnvProfile+"="+env.Profile.Name,
+		// The profile's rotation modes are the protocol's values
+		// (scenarios/schema_test.go holds the two lists together).
+		contract.EnvRefreshRotation+"="+string(env.Profile.Refresh.Rotation),
+		contract.EnvRefreshGrace+"="+strconv.Itoa(int(env.Profile.Refresh.Grace.D().Seconds())),
+		contract.EnvStateDir+"="+env.StateDir,
+		contract.EnvTime+"="+env.Clock.Now().UTC().Format(time.RFC3339Nano),
 	)
 	if env.SecretFile != "" {
-		cmd.Env = append(cmd.Env, "OAUTHSIM_CLIENT_SECRET_FILE="+env.SecretFile)
+		cmd.Env = append(cmd.Env, contract.EnvClientSecretFile+"="+env.SecretFile)
 	}
-	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan response{}, done: make(chan struct{}), exited: make(chan struct{}),
+	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan contract.Response{}, done: make(chan struct{}), exited: make(chan struct{}),
 		tail: &tailBuffer{limit: outputLimit}}
 	if preload {
 		p.faketime = faketimeFile(env)
@@ -268,7 +236,7 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 		errR.Close()
 		return nil, fmt.Errorf("start %q: %w", c.line, err)
 	}
-	hellos := make(chan hello, 1)
+	hellos := make(chan contract.Hello, 1)
 	readDone, errDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -297,8 +265,8 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	}
 	var refuse error
 	switch {
-	case p.hello.Protocol != ProtocolVersion:
-		refuse = fmt.Errorf("the client speaks protocol %d; the harness speaks %d", p.hello.Protocol, ProtocolVersion)
+	case p.hello.Protocol != contract.Version:
+		refuse = fmt.Errorf("the client speaks protocol %d; the harness speaks %d", p.hello.Protocol, contract.Version)
 	case p.hello.Name == "":
 		refuse = errors.New("the hello names no client")
 	}
@@ -373,11 +341,13 @@ func (p *subprocess) removeFaketimeShm() {
 	_ = os.Remove("/dev/shm/sem.faketime_sem_" + pid)
 }
 
-func offlineRule(p profile.Profile) string {
+// offlineRule is how the profile wants offline access asked for, in the
+// protocol's words.
+func offlineRule(p profile.Profile) contract.OfflineAccess {
 	if p.OfflineAccess == profile.OfflineAccessType {
-		return "access_type"
+		return contract.OfflineAccessType
 	}
-	return "scope"
+	return contract.OfflineAccessScope
 }
 
 // subprocess is one running client process.
@@ -385,7 +355,7 @@ type subprocess struct {
 	cmd      *exec.Cmd
 	env      Env
 	stdin    io.WriteCloser
-	hello    hello
+	hello    contract.Hello
 	tail     *tailBuffer
 	faketime string
 	// stamp writes the libfaketime file; nil when not under libfaketime.
@@ -395,7 +365,7 @@ type subprocess struct {
 	writeMu sync.Mutex
 	mu      sync.Mutex
 	nextID  int
-	pending map[string]chan response
+	pending map[string]chan contract.Response
 	// broken is why the process can no longer be used; done closes then.
 	broken error
 	done   chan struct{}
@@ -407,53 +377,36 @@ type subprocess struct {
 	shutdownAnswered bool
 }
 
-// request is a line to the client; response a line from it.
-type request struct {
-	ID  string `json:"id"`
-	Op  string `json:"op"`
-	Now string `json:"now"`
-	URL string `json:"url,omitempty"`
-}
-
-type response struct {
-	ID      string          `json:"id"`
-	Hello   json.RawMessage `json:"hello,omitempty"`
-	URL     string          `json:"url,omitempty"`
-	Outcome string          `json:"outcome,omitempty"`
-	Reason  string          `json:"reason,omitempty"`
-	Detail  string          `json:"detail,omitempty"`
-	Error   string          `json:"error,omitempty"`
-}
-
-// MaxLine is the longest line the harness reads from a client.
-const MaxLine = 4 << 20
-
 // read parses the client's stdout: the hello, then responses, each handed
 // to the request that waits for it, and written as they came to answers
 // (when set) for the leak check. Anything else breaks the process.
-func (p *subprocess) read(stdout io.Reader, hellos chan<- hello, answers io.Writer) {
+func (p *subprocess) read(stdout io.Reader, hellos chan<- contract.Hello, answers io.Writer) {
 	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), MaxLine+1) // the newline counts against the scanner's limit
+	sc.Buffer(make([]byte, 64<<10), contract.MaxLine+1) // the newline counts against the scanner's limit
 	greeted := false
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		var r response
-		if err := json.Unmarshal(line, &r); err != nil {
+		if !json.Valid(line) {
 			p.breakDown(fmt.Errorf("the client wrote a line that is not JSON: %.200q", line))
 			return
 		}
 		if !greeted {
-			var h hello
-			if len(r.Hello) == 0 || json.Unmarshal(r.Hello, &h) != nil {
+			var h contract.HelloLine
+			if json.Unmarshal(line, &h) != nil || h.Hello == nil {
 				p.breakDown(fmt.Errorf("the client's first line is not a hello: %.200q", line))
 				return
 			}
 			greeted = true
-			hellos <- h
+			hellos <- *h.Hello
 			continue
+		}
+		var r contract.Response
+		if err := json.Unmarshal(line, &r); err != nil {
+			p.breakDown(fmt.Errorf("the client wrote a line that is not a response: %.200q", line))
+			return
 		}
 		if answers != nil {
 			_, _ = answers.Write(slices.Concat(line, []byte{'\n'}))
@@ -480,7 +433,7 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- hello, answers io.Writ
 		ch <- r
 	}
 	if errors.Is(sc.Err(), bufio.ErrTooLong) {
-		p.breakDown(fmt.Errorf("the client wrote a line longer than %d MiB, the protocol's limit", MaxLine>>20))
+		p.breakDown(fmt.Errorf("the client wrote a line longer than %d MiB, the protocol's limit", contract.MaxLine>>20))
 	}
 }
 
@@ -521,27 +474,27 @@ func (p *subprocess) stderrTail() string {
 }
 
 // send writes a request and waits for its response.
-func (p *subprocess) send(ctx context.Context, op, url string) (response, error) {
+func (p *subprocess) send(ctx context.Context, op contract.Op, url string) (contract.Response, error) {
 	now := p.env.Clock.Now()
 	if p.stamp != nil {
 		if err := p.stamp.error(); err != nil {
-			return response{}, fmt.Errorf("the sim time for libfaketime: %w", err)
+			return contract.Response{}, fmt.Errorf("the sim time for libfaketime: %w", err)
 		}
 	}
 	p.mu.Lock()
 	if p.broken != nil {
 		p.mu.Unlock()
-		return response{}, p.failure()
+		return contract.Response{}, p.failure()
 	}
 	p.nextID++
 	id := strconv.Itoa(p.nextID)
-	ch := make(chan response, 1)
+	ch := make(chan contract.Response, 1)
 	p.pending[id] = ch
-	if op == "shutdown" {
+	if op == contract.OpShutdown {
 		p.shutdownID = id
 	}
 	p.mu.Unlock()
-	line, err := json.Marshal(request{ID: id, Op: op, Now: now.UTC().Format(time.RFC3339Nano), URL: url})
+	line, err := json.Marshal(contract.Request{ID: id, Op: op, Now: now.UTC(), URL: url})
 	if err == nil {
 		err = p.write(ctx, append(line, '\n'))
 	}
@@ -553,7 +506,7 @@ func (p *subprocess) send(ctx context.Context, op, url string) (response, error)
 		case <-time.After(2 * time.Second):
 		}
 		p.breakDown(fmt.Errorf("write to the client: %w", err))
-		return response{}, p.failure()
+		return contract.Response{}, p.failure()
 	}
 	select {
 	case r := <-ch:
@@ -564,9 +517,9 @@ func (p *subprocess) send(ctx context.Context, op, url string) (response, error)
 		}
 		return r, nil
 	case <-p.done:
-		return response{}, p.failure()
+		return contract.Response{}, p.failure()
 	case <-ctx.Done():
-		return response{}, ctx.Err()
+		return contract.Response{}, ctx.Err()
 	}
 }
 
@@ -650,18 +603,18 @@ func writeAtomically(path, content string) error {
 
 // outcome turns a response into a Result, refusing outcomes the protocol
 // does not have.
-func outcome(r response, err error) (Result, error) {
+func outcome(r contract.Response, err error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if !slices.Contains(scenarios.Outcomes(), r.Outcome) || r.Outcome == scenarios.OutcomeAny {
+	if !r.Outcome.Known() {
 		return Result{}, fmt.Errorf("the client answered an unknown outcome %q", r.Outcome)
 	}
 	return Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}, nil
 }
 
 func (p *subprocess) AuthorizationURL(ctx context.Context) (string, error) {
-	r, err := p.send(ctx, "authorize", "")
+	r, err := p.send(ctx, contract.OpAuthorize, "")
 	if err == nil && r.URL == "" {
 		err = errors.New("the client answered authorize without a url")
 	}
@@ -669,30 +622,30 @@ func (p *subprocess) AuthorizationURL(ctx context.Context) (string, error) {
 }
 
 func (p *subprocess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
-	return outcome(p.send(ctx, "callback", callback))
+	return outcome(p.send(ctx, contract.OpCallback, callback))
 }
 
 func (p *subprocess) Call(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, "call", ""))
+	return outcome(p.send(ctx, contract.OpCall, ""))
 }
 
 func (p *subprocess) ServiceCall(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, "service_call", ""))
+	return outcome(p.send(ctx, contract.OpServiceCall, ""))
 }
 
 func (p *subprocess) Logout(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, "logout", ""))
+	return outcome(p.send(ctx, contract.OpLogout, ""))
 }
 
 // Reload tells the client its configuration changed.
 func (p *subprocess) Reload(ctx context.Context) error {
-	_, err := p.send(ctx, "reload", "")
+	_, err := p.send(ctx, contract.OpReload, "")
 	return err
 }
 
 // Tick tells the client the sim clock moved.
 func (p *subprocess) Tick(ctx context.Context) error {
-	_, err := p.send(ctx, "time", "")
+	_, err := p.send(ctx, contract.OpTime, "")
 	return err
 }
 
@@ -700,7 +653,7 @@ func (p *subprocess) Tick(ctx context.Context) error {
 // does not exit by ctx's deadline. It returns once the process is reaped
 // and all it wrote has been read.
 func (p *subprocess) Stop(ctx context.Context) error {
-	_, err := p.send(ctx, "shutdown", "")
+	_, err := p.send(ctx, contract.OpShutdown, "")
 	if err != nil && !errors.Is(p.brokenErr(), errStopped) {
 		p.end()
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
@@ -77,7 +78,7 @@ steps:
 				for k := range in.Steps[i].Calls {
 					// The details may differ (a provider's trace ids); how the call ended may not.
 					got, want := out.Steps[i].Calls[k], in.Steps[i].Calls[k]
-					Expect([]string{got.Outcome, got.Reason}).To(Equal([]string{want.Outcome, want.Reason}), "%s step %d", sc.Name, i+1)
+					Expect([]any{got.Outcome, got.Reason}).To(Equal([]any{want.Outcome, want.Reason}), "%s step %d", sc.Name, i+1)
 				}
 			}
 		}
@@ -169,7 +170,7 @@ while read line; do case "$line" in *'"op":"shutdown"'*) echo '{"id":"1"}'; exit
 `))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c.Ignored()).To(Equal([]string{"refersh", "telepathy"}))
-		Expect(c.Capabilities()).To(Equal([]scenarios.Capability{scenarios.CapRefresh}))
+		Expect(c.Capabilities()).To(Equal([]contract.Capability{contract.CapRefresh}))
 	})
 
 	It("stops at once when a child it left behind holds its output open", func() {

@@ -161,7 +161,7 @@ func (s *Suite) begin(r *Record) []string {
 			step.Error = r.Mask(st.Err.Error())
 		}
 		for _, c := range st.Calls {
-			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: c.Outcome, Reason: c.Reason, Detail: r.Mask(c.Detail)})
+			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: string(c.Outcome), Reason: string(c.Reason), Detail: r.Mask(c.Detail)})
 		}
 		run.Steps = append(run.Steps, step)
 	}

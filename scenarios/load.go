@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator"
@@ -232,8 +233,8 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		}
 	}
 	for i, c := range sc.Requires {
-		if !slices.Contains(Capabilities(), c) {
-			msgs = append(msgs, at(item(node("requires"), i), "unknown capability %q (known: %s)", c, joined(Capabilities())))
+		if !slices.Contains(contract.Capabilities(), c) {
+			msgs = append(msgs, at(item(node("requires"), i), "unknown capability %q (known: %s)", c, joined(contract.Capabilities())))
 		}
 	}
 	msgs = append(msgs, checkCounts(yamldoc.Child(node("expect"), "counts"), sc.Expect.Counts)...)
@@ -266,8 +267,8 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 		}
 	}
 	for _, st := range sc.Steps {
-		if st.Call != nil && st.Call.ClientCredentials && !slices.Contains(sc.Requires, CapClientCredentials) {
-			msgs = append(msgs, at(&yaml.Node{Line: st.Line, Column: st.Column}, "a client_credentials call needs %q in requires", CapClientCredentials))
+		if st.Call != nil && st.Call.ClientCredentials && !slices.Contains(sc.Requires, contract.CapClientCredentials) {
+			msgs = append(msgs, at(&yaml.Node{Line: st.Line, Column: st.Column}, "a client_credentials call needs %q in requires", contract.CapClientCredentials))
 		}
 	}
 	users := map[string]bool{}
@@ -538,14 +539,14 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 			if len(s.Expect.OneOf) > 0 {
 				n = e.Content[i] // each alternative where it is written
 			}
-			if !slices.Contains(Outcomes(), alt.Outcome) {
-				msgs = append(msgs, at(n, "expect: unknown outcome %q (known: %s)", alt.Outcome, strings.Join(Outcomes(), ", ")))
+			if !slices.Contains(ExpectableOutcomes(), alt.Outcome) {
+				msgs = append(msgs, at(n, "expect: unknown outcome %q (known: %s)", alt.Outcome, joined(ExpectableOutcomes())))
 			}
-			if alt.Reason != "" && alt.Outcome != OutcomeReauthorize {
+			if alt.Reason != "" && alt.Outcome != contract.OutcomeReauthorize {
 				msgs = append(msgs, at(n, "expect.reason: only a reauthorize outcome has a reason"))
 			}
-			if alt.Reason != "" && !slices.Contains(ReauthorizeReasons(), alt.Reason) {
-				msgs = append(msgs, at(n, "expect.reason: unknown reason %q (known: %s)", alt.Reason, strings.Join(ReauthorizeReasons(), ", ")))
+			if alt.Reason != "" && !alt.Reason.Known() {
+				msgs = append(msgs, at(n, "expect.reason: unknown reason %q (known: %s)", alt.Reason, joined(contract.Reasons())))
 			}
 		}
 	}

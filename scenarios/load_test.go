@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
@@ -249,7 +250,7 @@ expect:
 		Expect(want).To(Equal(scenarios.Expect{Outcome: "reauthorize", Reason: "expired"}))
 		want, set = sc.Steps[1].Expected()
 		Expect(set).To(BeTrue())
-		Expect(want.Outcome).To(Equal("ok"), "calls expect ok unless told")
+		Expect(want.Outcome).To(Equal(contract.OutcomeOK), "calls expect ok unless told")
 		_, set = sc.Steps[3].Expected()
 		Expect(set).To(BeFalse(), "an advance expects nothing")
 		Expect(sc.Expect.Counts["refreshes"].Holds(4)).To(BeTrue())

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/fault"
@@ -35,9 +36,9 @@ type Scenario struct {
 	Client string `yaml:"client"`
 	// Requires lists the capabilities a client must have for the scenario
 	// to run; a client without one is reported as skipped.
-	Requires []Capability `yaml:"requires"`
-	Steps    []Step       `yaml:"steps"`
-	Expect   Expectations `yaml:"expect"`
+	Requires []contract.Capability `yaml:"requires"`
+	Steps    []Step                `yaml:"steps"`
+	Expect   Expectations          `yaml:"expect"`
 	// Waive names checks that cannot fairly judge this scenario, each with
 	// the reason (e.g. no-expired-access-token when the provider does not
 	// say when access tokens expire). A waived check is reported as skipped
@@ -46,36 +47,6 @@ type Scenario struct {
 
 	// File is where the scenario was read from.
 	File string `yaml:"-"`
-}
-
-// Capability is something a client under test can do.
-type Capability string
-
-// The capabilities scenarios may require.
-const (
-	// CapRefresh: the client keeps a refresh token and refreshes with it.
-	CapRefresh Capability = "refresh"
-	// CapRestart: the client persists its tokens in its state directory and
-	// finds them again after a process restart.
-	CapRestart Capability = "restart"
-	// CapConcurrency: the client serves several API calls at once.
-	CapConcurrency Capability = "concurrency"
-	// CapLogout: the client logs out, revoking its tokens (RFC 7009).
-	CapLogout Capability = "logout"
-	// CapSecretRotation: the client reads its client secret again when it is
-	// rotated.
-	CapSecretRotation Capability = "secret_rotation"
-	// CapSharedState: several processes of the client can share one state
-	// directory.
-	CapSharedState Capability = "shared_state"
-	// CapClientCredentials: the client calls the API as itself, with the
-	// client credentials grant.
-	CapClientCredentials Capability = "client_credentials"
-)
-
-// Capabilities lists every capability, in a stable order.
-func Capabilities() []Capability {
-	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials}
 }
 
 // Step is one entry of the timeline: exactly one action, with an optional
@@ -202,45 +173,9 @@ const (
 // Callbacks lists the values of a callback step.
 func Callbacks() []string { return []string{CallbackForged, CallbackReplayed} }
 
-// Outcomes of a client call, as the harness classifies them.
-const (
-	// OutcomeOK: the API answered with the client's token.
-	OutcomeOK = "ok"
-	// OutcomeReauthorize: the client reported that the user must authorize again.
-	OutcomeReauthorize = "reauthorize"
-	// OutcomeInteractionRequired: the client reported that the user must
-	// interact (step-up, consent) before the grant works again.
-	OutcomeInteractionRequired = "interaction_required"
-	// OutcomeConfigurationError: the client reported its own configuration
-	// (client id or secret) as wrong.
-	OutcomeConfigurationError = "configuration_error"
-	// OutcomeTemporaryError: the client reported a transient failure.
-	OutcomeTemporaryError = "temporary_error"
-	// OutcomeUnauthorized: the API refused the client's token.
-	OutcomeUnauthorized = "unauthorized"
-	// OutcomeError: any other failure.
-	OutcomeError = "error"
-	// OutcomeAny: the scenario does not mind how the call ends.
-	OutcomeAny = "any"
-)
-
-// Reasons a reauthorize outcome may give, and an expectation may name.
-const (
-	ReasonRevoked        = "revoked"
-	ReasonExpired        = "expired"
-	ReasonReuseDetected  = "reuse_detected"
-	ReasonTestingApp     = "testing_app_expired"
-	ReasonNoGrant        = "no_grant"
-	ReasonNoRefreshToken = "no_refresh_token"
-	ReasonLostRefresh    = "lost_refresh_response"
-	ReasonUnknown        = "unknown"
-)
-
-// ReauthorizeReasons lists the reasons a client may give for a reauthorize.
-func ReauthorizeReasons() []string {
-	return []string{ReasonRevoked, ReasonExpired, ReasonReuseDetected, ReasonTestingApp, ReasonNoGrant,
-		ReasonNoRefreshToken, ReasonLostRefresh, ReasonUnknown}
-}
+// OutcomeAny is what an expectation names when the scenario does not mind
+// how the call ends; no client answers it.
+const OutcomeAny contract.Outcome = "any"
 
 // MaxWallDelay bounds the wall time a latency or hang fault may hold a
 // request: those faults take real time (a client's timeout is real), and a
@@ -251,11 +186,9 @@ const MaxWallDelay = 10 * time.Second
 // expiry arithmetic stops meaning anything.
 const MaxSimDuration = 100 * 365 * 24 * time.Hour
 
-// Outcomes lists the outcomes an expectation may name.
-func Outcomes() []string {
-	return []string{OutcomeOK, OutcomeReauthorize, OutcomeInteractionRequired, OutcomeConfigurationError,
-		OutcomeTemporaryError, OutcomeUnauthorized, OutcomeError, OutcomeAny}
-}
+// ExpectableOutcomes lists the outcomes an expectation may name: the
+// protocol's, and OutcomeAny.
+func ExpectableOutcomes() []contract.Outcome { return append(contract.Outcomes(), OutcomeAny) }
 
 // Expect is how a step's calls must end: an outcome and, for reauthorize,
 // optionally the reason ("revoked", "expired"...). Written `expect: ok` or
@@ -264,8 +197,8 @@ func Outcomes() []string {
 // clients may differ (one retries within the call and succeeds, another
 // reports the failure and retries at the next), the scenario says so.
 type Expect struct {
-	Outcome string `yaml:"outcome"`
-	Reason  string `yaml:"reason"`
+	Outcome contract.Outcome `yaml:"outcome"`
+	Reason  contract.Reason  `yaml:"reason"`
 	// OneOf, when set, holds the alternatives and Outcome is empty.
 	OneOf []Expect `yaml:"-"`
 }
@@ -275,7 +208,7 @@ type Expect struct {
 func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		e.Outcome = n.Value
+		e.Outcome = contract.Outcome(n.Value)
 		return nil
 	case yaml.SequenceNode:
 		if len(n.Content) == 0 {
@@ -309,7 +242,7 @@ func (e Expect) Alternatives() []Expect {
 }
 
 // Matches reports whether a call that ended with outcome and reason meets e.
-func (e Expect) Matches(outcome, reason string) bool {
+func (e Expect) Matches(outcome contract.Outcome, reason contract.Reason) bool {
 	for _, a := range e.Alternatives() {
 		if a.Outcome == OutcomeAny || (a.Outcome == outcome && (a.Reason == "" || a.Reason == reason)) {
 			return true
@@ -323,9 +256,9 @@ func (e Expect) String() string {
 	alts := e.Alternatives()
 	out := make([]string, len(alts))
 	for i, a := range alts {
-		out[i] = a.Outcome
+		out[i] = string(a.Outcome)
 		if a.Reason != "" {
-			out[i] += " (" + a.Reason + ")"
+			out[i] += " (" + string(a.Reason) + ")"
 		}
 	}
 	return strings.Join(out, " or ")
@@ -547,7 +480,7 @@ func (s Step) Expected() (Expect, bool) {
 		return *s.Expect, true
 	}
 	if s.Calls() > 0 && s.Callback == "" {
-		return Expect{Outcome: OutcomeOK}, true
+		return Expect{Outcome: contract.OutcomeOK}, true
 	}
 	return Expect{}, false
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/family"
@@ -481,9 +482,9 @@ var _ = Describe("Schema", func() {
 			func(pointer string, want []string) {
 				Expect(stringList(pointerAt(doc, pointer))).To(ConsistOf(want), "%s differs from the Go list", pointer)
 			},
-			Entry("outcomes", "/$defs/outcome/enum", scenarios.Outcomes()),
-			Entry("reauthorize reasons", "/$defs/expect/oneOf/1/properties/reason/enum", scenarios.ReauthorizeReasons()),
-			Entry("capabilities", "/$defs/capability/enum", stringsOf(scenarios.Capabilities())),
+			Entry("outcomes", "/$defs/outcome/enum", stringsOf(scenarios.ExpectableOutcomes())),
+			Entry("reauthorize reasons", "/$defs/expect/oneOf/1/properties/reason/enum", stringsOf(contract.Reasons())),
+			Entry("capabilities", "/$defs/capability/enum", stringsOf(contract.Capabilities())),
 			Entry("counters", "/$defs/counts/propertyNames/enum", slices.Collect(maps.Keys(scenarios.Counters))),
 			Entry("callbacks", "/$defs/stepMapping/properties/callback/enum", scenarios.Callbacks()),
 			Entry("fault kinds", "/$defs/faultKind/enum", stringsOf(fault.Kinds())),
@@ -493,12 +494,16 @@ var _ = Describe("Schema", func() {
 			Entry("deviations", "/$defs/deviation/enum", stringsOf(profile.Deviations())),
 			Entry("rotation modes", "/$defs/rotation/enum", stringsOf([]profile.Rotation{
 				profile.RotationNone, profile.RotationRotate, profile.RotationRotateWithGrace, profile.RotationRotateKeepOld})),
+			// The harness hands a client the profile's rotation and offline
+			// access rule as they are: the protocol must have every value.
+			Entry("rotation modes, as the client protocol names them", "/$defs/rotation/enum", stringsOf(contract.Rotations())),
 			Entry("reuse detection modes", "/$defs/reuseDetection/enum", stringsOf([]profile.ReuseDetection{
 				profile.ReuseOff, profile.ReuseRevokeFamily})),
 			Entry("absolute lifetime modes", "/$defs/absoluteMode/enum", stringsOf([]profile.AbsoluteMode{
 				profile.AbsoluteSliding, profile.AbsoluteInherited})),
 			Entry("offline access rules", "/$defs/offlineAccess/enum", stringsOf([]profile.OfflineAccess{
 				profile.OfflineScope, profile.OfflineAccessType})),
+			Entry("offline access rules, as the client protocol names them", "/$defs/offlineAccess/enum", stringsOf(contract.OfflineAccesses())),
 			Entry("reconsent modes", "/$defs/reconsent/enum", stringsOf([]profile.Reconsent{
 				profile.ReconsentKeep, profile.ReconsentRevoke})),
 			Entry("revoke reasons", "/$defs/revoke/properties/reason/enum", []string{

@@ -14,11 +14,11 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/conformance"
-	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -65,10 +65,10 @@ func (c goClient) Version() string  { return c.version }
 
 // Capabilities: the reference can do everything a scenario may ask of a
 // user's token manager; it makes no client credentials calls.
-func (c goClient) Capabilities() []scenarios.Capability {
-	var caps []scenarios.Capability
-	for _, c := range scenarios.Capabilities() {
-		if c != scenarios.CapClientCredentials {
+func (c goClient) Capabilities() []contract.Capability {
+	var caps []contract.Capability
+	for _, c := range contract.Capabilities() {
+		if c != contract.CapClientCredentials {
 			caps = append(caps, c)
 		}
 	}

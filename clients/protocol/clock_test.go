@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/protocol"
 )
 
@@ -79,14 +80,14 @@ var _ = Describe("Serve", func() {
 	// each request with the clock's reading when it was handled.
 	serve := func(clock *protocol.Clock, lines ...string) map[string]time.Time {
 		var out strings.Builder
-		err := protocol.Serve(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, protocol.Hello{Name: "t"}, clock,
-			func(context.Context, protocol.Request) protocol.Response {
-				return protocol.Response{Detail: clock.Now().Format(time.RFC3339Nano)}
+		err := protocol.Serve(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, contract.Hello{Name: "t"}, clock,
+			func(context.Context, contract.Request) contract.Response {
+				return contract.Response{Detail: clock.Now().Format(time.RFC3339Nano)}
 			})
 		Expect(err).NotTo(HaveOccurred())
 		seen := map[string]time.Time{}
 		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
-			var resp protocol.Response
+			var resp contract.Response
 			Expect(json.Unmarshal([]byte(l), &resp)).To(Succeed())
 			if resp.Detail != "" {
 				t, err := time.Parse(time.RFC3339Nano, resp.Detail)
@@ -117,8 +118,10 @@ var _ = Describe("Serve", func() {
 
 	It("serves without a clock", func() {
 		var out strings.Builder
-		err := protocol.Serve(strings.NewReader(`{"id":"1","op":"call","now":"2026-01-05T10:00:00Z"}`+"\n"), &out, protocol.Hello{Name: "t"}, nil,
-			func(context.Context, protocol.Request) protocol.Response { return protocol.Response{Outcome: "ok"} })
+		err := protocol.Serve(strings.NewReader(`{"id":"1","op":"call","now":"2026-01-05T10:00:00Z"}`+"\n"), &out, contract.Hello{Name: "t"}, nil,
+			func(context.Context, contract.Request) contract.Response {
+				return contract.Response{Outcome: contract.OutcomeOK}
+			})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out.String()).To(ContainSubstring(`{"id":"1","outcome":"ok"}`))
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/internal/flaw"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 )
@@ -47,7 +48,9 @@ type Build func(tokenmanager.Config) (*tokenmanager.Manager, error)
 
 // Result is how an operation ended, in the protocol's outcomes.
 type Result struct {
-	Outcome, Reason, Detail string
+	Outcome contract.Outcome
+	Reason  contract.Reason
+	Detail  string
 }
 
 // App is one running application: a manager on the state directory, and
@@ -134,7 +137,7 @@ func (a *App) CompleteAuthorization(ctx context.Context, callback string) Result
 	a.mu.Unlock()
 	u, err := url.Parse(callback)
 	if err != nil {
-		return Result{Outcome: "error", Detail: err.Error()}
+		return Result{Outcome: contract.OutcomeError, Detail: err.Error()}
 	}
 	q := u.Query()
 	if !a.anyCallback {
@@ -143,15 +146,15 @@ func (a *App) CompleteAuthorization(ctx context.Context, callback string) Result
 		// callback is believed, an error included.
 		switch state := q.Get("state"); {
 		case pending == nil:
-			return Result{Outcome: "error", Detail: "no authorization is in progress: the callback is a replay, or was never asked for"}
+			return Result{Outcome: contract.OutcomeError, Detail: "no authorization is in progress: the callback is a replay, or was never asked for"}
 		case state == "":
-			return Result{Outcome: "error", Detail: "the callback has no state"}
+			return Result{Outcome: contract.OutcomeError, Detail: "the callback has no state"}
 		case subtle.ConstantTimeCompare([]byte(state), []byte(pending.State)) != 1:
-			return Result{Outcome: "error", Detail: "the callback's state does not match the authorization in progress"}
+			return Result{Outcome: contract.OutcomeError, Detail: "the callback's state does not match the authorization in progress"}
 		}
 	}
 	if q.Get("error") != "" {
-		return Result{Outcome: "error", Detail: "authorization refused: " + q.Get("error") + " " + q.Get("error_description")}
+		return Result{Outcome: contract.OutcomeError, Detail: "authorization refused: " + q.Get("error") + " " + q.Get("error_description")}
 	}
 	if pending == nil {
 		pending = &tokenmanager.Authorization{}
@@ -173,9 +176,9 @@ func (a *App) Call(ctx context.Context) (Result, error) {
 	}
 	resp.Body.Close()
 	switch out := tokenmanager.APIOutcome(resp.StatusCode); out {
-	case "ok":
+	case contract.OutcomeOK:
 		return Result{Outcome: out}, nil
-	case "unauthorized":
+	case contract.OutcomeUnauthorized:
 		return Result{Outcome: out, Detail: resp.Status}, nil
 	default:
 		return Result{Outcome: out, Detail: "the API answered " + resp.Status}, nil
@@ -188,7 +191,7 @@ func (a *App) Logout(ctx context.Context) Result { return classify(a.m.Logout(ct
 // classify maps the reference's errors onto the protocol's outcomes.
 func classify(err error) Result {
 	outcome, reason := tokenmanager.Outcome(err)
-	res := Result{Outcome: outcome, Reason: string(reason)}
+	res := Result{Outcome: outcome, Reason: reason}
 	if err != nil {
 		res.Detail = err.Error()
 	}

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/simulator"
@@ -100,7 +101,7 @@ func exchanges(srv *simulator.Server) int {
 func signedIn(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App, *simulator.Server) {
 	GinkgoHelper()
 	app, srv, client := started(ctx, tune...)
-	Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+	Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", contract.OutcomeOK))
 	return app, srv
 }
 
@@ -136,8 +137,8 @@ func apiCases() []TableEntry {
 	}
 	var cases struct {
 		API []struct {
-			Status  int    `json:"status"`
-			Outcome string `json:"outcome"`
+			Status  int              `json:"status"`
+			Outcome contract.Outcome `json:"outcome"`
 		} `json:"api"`
 	}
 	if err := json.Unmarshal(b, &cases); err != nil {
@@ -152,7 +153,7 @@ func apiCases() []TableEntry {
 
 var _ = Describe("The reference application's API call", func() {
 	DescribeTable("ends with the outcome the shared cases give the API's status",
-		func(ctx SpecContext, status int, want string) {
+		func(ctx SpecContext, status int, want contract.Outcome) {
 			app, srv := signedIn(ctx)
 			// Every answer of the resource, the retry after a 401 included.
 			fault(srv, map[string]any{"kind": "error", "status": status, "match": map[string]any{"endpoint": "resource"}})
@@ -164,7 +165,7 @@ var _ = Describe("The reference application's API call", func() {
 	)
 
 	DescribeTable("ends with the outcome clients/adapters/README.md gives other answers",
-		func(ctx SpecContext, answer map[string]any, want string) {
+		func(ctx SpecContext, answer map[string]any, want contract.Outcome) {
 			app, srv := signedIn(ctx)
 			if answer != nil {
 				answer["match"] = map[string]any{"endpoint": "resource"}
@@ -174,17 +175,17 @@ var _ = Describe("The reference application's API call", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
 		},
-		Entry("the API's own 200", nil, "ok"),
-		Entry("401 from the API itself, after a refresh and a retry", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token"}, "unauthorized"),
-		Entry("429 with Retry-After", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
-		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+		Entry("the API's own 200", nil, contract.OutcomeOK),
+		Entry("401 from the API itself, after a refresh and a retry", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token"}, contract.OutcomeUnauthorized),
+		Entry("429 with Retry-After", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, contract.OutcomeTemporaryError),
+		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, contract.OutcomeTemporaryError),
 	)
 
 	It("ends with temporary_error when the API refuses the connection", func(ctx SpecContext) {
 		app, _ := signedIn(ctx, func(s *refapp.Settings) { s.Resource = refusedURL() })
 		res, err := app.Call(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+		Expect(res.Outcome).To(Equal(contract.OutcomeTemporaryError), "detail: %s", res.Detail)
 	})
 
 	It("ends with temporary_error when the API does not answer in time", func(ctx SpecContext) {
@@ -194,7 +195,7 @@ var _ = Describe("The reference application's API call", func() {
 		defer cancel()
 		res, err := app.Call(short)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+		Expect(res.Outcome).To(Equal(contract.OutcomeTemporaryError), "detail: %s", res.Detail)
 	})
 })
 
@@ -202,16 +203,16 @@ var _ = Describe("The reference application's callback", func() {
 	It("is taken once: the same callback again is refused without a token request", func(ctx SpecContext) {
 		app, srv, client := started(ctx)
 		back := redirect(app, client)
-		Expect(app.CompleteAuthorization(ctx, back)).To(HaveField("Outcome", "ok"))
+		Expect(app.CompleteAuthorization(ctx, back)).To(HaveField("Outcome", contract.OutcomeOK))
 		By("the browser reloading the redirect")
 		res := app.CompleteAuthorization(ctx, back)
-		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Outcome).To(Equal(contract.OutcomeError))
 		Expect(res.Detail).To(ContainSubstring("no authorization is in progress"))
 		Expect(exchanges(srv)).To(Equal(1), "the code went once")
 		By("the grant the first callback gave")
 		call, err := app.Call(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(call.Outcome).To(Equal("ok"), "detail: %s", call.Detail)
+		Expect(call.Outcome).To(Equal(contract.OutcomeOK), "detail: %s", call.Detail)
 	})
 
 	DescribeTable("refuses a callback that does not bring the state back, without a token request, and spends the authorization",
@@ -219,12 +220,12 @@ var _ = Describe("The reference application's callback", func() {
 			app, srv, client := started(ctx)
 			back := redirect(app, client)
 			res := app.CompleteAuthorization(ctx, withQuery(back, "state", state))
-			Expect(res.Outcome).To(Equal("error"))
+			Expect(res.Outcome).To(Equal(contract.OutcomeError))
 			Expect(res.Detail).To(ContainSubstring(want))
 			Expect(exchanges(srv)).To(BeZero())
 			By("the genuine callback after it")
 			res = app.CompleteAuthorization(ctx, back)
-			Expect(res.Outcome).To(Equal("error"))
+			Expect(res.Outcome).To(Equal(contract.OutcomeError))
 			Expect(exchanges(srv)).To(BeZero())
 		},
 		Entry("a state the application never sent", "attacker-state", "does not match"),
@@ -234,24 +235,24 @@ var _ = Describe("The reference application's callback", func() {
 	It("refuses a callback when no authorization is in progress", func(ctx SpecContext) {
 		app, srv, _ := started(ctx)
 		res := app.CompleteAuthorization(ctx, simulator.DemoRedirectURI+"?code=abc&state=def")
-		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Outcome).To(Equal(contract.OutcomeError))
 		Expect(res.Detail).To(ContainSubstring("no authorization is in progress"))
 		Expect(exchanges(srv)).To(BeZero())
 	})
 
 	It("refuses an id_token whose nonce is not the one sent, and keeps the grant it had", func(ctx SpecContext) {
 		app, srv, client := started(ctx)
-		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", contract.OutcomeOK))
 		// A code from another authorization, as an attacker injects one:
 		// its id_token carries that authorization's nonce.
 		back := redirect(app, client, func(q url.Values) { q.Set("nonce", "another-authorization") })
 		res := app.CompleteAuthorization(ctx, back)
-		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Outcome).To(Equal(contract.OutcomeError))
 		Expect(res.Detail).To(ContainSubstring("the id_token's nonce does not match"))
 		Expect(exchanges(srv)).To(Equal(2))
 		call, err := app.Call(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(call.Outcome).To(Equal("ok"), "detail: %s", call.Detail)
+		Expect(call.Outcome).To(Equal(contract.OutcomeOK), "detail: %s", call.Detail)
 	})
 
 	It("refuses the id_token of a provider that answers with another nonce", func(ctx SpecContext) {
@@ -259,11 +260,11 @@ var _ = Describe("The reference application's callback", func() {
 		back := redirect(app, client)
 		fault(srv, map[string]any{"kind": "deviation", "deviation": "id_token_nonce_mismatch"})
 		res := app.CompleteAuthorization(ctx, back)
-		Expect(res.Outcome).To(Equal("error"))
+		Expect(res.Outcome).To(Equal(contract.OutcomeError))
 		Expect(res.Detail).To(ContainSubstring("the id_token's nonce does not match"))
 		call, err := app.Call(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect([]string{call.Outcome, call.Reason}).To(Equal([]string{"reauthorize", "no_grant"}), "nothing was kept")
+		Expect([]any{call.Outcome, call.Reason}).To(Equal([]any{contract.OutcomeReauthorize, contract.ReasonNoGrant}), "nothing was kept")
 	})
 
 	It("asks for no id_token when the scopes have no openid", func(ctx SpecContext) {
@@ -273,7 +274,7 @@ var _ = Describe("The reference application's callback", func() {
 		u, err := url.Parse(raw)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(u.Query().Has("nonce")).To(BeFalse())
-		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", "ok"))
+		Expect(app.CompleteAuthorization(ctx, redirect(app, client))).To(HaveField("Outcome", contract.OutcomeOK))
 	})
 
 	DescribeTable("ends with temporary_error when the code exchange fails in passing",
@@ -283,7 +284,7 @@ var _ = Describe("The reference application's callback", func() {
 			failure["match"] = map[string]any{"endpoint": "token", "grant_type": "authorization_code"}
 			fault(srv, failure)
 			res := app.CompleteAuthorization(ctx, back)
-			Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
+			Expect(res.Outcome).To(Equal(contract.OutcomeTemporaryError), "detail: %s", res.Detail)
 		},
 		Entry("503", map[string]any{"kind": "error", "status": 503}),
 		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}),
@@ -293,7 +294,7 @@ var _ = Describe("The reference application's callback", func() {
 
 var _ = Describe("The reference application's logout", func() {
 	DescribeTable("reads the revocation's answer by the outcome table, and forgets the grant whatever it was",
-		func(ctx SpecContext, answer map[string]any, want string) {
+		func(ctx SpecContext, answer map[string]any, want contract.Outcome) {
 			app, srv := signedIn(ctx)
 			if answer != nil {
 				answer["match"] = map[string]any{"endpoint": "revoke"}
@@ -303,12 +304,12 @@ var _ = Describe("The reference application's logout", func() {
 			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
 			res, err := app.Call(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			Expect([]string{res.Outcome, res.Reason}).To(Equal([]string{"reauthorize", "no_grant"}), "detail: %s", res.Detail)
+			Expect([]any{res.Outcome, res.Reason}).To(Equal([]any{contract.OutcomeReauthorize, contract.ReasonNoGrant}), "detail: %s", res.Detail)
 		},
-		Entry("revoked", nil, "ok"),
-		Entry("503", map[string]any{"kind": "error", "status": 503}, "temporary_error"),
-		Entry("429", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
-		Entry("invalid_client", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_client"}, "configuration_error"),
-		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+		Entry("revoked", nil, contract.OutcomeOK),
+		Entry("503", map[string]any{"kind": "error", "status": 503}, contract.OutcomeTemporaryError),
+		Entry("429", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, contract.OutcomeTemporaryError),
+		Entry("invalid_client", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_client"}, contract.OutcomeConfigurationError),
+		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, contract.OutcomeTemporaryError),
 	)
 })

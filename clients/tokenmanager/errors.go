@@ -9,37 +9,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
-)
 
-// Reason says why a grant is dead, as far as the provider's answer tells.
-// It is for diagnostics and for what the user is told; the decision that
-// the grant is dead rests on the OAuth error code, never on the text.
-type Reason string
-
-// Reasons a grant needs the user to authorize again.
-const (
-	ReasonRevoked       Reason = "revoked"
-	ReasonExpired       Reason = "expired"
-	ReasonReuseDetected Reason = "reuse_detected"
-	// ReasonTestingApp: a grant that died seven days after consent, as
-	// Google's do for apps in Testing status: a configuration problem to fix
-	// in the provider's console, not something the user did.
-	ReasonTestingApp Reason = "testing_app_expired"
-	// ReasonNoGrant: nothing is stored; the user never authorized or logged out.
-	ReasonNoGrant Reason = "no_grant"
-	// ReasonNoRefreshToken: the provider issued no refresh token (offline access not granted).
-	ReasonNoRefreshToken Reason = "no_refresh_token"
-	// ReasonLostRefresh: a refresh's answer was lost and the provider's grace
-	// window for retrying it has passed: the new refresh token is gone.
-	ReasonLostRefresh Reason = "lost_refresh_response"
-	ReasonUnknown     Reason = "unknown"
+	"github.com/oauthsim/oauthsim/clients/contract"
 )
 
 // ReauthorizationRequired is the terminal error: the grant is dead and only
 // a new authorization by the user brings it back. The manager sends no
 // further refresh for it.
 type ReauthorizationRequired struct {
-	Reason Reason
+	// Reason says why, as far as the provider's answer tells: for
+	// diagnostics and for what the user is told.
+	Reason contract.Reason
 	// Code and Description are the provider's error, when it gave one.
 	Code, Description string
 	Status            int
@@ -99,31 +79,31 @@ func (e *TemporaryError) Unwrap() error { return e.Err }
 
 // deadReason reads a dead grant's error for why it died: provider texts and
 // codes, then the grant's age for a testing app's seven days.
-func deadReason(code, description string, grantAge time.Duration) Reason {
+func deadReason(code, description string, grantAge time.Duration) contract.Reason {
 	d := strings.ToLower(description)
 	switch {
 	case strings.Contains(d, "reuse"):
-		return ReasonReuseDetected
+		return contract.ReasonReuseDetected
 	case grantAge >= 7*24*time.Hour && grantAge < 8*24*time.Hour && strings.Contains(d, "expired or revoked"):
 		// Google says only "Token has been expired or revoked."; a grant
 		// dying in its eighth day is the testing-app signature.
-		return ReasonTestingApp
+		return contract.ReasonTestingApp
 	case strings.Contains(d, "aadsts700082"), strings.Contains(d, "aadsts700084"), strings.Contains(d, "inactiv"):
-		return ReasonExpired
+		return contract.ReasonExpired
 	case strings.Contains(d, "aadsts50173"), strings.Contains(d, "revoked"):
-		return ReasonRevoked
+		return contract.ReasonRevoked
 	case strings.Contains(d, "expired"):
-		return ReasonExpired
+		return contract.ReasonExpired
 	}
-	return ReasonUnknown
+	return contract.ReasonUnknown
 }
 
 // Outcome names how an operation that returned err ended, in the words of
-// the oauthsim client protocol (clients/PROTOCOL.md): ok, reauthorize (with
-// the reason), interaction_required, configuration_error, temporary_error
-// or error. It is what an application tells its user, and what the
-// conformance harness checks against the provider's truth.
-func Outcome(err error) (outcome string, reason Reason) {
+// the oauthsim client protocol (clients/PROTOCOL.md, package contract): ok,
+// reauthorize (with the reason), interaction_required, configuration_error,
+// temporary_error or error. It is what an application tells its user, and
+// what the conformance harness checks against the provider's truth.
+func Outcome(err error) (outcome contract.Outcome, reason contract.Reason) {
 	var (
 		reauth      *ReauthorizationRequired
 		interaction *InteractionRequired
@@ -132,17 +112,17 @@ func Outcome(err error) (outcome string, reason Reason) {
 	)
 	switch {
 	case err == nil:
-		return "ok", ""
+		return contract.OutcomeOK, ""
 	case errors.As(err, &reauth):
-		return "reauthorize", reauth.Reason
+		return contract.OutcomeReauthorize, reauth.Reason
 	case errors.As(err, &interaction):
-		return "interaction_required", ""
+		return contract.OutcomeInteractionRequired, ""
 	case errors.As(err, &config):
-		return "configuration_error", ""
+		return contract.OutcomeConfigurationError, ""
 	case errors.As(err, &temporary), errors.Is(err, context.DeadlineExceeded), NoAnswer(err):
-		return "temporary_error", ""
+		return contract.OutcomeTemporaryError, ""
 	}
-	return "error", ""
+	return contract.OutcomeError, ""
 }
 
 // APIOutcome is what the outcome table (clients/adapters/README.md) makes of
@@ -150,16 +130,16 @@ func Outcome(err error) (outcome string, reason Reason) {
 // Content too (the class counts, not the code); unauthorized for a 401;
 // temporary_error for a 429 or a 5xx, the API throttling or failing rather
 // than refusing the grant; error for anything else.
-func APIOutcome(status int) string {
+func APIOutcome(status int) contract.Outcome {
 	switch {
 	case status >= 200 && status < 300:
-		return "ok"
+		return contract.OutcomeOK
 	case status == http.StatusUnauthorized:
-		return "unauthorized"
+		return contract.OutcomeUnauthorized
 	case status == http.StatusTooManyRequests || status >= 500:
-		return "temporary_error"
+		return contract.OutcomeTemporaryError
 	}
-	return "error"
+	return contract.OutcomeError
 }
 
 // NoAnswer reports whether err is a request that got no answer: the

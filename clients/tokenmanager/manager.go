@@ -23,6 +23,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/internal/flaw"
 )
 
@@ -235,11 +236,11 @@ func (m *Manager) current(ctx context.Context) (Token, error) {
 		return *m.cached, nil
 	}
 	if m.cfg.flaw == flaw.MemoryOnly {
-		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+		return Token{}, &ReauthorizationRequired{Reason: contract.ReasonNoGrant}
 	}
 	t, err := m.cfg.Store.Load(ctx, m.cfg.Key)
 	if errors.Is(err, ErrNoToken) {
-		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+		return Token{}, &ReauthorizationRequired{Reason: contract.ReasonNoGrant}
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("load token: %w", err)
@@ -330,7 +331,7 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		if m.usable(t) {
 			return t, nil // it dies when the access token does, not before
 		}
-		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonNoRefreshToken})
+		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: contract.ReasonNoRefreshToken})
 	}
 	now := m.cfg.Clock.Now()
 	if wait := t.Backoff.Until.Sub(now); wait > 0 && m.cfg.flaw != flaw.IgnoreRetryAfter {
@@ -351,7 +352,7 @@ func (m *Manager) refresh(ctx context.Context, stale string) (Token, error) {
 		if m.usable(t) {
 			return t, nil
 		}
-		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: ReasonLostRefresh})
+		return Token{}, m.kill(ctx, gen, &ReauthorizationRequired{Reason: contract.ReasonLostRefresh})
 	}
 	sent := now
 	params := map[string]string{"grant_type": "refresh_token", "refresh_token": t.RefreshToken}
@@ -411,7 +412,7 @@ func (m *Manager) reload(ctx context.Context) (Token, error) {
 			m.mu.Unlock()
 			return t, nil
 		case errors.Is(err, ErrNoToken):
-			return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+			return Token{}, &ReauthorizationRequired{Reason: contract.ReasonNoGrant}
 		default:
 			return Token{}, fmt.Errorf("load token: %w", err)
 		}
@@ -419,7 +420,7 @@ func (m *Manager) reload(ctx context.Context) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cached == nil {
-		return Token{}, &ReauthorizationRequired{Reason: ReasonNoGrant}
+		return Token{}, &ReauthorizationRequired{Reason: contract.ReasonNoGrant}
 	}
 	return *m.cached, nil
 }
@@ -569,7 +570,7 @@ func (m *Manager) send(ctx context.Context, req *http.Request, t Token) (*http.R
 		return resp, err
 	}
 	for range 5 {
-		if err != nil || APIOutcome(resp.StatusCode) != "temporary_error" || !rewindable(req) {
+		if err != nil || APIOutcome(resp.StatusCode) != contract.OutcomeTemporaryError || !rewindable(req) {
 			break
 		}
 		resp.Body.Close()

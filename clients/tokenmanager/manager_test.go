@@ -23,6 +23,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/simulator"
@@ -455,7 +456,7 @@ var _ = Describe("The reference token manager", func() {
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
-			Expect(dead.Reason).To(Equal(tokenmanager.ReasonReuseDetected))
+			Expect(dead.Reason).To(Equal(contract.ReasonReuseDetected))
 		})
 
 		It("is never retried after it: the grant is reported lost without another request", func() {
@@ -465,7 +466,7 @@ var _ = Describe("The reference token manager", func() {
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
-			Expect(dead.Reason).To(Equal(tokenmanager.ReasonLostRefresh))
+			Expect(dead.Reason).To(Equal(contract.ReasonLostRefresh))
 			Expect(r.refreshes()).To(Equal(1))
 			Expect(r.srv.Events().Since(0)).NotTo(ContainElement(HaveField("Kind", events.RefreshReuseDetected)))
 		})
@@ -495,7 +496,7 @@ var _ = Describe("The reference token manager", func() {
 				lose(r, first)
 				_, err := next().Token(ctx)
 				outcome, reason := tokenmanager.Outcome(err)
-				Expect([]string{outcome, string(reason)}).To(Equal([]string{"reauthorize", "lost_refresh_response"}), "%v", err)
+				Expect([]any{outcome, reason}).To(Equal([]any{contract.OutcomeReauthorize, contract.ReasonLostRefresh}), "%v", err)
 				Expect(r.refreshes()).To(Equal(1), "the superseded refresh token went again")
 				Expect(r.count(reuseDetected)).To(BeZero())
 			},
@@ -532,7 +533,7 @@ var _ = Describe("The reference token manager", func() {
 				_, err = r.m.Token(ctx)
 				var dead *tokenmanager.ReauthorizationRequired
 				Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
-				Expect(dead.Reason).To(Equal(tokenmanager.ReasonLostRefresh))
+				Expect(dead.Reason).To(Equal(contract.ReasonLostRefresh))
 				Expect(r.refreshes()).To(Equal(1))
 				Expect(r.count(reuseDetected)).To(BeZero())
 			},
@@ -544,7 +545,7 @@ var _ = Describe("The reference token manager", func() {
 
 	Describe("a dead grant", func() {
 		DescribeTable("is terminal, with the reason, and no refresh follows",
-			func(name string, kill func(r *rig), reason tokenmanager.Reason) {
+			func(name string, kill func(r *rig), reason contract.Reason) {
 				p, ok := profile.Lookup(name)
 				Expect(ok).To(BeTrue())
 				r := newRig(p)
@@ -566,15 +567,15 @@ var _ = Describe("The reference token manager", func() {
 			Entry("revoked (generic)", "generic", func(r *rig) {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice", "reason": "password_change"})
 				r.advance(58 * time.Minute)
-			}, tokenmanager.ReasonRevoked),
+			}, contract.ReasonRevoked),
 			Entry("with the error in an HTTP 200 (github: \"incorrect or expired\")", "github", func(r *rig) {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
 				r.advance(8 * time.Hour)
-			}, tokenmanager.ReasonExpired),
+			}, contract.ReasonExpired),
 			Entry("revoked by the user (google)", "google", func(r *rig) {
 				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
 				r.advance(2 * time.Hour)
-			}, tokenmanager.ReasonRevoked),
+			}, contract.ReasonRevoked),
 		)
 
 		It("names a testing app's seven-day death (google)", func() {
@@ -587,7 +588,7 @@ var _ = Describe("The reference token manager", func() {
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
-			Expect(dead.Reason).To(Equal(tokenmanager.ReasonTestingApp))
+			Expect(dead.Reason).To(Equal(contract.ReasonTestingApp))
 			Expect(dead.Description).To(Equal("Token has been expired or revoked."))
 		})
 
@@ -622,7 +623,7 @@ var _ = Describe("The reference token manager", func() {
 			_, err = r.store.Load(ctx, "alice")
 			Expect(err).NotTo(HaveOccurred(), "the grant lives")
 			outcome, _ := tokenmanager.TokenErrorOutcome(0, []byte(`{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}`), 0)
-			Expect(outcome).To(Equal("interaction_required"), "without the status either")
+			Expect(outcome).To(Equal(contract.OutcomeInteractionRequired), "without the status either")
 		})
 
 		It("tells a step-up from a dead grant, and keeps the tokens", func() {
@@ -745,7 +746,7 @@ var _ = Describe("The reference token manager", func() {
 				_, err = b.Token(ctx)
 				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
 				Expect(temp.RetryAfter).To(Equal(8 * time.Minute))
-				Expect(tokenmanager.Outcome(err)).To(Equal("temporary_error"))
+				Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeTemporaryError))
 				_, err = r.me(b)
 				Expect(errors.As(err, &temp)).To(BeTrue(), "%v", err)
 				Expect(r.refreshes()).To(Equal(1), "the restarted manager sent a refresh inside Retry-After")
@@ -849,9 +850,9 @@ var _ = Describe("The reference token manager", func() {
 			r.fault(map[string]any{"kind": "error", "situation": "interaction_required", "match": map[string]any{"grant_type": "refresh_token", "count": 1}})
 			r.advance(61 * time.Minute)
 			_, err := a.Token(ctx)
-			Expect(tokenmanager.Outcome(err)).To(Equal("interaction_required"), "%v", err)
+			Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeInteractionRequired), "%v", err)
 			_, err = b.Token(ctx)
-			Expect(tokenmanager.Outcome(err)).To(Equal("interaction_required"), "%v", err)
+			Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeInteractionRequired), "%v", err)
 			Expect(r.refreshes()).To(Equal(1))
 		})
 	})
@@ -921,7 +922,7 @@ var _ = Describe("The reference token manager", func() {
 				var refused *tokenmanager.IDTokenError
 				Expect(errors.As(err, &refused)).To(BeTrue(), "%v", err)
 				Expect(err).To(MatchError(ContainSubstring(want)))
-				Expect(tokenmanager.Outcome(err)).To(Equal("error"))
+				Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeError))
 				Expect(r.sent.sentForms("authorization_code")).To(HaveLen(2), "the code was redeemed")
 				t, err := r.m.Token(ctx)
 				Expect(err).NotTo(HaveOccurred())
@@ -1022,7 +1023,7 @@ var _ = Describe("The reference token manager", func() {
 			r.advance(5 * time.Minute)
 			again, err := signIn(r, r.m, "alice", nil)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(tokenmanager.Outcome(err)).To(Equal("ok"))
+			Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeOK))
 			Expect(withheld(r)).To(Equal(1), "the provider withheld the refresh token")
 			Expect(again.AccessToken).NotTo(Equal(first.AccessToken))
 			Expect(again.RefreshToken).To(Equal(first.RefreshToken))
@@ -1070,7 +1071,7 @@ var _ = Describe("The reference token manager", func() {
 				user := before(r)
 				t, err := signIn(r, r.m, user, nil)
 				Expect(err).To(MatchError(tokenmanager.ErrNoRefreshToken))
-				Expect(tokenmanager.Outcome(err)).To(Equal("configuration_error"))
+				Expect(tokenmanager.Outcome(err)).To(Equal(contract.OutcomeConfigurationError))
 				Expect(withheld(r)).To(Equal(1), "the provider withheld the refresh token")
 				Expect(t.RefreshToken).To(BeEmpty())
 				stored, err := r.store.Load(ctx, "alice")
@@ -1146,7 +1147,7 @@ var _ = Describe("The reference token manager", func() {
 			_, err := r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue())
-			Expect(dead.Reason).To(Equal(tokenmanager.ReasonNoGrant))
+			Expect(dead.Reason).To(Equal(contract.ReasonNoGrant))
 
 			By("a revocation that fails in passing")
 			r.authorize(r.m)

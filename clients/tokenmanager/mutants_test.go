@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/simulator/events"
@@ -218,7 +219,7 @@ var exhibits = []exhibit{
 		r.authorize(r.m)
 		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
 		r.advance(61 * time.Minute)
-		var outcomes []string
+		var outcomes []contract.Outcome
 		for range 2 {
 			_, err := r.m.Token(ctx)
 			outcome, _ := tokenmanager.Outcome(err)
@@ -226,7 +227,7 @@ var exhibits = []exhibit{
 			r.advance(10 * time.Minute)
 		}
 		Expect(r.refreshes()).To(Equal(1), "the dead grant is remembered")
-		return slices.Contains(outcomes, "temporary_error")
+		return slices.Contains(outcomes, contract.OutcomeTemporaryError)
 	}},
 	{"narrow_refresh_scope", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
@@ -243,7 +244,7 @@ var exhibits = []exhibit{
 		r := newRigWith(b, profile.Generic())
 		app := r.app(b)
 		callback := r.redirect(app)
-		Expect(app.CompleteAuthorization(ctx, callback)).To(HaveField("Outcome", "ok"))
+		Expect(app.CompleteAuthorization(ctx, callback)).To(HaveField("Outcome", contract.OutcomeOK))
 		By("the browser reloading the redirect")
 		_ = app.CompleteAuthorization(ctx, callback)
 		By("a callback with a state the application never sent")

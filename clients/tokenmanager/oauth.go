@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/internal/flaw"
 )
 
@@ -553,7 +554,7 @@ func (m *Manager) refused(ctx context.Context, gen uint64, t Token, ans answer) 
 		if !t.LostRefreshAt.IsZero() {
 			// The token went once already and its answer was lost: the
 			// provider rotated it, and this was seen as reuse.
-			dead.Reason = ReasonReuseDetected
+			dead.Reason = contract.ReasonReuseDetected
 		}
 		return m.kill(ctx, gen, dead)
 	}
@@ -574,7 +575,7 @@ func (m *Manager) classify(ans answer, age time.Duration) error {
 // protocol's outcome and, for reauthorize, the reason. The adapters of real
 // libraries answer with the same table (clients/adapters/README.md), so that
 // two clients told the same thing by a provider tell their user the same.
-func TokenErrorOutcome(status int, body []byte, age time.Duration) (string, Reason) {
+func TokenErrorOutcome(status int, body []byte, age time.Duration) (contract.Outcome, contract.Reason) {
 	return Outcome(classify(parseAnswer(status, nil, body), age, time.Time{}))
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
@@ -151,7 +152,7 @@ func conform(w io.Writer, o conformOptions) error {
 		} else {
 			fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
 			if ignored := c.Ignored(); len(ignored) > 0 {
-				fmt.Fprintf(w, "client %q: ignoring capabilities protocol %d does not have: %s\n", line, conformance.ProtocolVersion, strings.Join(ignored, ", "))
+				fmt.Fprintf(w, "client %q: ignoring capabilities protocol %d does not have: %s\n", line, contract.Version, strings.Join(ignored, ", "))
 			}
 		}
 		if name := uniqueName(clients, c.Name()); name != c.Name() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/clients/protocol"
 	"github.com/oauthsim/oauthsim/clients/refapp"
@@ -52,7 +53,7 @@ func run(mutant string) error {
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
 		Resource: env.Resource, StateDir: env.StateDir,
-		Provider: tokenmanager.Provider{OfflineAccessType: env.OfflineAccessType, Rotates: env.Rotation != "none", Grace: env.Grace},
+		Provider: tokenmanager.Provider{OfflineAccessType: env.OfflineAccessType, Rotates: env.Rotation != contract.RotationNone, Grace: env.Grace},
 		Clock:    simClock{sim: clock},
 		HTTP:     &http.Client{},
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -65,8 +66,9 @@ func run(mutant string) error {
 		return err
 	}
 	a := &adapter{app: app}
-	caps := []string{"refresh", "restart", "concurrency", "logout", "secret_rotation", "shared_state", "clock:now"}
-	return protocol.Serve(os.Stdin, os.Stdout, protocol.Hello{Name: name, Version: "dev", Capabilities: caps}, clock, a.serve)
+	caps := []contract.Capability{contract.CapRefresh, contract.CapRestart, contract.CapConcurrency, contract.CapLogout,
+		contract.CapSecretRotation, contract.CapSharedState, contract.CapClockNow}
+	return protocol.Serve(os.Stdin, os.Stdout, contract.Hello{Name: name, Version: "dev", Capabilities: caps}, clock, a.serve)
 }
 
 // simClock is the sim time of a protocol.Clock as the clockwork.Clock the
@@ -86,32 +88,32 @@ type adapter struct {
 	app *refapp.App
 }
 
-func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Response {
+func (a *adapter) serve(ctx context.Context, r contract.Request) contract.Response {
 	switch r.Op {
-	case "authorize":
+	case contract.OpAuthorize:
 		u, err := a.app.AuthorizationURL()
 		if err != nil {
-			return protocol.Response{Error: err.Error()}
+			return contract.Response{Error: err.Error()}
 		}
-		return protocol.Response{URL: u}
-	case "callback":
+		return contract.Response{URL: u}
+	case contract.OpCallback:
 		return respond(a.app.CompleteAuthorization(ctx, r.URL))
-	case "call":
+	case contract.OpCall:
 		res, err := a.app.Call(ctx)
 		if err != nil {
-			return protocol.Response{Error: err.Error()}
+			return contract.Response{Error: err.Error()}
 		}
 		return respond(res)
-	case "logout":
+	case contract.OpLogout:
 		return respond(a.app.Logout(ctx))
-	case "reload", "time":
+	case contract.OpReload, contract.OpTime:
 		// The manager reads the secret file on every token request, and
 		// Serve has set the clock from the request.
-		return protocol.Response{}
+		return contract.Response{}
 	}
-	return protocol.Response{Error: "unknown op " + r.Op}
+	return contract.Response{Error: "unknown op " + string(r.Op)}
 }
 
-func respond(r refapp.Result) protocol.Response {
-	return protocol.Response{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}
+func respond(r refapp.Result) contract.Response {
+	return contract.Response{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}
 }

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
@@ -39,7 +40,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 	It("names the library and the version linked into it", func() {
 		Expect(client.Name()).To(Equal("golang.org/x/oauth2"))
 		Expect(client.Version()).To(MatchRegexp(`^v0\.\d+\.\d+`), "the module version from the build info")
-		Expect(client.Capabilities()).To(ConsistOf(scenarios.CapRefresh, scenarios.CapRestart, scenarios.CapConcurrency, scenarios.CapSecretRotation, scenarios.CapClientCredentials),
+		Expect(client.Capabilities()).To(ConsistOf(contract.CapRefresh, contract.CapRestart, contract.CapConcurrency, contract.CapSecretRotation, contract.CapClientCredentials),
 			"no logout (x/oauth2 cannot revoke) and no shared_state (it locks nothing across processes)")
 		Expect(client.Unavailable()).To(BeEmpty(), "clock:now needs no libfaketime")
 	})
@@ -50,7 +51,8 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 		Expect(rec.Err).NotTo(HaveOccurred())
 
 		By("answering ok to the call after 61 minutes, which only a refresh makes possible")
-		var outcomes, details []string
+		var outcomes []contract.Outcome
+		var details []string
 		for _, s := range rec.Steps {
 			if s.Step.Call != nil && s.Start.Sub(rec.SimStart) >= 61*time.Minute {
 				for _, c := range s.Calls {
@@ -58,7 +60,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 				}
 			}
 		}
-		Expect(outcomes).To(Equal([]string{scenarios.OutcomeOK, scenarios.OutcomeOK}), "the calls at +1h1m and +4h1m: %q", details)
+		Expect(outcomes).To(Equal([]contract.Outcome{contract.OutcomeOK, contract.OutcomeOK}), "the calls at +1h1m and +4h1m: %q", details)
 
 		By("refreshing once per expired token, never with a 401 first")
 		var refreshes, unauthorized int
@@ -80,7 +82,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 		Expect(rec.Err).NotTo(HaveOccurred())
 		for _, s := range rec.Steps {
 			for _, c := range s.Calls {
-				Expect(c.Outcome).To(Equal(scenarios.OutcomeOK), "step %d (line %d): %s", s.Index+1, s.Step.Line, c.Detail)
+				Expect(c.Outcome).To(Equal(contract.OutcomeOK), "step %d (line %d): %s", s.Index+1, s.Step.Line, c.Detail)
 			}
 		}
 		Expect(conformance.Failures(rec)).To(BeEmpty())
@@ -94,7 +96,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 		for _, s := range rec.Steps {
 			for _, c := range s.Calls {
 				if s.Start.Sub(rec.SimStart) >= time.Hour {
-					Expect(c.Outcome).To(Equal(scenarios.OutcomeReauthorize), "step %d: %s", s.Index+1, c.Detail)
+					Expect(c.Outcome).To(Equal(contract.OutcomeReauthorize), "step %d: %s", s.Index+1, c.Detail)
 				}
 			}
 		}

@@ -40,6 +40,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/protocol"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 )
@@ -99,13 +100,14 @@ func run() error {
 	if a.grantedAt, err = loadGrantTime(a.grantPath()); err != nil {
 		return err
 	}
-	hello := protocol.Hello{
+	hello := contract.Hello{
 		Name:    library,
 		Version: linkedVersion(),
 		// No shared_state: x/oauth2 has no lock across processes, and two of
 		// them refresh the same token each on its own. No logout: x/oauth2
 		// has no RFC 7009 revocation.
-		Capabilities: []string{"refresh", "restart", "concurrency", "secret_rotation", "client_credentials", "clock:now"},
+		Capabilities: []contract.Capability{contract.CapRefresh, contract.CapRestart, contract.CapConcurrency, contract.CapSecretRotation,
+			contract.CapClientCredentials, contract.CapClockNow},
 	}
 	return protocol.Serve(os.Stdin, os.Stdout, hello, clock, a.serve)
 }
@@ -211,30 +213,30 @@ func (a *adapter) use(tok *oauth2.Token) {
 	a.client = oauth2.NewClient(a.ctx, oauth2.ReuseTokenSource(tok, a.tokens))
 }
 
-func (a *adapter) serve(ctx context.Context, r protocol.Request) protocol.Response {
-	var resp protocol.Response
+func (a *adapter) serve(ctx context.Context, r contract.Request) contract.Response {
+	var resp contract.Response
 	switch r.Op {
-	case "authorize":
+	case contract.OpAuthorize:
 		resp = a.authorize()
-	case "callback":
+	case contract.OpCallback:
 		resp = a.callback(r.URL)
-	case "call":
+	case contract.OpCall:
 		resp = a.call(ctx)
-	case "service_call":
+	case contract.OpServiceCall:
 		resp = a.serviceCall(ctx)
-	case "reload":
+	case contract.OpReload:
 		resp = a.reload()
-	case "time":
+	case contract.OpTime:
 		// Serve has set the clock from the request.
 	default:
 		// logout included: x/oauth2 cannot revoke, and the hello says so.
-		resp = protocol.Response{Error: "unsupported op " + r.Op}
+		resp = contract.Response{Error: "unsupported op " + string(r.Op)}
 	}
 	a.log.Info("served", "op", r.Op, "now", r.Now, "outcome", resp.Outcome, "reason", resp.Reason, "detail", resp.Detail, "error", resp.Error)
 	return resp
 }
 
-func (a *adapter) authorize() protocol.Response {
+func (a *adapter) authorize() contract.Response {
 	state, verifier := rand.Text(), oauth2.GenerateVerifier()
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
 	if a.env.OfflineAccessType {
@@ -243,13 +245,13 @@ func (a *adapter) authorize() protocol.Response {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.state, a.verifier = state, verifier
-	return protocol.Response{URL: a.conf.AuthCodeURL(state, opts...)}
+	return contract.Response{URL: a.conf.AuthCodeURL(state, opts...)}
 }
 
-func (a *adapter) callback(raw string) protocol.Response {
+func (a *adapter) callback(raw string) contract.Response {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return protocol.Response{Outcome: "error", Detail: "the callback URL: " + err.Error()}
+		return contract.Response{Outcome: contract.OutcomeError, Detail: "the callback URL: " + err.Error()}
 	}
 	q := u.Query()
 	a.mu.Lock()
@@ -257,9 +259,9 @@ func (a *adapter) callback(raw string) protocol.Response {
 	a.mu.Unlock()
 	switch {
 	case q.Get("error") != "":
-		return protocol.Response{Outcome: "error", Detail: "authorization refused: " + q.Get("error")}
+		return contract.Response{Outcome: contract.OutcomeError, Detail: "authorization refused: " + q.Get("error")}
 	case state == "" || q.Get("state") != state:
-		return protocol.Response{Outcome: "error", Detail: "the callback's state does not match"}
+		return contract.Response{Outcome: contract.OutcomeError, Detail: "the callback's state does not match"}
 	}
 	// Exchange takes its HTTP client from the context, a.ctx's.
 	tok, err := conf.Exchange(a.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
@@ -269,35 +271,35 @@ func (a *adapter) callback(raw string) protocol.Response {
 	tok = inSimTime(tok, a.clock)
 	grantedAt := a.clock.Now()
 	if err := saveToken(a.path, tok); err != nil {
-		return protocol.Response{Outcome: "error", Detail: err.Error()}
+		return contract.Response{Outcome: contract.OutcomeError, Detail: err.Error()}
 	}
 	if err := saveGrantTime(a.grantPath(), grantedAt); err != nil {
-		return protocol.Response{Outcome: "error", Detail: err.Error()}
+		return contract.Response{Outcome: contract.OutcomeError, Detail: err.Error()}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.state, a.verifier = "", ""
 	a.grantedAt = grantedAt
 	a.use(tok)
-	return protocol.Response{Outcome: "ok"}
+	return contract.Response{Outcome: contract.OutcomeOK}
 }
 
-func (a *adapter) call(ctx context.Context) protocol.Response {
+func (a *adapter) call(ctx context.Context) contract.Response {
 	a.mu.Lock()
 	client, grantAge := a.client, a.clock.Now().Sub(a.grantedAt)
 	a.mu.Unlock()
 	if client == nil {
-		return protocol.Response{Outcome: "reauthorize", Reason: "no_grant", Detail: "no token stored: the user has not authorized"}
+		return contract.Response{Outcome: contract.OutcomeReauthorize, Reason: contract.ReasonNoGrant, Detail: "no token stored: the user has not authorized"}
 	}
 	return a.get(ctx, client, grantAge)
 }
 
 // get makes one GET of the API through client and says how it ended;
 // grantAge is the age of the grant behind client's tokens.
-func (a *adapter) get(ctx context.Context, client *http.Client, grantAge time.Duration) protocol.Response {
+func (a *adapter) get(ctx context.Context, client *http.Client, grantAge time.Duration) contract.Response {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.env.Resource, nil)
 	if err != nil {
-		return protocol.Response{Error: err.Error()}
+		return contract.Response{Error: err.Error()}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -310,10 +312,10 @@ func (a *adapter) get(ctx context.Context, client *http.Client, grantAge time.Du
 
 // reload rebuilds the Config with the client secret now in its file, as an
 // operator's restart of the configuration would, keeping the user's token.
-func (a *adapter) reload() protocol.Response {
+func (a *adapter) reload() contract.Response {
 	conf, err := a.config()
 	if err != nil {
-		return protocol.Response{Error: err.Error()}
+		return contract.Response{Error: err.Error()}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -322,7 +324,7 @@ func (a *adapter) reload() protocol.Response {
 		a.tokens.setConfig(conf)
 	}
 	a.service = nil // the next service call gets a client with the new secret
-	return protocol.Response{}
+	return contract.Response{}
 }
 
 // serviceCall GETs the API as the client itself, through the client that
@@ -333,7 +335,7 @@ func (a *adapter) reload() protocol.Response {
 // token's expiry into sim time (see inSimTime). AuthStyle is left at
 // auto-detect here too; cc lives as long as a.service, and with it the
 // auth style it has found.
-func (a *adapter) serviceCall(ctx context.Context) protocol.Response {
+func (a *adapter) serviceCall(ctx context.Context) contract.Response {
 	a.mu.Lock()
 	if a.service == nil {
 		cc := &clientcredentials.Config{ClientID: a.conf.ClientID, ClientSecret: a.conf.ClientSecret,
@@ -362,7 +364,7 @@ func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
 // the protocol's outcomes, by what the library reports: the token
 // endpoint's error code and HTTP status in a RetrieveError, a transport
 // failure, or its own words. grantAge is how long ago the user authorized.
-func outcome(err error, grantAge time.Duration) protocol.Response {
+func outcome(err error, grantAge time.Duration) contract.Response {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		return retrieveOutcome(re, grantAge)
@@ -371,18 +373,18 @@ func outcome(err error, grantAge time.Duration) protocol.Response {
 	case tokenmanager.NoAnswer(err):
 		// A timeout, a failed connection or a dropped answer, on the way
 		// to the token endpoint or to the API.
-		return protocol.Response{Outcome: "temporary_error", Detail: err.Error()}
+		return contract.Response{Outcome: contract.OutcomeTemporaryError, Detail: err.Error()}
 	case strings.Contains(err.Error(), "oauth2: token expired and refresh token is not set"):
 		// x/oauth2's own verdict (an errors.New, so matched by its text):
 		// the access token expired and there is nothing to refresh with.
-		return protocol.Response{Outcome: "reauthorize", Reason: "no_refresh_token", Detail: err.Error()}
+		return contract.Response{Outcome: contract.OutcomeReauthorize, Reason: contract.ReasonNoRefreshToken, Detail: err.Error()}
 	case unreadableAnswer(err):
 		// A 2xx answer of the token endpoint with neither a token nor an
 		// error in it: the table's last row.
 		out, reason := tokenmanager.TokenErrorOutcome(0, nil, grantAge)
-		return protocol.Response{Outcome: out, Reason: string(reason), Detail: err.Error()}
+		return contract.Response{Outcome: out, Reason: reason, Detail: err.Error()}
 	}
-	return protocol.Response{Outcome: "error", Detail: err.Error()}
+	return contract.Response{Outcome: contract.OutcomeError, Detail: err.Error()}
 }
 
 // unreadableAnswers are x/oauth2's own words (internal/token.go,
@@ -414,7 +416,7 @@ func unreadableAnswer(err error) bool {
 // (clients/adapters/README.md), which is the reference token manager's.
 // x/oauth2 reports every error answer alike; what it means is the
 // application's to say. grantAge is how long ago the user authorized.
-func retrieveOutcome(re *oauth2.RetrieveError, grantAge time.Duration) protocol.Response {
+func retrieveOutcome(re *oauth2.RetrieveError, grantAge time.Duration) contract.Response {
 	status := 0
 	if re.Response != nil {
 		status = re.Response.StatusCode
@@ -426,16 +428,16 @@ func retrieveOutcome(re *oauth2.RetrieveError, grantAge time.Duration) protocol.
 		detail = fmt.Sprintf("oauth2: cannot fetch token: HTTP %d", status)
 	}
 	out, reason := tokenmanager.TokenErrorOutcome(status, re.Body, grantAge)
-	return protocol.Response{Outcome: out, Reason: string(reason), Detail: detail}
+	return contract.Response{Outcome: out, Reason: reason, Detail: detail}
 }
 
 // apiOutcome reads the API's answer to a call, as every adapter does.
 // x/oauth2's transport only adds the header: a 401 reaches the application
 // as it is, and is answered unauthorized.
-func apiOutcome(status int, line string) protocol.Response {
+func apiOutcome(status int, line string) contract.Response {
 	out := tokenmanager.APIOutcome(status)
-	if out == "ok" {
-		return protocol.Response{Outcome: out}
+	if out == contract.OutcomeOK {
+		return contract.Response{Outcome: out}
 	}
-	return protocol.Response{Outcome: out, Detail: "the API answered " + line}
+	return contract.Response{Outcome: out, Detail: "the API answered " + line}
 }

@@ -13,21 +13,23 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
+
+	"github.com/oauthsim/oauthsim/clients/contract"
 )
 
 // outcomeCases is ../testdata/outcomes.json, the table of
 // clients/adapters/README.md that the Node and Python adapters check too.
 type outcomeCases struct {
 	Token []struct {
-		Status   int             `json:"status"`
-		Body     json.RawMessage `json:"body"`
-		AgeHours float64         `json:"age_hours"`
-		Outcome  string          `json:"outcome"`
-		Reason   string          `json:"reason"`
+		Status   int              `json:"status"`
+		Body     json.RawMessage  `json:"body"`
+		AgeHours float64          `json:"age_hours"`
+		Outcome  contract.Outcome `json:"outcome"`
+		Reason   contract.Reason  `json:"reason"`
 	} `json:"token"`
 	API []struct {
-		Status  int    `json:"status"`
-		Outcome string `json:"outcome"`
+		Status  int              `json:"status"`
+		Outcome contract.Outcome `json:"outcome"`
 	} `json:"api"`
 }
 
@@ -64,7 +66,7 @@ var _ = Describe("The outcome table (clients/adapters/README.md)", func() {
 			c.Status, raw(c.Body), time.Duration(c.AgeHours*float64(time.Hour)), c.Outcome, c.Reason))
 	}
 	DescribeTable("reads a token endpoint's error answer, as x/oauth2 reports it, as the shared cases say",
-		func(status int, body []byte, age time.Duration, wantOutcome, wantReason string) {
+		func(status int, body []byte, age time.Duration, wantOutcome contract.Outcome, wantReason contract.Reason) {
 			re := &oauth2.RetrieveError{Response: &http.Response{StatusCode: status}, Body: body}
 			var fields struct {
 				Error string `json:"error"`
@@ -72,14 +74,14 @@ var _ = Describe("The outcome table (clients/adapters/README.md)", func() {
 			_ = json.Unmarshal(body, &fields)
 			re.ErrorCode = fields.Error
 			got := outcome(fmt.Errorf("refresh: %w", re), age)
-			Expect([]string{got.Outcome, got.Reason}).To(Equal([]string{wantOutcome, wantReason}))
+			Expect([]any{got.Outcome, got.Reason}).To(Equal([]any{wantOutcome, wantReason}))
 		}, tokenEntries)
 
 	var apiEntries []TableEntry
 	for _, c := range cases.API {
 		apiEntries = append(apiEntries, Entry(fmt.Sprintf("HTTP %d", c.Status), c.Status, c.Outcome))
 	}
-	DescribeTable("reads the API's status as the shared cases say", func(status int, want string) {
+	DescribeTable("reads the API's status as the shared cases say", func(status int, want contract.Outcome) {
 		Expect(apiOutcome(status, http.StatusText(status)).Outcome).To(Equal(want))
 	}, apiEntries)
 
@@ -112,14 +114,14 @@ var _ = Describe("The outcome table (clients/adapters/README.md)", func() {
 			var re *oauth2.RetrieveError
 			Expect(errors.As(err, &re)).To(BeFalse(), "x/oauth2's own words, not the answer: %v", err)
 			got := outcome(err, 0)
-			Expect(got.Outcome).To(Equal("temporary_error"), "%v", err)
+			Expect(got.Outcome).To(Equal(contract.OutcomeTemporaryError), "%v", err)
 
 			By("a refresh under an API call, where http.Client wraps it in a url.Error")
 			client := conf.Client(ctx, &oauth2.Token{AccessToken: "old", RefreshToken: "refresh", Expiry: time.Now().Add(-time.Hour)})
 			_, err = client.Get(srv.URL + "/api")
 			Expect(err).To(HaveOccurred())
 			got = outcome(err, 2*time.Hour)
-			Expect([]string{got.Outcome, got.Reason}).To(Equal([]string{"temporary_error", ""}), "%v", err)
+			Expect([]any{got.Outcome, got.Reason}).To(Equal([]any{contract.OutcomeTemporaryError, contract.Reason("")}), "%v", err)
 		},
 		Entry("an HTML page", "text/html; charset=utf-8", "<html><head><title>200 OK</title></head><body><h1>OK</h1></body></html>\n", false),
 		Entry("an empty body labelled JSON", "application/json", "", false),
@@ -131,6 +133,6 @@ var _ = Describe("The outcome table (clients/adapters/README.md)", func() {
 
 	It("takes x/oauth2's own words for an expired token without a refresh token as a grant without one", func() {
 		got := outcome(fmt.Errorf("Get \"http://api\": %w", fmt.Errorf("oauth2: token expired and refresh token is not set")), 0)
-		Expect([]string{got.Outcome, got.Reason}).To(Equal([]string{"reauthorize", "no_refresh_token"}))
+		Expect([]any{got.Outcome, got.Reason}).To(Equal([]any{contract.OutcomeReauthorize, contract.ReasonNoRefreshToken}))
 	})
 })
