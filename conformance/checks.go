@@ -824,7 +824,7 @@ func Failures(r *Record) map[string]string {
 func faultKinds(r *Record) map[string]fault.Kind {
 	kinds := map[string]fault.Kind{}
 	for id, f := range r.Faults {
-		kinds[id] = f.Kind
+		kinds[id] = f.Kind()
 	}
 	// A record built without the engine's list (a test's) has the events.
 	for _, e := range r.Events {
@@ -854,7 +854,7 @@ func Unexercised(r *Record) []string {
 	kinds := faultKinds(r)
 	var ids []string
 	for id, kind := range kinds {
-		if f, ok := r.Faults[id]; ok && f.Kind == fault.RateLimit && f.Limit > 0 {
+		if rl, ok := r.Faults[id].Effect.(fault.RateLimitEffect); ok && rl.Limit > 0 {
 			continue
 		}
 		if kind != fault.Skew && !fired[id] {

@@ -80,7 +80,7 @@ func judgeChecksNonce(r *Record) Judgement {
 		if e.Kind != events.FaultFired {
 			continue
 		}
-		if f, ok := r.Faults[e.Fault]; !ok || f.Kind != fault.Deviation || string(f.Deviation) != nonceMismatch {
+		if d, ok := r.Faults[e.Fault].Effect.(fault.DeviationEffect); !ok || string(d.Deviation) != nonceMismatch {
 			continue
 		}
 		// A client that sent no nonce does not rely on the id_token to

@@ -560,11 +560,10 @@ const maxCalls = 1000
 // wallDelay says what is wrong with a fault that would hold a request for
 // longer than MaxWallDelay of wall time, or "".
 func wallDelay(f fault.Fault) string {
-	switch {
-	case f.Kind == fault.Hang && (f.Max == 0 || f.Max.D() > MaxWallDelay):
-		return fmt.Sprintf("a hang in a scenario needs a max of at most %s: it holds a request for real time", MaxWallDelay)
-	case f.Kind == fault.Latency && f.Delay.D()+f.Jitter.D() > MaxWallDelay:
-		return fmt.Sprintf("a latency in a scenario is at most %s with its jitter: it delays in real time", MaxWallDelay)
+	if w, ok := f.Effect.(fault.WallTimed); ok {
+		if why := w.Exceeds(MaxWallDelay); why != "" {
+			return fmt.Sprintf("a %s in a scenario %s", f.Kind(), why)
+		}
 	}
 	return ""
 }

@@ -393,7 +393,7 @@ func (s Step) Summary() string {
 		if id != "" {
 			id = " " + id
 		}
-		return fmt.Sprintf("add fault%s (%s)", id, s.Fault.Kind)
+		return fmt.Sprintf("add fault%s (%s)", id, s.Fault.Kind())
 	case "remove_fault":
 		return "remove fault " + s.RemoveFault
 	case "revoke":
@@ -513,11 +513,11 @@ func (sc *Scenario) HasTag(tag string) bool { return slices.Contains(sc.Tags, ta
 func (sc *Scenario) FaultKinds() []fault.Kind {
 	var out []fault.Kind
 	for _, f := range sc.Provider.Faults {
-		out = append(out, f.Kind)
+		out = append(out, f.Kind())
 	}
 	for _, s := range sc.Steps {
 		if s.Fault != nil {
-			out = append(out, s.Fault.Kind)
+			out = append(out, s.Fault.Kind())
 		}
 	}
 	slices.Sort(out)

@@ -207,22 +207,57 @@ func setSomething(v reflect.Value) {
 	}
 }
 
-// acceptedParams lists the parameters fault.Validate lets a fault of kind
-// k take: every one it does not refuse as not applying to k.
-func acceptedParams(k fault.Kind) []string {
-	var out []string
-	for _, p := range without(yamlKeys(reflect.TypeFor[fault.Fault]()), "id", "kind", "match") {
-		f := fault.Fault{Kind: k}
-		setSomething(fieldByKey(reflect.ValueOf(&f).Elem(), p))
-		refused := false
-		for _, e := range unjoinErrors(f.Validate()) {
-			var fe *fault.FieldError
-			if errors.As(e, &fe) && fe.Field == p && strings.HasPrefix(fe.Msg, "does not apply") {
-				refused = true
+// effectType is the type of kind k's effect: a fault of the kind alone
+// decodes into it from JSON, where Validate, not decoding, refuses what is
+// missing.
+func effectType(k fault.Kind) reflect.Type {
+	GinkgoHelper()
+	var f fault.Fault
+	Expect(json.Unmarshal([]byte(fmt.Sprintf(`{"kind":%q}`, k)), &f)).To(Succeed())
+	return reflect.TypeOf(f.Effect)
+}
+
+// faultKeys lists the yaml keys of a fault: its own, and the parameters of
+// every kind's effect.
+func faultKeys() []string {
+	keys := []string{"id", "kind", "match"}
+	for _, k := range fault.Kinds() {
+		for _, p := range yamlKeys(effectType(k)) {
+			if !slices.Contains(keys, p) {
+				keys = append(keys, p)
 			}
 		}
-		if !refused {
-			out = append(out, p)
+	}
+	return keys
+}
+
+// acceptedParams lists the parameters a fault of kind k takes: each
+// parameter of any kind, set, that decoding and fault.Validate do not
+// refuse as not applying to k.
+func acceptedParams(k fault.Kind) []string {
+	var out []string
+	for _, other := range fault.Kinds() {
+		t := effectType(other)
+		for _, p := range yamlKeys(t) {
+			if slices.Contains(out, p) {
+				continue
+			}
+			v := fieldByKey(reflect.New(t).Elem(), p)
+			setSomething(v)
+			body, err := json.Marshal(map[string]any{"kind": k, p: v.Interface()})
+			Expect(err).NotTo(HaveOccurred())
+			var f fault.Fault
+			Expect(json.Unmarshal(body, &f)).To(Succeed(), "%s", body)
+			refused := false
+			for _, e := range unjoinErrors(f.Validate()) {
+				var fe *fault.FieldError
+				if errors.As(e, &fe) && fe.Field == p && strings.HasPrefix(fe.Msg, "does not apply") {
+					refused = true
+				}
+			}
+			if !refused {
+				out = append(out, p)
+			}
 		}
 	}
 	return out
@@ -467,7 +502,6 @@ var _ = Describe("Schema", func() {
 			Entry("simulator.Client", "/$defs/client/properties", reflect.TypeFor[simulator.Client](), nil),
 			Entry("simulator.PreviousSecret", "/$defs/previousSecret/properties", reflect.TypeFor[simulator.PreviousSecret](), nil),
 			Entry("simulator.User", "/$defs/user/properties", reflect.TypeFor[simulator.User](), nil),
-			Entry("fault.Fault", "/$defs/fault/properties", reflect.TypeFor[fault.Fault](), nil),
 			Entry("fault.Match", "/$defs/match/properties", reflect.TypeFor[fault.Match](), nil),
 			// profile.Override reads a profile document: the keys of Profile
 			// (base and the inline Profile of ProfileConfig), of Refresh and of
@@ -548,6 +582,10 @@ var _ = Describe("Schema", func() {
 			}
 			Expect(requiredNames(pointerAt(doc, "/$defs/stepMapping/dependentSchemas/expect/anyOf"))).To(ConsistOf(calling))
 			Expect(stringList(pointerAt(doc, "/$defs/step/oneOf/0/enum"))).To(ConsistOf(bare))
+		})
+
+		It("lists the yaml keys of a fault: its own and every kind's parameters", func() {
+			Expect(keysAt(pointerAt(doc, "/$defs/fault/properties"))).To(ConsistOf(faultKeys()))
 		})
 
 		It("lets each fault kind take the parameters fault.Validate allows it", func() {

@@ -20,7 +20,7 @@ import (
 // names; consent is always given, except that prompt=none gets
 // consent_required while the control API says the user must consent again.
 // Anyone else sees the login page.
-func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh shaping) {
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
 	stateless := false
@@ -37,7 +37,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.authorizeError(w, r, ar, err, op)
+		s.authorizeError(w, r, ar, err, op, sh)
 		return
 	}
 	userID := r.PostForm.Get("user")
@@ -47,22 +47,22 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	user, known := s.users.get(userID)
 	if !known {
 		if silent(ar) {
-			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op)
+			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op, sh)
 			return
 		}
-		s.showLogin(w, r, userID)
+		s.showLogin(w, r, userID, sh)
 		return
 	}
 	if silent(ar) && s.consents.required(user.ID, ar.GetClient().GetID()) {
 		s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHintf(
-			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op)
+			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op, sh)
 		return
 	}
 	added, withheld := s.grantScopes(ar, user.ID)
 	op.WithholdRefresh = withheld
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
-		s.authorizeError(w, r, ar, err, op)
+		s.authorizeError(w, r, ar, err, op, sh)
 		return
 	}
 	if !silent(ar) {
@@ -72,7 +72,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		resp.GetParameters().Del("state")
 	}
 	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
-	e := s.requestEvent(events.AuthorizeRequest, r, op)
+	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld)
 	e.Scope = eventScope(ar.GetGrantedScopes())
 	e.Token, e.TokenType = family.Fingerprint(fosite.AuthorizeCode, s.strategy.signature(resp.GetCode())), string(fosite.AuthorizeCode)
@@ -179,9 +179,9 @@ func grantNote(added []string, withheld bool) string {
 	return strings.Join(notes, "; ")
 }
 
-func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error, op *family.Op) {
+func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error, op *family.Op, sh shaping) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	e := s.requestEvent(events.AuthorizeRequest, r, op)
+	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Error, e.Outcome, e.Detail = rfc.CodeField, rfc.ErrorField, events.OutcomeDenied, rfc.HintField
 	noteAuthorizeParams(&e, r.Form)
 	s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
@@ -209,7 +209,7 @@ button{display:block;width:100%;margin:.4rem 0;padding:.7rem;font-size:1rem;text
 
 // showLogin renders the page where a person picks the user to sign in as.
 // It posts the original authorization request back with the user added.
-func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHint string) {
+func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHint string, sh shaping) {
 	params := map[string][]string{}
 	for k, vs := range r.Form {
 		if k != "user" && !(k == "state" && vs[0] == absentState) {
@@ -222,7 +222,7 @@ func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHin
 		"Client": r.Form.Get("client_id"), "Scope": r.Form.Get("scope"),
 		"Hint": unknownHint, "Params": params, "Users": s.users.list(),
 	})
-	e := s.requestEvent(events.AuthorizeRequest, r, nil)
+	e := s.requestEvent(events.AuthorizeRequest, r, nil, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "login page shown"
 	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)

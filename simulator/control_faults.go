@@ -38,7 +38,7 @@ func (s *Simulator) postFault(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, fmt.Errorf("invalid fault: %w", err))
 		return
 	}
-	s.events.Emit(events.Event{Kind: events.FaultAdded, Fault: added.ID, Detail: string(added.Kind)})
+	s.events.Emit(events.Event{Kind: events.FaultAdded, Fault: added.ID, Detail: string(added.Kind())})
 	st, _ := s.faults.Get(added.ID)
 	writeJSON(w, http.StatusCreated, st)
 }
@@ -60,14 +60,14 @@ func (s *Simulator) deleteFault(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "no fault %q", id)
 		return
 	}
-	s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: id, Detail: fmt.Sprintf("%s after %d firings", st.Kind, st.Fired)})
+	s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: id, Detail: fmt.Sprintf("%s after %d firings", st.Kind(), st.Fired)})
 	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Simulator) deleteFaults(w http.ResponseWriter, _ *http.Request) {
 	all := s.faults.Clear()
 	for _, st := range all {
-		s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: st.ID, Detail: fmt.Sprintf("%s after %d firings", st.Kind, st.Fired)})
+		s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: st.ID, Detail: fmt.Sprintf("%s after %d firings", st.Kind(), st.Fired)})
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"removed": len(all)})
 }

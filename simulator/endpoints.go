@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
@@ -17,11 +17,11 @@ import (
 
 // handleRevoke is the RFC 7009 revocation endpoint. Revoking either token of
 // a grant revokes its whole family.
-func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request, sh shaping) {
 	op := &family.Op{Revocation: true}
 	ctx := family.WithOp(r.Context(), op)
 	err := s.oauth.NewRevocationRequest(ctx, r)
-	e := s.requestEvent(events.RevokeRequest, r, op)
+	e := s.requestEvent(events.RevokeRequest, r, op, sh)
 	if r.PostForm != nil {
 		if t := r.PostForm.Get("token"); t != "" {
 			if info, ok := s.store.Token(s.strategy.signature(t)); ok {
@@ -41,11 +41,11 @@ func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // handleIntrospect is the RFC 7662 introspection endpoint. fosite decides
 // whether the token is active; the simulator renders the answer so that
 // iat and exp are sim times.
-func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request, sh shaping) {
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
 	ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newSession())
-	e := s.requestEvent(events.IntrospectRequest, r, op)
+	e := s.requestEvent(events.IntrospectRequest, r, op, sh)
 	if err == nil && !ir.IsActive() {
 		err = fosite.ErrInactiveToken
 	}
@@ -100,9 +100,10 @@ func (s *Simulator) introspectionError(w http.ResponseWriter, r *http.Request, e
 	writeJSON(w, http.StatusOK, map[string]bool{"active": false})
 }
 
-// bearer checks the request's access token. On failure it answers 401 as
-// RFC 6750 §3 says and returns ok false.
-func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Event) (fosite.AccessRequester, bool) {
+// bearer checks the request's access token, as the faults sh that fired on
+// the request let the resource know it. On failure it answers 401 as RFC
+// 6750 §3 says and returns ok false.
+func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, sh shaping, e *events.Event) (fosite.AccessRequester, bool) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
 		// RFC 6750 §3.1: a request with no credentials gets no error code.
@@ -120,9 +121,7 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Eve
 	if err == nil && use != fosite.AccessToken {
 		err, op.Denial = fosite.ErrInvalidTokenFormat, "a refresh token is not an access token"
 	}
-	if delayed := shapingFaults(r.Context(), fault.PropagationDelay); len(delayed) > 0 {
-		ar, err = s.propagate(r, e, sig, op, ar, err, delayed)
-	}
+	ar, err = s.propagate(r, sh, e, sig, op, ar, err)
 	if err != nil {
 		why := op.Denial
 		if why == "" {
@@ -137,10 +136,10 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, e *events.Eve
 }
 
 // handleResource is the protected resource client token managers call.
-func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request) {
-	e := s.requestEvent(events.ResourceRequest, r, nil)
+func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request, sh shaping) {
+	e := s.requestEvent(events.ResourceRequest, r, nil, sh)
 	defer func() { s.events.Emit(e) }()
-	ar, ok := s.bearer(w, r, &e)
+	ar, ok := s.bearer(w, r, sh, &e)
 	if !ok {
 		return
 	}
@@ -153,10 +152,10 @@ func (s *Simulator) handleResource(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleUserinfo is the OpenID Connect userinfo endpoint.
-func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
-	e := s.requestEvent(events.ResourceRequest, r, nil)
+func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request, sh shaping) {
+	e := s.requestEvent(events.ResourceRequest, r, nil, sh)
 	defer func() { s.events.Emit(e) }()
-	ar, ok := s.bearer(w, r, &e)
+	ar, ok := s.bearer(w, r, sh, &e)
 	if !ok {
 		return
 	}
@@ -182,7 +181,7 @@ func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 
 // handleMetadata serves RFC 8414 metadata and OpenID Connect discovery: the
 // same document at both addresses.
-func (s *Simulator) handleMetadata(w http.ResponseWriter, r *http.Request) {
+func (s *Simulator) handleMetadata(w http.ResponseWriter, r *http.Request, _ shaping) {
 	iss := issuerFrom(r.Context())
 	auth := []string{AuthSecretBasic, AuthSecretPost, AuthNone}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -209,7 +208,7 @@ func (s *Simulator) handleMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleJWKS publishes the id_token signing key.
-func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request) {
+func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request, _ shaping) {
 	key, err := s.key()
 	if err != nil {
 		writeJSONError(w, http.StatusInternalServerError, "server_error", err.Error())
@@ -218,36 +217,66 @@ func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.public}})
 }
 
-// propagate applies propagation_delay faults to a resource check: a token
-// issued less than the delay ago is not known at the resource yet, and one
-// revoked less than the delay ago is still accepted there, as at providers
-// whose resource servers cache token state.
-func (s *Simulator) propagate(r *http.Request, e *events.Event, sig string, op *family.Op, ar fosite.AccessRequester, err error, delayed []fault.Firing) (fosite.AccessRequester, error) {
-	info, ok := s.store.Token(sig)
-	if !ok || info.Kind != fosite.AccessToken {
-		return ar, err
-	}
-	now := s.provider.Now()
-	req := faulted{Request: fault.Request{Endpoint: fault.EndpointResource, Client: info.Client, User: info.User, Family: info.Family},
-		token: info.Fingerprint, tokenType: string(info.Kind)}
-	for _, f := range delayed {
-		delay := f.Fault.Delay.D()
-		on := f.Fault.On
-		both := len(on) == 0
-		switch {
-		case err == nil && (both || slices.Contains(on, fault.OnIssue)) && now.Sub(info.IssuedAt) < delay:
-			op.Denial = "the access token has not reached the resource yet"
-			s.applied(r, req, f, fmt.Sprintf("refused an access token issued %s ago", now.Sub(info.IssuedAt)))
-			return nil, fosite.ErrInactiveToken
-		case err != nil && op.Refusal == family.RefusedRevoked && (both || slices.Contains(on, fault.OnRevocation)) &&
-			!info.RevokedAt.IsZero() && now.Sub(info.RevokedAt) < delay && (info.ExpiresAt.IsZero() || now.Before(info.ExpiresAt)):
-			s.applied(r, req, f, fmt.Sprintf("accepted an access token revoked %s ago", now.Sub(info.RevokedAt)))
-			e.Detail = "revoked, but the revocation has not reached the resource yet"
-			return s.staleRequest(info), nil
+// propagate lets the faults sh that fired on a resource request overturn
+// its check of an access token the store knows (fault.Propagator): the
+// first that acts decides.
+func (s *Simulator) propagate(r *http.Request, sh shaping, e *events.Event, sig string, op *family.Op, ar fosite.AccessRequester, err error) (fosite.AccessRequester, error) {
+	var c *tokenCheck
+	for p, f := range hooked[fault.Propagator](sh) {
+		if c == nil {
+			info, ok := s.store.Token(sig)
+			if !ok || info.Kind != fosite.AccessToken {
+				return ar, err
+			}
+			c = &tokenCheck{info: info, now: s.provider.Now(), valid: err == nil, revoked: op.Refusal == family.RefusedRevoked}
 		}
+		detail := p.Propagate(c)
+		if detail == "" {
+			continue
+		}
+		req := faulted{Request: fault.Request{Endpoint: fault.EndpointResource, Client: c.info.Client, User: c.info.User, Family: c.info.Family},
+			token: c.info.Fingerprint, tokenType: string(c.info.Kind)}
+		s.applied(r, req, f, detail)
+		if c.refusal != "" {
+			op.Denial = c.refusal
+			return nil, fosite.ErrInactiveToken
+		}
+		e.Detail = c.acceptance
+		return s.staleRequest(c.info), nil
 	}
 	return ar, err
 }
+
+// tokenCheck is a resource's check of an access token the store knows, as
+// a fault.Propagator may overturn it.
+type tokenCheck struct {
+	info family.TokenInfo
+	// now is the provider's time; valid, the store's verdict; revoked, that
+	// the store refused the token as revoked.
+	now            time.Time
+	valid, revoked bool
+	// refusal or acceptance says why a fault overturned the verdict.
+	refusal, acceptance string
+}
+
+// Valid implements fault.TokenCheck.
+func (c *tokenCheck) Valid() bool { return c.valid }
+
+// Age implements fault.TokenCheck.
+func (c *tokenCheck) Age() time.Duration { return c.now.Sub(c.info.IssuedAt) }
+
+// RevokedFor implements fault.TokenCheck: a token past its expiry stays
+// refused whatever the resource has heard.
+func (c *tokenCheck) RevokedFor() (time.Duration, bool) {
+	live := c.info.ExpiresAt.IsZero() || c.now.Before(c.info.ExpiresAt)
+	return c.now.Sub(c.info.RevokedAt), !c.valid && c.revoked && !c.info.RevokedAt.IsZero() && live
+}
+
+// Refuse implements fault.TokenCheck.
+func (c *tokenCheck) Refuse(why string) { c.refusal = why }
+
+// Accept implements fault.TokenCheck.
+func (c *tokenCheck) Accept(detail string) { c.acceptance = detail }
 
 // staleRequest stands in for a revoked token's request at a resource that
 // has not heard of the revocation.

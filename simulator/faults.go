@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,17 +20,15 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
-
-// defaultHang is how long a hang holds a connection when its fault sets no max.
-const defaultHang = 30 * time.Second
 
 // loadFaults activates the configured faults, replacing any others.
 func (s *Simulator) loadFaults() error {
 	s.faults.Reset()
 	for i, f := range s.cfg.faults {
 		if _, err := s.faults.Add(f, s.clock.Now()); err != nil {
-			return fmt.Errorf("fault %d (%s): %w", i+1, f.Kind, err)
+			return fmt.Errorf("fault %d (%s): %w", i+1, f.Kind(), err)
 		}
 	}
 	return nil
@@ -78,47 +76,93 @@ type faulted struct {
 	requestedScope *string
 }
 
-// injectFaults applies the active faults to requests for provider
-// endpoints: it delays them, answers them in the provider's place, or lets
-// the provider serve them with the faults that shape or spoil the answer in
-// the request's context.
-func (s *Simulator) injectFaults(next http.Handler) http.Handler {
+// providerHandler serves a request to a provider endpoint, with the faults
+// that fired on it and act while it is served.
+type providerHandler func(w http.ResponseWriter, r *http.Request, sh shaping)
+
+// withFaults applies the active faults to the requests h serves: it holds
+// them, answers them in h's place, or has h serve them with the faults that
+// shape or spoil the answer. Each fault acts through its kind's hooks
+// (fault.Holder, fault.Answerer, fault.Spoiler here; the others where h
+// mints, answers a token request or checks a token).
+func (s *Simulator) withFaults(h providerHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ep, ok := endpointOf(r.URL.Path)
 		if !ok || s.faults.Len() == 0 {
-			next.ServeHTTP(w, r)
+			h(w, r, shaping{})
 			return
 		}
 		req := s.faultRequest(ep, r)
 		d := s.faults.Decide(req.Request, s.clock.Now())
 		for _, f := range d.Latency {
-			wait := f.Fault.Delay.D() + f.Jitter
-			s.fired(r, req, f, "delayed the request by "+wait.String())
-			if !sleep(r.Context(), wait) {
-				// The client gave up or the server is stopping: an empty 200
-				// would be an answer the provider never gave.
-				s.emit(s.unanswered(r, req, f, 0, "", "the client gave up (or the server stopped) during the delay"))
-				abortConnection(w, r)
+			x := s.stub(w, r, req, f)
+			if ended := f.Fault.Effect.(fault.Holder).Hold(x, f); ended != "" {
+				x.Close()
+				x.end(ended)
 				return
 			}
 		}
 		if d.Answer != nil {
-			s.answer(w, r, req, *d.Answer)
+			x := s.stub(w, r, req, *d.Answer)
+			detail := d.Answer.Fault.Effect.(fault.Answerer).Answer(x)
+			x.Fired(detail)
+			x.end(detail)
 			return
 		}
-		if len(d.Shape) == 0 {
-			next.ServeHTTP(w, r)
+		sh := shaping{firings: d.Shape}
+		sp, f, spoils := sh.spoiler()
+		if !spoils {
+			h(w, r, sh)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), shapingKey{}, d.Shape))
-		if f := spoiler(r.Context()); f != nil {
-			rec := newRecorder()
-			next.ServeHTTP(rec, r)
-			s.spoil(w, r, req, *f, rec)
+		rec := newRecorder()
+		h(rec, r, sh)
+		x := s.stub(w, r, req, f)
+		s.applied(r, req, f, sp.Spoil(x, fault.Held{Status: rec.status, Header: rec.header, Body: &rec.body}))
+		if x.closing {
+			abortConnection(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		rec.flush(w)
 	})
+}
+
+// shaping is the faults that fired on a request and act while the provider
+// serves it; the provider's handlers are given it with the request. The zero
+// shaping is a request no fault fired on.
+type shaping struct {
+	firings []fault.Firing
+}
+
+// hooked yields the firings of sh whose effect has the hook H, with the hook,
+// in the order the faults were added.
+func hooked[H any](sh shaping) iter.Seq2[H, fault.Firing] {
+	return func(yield func(H, fault.Firing) bool) {
+		for _, f := range sh.firings {
+			if h, ok := f.Fault.Effect.(H); ok && !yield(h, f) {
+				return
+			}
+		}
+	}
+}
+
+// spoiler is the fault that spoils the answer, if any (the engine lets one
+// spoil it).
+func (sh shaping) spoiler() (fault.Spoiler, fault.Firing, bool) {
+	for sp, f := range hooked[fault.Spoiler](sh) {
+		return sp, f, true
+	}
+	return nil, fault.Firing{}, false
+}
+
+// lostTo is the id of the fault that keeps the answer's content from the
+// client, if any: the provider served the request, but the tokens it
+// minted never arrive.
+func (sh shaping) lostTo() string {
+	if sp, f, ok := sh.spoiler(); ok && sp.LosesAnswer() {
+		return f.Fault.ID
+	}
+	return ""
 }
 
 // faultRequest learns what faults match on: the endpoint, the grant type,
@@ -216,7 +260,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // fired records a fault acting on a request.
 func (s *Simulator) fired(r *http.Request, req faulted, f fault.Firing, detail string) {
 	e := req.event(events.FaultFired, r, f)
-	e.Detail = fmt.Sprintf("%s: %s", f.Fault.Kind, detail)
+	e.Detail = fmt.Sprintf("%s: %s", f.Fault.Kind(), detail)
 	s.events.Emit(e)
 }
 
@@ -229,42 +273,56 @@ func (req faulted) event(kind events.Kind, r *http.Request, f fault.Firing) even
 	}
 }
 
-// answer answers a request in the provider's place and logs both the fault
-// and the request, which the provider never saw.
-func (s *Simulator) answer(w http.ResponseWriter, r *http.Request, req faulted, f fault.Firing) {
-	var status int
-	var code, detail string
-	var after func()
-	switch f.Fault.Kind {
-	case fault.RateLimit:
-		status, code = s.writeRendered(w, s.rateLimitResponse(f), s.responseData(f, time.Time{}))
-		detail = answered(w, status)
-	case fault.Error:
-		status, code = s.writeRendered(w, s.errorFaultResponse(f), s.responseData(f, time.Time{}))
-		detail = answered(w, status)
-	case fault.Hang:
-		limit := f.Fault.Max.D()
-		if limit == 0 {
-			limit = defaultHang
-		}
-		detail = "held the request until the client gave up (or the server stopped)"
-		if sleep(r.Context(), limit) {
-			detail = fmt.Sprintf("held the request for %s, then closed the connection without an answer", limit)
-		}
-		// Returning would send an empty 200; a hang never answers.
-		after = func() { abortConnection(w, r) }
-	case fault.Reset:
-		detail = "closed the connection without an answer"
-		after = func() { abortConnection(w, r) }
+// exchangeStub is one firing's fault.Exchange: the request as a fault acting
+// on it at the HTTP level sees it.
+type exchangeStub struct {
+	s   *Simulator
+	w   http.ResponseWriter
+	r   *http.Request
+	req faulted
+	f   fault.Firing
+	// status and code are what Respond sent; closing, that the fault closes
+	// the connection.
+	status  int
+	code    string
+	closing bool
+}
+
+func (s *Simulator) stub(w http.ResponseWriter, r *http.Request, req faulted, f fault.Firing) *exchangeStub {
+	return &exchangeStub{s: s, w: w, r: r, req: req, f: f}
+}
+
+// Fired implements fault.Exchange.
+func (x *exchangeStub) Fired(detail string) { x.s.fired(x.r, x.req, x.f, detail) }
+
+// Wait implements fault.Exchange.
+func (x *exchangeStub) Wait(d time.Duration) bool { return sleep(x.r.Context(), d) }
+
+// Situation implements fault.Exchange.
+func (x *exchangeStub) Situation(situation profile.Situation) (profile.Response, bool) {
+	return x.s.situationResponse(situation)
+}
+
+// Respond implements fault.Exchange.
+func (x *exchangeStub) Respond(resp profile.Response) string {
+	x.status, x.code = x.s.writeRendered(x.w, resp, x.s.responseData(x.f, time.Time{}))
+	return answered(x.w, x.status)
+}
+
+// Close implements fault.Exchange: the connection is closed in end, or once
+// a spoiled answer is dropped, after the request is logged.
+func (x *exchangeStub) Close() { x.closing = true }
+
+// end logs a request the provider never saw, which the fault answered or
+// held with detail, and closes its connection if the fault asked to.
+func (x *exchangeStub) end(detail string) {
+	e := x.s.unanswered(x.r, x.req, x.f, x.status, x.code, detail)
+	if e != nil && x.status != 0 {
+		e.RetryAt = x.s.retryAt(x.w.Header())
 	}
-	s.fired(r, req, f, detail)
-	e := s.unanswered(r, req, f, status, code, detail)
-	if e != nil && status != 0 {
-		e.RetryAt = s.retryAt(w.Header())
-	}
-	s.emit(e)
-	if after != nil {
-		after()
+	x.s.emit(e)
+	if x.closing {
+		abortConnection(x.w, x.r)
 	}
 }
 
@@ -323,34 +381,6 @@ func (s *Simulator) applied(r *http.Request, req faulted, f fault.Firing, detail
 	s.fired(r, req, f, detail)
 }
 
-// spoil delivers, spoils or drops the answer the provider gave.
-func (s *Simulator) spoil(w http.ResponseWriter, r *http.Request, req faulted, f fault.Firing, rec *recorder) {
-	if f.Fault.Kind == fault.DropAfterCommit {
-		s.applied(r, req, f, fmt.Sprintf("the provider answered %d; the answer was dropped and the connection closed", rec.status))
-		abortConnection(w, r)
-		return
-	}
-	var detail string
-	switch f.Fault.Mode {
-	case fault.ModeTruncate:
-		rec.body.Truncate(rec.body.Len() / 2)
-		detail = fmt.Sprintf("cut the body to %d bytes", rec.body.Len())
-	case fault.ModeContentType:
-		rec.header.Set("Content-Type", "text/html; charset=utf-8")
-		detail = "labelled the body text/html"
-	case fault.ModeNotJSON:
-		rec.header.Set("Content-Type", "text/html; charset=utf-8")
-		rec.body.Reset()
-		fmt.Fprintf(&rec.body, "<html><head><title>%d %s</title></head><body><h1>%[2]s</h1></body></html>\n", rec.status, http.StatusText(rec.status))
-		detail = "replaced the body with an HTML page"
-	case fault.ModeEmpty:
-		rec.body.Reset()
-		detail = "sent no body"
-	}
-	s.applied(r, req, f, fmt.Sprintf("%s of a %d answer", detail, rec.status))
-	rec.flush(w)
-}
-
 // abortConnection closes the client's connection without an answer: with
 // an RST where the connection can be taken over, else by aborting the
 // handler, which net/http turns into a closed connection or a reset stream.
@@ -368,32 +398,6 @@ func abortConnection(w http.ResponseWriter, r *http.Request) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
-}
-
-type shapingKey struct{}
-
-// spoiler returns the malformed or drop_after_commit fault that will spoil
-// the answer to the request in ctx, if any.
-func spoiler(ctx context.Context) *fault.Firing {
-	all, _ := ctx.Value(shapingKey{}).([]fault.Firing)
-	for i, f := range all {
-		if f.Fault.Kind == fault.Malformed || f.Fault.Kind == fault.DropAfterCommit {
-			return &all[i]
-		}
-	}
-	return nil
-}
-
-// shapingFaults returns the faults of kind that fired on the request in ctx.
-func shapingFaults(ctx context.Context, kind fault.Kind) []fault.Firing {
-	all, _ := ctx.Value(shapingKey{}).([]fault.Firing)
-	var out []fault.Firing
-	for _, f := range all {
-		if f.Fault.Kind == kind {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // recorder holds a provider's answer so that a fault can spoil it.
@@ -449,18 +453,6 @@ func (l *lockedRand) between(lo, hi time.Duration) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return lo + time.Duration(l.r.Int64N(int64((hi-lo)/time.Second)+1))*time.Second
-}
-
-// contentTypeOf guesses the type of a body a fault gives without one.
-func contentTypeOf(body string) string {
-	b := strings.TrimSpace(body)
-	switch {
-	case strings.HasPrefix(b, "{") || strings.HasPrefix(b, "["):
-		return "application/json"
-	case strings.HasPrefix(b, "<"):
-		return "text/html; charset=utf-8"
-	}
-	return "text/plain; charset=utf-8"
 }
 
 // answered describes a fault's answer for its event: the status, and the

@@ -122,7 +122,7 @@ var _ = Describe("Faults", func() {
 		})
 
 		It("restores the configured faults, with zero counts, on reset", func() {
-			h = newHarness(simulator.WithFaults(fault.Fault{ID: "cfg", Kind: fault.Error, Status: 503}))
+			h = newHarness(simulator.WithFaults(fault.Fault{ID: "cfg", Effect: fault.ErrorEffect{Status: 503}}))
 			Expect(h.get(simulator.PathJWKS).status).To(Equal(http.StatusServiceUnavailable))
 			h.addFault(map[string]any{"kind": "reset"})
 			Expect(h.control(http.MethodPost, "/reset", nil).status).To(Equal(http.StatusOK))
@@ -663,7 +663,7 @@ var _ = Describe("Faults, in combination", func() {
 	BeforeEach(func() { h = newHarness() })
 
 	It("do not panic a caller that serves requests in-process", func() {
-		sim := simulator.MustNew(simulator.WithFaults(fault.Fault{Kind: fault.Reset}, fault.Fault{Kind: fault.DropAfterCommit}))
+		sim := simulator.MustNew(simulator.WithFaults(fault.Fault{Effect: fault.ResetEffect{}}, fault.Fault{Effect: fault.DropAfterCommitEffect{}}))
 		rec := httptest.NewRecorder()
 		Expect(func() { sim.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, simulator.PathJWKS, nil)) }).NotTo(Panic())
 		Expect(rec.Body.Len()).To(BeZero())
@@ -688,6 +688,15 @@ var _ = Describe("Faults, in combination", func() {
 		Expect(r.body).To(BeEmpty())
 		Expect(h.control(http.MethodGet, "/faults/f2", nil).json()).To(And(
 			HaveKeyWithValue("matched", BeNumerically("==", 0)), HaveKeyWithValue("fired", BeNumerically("==", 0))))
+	})
+
+	It("reach a request its endpoint refuses the method of, and not the control API's", func() {
+		h.addFault(map[string]any{"kind": "error", "status": 503, "match": map[string]any{"endpoint": "jwks"}})
+		req, err := http.NewRequest(http.MethodPost, h.srv.URL+simulator.PathJWKS, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(h.do(req).status).To(Equal(http.StatusServiceUnavailable), "the fault answers before the 405")
+		h.addFault(map[string]any{"kind": "reset"})
+		Expect(h.control(http.MethodPut, "/faults", nil).status).To(Equal(http.StatusMethodNotAllowed))
 	})
 
 	It("send a fault's body and headers as written, braces included", func() {
@@ -734,7 +743,7 @@ var _ = Describe("Faults in a config file", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(cfg.Faults).To(HaveLen(1))
 		Expect(cfg.Faults[0].Match.Endpoint).To(ConsistOf(fault.EndpointToken))
-		Expect(cfg.Faults[0].RetryAfter).To(Equal(profile.Duration(45 * time.Second)))
+		Expect(cfg.Faults[0].Effect).To(Equal(fault.RateLimitEffect{RetryAfter: profile.Duration(45 * time.Second)}))
 	})
 
 	It("reports each bad field as file:line:column", func() {

@@ -32,25 +32,27 @@ const (
 // every answer needs, 404s and 405s included (mux runs its own middleware
 // only for routes that match).
 func (s *Simulator) handler() http.Handler {
-	return s.recoverPanics(s.stampRequest(s.injectFaults(s.routes())))
+	return s.recoverPanics(s.stampRequest(s.routes()))
 }
 
+// routes routes each request to its endpoint. The provider's endpoints,
+// and the 405s at their paths, are served through the faults (withFaults).
 func (s *Simulator) routes() *mux.Router {
 	r := mux.NewRouter()
-	r.HandleFunc(PathAuthorize, s.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(PathToken, s.handleToken)
-	r.HandleFunc(PathRevoke, s.handleRevoke)
-	r.HandleFunc(PathIntrospect, s.handleIntrospect)
-	r.HandleFunc(PathUserinfo, s.handleUserinfo).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(PathJWKS, s.handleJWKS).Methods(http.MethodGet)
-	r.HandleFunc(PathASMetadata, s.handleMetadata).Methods(http.MethodGet)
-	r.HandleFunc(PathOIDCDiscovery, s.handleMetadata).Methods(http.MethodGet)
-	r.HandleFunc(PathResourceMe, s.handleResource)
+	r.Handle(PathAuthorize, s.withFaults(s.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(PathToken, s.withFaults(s.handleToken))
+	r.Handle(PathRevoke, s.withFaults(s.handleRevoke))
+	r.Handle(PathIntrospect, s.withFaults(s.handleIntrospect))
+	r.Handle(PathUserinfo, s.withFaults(s.handleUserinfo)).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(PathJWKS, s.withFaults(s.handleJWKS)).Methods(http.MethodGet)
+	r.Handle(PathASMetadata, s.withFaults(s.handleMetadata)).Methods(http.MethodGet)
+	r.Handle(PathOIDCDiscovery, s.withFaults(s.handleMetadata)).Methods(http.MethodGet)
+	r.Handle(PathResourceMe, s.withFaults(s.handleResource))
 	s.controlRoutes(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint at %s", r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.MethodNotAllowedHandler = s.withFaults(func(w http.ResponseWriter, r *http.Request, _ shaping) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s does not accept %s", r.URL.Path, r.Method))
 	})
 	return r

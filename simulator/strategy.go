@@ -18,7 +18,6 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/oauthsim/oauthsim/simulator/family"
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // tokenStrategy mints opaque HMAC tokens as fosite does, but decides expiry
@@ -131,15 +130,15 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 	claims.AuthTime = sess.AuthTime.Truncate(time.Second)
 	claims.RequestedAt = time.Time{}
 	claims.Nonce = r.GetRequestForm().Get("nonce")
-	if claims.Nonce != "" && s.sim.deviates(ctx, profile.DeviationIDTokenNonceMismatch) {
+	// fosite gives the strategy only the context: the request's Op says
+	// whether its answer replaces the nonce, and learns that it did.
+	if op := family.OpFrom(ctx); claims.Nonce != "" && op != nil && op.Mint.ReplaceNonce {
 		nonce, err := randomSecret(16)
 		if err != nil {
 			return "", fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 		}
 		claims.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
-		if note := answerNoteFrom(ctx); note != nil {
-			note.nonceReplaced = true
-		}
+		op.NonceReplaced = true
 	}
 	if !slices.Contains(claims.Audience, r.GetClient().GetID()) {
 		claims.Audience = append(slices.Clone(claims.Audience), r.GetClient().GetID())

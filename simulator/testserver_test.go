@@ -35,7 +35,7 @@ func (t *recordingT) end() {
 var _ = Describe("NewTestServer", func() {
 	It("serves on loopback, and closes when the test ends, cutting what a fault still holds", func() {
 		t := &recordingT{}
-		srv := simulator.NewTestServer(t, simulator.WithFaults(fault.Fault{ID: "stuck", Kind: fault.Hang, Match: fault.Match{Endpoint: fault.OneOrMany[fault.Endpoint]{fault.EndpointResource}}}))
+		srv := simulator.NewTestServer(t, simulator.WithFaults(fault.Fault{ID: "stuck", Effect: fault.HangEffect{}, Match: fault.Match{Endpoint: fault.OneOrMany[fault.Endpoint]{fault.EndpointResource}}}))
 		Expect(t.fatal).To(BeEmpty())
 		Expect(srv.URL).To(HavePrefix("http://127.0.0.1:"))
 		resp, err := srv.Client().Get(srv.URL + "/.well-known/openid-configuration")
@@ -60,7 +60,7 @@ var _ = Describe("NewTestServer", func() {
 
 	It("fails the test, with why, when the simulator cannot start", func() {
 		t := &recordingT{}
-		srv := simulator.NewTestServer(t, simulator.WithFaults(fault.Fault{Kind: "no-such-kind"}))
+		srv := simulator.NewTestServer(t, simulator.WithFaults(fault.Fault{}))
 		Expect(srv).To(BeNil())
 		Expect(t.fatal).To(ConsistOf(ContainSubstring("start the simulator")))
 		Expect(t.cleanups).To(BeEmpty())

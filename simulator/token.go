@@ -24,49 +24,32 @@ import (
 const maxFormMemory = 1 << 20
 
 // handleToken is the token endpoint (RFC 6749 §3.2).
-func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
-	note := &answerNote{}
-	ar, resp, op, err := s.exchange(context.WithValue(r.Context(), answerNoteKey{}, note), r)
-	e := s.requestEvent(events.TokenRequest, r, op)
+func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request, sh shaping) {
+	ar, resp, op, err := s.shapedExchange(r.Context(), r, sh)
+	e := s.requestEvent(events.TokenRequest, r, op, sh)
 	e.GrantType = op.GrantType
 	e.Token = s.presentedToken(op.GrantType, r.PostForm)
 	e.RequestedScope = requestedScope(op.GrantType, r.PostForm)
 	if e.Reason == "" {
 		e.Reason = op.ClientRefusal
 	}
-	deviations := s.deviations(r.Context())
+	deviations := s.deviations(sh)
 	if err != nil {
-		s.writeTokenError(w, r, ar, err, op, deviations, &e)
+		s.writeTokenError(w, r, ar, err, op, deviations, sh, &e)
 		s.events.Emit(e)
 		return
 	}
 	e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
 	e.Scope = eventScope(ar.GetGrantedScopes())
 	switch {
-	case op.DropRefresh:
+	case op.Mint.DropRefresh:
 		e.Detail = "the scope left offline_access out: the answer carries no refresh token (refresh.scope_without_offline_access: no_refresh_token)"
 	case op.RefreshDropped && op.GrantType == "authorization_code":
 		e.Detail = "no refresh token: the user already holds one for the client (refresh.only_on_first_consent)"
 	}
 	writeTokenResponse(w, deviate(s.shownScope(resp.ToMap()), deviations))
-	s.shaped(r, op, note, &e)
+	s.shaped(r, sh, tokenAnswer{op: op}, &e)
 	s.events.Emit(e)
-}
-
-// answerNote is what building one token answer did that its events must
-// tell. fosite builds the answer through interfaces with no room for it, so
-// it travels in the context.
-type answerNote struct {
-	// nonceReplaced: the id_token's nonce is not the authorization's (the
-	// id_token_nonce_mismatch deviation).
-	nonceReplaced bool
-}
-
-type answerNoteKey struct{}
-
-func answerNoteFrom(ctx context.Context) *answerNote {
-	n, _ := ctx.Value(answerNoteKey{}).(*answerNote)
-	return n
 }
 
 // requestedScope is the scope parameter of a refresh or client credentials
@@ -88,11 +71,17 @@ func requestedScope(grant string, form url.Values) *string {
 	return &scope
 }
 
-// exchange runs one token request through fosite and shapes the response
-// by sim time, the profile and the faults that fired on the request. The
-// control API's grants use it too, so a minted grant answers exactly as the
+// exchange runs one token request no fault fired on through fosite: the
+// control API's grants use it, so that a minted grant answers exactly as the
 // token endpoint would.
 func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
+	return s.shapedExchange(ctx, r, shaping{})
+}
+
+// shapedExchange runs one token request through fosite and shapes the
+// response by sim time, the profile and the faults sh that fired on the
+// request.
+func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shaping) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
 	op := &family.Op{}
 	// Parse as fosite will, multipart bodies included, so that the grant and
 	// the token this request presents, and so the family to lock, are known.
@@ -104,7 +93,7 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 		// fosite says invalid_request when no handler takes a grant; RFC 6749 §5.2 has a code for it.
 		return nil, nil, op, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported here.", op.GrantType)
 	}
-	s.prepareOp(ctx, op)
+	s.prepareOp(op, sh)
 	defer s.lockFamily(op.GrantType, r.PostForm)()
 	ctx = family.WithOp(ctx, op)
 	ar, err := s.oauth.NewAccessRequest(ctx, r, newSession())
@@ -139,7 +128,7 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 	resp.SetTokenType("Bearer")
 	if !op.AccessExpiresAt.IsZero() {
 		// A backdated token announces its whole lifetime, as if minted now.
-		resp.SetExpiresIn(op.AccessExpiresAt.Add(op.Backdate).Sub(s.provider.Now()).Round(time.Second))
+		resp.SetExpiresIn(op.AccessExpiresAt.Add(op.Mint.Backdate).Sub(s.provider.Now()).Round(time.Second))
 	}
 	return ar, resp, op, nil
 }
@@ -178,78 +167,95 @@ func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *
 		return fosite.ErrServerError.WithDebugf("a refresh request of type %T cannot be narrowed", ar)
 	}
 	req.GrantedScope = narrowed
-	op.DropRefresh = !keepOffline
+	op.Mint.DropRefresh = !keepOffline
 	return nil
 }
 
-// prepareOp sets what the store must do differently for this request: an
-// access-token lifetime drawn from the profile's range or a deviation
-// fault's, a backdate, or keeping the refresh token.
-func (s *Simulator) prepareOp(ctx context.Context, op *family.Op) {
+// prepareOp sets what this request mints differently: an access-token
+// lifetime drawn from the profile's range, what the faults that fired on it
+// change (fault.Minter), and what the deviations of the answer, the
+// profile's and the faults' alike, ask of the minting.
+func (s *Simulator) prepareOp(op *family.Op, sh shaping) {
 	p := s.store.Policy()
 	if p.AccessTokenLifetimeMax > p.AccessTokenLifetime {
-		op.AccessLifetime = s.lifetimes.between(p.AccessTokenLifetime.D(), p.AccessTokenLifetimeMax.D())
+		op.Mint.AccessLifetime = s.lifetimes.between(p.AccessTokenLifetime.D(), p.AccessTokenLifetimeMax.D())
 	}
-	for _, f := range shapingFaults(ctx, fault.Deviation) {
-		switch f.Fault.Deviation {
-		case fault.DeviationRandomLifetime:
-			op.AccessLifetime = s.lifetimes.between(f.Fault.MinLifetime.D(), f.Fault.MaxLifetime.D())
+	for m := range hooked[fault.Minter](sh) {
+		m.Mint(minting{op: op, lifetimes: s.lifetimes})
+	}
+	for _, d := range s.deviations(sh) {
+		switch d {
 		case profile.DeviationNoRefreshToken:
-			op.KeepRefresh = op.GrantType == "refresh_token"
+			op.Mint.KeepRefresh = op.Mint.KeepRefresh || op.GrantType == "refresh_token"
+		case profile.DeviationIDTokenNonceMismatch:
+			op.Mint.ReplaceNonce = true
 		}
-	}
-	for _, f := range shapingFaults(ctx, fault.Backdate) {
-		op.Backdate += f.Fault.By.D()
-	}
-	if slices.Contains(p.Deviations, profile.DeviationNoRefreshToken) && op.GrantType == "refresh_token" {
-		op.KeepRefresh = true
 	}
 }
 
-// deviations are the departures from RFC 6749 the answer to the request in
-// ctx makes: the profile's own and those of the deviation faults that fired
-// on it.
-func (s *Simulator) deviations(ctx context.Context) []profile.Deviation {
+// minting is the fault.Minting of one token request: what the faults change
+// lands in its Op, which the store reads.
+type minting struct {
+	op        *family.Op
+	lifetimes *lockedRand
+}
+
+// Backdate implements fault.Minting.
+func (m minting) Backdate(by time.Duration) { m.op.Mint.Backdate += by }
+
+// DrawAccessLifetime implements fault.Minting.
+func (m minting) DrawAccessLifetime(lo, hi time.Duration) {
+	m.op.Mint.AccessLifetime = m.lifetimes.between(lo, hi)
+}
+
+// deviations are the departures from RFC 6749 the answer to a request makes:
+// the profile's own and those of the faults sh that fired on it.
+func (s *Simulator) deviations(sh shaping) []profile.Deviation {
 	devs := slices.Clone(s.store.Policy().Deviations)
-	for _, f := range shapingFaults(ctx, fault.Deviation) {
-		devs = append(devs, f.Fault.Deviation)
+	for d := range hooked[fault.Deviator](sh) {
+		devs = append(devs, d.Deviates())
 	}
 	return devs
 }
 
-// deviates reports whether the answer to the request in ctx makes deviation d.
-func (s *Simulator) deviates(ctx context.Context, d profile.Deviation) bool {
-	return slices.Contains(s.deviations(ctx), d)
+// shaped records the faults sh that shaped the token answer t, each as it
+// tells what it did (fault.TokenShaper).
+func (s *Simulator) shaped(r *http.Request, sh shaping, t tokenAnswer, e *events.Event) {
+	req := tokenFaulted(e)
+	for ts, f := range hooked[fault.TokenShaper](sh) {
+		if detail := ts.Shaped(t); detail != "" {
+			s.applied(r, req, f, detail)
+		}
+	}
 }
 
-// shaped records the deviation and backdate faults that shaped a
-// successful token response.
-func (s *Simulator) shaped(r *http.Request, op *family.Op, note *answerNote, e *events.Event) {
-	req := tokenFaulted(e)
-	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
-		if errorDeviation(f.Fault.Deviation) {
-			continue // it shapes errors only; writeTokenError records it
-		}
-		detail := string(f.Fault.Deviation)
-		switch f.Fault.Deviation {
-		case fault.DeviationRandomLifetime:
-			if op.AccessLifetime > 0 {
-				detail = "access token lifetime " + op.AccessLifetime.String()
-			}
-		case profile.DeviationIDTokenNonceMismatch:
-			if !note.nonceReplaced {
-				continue // no id_token, or no nonce in it to replace
-			}
-			detail += ": the id_token's nonce replaced with a random one the authorization did not send"
-		}
-		s.applied(r, req, f, detail)
-	}
-	for _, f := range shapingFaults(r.Context(), fault.Backdate) {
-		if !op.AccessExpiresAt.IsZero() {
-			s.applied(r, req, f, fmt.Sprintf("access token minted %s before the answer", f.Fault.By))
-		}
-	}
+// tokenAnswer is a token endpoint answer as the faults that shaped it read
+// it (fault.TokenAnswer).
+type tokenAnswer struct {
+	op *family.Op
+	// code and status are a refusal's RFC 6749 error and its status before
+	// deviations; code is empty when tokens were issued.
+	code   string
+	status int
 }
+
+// ErrorCode implements fault.TokenAnswer.
+func (t tokenAnswer) ErrorCode() string { return t.code }
+
+// Status implements fault.TokenAnswer.
+func (t tokenAnswer) Status() int { return t.status }
+
+// StatusUnder implements fault.TokenAnswer.
+func (t tokenAnswer) StatusUnder(d profile.Deviation) int { return errorStatus(d, t.code, t.status) }
+
+// AccessMinted implements fault.TokenAnswer.
+func (t tokenAnswer) AccessMinted() bool { return !t.op.AccessExpiresAt.IsZero() }
+
+// AccessLifetime implements fault.TokenAnswer.
+func (t tokenAnswer) AccessLifetime() time.Duration { return t.op.Mint.AccessLifetime }
+
+// NonceReplaced implements fault.TokenAnswer.
+func (t tokenAnswer) NonceReplaced() bool { return t.op.NonceReplaced }
 
 // deviate applies the success-body deviations to a token response.
 func deviate(body map[string]any, devs []profile.Deviation) map[string]any {
@@ -291,7 +297,7 @@ func writeTokenResponse(w http.ResponseWriter, body map[string]any) {
 // writeTokenError answers a failed token request: with the profile's own
 // response for the situation when it has one, else with fosite's RFC 6749
 // error, then with the status the deviations ask for.
-func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error, op *family.Op, devs []profile.Deviation, e *events.Event) {
+func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error, op *family.Op, devs []profile.Deviation, sh shaping, e *events.Event) {
 	rec := newRecorder()
 	s.noteOAuthError(rec, r, err, e)
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -310,12 +316,7 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	for _, d := range devs {
 		status = errorStatus(d, rfc.ErrorField, status)
 	}
-	req := tokenFaulted(e)
-	for _, f := range shapingFaults(r.Context(), fault.Deviation) {
-		if to := errorStatus(f.Fault.Deviation, rfc.ErrorField, rec.status); to != rec.status {
-			s.applied(r, req, f, fmt.Sprintf("answered %s with %d instead of %d", rfc.ErrorField, to, rec.status))
-		}
-	}
+	s.shaped(r, sh, tokenAnswer{op: op, code: rfc.ErrorField, status: rec.status}, e)
 	if status != http.StatusUnauthorized {
 		rec.header.Del("WWW-Authenticate")
 	}
@@ -329,15 +330,6 @@ func tokenFaulted(e *events.Event) faulted {
 		Request: fault.Request{Endpoint: fault.EndpointToken, GrantType: e.GrantType, Client: e.Client, User: e.User, Family: e.Family},
 		token:   e.Token, tokenType: e.TokenType,
 	}
-}
-
-// errorDeviation reports whether d shapes error answers only.
-func errorDeviation(d profile.Deviation) bool {
-	switch d {
-	case profile.DeviationErrorsAs200, profile.DeviationInvalidGrant401, profile.DeviationInvalidGrant403:
-		return true
-	}
-	return false
 }
 
 // errorStatus is the status deviation d gives an error answer with code
@@ -412,15 +404,11 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 	return ""
 }
 
-// requestEvent starts the event for a request: who asked, and what the store
-// learned while serving it.
-func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op) events.Event {
-	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context())}
-	if f := spoiler(r.Context()); f != nil && losesAnswer(*f.Fault) {
-		// The provider served the request, but its answer will not reach
-		// the client readable: the tokens it minted never arrive.
-		e.Fault = f.Fault.ID
-	}
+// requestEvent starts the event for a request: who asked, what the store
+// learned while serving it, and the fault, of those sh that fired on it,
+// that keeps its answer from reaching the client readable.
+func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op, sh shaping) events.Event {
+	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), Fault: sh.lostTo()}
 	if op != nil {
 		// Reason is the store's refusal as a code (expired, revoked,
 		// reused...), so that a harness can tell an expired access token
@@ -466,13 +454,6 @@ func setChallenge(w http.ResponseWriter, r *http.Request) {
 	case scheme != "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauthsim", charset="UTF-8"`)
 	}
-}
-
-// losesAnswer reports whether a spoiling fault keeps the answer's content
-// from the client: a dropped answer, or a body cut, emptied or replaced. A
-// wrong Content-Type alone leaves the tokens readable.
-func losesAnswer(f fault.Fault) bool {
-	return f.Kind == fault.DropAfterCommit || (f.Kind == fault.Malformed && f.Mode != fault.ModeContentType)
 }
 
 // shownScope leaves offline_access out of a token response's scope where

@@ -65,7 +65,22 @@ func Child(n *yaml.Node, key string) *yaml.Node {
 // misspelt key is an error rather than a setting dropped in silence, and
 // yaml's own KnownFields check gives no column.
 func UnknownKeys(n *yaml.Node, t reflect.Type, what string) []string {
-	return unknownKeys(n, t, what, "")
+	return UnknownKeysOf(n, Fields(t), what)
+}
+
+// UnknownKeysOf is UnknownKeys for a mapping whose keys are not one struct's
+// fields: fields maps each key it takes to the type of its value (a fault's
+// keys are its own and those of every kind's parameters).
+func UnknownKeysOf(n *yaml.Node, fields map[string]reflect.Type, what string) []string {
+	return unknownKeys(n, fields, what, "")
+}
+
+// Fields maps the yaml keys of struct type t to their types, inline structs
+// included.
+func Fields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	fieldsOf(t, fields)
+	return fields
 }
 
 // unmarshaler is the interface of types that read, and check, their own keys.
@@ -85,9 +100,7 @@ func fieldsOf(t reflect.Type, fields map[string]reflect.Type) {
 	}
 }
 
-func unknownKeys(n *yaml.Node, t reflect.Type, what, prefix string) []string {
-	fields := map[string]reflect.Type{}
-	fieldsOf(t, fields)
+func unknownKeys(n *yaml.Node, fields map[string]reflect.Type, what, prefix string) []string {
 	where := what
 	if prefix != "" {
 		where = strings.TrimSuffix(prefix, ".")
@@ -118,7 +131,7 @@ func below(v *yaml.Node, t reflect.Type, what, path string) []string {
 	}
 	switch {
 	case t.Kind() == reflect.Struct && v.Kind == yaml.MappingNode:
-		return unknownKeys(v, t, what, path+".")
+		return unknownKeys(v, Fields(t), what, path+".")
 	case t.Kind() == reflect.Slice && v.Kind == yaml.SequenceNode:
 		var msgs []string
 		for i, item := range v.Content {

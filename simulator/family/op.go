@@ -6,32 +6,22 @@ import (
 )
 
 // Op follows one request through the store: the caller says what the request
-// is, and the store reports back which family it touched, why it refused a
-// token and what it issued. fosite's storage interfaces have no room for
-// this, so it travels in the context. An Op belongs to one request and is
-// not safe for concurrent use.
+// is and what it mints differently, and the store reports back which family
+// it touched, why it refused a token and what it issued. fosite's storage
+// interfaces (and its id_token strategy's) take only a context and a
+// requester, so an Op travels in the context: the one value that does, set
+// by WithOp. An Op belongs to one request and is not safe for concurrent use.
 type Op struct {
 	// GrantType is the token request's grant_type, empty for other requests.
 	GrantType string
 	// Revocation marks an RFC 7009 revocation request.
 	Revocation bool
-	// KeepRefresh makes a refresh grant keep the refresh token it used instead of
-	// rotating it, whatever the profile says: the response then carries none.
-	KeepRefresh bool
-	// DropRefresh makes a refresh grant mint no refresh token in place of the one it
-	// used, which fares as the profile's rotation has it (a rotating profile supersedes
-	// it): the response carries none, and at a rotating provider the grant ends with the
-	// access token of this answer.
-	DropRefresh bool
 	// WithholdRefresh marks an authorization that grants offline access but whose code
 	// is redeemed for no refresh token: the profile issues refresh tokens on first
 	// consent only, and the user already holds one for the client (Google).
 	WithholdRefresh bool
-	// AccessLifetime, when positive, replaces the profile's access-token lifetime.
-	AccessLifetime time.Duration
-	// Backdate mints the access token this long before now, while the response
-	// still announces its full lifetime.
-	Backdate time.Duration
+	// Mint is what a token request mints other than as the profile has it.
+	Mint Minting
 
 	// Family, Client and User name the family the request touched.
 	Family, Client, User string
@@ -48,15 +38,42 @@ type Op struct {
 	AccessExpiresAt time.Time
 	// RefreshDropped is set when the new refresh token fosite minted was not
 	// stored and must not be sent: the profile does not rotate refresh tokens,
-	// or the request or its authorization asked for none (DropRefresh,
+	// or the request or its authorization asked for none (Minting.DropRefresh,
 	// WithholdRefresh).
 	RefreshDropped bool
 	// RefreshUnchanged is set with RefreshDropped when the answer carries
 	// the refresh token the request presented, still the current one.
 	RefreshUnchanged bool
+	// NonceReplaced is set when the id_token minted carries a nonce other
+	// than the authorization's (Minting.ReplaceNonce).
+	NonceReplaced bool
 
 	keepRefresh bool
 	rotatedFrom *token
+}
+
+// Minting is what one token request mints other than as the profile has
+// it: the decisions of the profile's ranges and deviations, of the scope a
+// refresh asks for, and of the faults that fired on the request. The
+// simulator sets it before fosite mints; the store reads it as it mints, and
+// the id_token strategy reads ReplaceNonce.
+type Minting struct {
+	// AccessLifetime, when positive, replaces the profile's access-token lifetime.
+	AccessLifetime time.Duration
+	// Backdate mints the access token this long before now, while the response
+	// still announces its full lifetime.
+	Backdate time.Duration
+	// KeepRefresh makes a refresh grant keep the refresh token it used instead of
+	// rotating it, whatever the profile says: the response then carries none.
+	KeepRefresh bool
+	// DropRefresh makes a refresh grant mint no refresh token in place of the one it
+	// used, which fares as the profile's rotation has it (a rotating profile supersedes
+	// it): the response carries none, and at a rotating provider the grant ends with the
+	// access token of this answer.
+	DropRefresh bool
+	// ReplaceNonce mints an id_token whose nonce is a random one, not the
+	// authorization's (the id_token_nonce_mismatch deviation).
+	ReplaceNonce bool
 }
 
 type opKey struct{}
@@ -66,7 +83,8 @@ func WithOp(ctx context.Context, o *Op) context.Context {
 	return context.WithValue(ctx, opKey{}, o)
 }
 
-func opFrom(ctx context.Context) *Op {
+// OpFrom returns the Op a context carries, or nil.
+func OpFrom(ctx context.Context) *Op {
 	o, _ := ctx.Value(opKey{}).(*Op)
 	return o
 }
@@ -98,7 +116,7 @@ const (
 // on the secret: code is a ClientSecret* constant, and why becomes the
 // request's Denial unless it has one.
 func RefuseClient(ctx context.Context, code, why string) {
-	if o := opFrom(ctx); o != nil && o.ClientRefusal == "" {
+	if o := OpFrom(ctx); o != nil && o.ClientRefusal == "" {
 		o.ClientRefusal = code
 		if o.Denial == "" {
 			o.Denial = why
@@ -108,7 +126,7 @@ func RefuseClient(ctx context.Context, code, why string) {
 
 // deny records the first reason the store refused a token during the request.
 func deny(ctx context.Context, code, why string) {
-	if o := opFrom(ctx); o != nil && o.Denial == "" {
+	if o := OpFrom(ctx); o != nil && o.Denial == "" {
 		o.Denial, o.Refusal = why, code
 	}
 }

@@ -268,7 +268,7 @@ func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r 
 	if lifetime > 0 {
 		t.expires = now.Add(lifetime)
 	}
-	if o := opFrom(ctx); o != nil {
+	if o := OpFrom(ctx); o != nil {
 		o.observe(f)
 		if kind == fosite.RefreshToken {
 			t.parent = o.rotatedFrom
@@ -298,7 +298,7 @@ func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (
 		deny(ctx, RefusedUnknown, "unknown token")
 		return nil, fosite.ErrNotFound
 	}
-	opFrom(ctx).observe(t.fam)
+	OpFrom(ctx).observe(t.fam)
 	switch {
 	case t.fam.revoked:
 		deny(ctx, RefusedRevoked, "family revoked: "+t.fam.reason)
@@ -317,7 +317,7 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fo
 	t := s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D(), 0)
 	s.codes[sig] = t
 	if t.fam.code == nil {
-		o := opFrom(ctx)
+		o := OpFrom(ctx)
 		t.fam.code, t.fam.withholdRefresh = t, o != nil && o.WithholdRefresh
 	}
 	return nil
@@ -335,7 +335,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosit
 	}
 	if !t.used.IsZero() {
 		deny(ctx, RefusedRedeemed, "authorization code already redeemed")
-		if o := opFrom(ctx); o != nil && o.GrantType == "authorization_code" {
+		if o := OpFrom(ctx); o != nil && o.GrantType == "authorization_code" {
 			s.emit(events.Event{Kind: events.CodeReuseDetected, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
 		}
 		return copyRequest(t.req), fosite.ErrInvalidatedAuthorizeCode
@@ -360,12 +360,12 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosi
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lifetime, backdate := s.policy.AccessTokenLifetime.D(), time.Duration(0)
-	o := opFrom(ctx)
+	o := OpFrom(ctx)
 	if o != nil {
-		if o.AccessLifetime > 0 {
-			lifetime = o.AccessLifetime
+		if o.Mint.AccessLifetime > 0 {
+			lifetime = o.Mint.AccessLifetime
 		}
-		backdate = o.Backdate
+		backdate = o.Mint.Backdate
 	}
 	t := s.issue(ctx, fosite.AccessToken, sig, r, lifetime, backdate)
 	s.access[sig] = t
@@ -396,9 +396,9 @@ func (s *Store) DeleteAccessTokenSession(_ context.Context, sig string) error {
 func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := opFrom(ctx)
+	o := OpFrom(ctx)
 	f, known := s.families[r.GetID()]
-	if (known && f.withholdRefresh) || (o != nil && (o.keepRefresh || o.DropRefresh)) {
+	if (known && f.withholdRefresh) || (o != nil && (o.keepRefresh || o.Mint.DropRefresh)) {
 		if o != nil {
 			o.RefreshDropped = true
 		}
@@ -483,7 +483,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	if !s.superseded(t) {
 		return copyRequest(t.req), nil
 	}
-	o := opFrom(ctx)
+	o := OpFrom(ctx)
 	exchanging := o != nil && o.GrantType == "refresh_token"
 	if s.policy.Refresh.ReuseDetection == profile.ReuseRevokeFamily {
 		deny(ctx, RefusedReused, "refresh token reuse detected")
@@ -525,22 +525,22 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		return err
 	}
 	now := s.clock.Now()
-	o := opFrom(ctx)
+	o := OpFrom(ctx)
 	r := s.policy.Refresh
 	notDue := r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()
-	if r.Rotation == profile.RotationNone || (o != nil && o.KeepRefresh) || notDue {
+	if r.Rotation == profile.RotationNone || (o != nil && o.Mint.KeepRefresh) || notDue {
 		t.lastUsed = now
 		if o != nil {
 			o.keepRefresh = true
 			// A periodic rotation not yet due answers with the token it
 			// was given (Intuit's "the latest refresh_token returned");
 			// a provider that never rotates answers with none (Google).
-			o.RefreshUnchanged = notDue && r.Rotation != profile.RotationNone && !o.KeepRefresh && !o.DropRefresh
+			o.RefreshUnchanged = notDue && r.Rotation != profile.RotationNone && !o.Mint.KeepRefresh && !o.Mint.DropRefresh
 		}
 		return nil
 	}
 	var dropped string
-	if o != nil && o.DropRefresh {
+	if o != nil && o.Mint.DropRefresh {
 		dropped = "no refresh token minted in its place"
 	}
 	switch {
@@ -617,7 +617,7 @@ func (s *Store) revokeByRequestID(ctx context.Context, requestID string) error {
 	if !ok {
 		return fosite.ErrNotFound
 	}
-	s.revokeFamily(f, opFrom(ctx).revocationReason())
+	s.revokeFamily(f, OpFrom(ctx).revocationReason())
 	return nil
 }
 

@@ -3,7 +3,6 @@ package fault
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -34,15 +33,16 @@ type Firing struct {
 	Jitter time.Duration
 }
 
-// Decision is every fault that fires on one request, grouped by when it acts.
+// Decision is every fault that fires on one request, grouped by when it
+// acts: by the hook its effect has (see hooks.go).
 type Decision struct {
-	// Latency delays the request before anything else happens.
+	// Latency holds the request before anything else happens (Holder).
 	Latency []Firing
-	// Answer, when set, answers the request in the provider's place (rate_limit, error,
-	// hang, reset): the provider never sees it.
+	// Answer, when set, answers the request in the provider's place (Answerer): the
+	// provider never sees it.
 	Answer *Firing
-	// Shape acts while or after the provider serves the request (malformed,
-	// drop_after_commit, backdate, propagation_delay, deviation).
+	// Shape acts while or after the provider serves the request: at most one Spoiler,
+	// and the faults with the other hooks (Minter, Deviator, TokenShaper, Propagator).
 	Shape []Firing
 }
 
@@ -52,6 +52,11 @@ func (d Decision) Empty() bool { return len(d.Latency) == 0 && d.Answer == nil &
 // Status is a fault with what it has done so far, as the control API lists it.
 type Status struct {
 	Fault
+	Progress
+}
+
+// Progress is what a fault has done since it was added.
+type Progress struct {
 	// AddedAt is the sim time the fault was added; relative windows count from it.
 	AddedAt time.Time `json:"added_at"`
 	// From and Until are the window in sim time, resolved.
@@ -64,6 +69,40 @@ type Status struct {
 
 // DefaultSeed seeds a probability's generator when the fault gives none.
 const DefaultSeed uint64 = 1
+
+// The engine's own hooks, which kinds implement where they need them.
+type (
+	// jittered draws a random part of each firing's wait.
+	jittered interface{ jitter() time.Duration }
+	// announcer announces, in the answer, when to try again.
+	announcer interface{ retryAfter() time.Duration }
+	// limited counts requests for a limiter of its own (rate_limit), when
+	// limiter().limit is positive, instead of firing on every match.
+	limited interface{ limiter() limiter }
+	// skewer moves the provider's clock; it fires on no request.
+	skewer interface{ offset() time.Duration }
+	// endpointBound acts on requests to one endpoint only.
+	endpointBound interface{ only() Endpoint }
+	// cloner copies the lists and maps of its parameters, so that the engine's
+	// copy and the caller's do not share them.
+	cloner interface{ clone() Effect }
+)
+
+// limiter is a real rate limiter: limit requests per window, counted by key
+// (client, user, family or global).
+type limiter struct {
+	limit int
+	per   time.Duration
+	key   string
+}
+
+// cloneEffect is e with lists and maps of its own.
+func cloneEffect(e Effect) Effect {
+	if c, ok := e.(cloner); ok {
+		return c.clone()
+	}
+	return e
+}
 
 // Engine holds the active faults and decides which fire. It is safe for
 // concurrent use; decisions are serialized, so that counts, limiters and
@@ -117,8 +156,7 @@ func (e *Engine) Add(f Fault, now time.Time) (Fault, error) {
 		seed = *f.Match.Seed
 	}
 	f.Match.Seed = &seed
-	f.Headers = maps.Clone(f.Headers)
-	f.On = slices.Clone(f.On)
+	f.Effect = cloneEffect(f.Effect)
 	r := &rule{
 		Fault: f, addedAt: now,
 		from: resolveWhen(f.Match.From, now), until: resolveWhen(f.Match.Until, now),
@@ -179,7 +217,7 @@ func (e *Engine) Reset() {
 func (e *Engine) count() {
 	skews := 0
 	for _, r := range e.rules {
-		if r.Kind == Skew {
+		if _, ok := r.Effect.(skewer); ok {
 			skews++
 		}
 	}
@@ -217,9 +255,8 @@ func (e *Engine) find(id string) int {
 }
 
 func (r *rule) status() Status {
-	st := Status{Fault: r.Fault, AddedAt: r.addedAt, Matched: r.matched, Fired: r.fired}
-	st.Headers = maps.Clone(r.Headers)
-	st.On = slices.Clone(r.On)
+	st := Status{Fault: r.Fault, Progress: Progress{AddedAt: r.addedAt, Matched: r.matched, Fired: r.fired}}
+	st.Effect = cloneEffect(r.Effect)
 	if !r.from.IsZero() {
 		st.From = &r.from
 	}
@@ -239,8 +276,8 @@ func (e *Engine) Skew(now time.Time) time.Duration {
 	defer e.mu.Unlock()
 	var d time.Duration
 	for _, r := range e.rules {
-		if r.Kind == Skew && r.inWindow(now) {
-			d += r.Offset.D()
+		if sk, ok := r.Effect.(skewer); ok && r.inWindow(now) {
+			d += sk.offset()
 		}
 	}
 	return d
@@ -256,9 +293,10 @@ func (e *Engine) Decide(req Request, now time.Time) Decision {
 	var d Decision
 	spoiled := false
 	for _, r := range e.rules {
-		spoiler := r.Kind == Malformed || r.Kind == DropAfterCommit
+		_, skew := r.Effect.(skewer)
+		_, spoiler := r.Effect.(Spoiler)
 		// One spoiler per answer: the first, as with answering faults.
-		if r.Kind == Skew || (spoiler && spoiled) || !r.matches(req, now) {
+		if skew || (spoiler && spoiled) || !r.matches(req, now) {
 			continue
 		}
 		r.matched++
@@ -266,11 +304,11 @@ func (e *Engine) Decide(req Request, now time.Time) Decision {
 		if !ok {
 			continue
 		}
-		switch r.Kind {
-		case Latency:
+		switch r.Effect.(type) {
+		case Holder:
 			r.fired++
 			d.Latency = append(d.Latency, f)
-		case RateLimit, Error, Hang, Reset:
+		case Answerer:
 			r.fired++
 			d.Answer = &f
 			return d
@@ -302,19 +340,14 @@ func (r *rule) matches(req Request, now time.Time) bool {
 	return r.inWindow(now) &&
 		oneOf(m.Endpoint, req.Endpoint) && oneOf(m.GrantType, req.GrantType) &&
 		oneOf(m.Client, req.Client) && oneOf(m.User, req.User) && oneOf(m.Family, req.Family) &&
-		r.kindApplies(req)
+		r.appliesTo(req.Endpoint)
 }
 
-// kindApplies keeps faults off requests they cannot act on: a backdate or a
+// appliesTo keeps faults off requests they cannot act on: a backdate or a
 // deviation shapes token responses, a propagation delay holds the resource.
-func (r *rule) kindApplies(req Request) bool {
-	switch r.Kind {
-	case Backdate, Deviation:
-		return req.Endpoint == EndpointToken
-	case PropagationDelay:
-		return req.Endpoint == EndpointResource
-	}
-	return true
+func (r *rule) appliesTo(ep Endpoint) bool {
+	b, bound := r.Effect.(endpointBound)
+	return !bound || b.only() == ep
 }
 
 func oneOf[T comparable](set []T, v T) bool { return len(set) == 0 || slices.Contains(set, v) }
@@ -334,33 +367,26 @@ func (r *rule) fire(req Request, now time.Time) (Firing, bool) {
 	if limit > 0 && r.fired >= limit {
 		return f, false
 	}
-	if r.Kind == RateLimit && r.Limit > 0 {
-		return r.limit(req, now)
+	if l, ok := r.Effect.(limited); ok && l.limiter().limit > 0 {
+		return r.limit(req, now, l.limiter())
 	}
 	if m.Probability > 0 && r.rng.Float64() >= m.Probability {
 		return f, false
 	}
-	switch r.Kind {
-	case RateLimit:
-		f.RetryAfter = 30 * time.Second
-		if r.RetryAfter != 0 {
-			f.RetryAfter = r.RetryAfter.D()
-		}
-	case Error:
-		f.RetryAfter = r.RetryAfter.D()
-	case Latency:
-		if r.Jitter > 0 {
-			f.Jitter = time.Duration(r.rng.Int64N(int64(r.Jitter)))
-		}
+	if a, ok := r.Effect.(announcer); ok {
+		f.RetryAfter = a.retryAfter()
+	}
+	if j, ok := r.Effect.(jittered); ok && j.jitter() > 0 {
+		f.Jitter = time.Duration(r.rng.Int64N(int64(j.jitter())))
 	}
 	return f, true
 }
 
 // limit is a sliding-window limiter in sim time: a request is admitted while
-// fewer than Limit were admitted for its key in the last Per.
-func (r *rule) limit(req Request, now time.Time) (Firing, bool) {
+// fewer than l.limit were admitted for its key in the last l.per.
+func (r *rule) limit(req Request, now time.Time, l limiter) (Firing, bool) {
 	key := ""
-	switch r.Key {
+	switch l.key {
 	case KeyClient, "":
 		key = req.Client
 	case KeyUser:
@@ -371,12 +397,12 @@ func (r *rule) limit(req Request, now time.Time) (Firing, bool) {
 	if r.admitted == nil {
 		r.admitted = map[string][]time.Time{}
 	}
-	window := r.Per.D()
+	window := l.per
 	times := r.admitted[key]
 	// The clock can be set backwards: only requests in (now-window, now] count.
 	times = slices.DeleteFunc(times, func(t time.Time) bool { return !t.After(now.Add(-window)) || t.After(now) })
-	f := Firing{Fault: &r.Fault, Limit: r.Limit}
-	if len(times) < r.Limit {
+	f := Firing{Fault: &r.Fault, Limit: l.limit}
+	if len(times) < l.limit {
 		r.admitted[key] = append(times, now)
 		return f, false
 	}

@@ -31,7 +31,7 @@ var _ = Describe("Engine", func() {
 
 	DescribeTable("nth and count pick the requests a fault fires on",
 		func(nth, count int, want []bool) {
-			_, err := e.Add(fault.Fault{Kind: fault.Reset, Match: fault.Match{Nth: nth, Count: count}}, t0)
+			_, err := e.Add(fault.Fault{Effect: fault.ResetEffect{}, Match: fault.Match{Nth: nth, Count: count}}, t0)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(fires(e, len(want), token)).To(Equal(want))
 		},
@@ -42,8 +42,8 @@ var _ = Describe("Engine", func() {
 	)
 
 	It("lets the first answering fault win; later ones do not see the request", func() {
-		first, _ := e.Add(fault.Fault{Kind: fault.Error, Status: 500, Match: fault.Match{Count: 1}}, t0)
-		second, _ := e.Add(fault.Fault{Kind: fault.Reset}, t0)
+		first, _ := e.Add(fault.Fault{Effect: fault.ErrorEffect{Status: 500}, Match: fault.Match{Count: 1}}, t0)
+		second, _ := e.Add(fault.Fault{Effect: fault.ResetEffect{}}, t0)
 		d := e.Decide(token, t0)
 		Expect(d.Answer.Fault.ID).To(Equal(first.ID))
 		st, _ := e.Get(second.ID)
@@ -52,8 +52,8 @@ var _ = Describe("Engine", func() {
 	})
 
 	It("collects latency and shaping faults alongside an answer", func() {
-		_, _ = e.Add(fault.Fault{Kind: fault.Latency, Delay: profile.Duration(time.Millisecond)}, t0)
-		_, _ = e.Add(fault.Fault{Kind: fault.Deviation, Deviation: profile.DeviationTokenTypeLowercase}, t0)
+		_, _ = e.Add(fault.Fault{Effect: fault.LatencyEffect{Delay: profile.Duration(time.Millisecond)}}, t0)
+		_, _ = e.Add(fault.Fault{Effect: fault.DeviationEffect{Deviation: profile.DeviationTokenTypeLowercase}}, t0)
 		d := e.Decide(token, t0)
 		Expect(d.Latency).To(HaveLen(1))
 		Expect(d.Shape).To(HaveLen(1))
@@ -62,7 +62,7 @@ var _ = Describe("Engine", func() {
 	})
 
 	It("filters by every match field", func() {
-		_, _ = e.Add(fault.Fault{Kind: fault.Reset, Match: fault.Match{
+		_, _ = e.Add(fault.Fault{Effect: fault.ResetEffect{}, Match: fault.Match{
 			Endpoint: fault.OneOrMany[fault.Endpoint]{fault.EndpointToken}, GrantType: fault.OneOrMany[string]{"refresh_token"},
 			Client: fault.OneOrMany[string]{"demo"}, User: fault.OneOrMany[string]{"alice"}, Family: fault.OneOrMany[string]{"fam1"},
 		}}, t0)
@@ -81,7 +81,7 @@ var _ = Describe("Engine", func() {
 	})
 
 	It("limits in a sliding sim-time window and survives the clock going back", func() {
-		_, err := e.Add(fault.Fault{Kind: fault.RateLimit, Limit: 2, Per: profile.Duration(time.Minute)}, t0)
+		_, err := e.Add(fault.Fault{Effect: fault.RateLimitEffect{Limit: 2, Per: profile.Duration(time.Minute)}}, t0)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(e.Decide(token, t0).Answer).To(BeNil())
 		Expect(e.Decide(token, t0.Add(30*time.Second)).Answer).To(BeNil())
@@ -94,18 +94,18 @@ var _ = Describe("Engine", func() {
 	})
 
 	It("sums the skews whose window holds", func() {
-		_, _ = e.Add(fault.Fault{Kind: fault.Skew, Offset: profile.Duration(5 * time.Minute)}, t0)
-		_, _ = e.Add(fault.Fault{Kind: fault.Skew, Offset: profile.Duration(-2 * time.Minute), Match: fault.Match{From: "1h"}}, t0)
+		_, _ = e.Add(fault.Fault{Effect: fault.SkewEffect{Offset: profile.Duration(5 * time.Minute)}}, t0)
+		_, _ = e.Add(fault.Fault{Effect: fault.SkewEffect{Offset: profile.Duration(-2 * time.Minute)}, Match: fault.Match{From: "1h"}}, t0)
 		Expect(e.Skew(t0)).To(Equal(5 * time.Minute))
 		Expect(e.Skew(t0.Add(time.Hour))).To(Equal(3 * time.Minute))
 		Expect(e.Decide(token, t0).Empty()).To(BeTrue(), "a skew never fires on a request")
 	})
 
 	It("numbers faults and refuses a duplicate id", func() {
-		a, _ := e.Add(fault.Fault{Kind: fault.Reset}, t0)
-		_, err := e.Add(fault.Fault{ID: a.ID, Kind: fault.Reset}, t0)
+		a, _ := e.Add(fault.Fault{Effect: fault.ResetEffect{}}, t0)
+		_, err := e.Add(fault.Fault{ID: a.ID, Effect: fault.ResetEffect{}}, t0)
 		Expect(err).To(MatchError(fault.ErrDuplicateID))
-		b, _ := e.Add(fault.Fault{Kind: fault.Reset}, t0)
+		b, _ := e.Add(fault.Fault{Effect: fault.ResetEffect{}}, t0)
 		Expect([]string{a.ID, b.ID}).To(Equal([]string{"f1", "f2"}))
 		_, err = e.Remove("nope")
 		Expect(err).To(MatchError(fault.ErrNotFound))

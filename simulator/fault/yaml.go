@@ -3,7 +3,6 @@ package fault
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,20 +20,30 @@ func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: a fault must be a mapping with a kind", n.Line, n.Column)}}
 	}
-	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Fault](), "a fault"); len(msgs) > 0 {
+	if msgs := yamldoc.UnknownKeysOf(n, wire.keys, "a fault"); len(msgs) > 0 {
 		return &yaml.TypeError{Errors: msgs}
 	}
-	type plain Fault // without this method, so Decode does not recurse
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		return err
+	members := make([]member, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		members = append(members, member{key: n.Content[i].Value, decode: n.Content[i+1].Decode})
 	}
-	*f = Fault(p)
+	decoded, errs := assemble(members, nil)
+	var msgs []string
+	for _, err := range errs {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return err
+		}
+		msgs = append(msgs, te.Errors...)
+	}
+	if len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	*f = decoded
 	err := f.Validate()
 	if err == nil {
 		return nil
 	}
-	var msgs []string
 	for _, e := range unjoin(err) {
 		at := n
 		var fe *FieldError
