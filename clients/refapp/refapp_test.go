@@ -1,7 +1,6 @@
 package refapp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // started is the application on a fresh simulator, with no grant yet, and
@@ -104,15 +105,12 @@ func signedIn(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App,
 	return app, srv
 }
 
-// fault adds a fault through the simulator's control API.
-func fault(srv *simulator.Server, f map[string]any) {
+// addFault adds f, matching the requests to endpoint.
+func addFault(srv *simulator.Server, f fault.Fault, endpoint fault.Endpoint) {
 	GinkgoHelper()
-	b, err := json.Marshal(f)
+	f.Match.Endpoint = fault.OneOrMany[fault.Endpoint]{endpoint}
+	_, err := srv.AddFault(f)
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := srv.Client().Post(srv.URL+"/sim/v1/faults", "application/json", bytes.NewReader(b))
-	Expect(err).NotTo(HaveOccurred())
-	resp.Body.Close()
-	Expect(resp.StatusCode).To(Equal(http.StatusCreated))
 }
 
 // refusedURL is a URL on loopback where nothing listens: a connection to
@@ -155,7 +153,7 @@ var _ = Describe("The reference application's API call", func() {
 		func(ctx SpecContext, status int, want string) {
 			app, srv := signedIn(ctx)
 			// Every answer of the resource, the retry after a 401 included.
-			fault(srv, map[string]any{"kind": "error", "status": status, "match": map[string]any{"endpoint": "resource"}})
+			addFault(srv, fault.Fault{Kind: fault.Error, Status: status}, fault.EndpointResource)
 			res, err := app.Call(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
@@ -164,20 +162,19 @@ var _ = Describe("The reference application's API call", func() {
 	)
 
 	DescribeTable("ends with the outcome clients/adapters/README.md gives other answers",
-		func(ctx SpecContext, answer map[string]any, want string) {
+		func(ctx SpecContext, answer *fault.Fault, want string) {
 			app, srv := signedIn(ctx)
 			if answer != nil {
-				answer["match"] = map[string]any{"endpoint": "resource"}
-				fault(srv, answer)
+				addFault(srv, *answer, fault.EndpointResource)
 			}
 			res, err := app.Call(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
 		},
 		Entry("the API's own 200", nil, "ok"),
-		Entry("401 from the API itself, after a refresh and a retry", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_token"}, "unauthorized"),
-		Entry("429 with Retry-After", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
-		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+		Entry("401 from the API itself, after a refresh and a retry", &fault.Fault{Kind: fault.Error, Status: 401, OAuthError: "invalid_token"}, "unauthorized"),
+		Entry("429 with Retry-After", &fault.Fault{Kind: fault.RateLimit, RetryAfter: profile.Duration(30 * time.Second)}, "temporary_error"),
+		Entry("no answer: the connection reset", &fault.Fault{Kind: fault.Reset}, "temporary_error"),
 	)
 
 	It("ends with temporary_error when the API refuses the connection", func(ctx SpecContext) {
@@ -189,7 +186,7 @@ var _ = Describe("The reference application's API call", func() {
 
 	It("ends with temporary_error when the API does not answer in time", func(ctx SpecContext) {
 		app, srv := signedIn(ctx)
-		fault(srv, map[string]any{"kind": "hang", "max": "1s", "match": map[string]any{"endpoint": "resource"}})
+		addFault(srv, fault.Fault{Kind: fault.Hang, Max: profile.Duration(time.Second)}, fault.EndpointResource)
 		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		res, err := app.Call(short)
@@ -257,7 +254,8 @@ var _ = Describe("The reference application's callback", func() {
 	It("refuses the id_token of a provider that answers with another nonce", func(ctx SpecContext) {
 		app, srv, client := started(ctx)
 		back := redirect(app, client)
-		fault(srv, map[string]any{"kind": "deviation", "deviation": "id_token_nonce_mismatch"})
+		_, err := srv.AddFault(fault.Fault{Kind: fault.Deviation, Deviation: profile.DeviationIDTokenNonceMismatch})
+		Expect(err).NotTo(HaveOccurred())
 		res := app.CompleteAuthorization(ctx, back)
 		Expect(res.Outcome).To(Equal("error"))
 		Expect(res.Detail).To(ContainSubstring("the id_token's nonce does not match"))
@@ -277,27 +275,26 @@ var _ = Describe("The reference application's callback", func() {
 	})
 
 	DescribeTable("ends with temporary_error when the code exchange fails in passing",
-		func(ctx SpecContext, failure map[string]any) {
+		func(ctx SpecContext, failure fault.Fault) {
 			app, srv, client := started(ctx)
 			back := redirect(app, client)
-			failure["match"] = map[string]any{"endpoint": "token", "grant_type": "authorization_code"}
-			fault(srv, failure)
+			failure.Match.GrantType = fault.OneOrMany[string]{"authorization_code"}
+			addFault(srv, failure, fault.EndpointToken)
 			res := app.CompleteAuthorization(ctx, back)
 			Expect(res.Outcome).To(Equal("temporary_error"), "detail: %s", res.Detail)
 		},
-		Entry("503", map[string]any{"kind": "error", "status": 503}),
-		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}),
-		Entry("no answer: the code redeemed and the answer lost", map[string]any{"kind": "drop_after_commit"}),
+		Entry("503", fault.Fault{Kind: fault.Error, Status: 503}),
+		Entry("no answer: the connection reset", fault.Fault{Kind: fault.Reset}),
+		Entry("no answer: the code redeemed and the answer lost", fault.Fault{Kind: fault.DropAfterCommit}),
 	)
 })
 
 var _ = Describe("The reference application's logout", func() {
 	DescribeTable("reads the revocation's answer by the outcome table, and forgets the grant whatever it was",
-		func(ctx SpecContext, answer map[string]any, want string) {
+		func(ctx SpecContext, answer *fault.Fault, want string) {
 			app, srv := signedIn(ctx)
 			if answer != nil {
-				answer["match"] = map[string]any{"endpoint": "revoke"}
-				fault(srv, answer)
+				addFault(srv, *answer, fault.EndpointRevoke)
 			}
 			res := app.Logout(ctx)
 			Expect(res.Outcome).To(Equal(want), "detail: %s", res.Detail)
@@ -306,9 +303,9 @@ var _ = Describe("The reference application's logout", func() {
 			Expect([]string{res.Outcome, res.Reason}).To(Equal([]string{"reauthorize", "no_grant"}), "detail: %s", res.Detail)
 		},
 		Entry("revoked", nil, "ok"),
-		Entry("503", map[string]any{"kind": "error", "status": 503}, "temporary_error"),
-		Entry("429", map[string]any{"kind": "rate_limit", "retry_after": "30s"}, "temporary_error"),
-		Entry("invalid_client", map[string]any{"kind": "error", "status": 401, "oauth_error": "invalid_client"}, "configuration_error"),
-		Entry("no answer: the connection reset", map[string]any{"kind": "reset"}, "temporary_error"),
+		Entry("503", &fault.Fault{Kind: fault.Error, Status: 503}, "temporary_error"),
+		Entry("429", &fault.Fault{Kind: fault.RateLimit, RetryAfter: profile.Duration(30 * time.Second)}, "temporary_error"),
+		Entry("invalid_client", &fault.Fault{Kind: fault.Error, Status: 401, OAuthError: "invalid_client"}, "configuration_error"),
+		Entry("no answer: the connection reset", &fault.Fault{Kind: fault.Reset}, "temporary_error"),
 	)
 })
