@@ -1,14 +1,11 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,7 +24,6 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Epoch is where every run's sim clock starts.
@@ -253,7 +249,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r.http = &browser
 	rec.Faults = map[string]fault.Fault{}
-	for _, st := range r.srv.Faults().List() {
+	for _, st := range r.srv.Faults() {
 		rec.Faults[st.ID] = st.Fault
 	}
 	registered, err := r.registeredClient()
@@ -290,8 +286,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 
 // registeredClient reads the client under test's registration.
 func (r *run) registeredClient() (simulator.Client, error) {
-	var c simulator.Client
-	err := r.control(http.MethodGet, "/clients/"+url.PathEscape(r.sc.Client), nil, &c)
+	c, err := r.srv.RegisteredClient(r.sc.Client)
 	if err == nil && len(c.RedirectURIs) == 0 {
 		err = fmt.Errorf("client %q has no redirect URI", r.sc.Client)
 	}
@@ -405,9 +400,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "call":
 		return r.call(ctx, s.Call, sr)
 	case "advance":
-		if err := r.advance(s.Advance); err != nil {
-			return err
-		}
+		r.srv.AdvanceClock(s.Advance.D())
 		return r.notify(ctx, "Tick", Process.Tick)
 	case "restart":
 		err := r.stop(r.proc)
@@ -422,32 +415,31 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		r.proc = p
 		return nil
 	case "fault":
-		var st fault.Status
-		if err := r.control(http.MethodPost, "/faults", s.Fault, &st); err != nil {
-			return err
+		st, err := r.srv.AddFault(*s.Fault)
+		if err != nil {
+			return fmt.Errorf("add the fault: %w", err)
 		}
 		r.rec.Faults[st.ID] = st.Fault
 		return nil
 	case "remove_fault":
-		return r.control(http.MethodDelete, "/faults/"+url.PathEscape(s.RemoveFault), nil, nil)
+		_, err := r.srv.RemoveFault(s.RemoveFault)
+		return err
 	case "revoke":
-		body := map[string]any{"reason": s.Revoke.Reason}
+		rev := simulator.Revocation{Reason: s.Revoke.Reason}
 		switch {
 		case s.Revoke.User != "":
-			body["user"] = s.Revoke.User
+			rev.User = s.Revoke.User
 		case s.Revoke.Client:
-			body["client_id"] = r.env.ClientID
+			rev.ClientID = r.env.ClientID
 		default:
-			body["all"] = true
+			rev.All = true
 		}
-		if s.Revoke.Reason == "" {
-			delete(body, "reason")
-		}
-		return r.control(http.MethodPost, "/revocations", body, nil)
+		_, err := r.srv.Revoke(rev)
+		return err
 	case "rotate_secret":
-		var c simulator.Client
-		rot := map[string]any{"grace": s.RotateSecret.Grace, "expires_in": s.RotateSecret.ExpiresIn}
-		if err := r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/secret", rot, &c); err != nil {
+		rot := simulator.SecretRotation{Grace: s.RotateSecret.Grace, ExpiresIn: s.RotateSecret.ExpiresIn}
+		c, err := r.srv.RotateClientSecret(r.env.ClientID, rot)
+		if err != nil {
 			return err
 		}
 		if err := r.setSecret(c.Secret); err != nil {
@@ -464,19 +456,22 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "callback":
 		return r.badCallback(ctx, s.Callback, sr)
 	case "change_password":
-		return r.control(http.MethodPost, "/revocations", map[string]string{"user": s.ChangePassword, "reason": family.ReasonPasswordChange}, nil)
+		_, err := r.srv.Revoke(simulator.Revocation{User: s.ChangePassword, Reason: family.ReasonPasswordChange})
+		return err
 	case "logout":
 		err := r.do(ctx, sr, "Logout", r.proc.Logout)
 		// The user gave up every grant the client held, whatever became of
 		// its revocation at the provider.
-		for _, f := range r.srv.Store().Families() {
+		for _, f := range r.srv.Families() {
 			r.dropped[f.ID] = true
 		}
 		return err
 	case "publishing_status":
-		return r.control(http.MethodPost, "/clients/"+url.PathEscape(r.env.ClientID)+"/publishing-status", map[string]string{"status": s.PublishingStatus}, nil)
+		_, err := r.srv.SetPublishingStatus(r.env.ClientID, s.PublishingStatus)
+		return err
 	case "require_consent":
-		return r.control(http.MethodPost, "/consents", map[string]any{"user": s.RequireConsent, "client_id": r.env.ClientID, "require": true}, nil)
+		_, _, err := r.srv.ChangeConsent(simulator.ConsentChange{User: s.RequireConsent, ClientID: r.env.ClientID, Require: true})
+		return err
 	}
 	return fmt.Errorf("a step without an action")
 }
@@ -647,9 +642,7 @@ func (r *run) interval(ctx context.Context, c *scenarios.Call, i int) error {
 	if i == 0 || c.Every <= 0 {
 		return nil
 	}
-	if err := r.advance(c.Every); err != nil {
-		return err
-	}
+	r.srv.AdvanceClock(c.Every.D())
 	return r.notify(ctx, "Tick", Process.Tick)
 }
 
@@ -786,7 +779,7 @@ func (r *run) live() bool {
 		return false
 	}
 	delivered := deliveredRefreshTokens(r.srv.Events().Since(0))
-	for _, f := range r.srv.Store().Families() {
+	for _, f := range r.srv.Families() {
 		if f.Client != r.env.ClientID || f.User != r.rec.User || f.Revoked || r.dropped[f.ID] {
 			continue
 		}
@@ -822,42 +815,4 @@ func deliveredRefreshTokens(evs []events.Event) map[string]bool {
 		}
 	}
 	return delivered
-}
-
-// advance moves the sim clock through the control API, so that the move
-// is in the event log.
-func (r *run) advance(d profile.Duration) error {
-	return r.control(http.MethodPost, "/clock", map[string]any{"advance": d}, nil)
-}
-
-// control calls the simulator's control API; out, when set, receives the answer.
-func (r *run) control(method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, r.srv.URL+simulator.PathControlPrefix+path, rd)
-	if err != nil {
-		return err
-	}
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("control API %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("control API %s %s: %w", method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("control API %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
 }

@@ -52,7 +52,7 @@ func benchRefresh(b *testing.B, scope string) {
 	sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		rt := benchMint(b, sim, scope).Refresh
+		rt := benchMint(b, sim, scope).RefreshToken
 		for pb.Next() {
 			rec := serve(sim, tokenRequest("refresh_token", rt))
 			if rec.Code != http.StatusOK {
@@ -72,7 +72,7 @@ func BenchmarkResourceCheck(b *testing.B) {
 	sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		at := benchMint(b, sim, "api").Access
+		at := benchMint(b, sim, "api").AccessToken
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodGet, simulator.PathResourceMe, nil)
 			req.Header.Set("Authorization", "Bearer "+at)
@@ -113,18 +113,10 @@ func tokenRequest(grant, refreshToken string) *http.Request {
 	return req
 }
 
-func benchMint(b *testing.B, sim http.Handler, scope string) tokens {
-	body, err := json.Marshal(map[string]string{"client_id": "demo", "user": "alice", "scope": scope})
+func benchMint(b *testing.B, sim *simulator.Simulator, scope string) simulator.Grant {
+	g, err := sim.MintGrant(b.Context(), simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: &scope})
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("mint: %v", err)
 	}
-	rec := serve(sim, httptest.NewRequest(http.MethodPost, "/sim/v1/grants", strings.NewReader(string(body))))
-	if rec.Code != http.StatusCreated {
-		b.Fatalf("mint: %d %s", rec.Code, rec.Body)
-	}
-	var t tokens
-	if err := json.Unmarshal(rec.Body.Bytes(), &t); err != nil {
-		b.Fatal(err)
-	}
-	return t
+	return g
 }

@@ -347,14 +347,19 @@ func newRegistry(now func() time.Time) *registry {
 	return &registry{now: now, clients: map[string]*fositeClient{}}
 }
 
-// put registers or replaces a client.
-func (r *registry) put(c Client) (Client, error) {
-	fc, err := r.compile(c)
-	if err != nil {
-		return c, err
-	}
+// put registers c, replacing a client with its id only when replace is
+// set: otherwise a taken id is a conflict, found before any problem of c's
+// own.
+func (r *registry) put(c Client, replace bool) (Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, taken := r.clients[c.ID]; taken && !replace {
+		return Client{}, conflict(fmt.Errorf("client %q exists", c.ID))
+	}
+	fc, err := r.compile(c)
+	if err != nil {
+		return Client{}, err
+	}
 	r.clients[c.ID] = fc
 	return fc.view(), nil
 }
@@ -581,4 +586,37 @@ func (s *Simulator) SetPublishingStatus(id, status string) (Client, error) {
 	}
 	s.events.Emit(events.Event{Kind: events.ClientChanged, Client: id, Detail: fmt.Sprintf("publishing status %s (was %s)", status, was)})
 	return c, nil
+}
+
+// Clients lists the registered clients by id, each secret's state at the
+// current sim time.
+func (s *Simulator) Clients() []Client { return s.clients.list() }
+
+// RegisteredClient returns the client with id, its secrets' states at the
+// current sim time; ErrNotFound when there is none.
+func (s *Simulator) RegisteredClient(id string) (Client, error) {
+	c, ok := s.clients.get(id)
+	if !ok {
+		return Client{}, missing("no client %q", id)
+	}
+	return c.view(), nil
+}
+
+// AddClient registers c and records a client_changed event. It fails with
+// ErrConflict when c's id is taken, and lists every problem of an invalid
+// client at once. It returns the client as registered, defaults filled in.
+func (s *Simulator) AddClient(c Client) (Client, error) { return s.saveClient(c, false, "created") }
+
+// ReplaceClient registers c in place of the client with its id, or anew,
+// and records a client_changed event. Tokens already issued to the client
+// stay valid.
+func (s *Simulator) ReplaceClient(c Client) (Client, error) { return s.saveClient(c, true, "replaced") }
+
+func (s *Simulator) saveClient(c Client, replace bool, what string) (Client, error) {
+	saved, err := s.clients.put(c, replace)
+	if err != nil {
+		return Client{}, err
+	}
+	s.events.Emit(events.Event{Kind: events.ClientChanged, Client: saved.ID, Detail: what})
+	return saved, nil
 }

@@ -49,14 +49,11 @@ func errorCode(body []byte) string {
 }
 
 var _ = Describe("Concurrent refreshes of one token under strict rotation", func() {
-	It("let exactly one of 1000 in-process requests succeed; the rest get invalid_grant", func() {
+	It("let exactly one of 1000 in-process requests succeed; the rest get invalid_grant", func(ctx SpecContext) {
 		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
-		mint := httptest.NewRecorder()
-		sim.ServeHTTP(mint, httptest.NewRequest(http.MethodPost, "/sim/v1/grants", strings.NewReader(`{"client_id":"demo","user":"alice","scope":"offline_access"}`)))
-		Expect(mint.Code).To(Equal(http.StatusCreated))
-		var t tokens
-		Expect(json.Unmarshal(mint.Body.Bytes(), &t)).To(Succeed())
-		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Refresh}}.Encode()
+		t, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+		Expect(err).NotTo(HaveOccurred())
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.RefreshToken}}.Encode()
 
 		statuses, codes := race(1000, func() (int, string) {
 			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(form))

@@ -124,17 +124,18 @@ func (s *Simulator) consented(user, client, fam string, scopes []string, endpoin
 }
 
 // ConsentChange is what ChangeConsent does to one user's consent to one
-// client.
+// client. It is also the body of POST /sim/v1/consents, where "require"
+// must be given.
 type ConsentChange struct {
-	User     string
-	ClientID string
+	User     string `json:"user"`
+	ClientID string `json:"client_id"`
 	// Require marks the user as having to consent to the client again, so
 	// that prompt=none gets consent_required (OpenID Connect Core
 	// §3.1.2.6); false clears the mark as if the user had consented.
-	Require bool
+	Require bool `json:"require"`
 	// Revoke also revokes the user's grants to the client, with reason
 	// "consent_revoked", as withdrawing consent at the provider does.
-	Revoke bool
+	Revoke bool `json:"revoke,omitempty"`
 }
 
 // ChangeConsent applies change, records a consent_required or

@@ -1,13 +1,10 @@
 package simulator
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
-	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
@@ -20,7 +17,7 @@ import (
 //	DELETE /sim/v1/faults        remove all
 
 func (s *Simulator) getFaults(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"faults": s.faults.List()})
+	writeJSON(w, http.StatusOK, map[string]any{"faults": s.Faults()})
 }
 
 func (s *Simulator) postFault(w http.ResponseWriter, r *http.Request) {
@@ -29,45 +26,20 @@ func (s *Simulator) postFault(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	added, err := s.faults.Add(f, s.clock.Now())
-	switch {
-	case errors.Is(err, fault.ErrDuplicateID):
-		writeJSONError(w, http.StatusConflict, "conflict", err.Error())
-		return
-	case err != nil:
-		badRequest(w, fmt.Errorf("invalid fault: %w", err))
-		return
-	}
-	s.events.Emit(events.Event{Kind: events.FaultAdded, Fault: added.ID, Detail: string(added.Kind())})
-	st, _ := s.faults.Get(added.ID)
-	writeJSON(w, http.StatusCreated, st)
+	st, err := s.AddFault(f)
+	answer(w, st, err, http.StatusCreated)
 }
 
 func (s *Simulator) getFault(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	st, ok := s.faults.Get(id)
-	if !ok {
-		notFound(w, "no fault %q", id)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	st, err := s.Fault(mux.Vars(r)["id"])
+	answer(w, st, err, http.StatusOK)
 }
 
 func (s *Simulator) deleteFault(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	st, err := s.faults.Remove(id)
-	if err != nil {
-		notFound(w, "no fault %q", id)
-		return
-	}
-	s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: id, Detail: fmt.Sprintf("%s after %d firings", st.Kind(), st.Fired)})
-	writeJSON(w, http.StatusOK, st)
+	st, err := s.RemoveFault(mux.Vars(r)["id"])
+	answer(w, st, err, http.StatusOK)
 }
 
 func (s *Simulator) deleteFaults(w http.ResponseWriter, _ *http.Request) {
-	all := s.faults.Clear()
-	for _, st := range all {
-		s.events.Emit(events.Event{Kind: events.FaultRemoved, Fault: st.ID, Detail: fmt.Sprintf("%s after %d firings", st.Kind(), st.Fired)})
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"removed": len(all)})
+	writeJSON(w, http.StatusOK, map[string]int{"removed": s.ClearFaults()})
 }

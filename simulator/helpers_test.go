@@ -1,10 +1,11 @@
 package simulator_test
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/control"
 	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // epoch is where every test's fake clock starts.
@@ -29,6 +32,8 @@ type harness struct {
 	srv   *simulator.Server
 	clock *clockwork.FakeClock
 	http  *http.Client
+	// ctl is the control API's client, for the specs of the API itself.
+	ctl *control.Client
 }
 
 func newHarness(opts ...simulator.Option) *harness {
@@ -39,7 +44,7 @@ func newHarness(opts ...simulator.Option) *harness {
 	DeferCleanup(srv.Close)
 	client := srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &harness{srv: srv, clock: fake, http: client}
+	return &harness{srv: srv, clock: fake, http: client, ctl: control.New(srv.URL, client)}
 }
 
 // reply is a response with its body read.
@@ -96,22 +101,18 @@ func (h *harness) postForm(path string, form url.Values, user, password string) 
 	return h.do(req)
 }
 
+// control sends one request to the control API, path under /sim/v1, with
+// body as JSON, or as it is when it is a string, and returns the answer
+// whatever its status.
 func (h *harness) control(method, path string, body any) reply {
 	GinkgoHelper()
-	var rd io.Reader
-	if body != nil {
-		if s, ok := body.(string); ok {
-			rd = strings.NewReader(s)
-		} else {
-			b, err := json.Marshal(body)
-			Expect(err).NotTo(HaveOccurred())
-			rd = bytes.NewReader(b)
-		}
+	var answer []byte
+	status, err := h.ctl.Do(context.Background(), method, path, body, &answer)
+	if failed, ok := errors.AsType[*control.Error](err); ok {
+		return reply{status: failed.Status, header: failed.Header, body: failed.Body}
 	}
-	req, err := http.NewRequest(method, h.srv.URL+"/sim/v1"+path, rd)
 	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Content-Type", "application/json")
-	return h.do(req)
+	return reply{status: status, body: answer}
 }
 
 // tokens is a token response.
@@ -132,12 +133,13 @@ func decodeTokens(r reply) tokens {
 	return t
 }
 
-// mint completes an authorization through the control API.
+// mint completes an authorization without the browser.
 func (h *harness) mint(client, user, scope string) tokens {
 	GinkgoHelper()
-	r := h.control(http.MethodPost, "/grants", map[string]string{"client_id": client, "user": user, "scope": scope})
-	Expect(r.status).To(Equal(http.StatusCreated), "mint grant: %s", r.body)
-	return decodeTokens(r)
+	g, err := h.srv.MintGrant(context.Background(), simulator.GrantRequest{ClientID: client, User: user, Scope: &scope})
+	Expect(err).NotTo(HaveOccurred(), "mint grant")
+	return tokens{Access: g.AccessToken, Refresh: g.RefreshToken, IDToken: g.IDToken, ExpiresIn: g.ExpiresIn.Seconds(),
+		Scope: g.Scope, TokenType: g.TokenType, Family: g.Family}
 }
 
 func (h *harness) refresh(rt string) reply {
@@ -157,21 +159,22 @@ func (h *harness) introspect(token string) map[string]any {
 	return r.json()
 }
 
+// advance moves the clock by d, a duration as the control API takes it
+// ("61m", "7d").
 func (h *harness) advance(d string) {
 	GinkgoHelper()
-	r := h.control(http.MethodPost, "/clock", map[string]string{"advance": d})
-	Expect(r.status).To(Equal(http.StatusOK), "advance clock: %s", r.body)
+	by, err := profile.ParseDuration(d)
+	Expect(err).NotTo(HaveOccurred())
+	h.srv.AdvanceClock(by.D())
 }
 
+// events reads the event log as the control API shows it: times parsed
+// back from JSON compare equal to the specs' own.
 func (h *harness) events() []events.Event {
 	GinkgoHelper()
-	r := h.control(http.MethodGet, "/events", nil)
-	Expect(r.status).To(Equal(http.StatusOK))
-	var body struct {
-		Events []events.Event `json:"events"`
-	}
-	Expect(json.Unmarshal(r.body, &body)).To(Succeed())
-	return body.Events
+	page, err := h.ctl.EventsSince(context.Background(), 0)
+	Expect(err).NotTo(HaveOccurred())
+	return page.Events
 }
 
 // kinds lists the kinds of events, in order.

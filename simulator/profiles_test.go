@@ -29,7 +29,7 @@ func profileHarness(name string, opts ...simulator.Option) *harness {
 func (h *harness) offlineGrant(user, scope string) tokens {
 	GinkgoHelper()
 	req := map[string]string{"client_id": "demo", "user": user, "scope": scope}
-	if h.srv.Store().Policy().OfflineAccess == profile.OfflineAccessType {
+	if h.srv.Profile().OfflineAccess == profile.OfflineAccessType {
 		req["access_type"] = "offline"
 	} else {
 		req["scope"] += " offline_access"

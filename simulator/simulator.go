@@ -1,18 +1,24 @@
 // Package simulator is a fault-injecting OAuth 2.0 / OpenID Connect provider
 // for testing client token managers. A Simulator is an http.Handler, built on
-// fosite, whose every expiry follows a clock you control:
+// fosite, whose every expiry follows a clock you control. NewServer starts one
+// on a loopback port, as httptest.NewServer does (NewTestServer, for a test):
 //
-//	fake := clock.NewFake(start)
-//	sim, err := simulator.New(simulator.WithClock(fake))
+//	srv, err := simulator.NewServer(simulator.WithClock(clock.NewFake(start)))
 //	if err != nil {
 //		return err
 //	}
-//	srv := httptest.NewServer(sim)
 //	defer srv.Close()
-//	// ... point the client under test at srv.URL, then:
-//	fake.Advance(61 * time.Minute) // the one-hour access token is now dead
+//	grant, err := srv.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice"})
+//	if err != nil {
+//		return err
+//	}
+//	// ... point the client under test at srv.URL with grant's tokens, then:
+//	srv.AdvanceClock(61 * time.Minute) // grant.AccessToken is now dead
 //
-// NewServer does the same in one call (see its example).
+// Its methods do what the control API does, and record the same events:
+// move the clock, mint grants, revoke, add faults, change clients, users and
+// consents. The control API calls them; the package control is their client
+// for a simulator in another process.
 //
 // Endpoints: /oauth2/authorize, /oauth2/token, /oauth2/revoke (RFC 7009),
 // /oauth2/introspect (RFC 7662), /oauth2/userinfo, /oauth2/jwks, discovery
@@ -25,7 +31,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -192,12 +197,12 @@ func New(opts ...Option) (*Simulator, error) {
 // loadDirectory registers the demo and configured clients and users.
 func (s *Simulator) loadDirectory() error {
 	for _, c := range append(DemoClients(), s.cfg.clients...) {
-		if _, err := s.clients.put(c); err != nil {
+		if _, err := s.clients.put(c, true); err != nil {
 			return err
 		}
 	}
 	for _, u := range append(DemoUsers(), s.cfg.users...) {
-		if err := s.users.put(u); err != nil {
+		if err := s.users.put(u, true); err != nil {
 			return err
 		}
 	}
@@ -213,18 +218,51 @@ func MustNew(opts ...Option) *Simulator {
 	return s
 }
 
-// Clock returns the clock the simulator decides expiry by.
+// Clock returns the clock the simulator decides expiry by. Move it with
+// AdvanceClock or SetClock, which record the move in the event log.
 func (s *Simulator) Clock() clock.Clock { return s.clock }
 
 // Events returns the simulator's event log.
 func (s *Simulator) Events() *events.Log { return s.events }
 
-// Faults returns the fault engine: add, list and remove faults while the
-// simulator runs.
-func (s *Simulator) Faults() *fault.Engine { return s.faults }
+// EventPage is a stretch of the event log, as GET /sim/v1/events answers it.
+type EventPage struct {
+	// Events are the events asked for, oldest first.
+	Events []events.Event `json:"events"`
+	// First is the sequence number of the oldest event the log still
+	// holds: a reader who asked for events after a number below First-1
+	// missed some, dropped by the log's limit (WithEventLimit).
+	First uint64 `json:"first"`
+	// Last is the sequence number of the newest event.
+	Last uint64 `json:"last"`
+}
 
-// Store returns the token-family store.
-func (s *Simulator) Store() *family.Store { return s.store }
+// EventsSince returns the events after sequence number seq (all of them
+// for 0).
+func (s *Simulator) EventsSince(seq uint64) EventPage {
+	return EventPage{Events: s.events.Since(seq), Last: s.events.Last(), First: s.events.First()}
+}
+
+// Families lists every token family, oldest first, with its state and
+// token counts at the current sim time.
+func (s *Simulator) Families() []family.Info { return s.store.Families() }
+
+// Profile returns the token-lifecycle profile in force.
+func (s *Simulator) Profile() profile.Profile { return s.store.Policy() }
+
+// Reset drops every token, family, consent and event, restores the
+// configured clients, users and faults (with their counts at zero), and
+// records a reset event. The clock stays where it is.
+func (s *Simulator) Reset() {
+	s.store.Reset()
+	s.consents.reset()
+	s.clients.reset()
+	s.users.reset()
+	_ = s.loadDirectory() // it loaded at New, so it loads again
+	_ = s.loadFaults()    // likewise
+	s.events.Clear()
+	s.events.Emit(events.Event{Kind: events.Reset})
+}
 
 // ServeHTTP implements http.Handler. Faults that close the connection
 // (reset, hang, drop_after_commit) need one: a request handed to ServeHTTP
@@ -314,12 +352,6 @@ func (s *Simulator) issuerFor(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
-
-// ErrNotFound is what the simulator's methods wrap when the client or user
-// they are given does not exist.
-var ErrNotFound = errors.New("not found")
-
-func noSuch(what, id string) error { return fmt.Errorf("no %s %q: %w", what, id, ErrNotFound) }
 
 // randomSecret returns n random bytes.
 func randomSecret(n int) ([]byte, error) {

@@ -50,7 +50,7 @@ var _ = Describe("NewTestServer", func() {
 			_, err := srv.Client().Get(srv.URL + "/api/me")
 			held <- err
 		}()
-		Eventually(func() int { st, _ := srv.Faults().Get("stuck"); return st.Matched }).Should(Equal(1))
+		Eventually(func() int { st, _ := srv.Fault("stuck"); return st.Matched }).Should(Equal(1))
 		Expect(t.cleanups).To(HaveLen(1))
 		t.end()
 		Eventually(held).Should(Receive(HaveOccurred()))

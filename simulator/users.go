@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
 // User is a resource owner who can sign in at the authorization endpoint.
@@ -37,12 +39,17 @@ type directory struct {
 
 func newDirectory() *directory { return &directory{users: map[string]User{}} }
 
-func (d *directory) put(u User) error {
+// put adds u, replacing a user with its id only when replace is set:
+// otherwise a taken id is a conflict, found before any problem of u's own.
+func (d *directory) put(u User, replace bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, taken := d.users[u.ID]; taken && !replace {
+		return conflict(fmt.Errorf("user %q exists", u.ID))
+	}
 	if err := u.validate(); err != nil {
 		return fmt.Errorf("user %q: %w", u.ID, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.users[u.ID] = u
 	return nil
 }
@@ -69,4 +76,17 @@ func (d *directory) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.users = map[string]User{}
+}
+
+// Users lists the users by id.
+func (s *Simulator) Users() []User { return s.users.list() }
+
+// AddUser adds u, who can then sign in, and records a user_changed event.
+// It fails with ErrConflict when u's id is taken.
+func (s *Simulator) AddUser(u User) (User, error) {
+	if err := s.users.put(u, false); err != nil {
+		return User{}, err
+	}
+	s.events.Emit(events.Event{Kind: events.UserChanged, User: u.ID, Detail: "created"})
+	return u, nil
 }

@@ -1,7 +1,6 @@
 package refapp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
+	simfault "github.com/oauthsim/oauthsim/simulator/fault"
 )
 
 // started is the application on a fresh simulator, with no grant yet, and
@@ -105,15 +105,15 @@ func signedIn(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App,
 	return app, srv
 }
 
-// fault adds a fault through the simulator's control API.
+// fault adds a fault, written in its JSON form, to the simulator.
 func fault(srv *simulator.Server, f map[string]any) {
 	GinkgoHelper()
 	b, err := json.Marshal(f)
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := srv.Client().Post(srv.URL+"/sim/v1/faults", "application/json", bytes.NewReader(b))
+	var decoded simfault.Fault
+	Expect(json.Unmarshal(b, &decoded)).To(Succeed())
+	_, err = srv.AddFault(decoded)
 	Expect(err).NotTo(HaveOccurred())
-	resp.Body.Close()
-	Expect(resp.StatusCode).To(Equal(http.StatusCreated))
 }
 
 // refusedURL is a URL on loopback where nothing listens: a connection to

@@ -29,6 +29,7 @@ import (
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -76,7 +77,7 @@ func newRigWith(build func(tokenmanager.Config) (*tokenmanager.Manager, error), 
 func (r *rig) manager(tune ...func(*tokenmanager.Config)) *tokenmanager.Manager {
 	GinkgoHelper()
 	offline := tokenmanager.OfflineScope
-	if r.srv.Store().Policy().OfflineAccess == profile.OfflineAccessType {
+	if r.srv.Profile().OfflineAccess == profile.OfflineAccessType {
 		offline = tokenmanager.OfflineAccessType
 	}
 	cfg := tokenmanager.Config{
@@ -183,24 +184,33 @@ func (r *rig) redirect(app *refapp.App) string {
 
 func (r *rig) advance(d time.Duration) { r.clock.Advance(d) }
 
-func (r *rig) control(method, path string, body any) (int, map[string]any) {
+// fault adds a fault, written as scenario files and the control API write
+// one: its JSON fields, strictly, so that a misspelt one fails the spec.
+func (r *rig) fault(spec map[string]any) {
 	GinkgoHelper()
-	b, err := json.Marshal(body)
+	b, err := json.Marshal(spec)
 	Expect(err).NotTo(HaveOccurred())
-	req, err := http.NewRequest(method, r.srv.URL+"/sim/v1"+path, bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f fault.Fault
+	Expect(dec.Decode(&f)).To(Succeed())
+	_, err = r.srv.AddFault(f)
 	Expect(err).NotTo(HaveOccurred())
-	resp, err := r.http.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
 }
 
-func (r *rig) fault(f map[string]any) {
+// revoke revokes alice's grants at the provider with reason (the
+// default, admin, when empty).
+func (r *rig) revoke(reason string) {
 	GinkgoHelper()
-	status, body := r.control(http.MethodPost, "/faults", f)
-	Expect(status).To(Equal(http.StatusCreated), "%v", body)
+	_, err := r.srv.Revoke(simulator.Revocation{User: "alice", Reason: reason})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// rotateSecret gives demo the secret "rotated", refusing the old one at once.
+func (r *rig) rotateSecret() {
+	GinkgoHelper()
+	_, err := r.srv.RotateClientSecret("demo", simulator.SecretRotation{Secret: "rotated"})
+	Expect(err).NotTo(HaveOccurred())
 }
 
 // refreshes counts the refresh-grant requests the provider saw or a fault answered.
@@ -565,15 +575,15 @@ var _ = Describe("The reference token manager", func() {
 				Expect(err).To(MatchError(tokenmanager.ErrNoToken), "a restart must not try the dead grant again")
 			},
 			Entry("revoked (generic)", "generic", func(r *rig) {
-				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice", "reason": "password_change"})
+				r.revoke("password_change")
 				r.advance(58 * time.Minute)
 			}, contract.ReasonRevoked),
 			Entry("with the error in an HTTP 200 (github: \"incorrect or expired\")", "github", func(r *rig) {
-				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+				r.revoke("")
 				r.advance(8 * time.Hour)
 			}, contract.ReasonExpired),
 			Entry("revoked by the user (google)", "google", func(r *rig) {
-				r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+				r.revoke("")
 				r.advance(2 * time.Hour)
 			}, contract.ReasonRevoked),
 		)
@@ -581,11 +591,11 @@ var _ = Describe("The reference token manager", func() {
 		It("names a testing app's seven-day death (google)", func() {
 			google, _ := profile.Lookup("google")
 			r := newRig(google)
-			status, _ := r.control(http.MethodPost, "/clients/demo/publishing-status", map[string]string{"status": "testing"})
-			Expect(status).To(Equal(http.StatusOK))
+			_, err := r.srv.SetPublishingStatus("demo", simulator.PublishingTesting)
+			Expect(err).NotTo(HaveOccurred())
 			r.authorize(r.m)
 			r.advance(7*24*time.Hour + time.Hour)
-			_, err := r.m.Token(ctx)
+			_, err = r.m.Token(ctx)
 			var dead *tokenmanager.ReauthorizationRequired
 			Expect(errors.As(err, &dead)).To(BeTrue(), "%v", err)
 			Expect(dead.Reason).To(Equal(contract.ReasonTestingApp))
@@ -643,8 +653,7 @@ var _ = Describe("The reference token manager", func() {
 		It("reads a rotated secret again after invalid_client, keeping the user's tokens", func() {
 			r := newRig(profile.Generic())
 			r.authorize(r.m)
-			status, _ := r.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "rotated"})
-			Expect(status).To(Equal(http.StatusOK))
+			r.rotateSecret()
 			r.advance(58 * time.Minute)
 			_, err := r.m.Token(ctx)
 			var conf *tokenmanager.ConfigurationError

@@ -87,7 +87,7 @@ var exhibits = []exhibit{
 	{"retry_after_invalid_grant", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
 		r.authorize(r.m)
-		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.revoke("")
 		r.advance(61 * time.Minute)
 		for range 3 {
 			_, _ = r.m.Token(ctx)
@@ -146,7 +146,7 @@ var exhibits = []exhibit{
 	{"no_secret_reload", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
 		r.authorize(r.m)
-		r.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "rotated"})
+		r.rotateSecret()
 		r.secret.Store("rotated")
 		r.advance(58 * time.Minute)
 		_, err := r.m.Token(ctx)
@@ -156,7 +156,7 @@ var exhibits = []exhibit{
 		github, _ := profile.Lookup("github")
 		r := newRigWith(b, github)
 		r.authorize(r.m)
-		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.revoke("")
 		r.advance(8 * time.Hour)
 		t, err := r.m.Token(ctx)
 		return err == nil && t.AccessToken == ""
@@ -207,7 +207,7 @@ var exhibits = []exhibit{
 	{"token_in_error_detail", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
 		t := r.authorize(r.m)
-		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.revoke("")
 		r.advance(61 * time.Minute)
 		_, err := r.m.Token(ctx)
 		Expect(err).To(HaveOccurred())
@@ -217,7 +217,7 @@ var exhibits = []exhibit{
 	{"dead_grant_as_temporary", func(b builder) bool {
 		r := newRigWith(b, profile.Generic())
 		r.authorize(r.m)
-		r.control(http.MethodPost, "/revocations", map[string]string{"user": "alice"})
+		r.revoke("")
 		r.advance(61 * time.Minute)
 		var outcomes []contract.Outcome
 		for range 2 {

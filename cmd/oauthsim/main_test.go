@@ -18,6 +18,8 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/oauthsim/oauthsim/clients/mutants"
+	"github.com/oauthsim/oauthsim/simulator/control"
+	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -47,7 +49,7 @@ func getJSON(url string) (int, map[string]any) {
 }
 
 var _ = Describe("oauthsim serve", func() {
-	It("serves discovery, prints the demo client, and stops cleanly on SIGTERM", func() {
+	It("serves discovery, prints the demo client, and stops cleanly on SIGTERM", func(ctx SpecContext) {
 		issuer, session := startBinary()
 		Expect(session.Out).To(gbytes.Say("demo / demo-secret"))
 		Expect(string(session.Out.Contents())).To(ContainSubstring("http://127.0.0.1:8765/callback"))
@@ -58,13 +60,13 @@ var _ = Describe("oauthsim serve", func() {
 
 		By("moving the real-plus-offset clock with the control API")
 		before := time.Now()
-		resp, err := http.Post(issuer+"/sim/v1/clock", "application/json", strings.NewReader(`{"advance":"48h"}`))
+		ctl := control.New(issuer, nil)
+		moved, err := ctl.AdvanceClock(ctx, 48*time.Hour)
 		Expect(err).NotTo(HaveOccurred())
-		resp.Body.Close()
-		_, clock := getJSON(issuer + "/sim/v1/clock")
-		now, err := time.Parse(time.RFC3339Nano, clock["now"].(string))
+		Expect(moved.Now).To(BeTemporally("~", before.Add(48*time.Hour), 5*time.Second))
+		st, err := ctl.ClockState(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(now).To(BeTemporally("~", before.Add(48*time.Hour), 5*time.Second))
+		Expect(st.Now).To(BeTemporally("~", before.Add(48*time.Hour), 5*time.Second))
 
 		session.Terminate()
 		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
@@ -77,7 +79,7 @@ var _ = Describe("oauthsim serve", func() {
 		Expect(session.Err).To(gbytes.Say("shutting down"))
 	})
 
-	It("loads clients, users and profile overrides from --config", func() {
+	It("loads clients, users and profile overrides from --config", func(ctx SpecContext) {
 		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
 		Expect(os.WriteFile(path, []byte(`
 profile:
@@ -100,11 +102,10 @@ users:
 		Expect(json.NewDecoder(resp.Body).Decode(&tok)).To(Succeed())
 		resp.Body.Close()
 		Expect(tok).To(HaveKeyWithValue("expires_in", BeNumerically("==", 300)))
-		_, users := getJSON(issuer + "/sim/v1/users")
-		Expect(users["users"]).To(ContainElement(HaveKeyWithValue("id", "carol")))
+		Expect(control.New(issuer, nil).Users(ctx)).To(ContainElement(HaveField("ID", "carol")))
 	})
 
-	It("applies the faults in --config, and a hanging request does not hold up shutdown", func() {
+	It("applies the faults in --config, and a hanging request does not hold up shutdown", func(ctx SpecContext) {
 		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
 		Expect(os.WriteFile(path, []byte(`
 faults:
@@ -113,8 +114,8 @@ faults:
     match: {endpoint: jwks}
 `), 0o600)).To(Succeed())
 		issuer, session := startBinary("--config", path)
-		_, list := getJSON(issuer + "/sim/v1/faults")
-		Expect(list["faults"]).To(ConsistOf(HaveKeyWithValue("kind", "hang")))
+		ctl := control.New(issuer, nil)
+		Expect(ctl.Faults(ctx)).To(ConsistOf(HaveField("Fault.Kind()", fault.Hang)))
 		held := make(chan error, 1)
 		go func() {
 			resp, err := http.Get(issuer + "/oauth2/jwks")
@@ -123,10 +124,7 @@ faults:
 			}
 			held <- err
 		}()
-		Eventually(func() any {
-			_, evs := getJSON(issuer + "/sim/v1/faults")
-			return evs["faults"]
-		}).Should(ConsistOf(HaveKeyWithValue("matched", BeNumerically("==", 1))))
+		Eventually(ctl.Faults).WithContext(ctx).Should(ConsistOf(HaveField("Matched", 1)))
 		Consistently(held, 200*time.Millisecond).ShouldNot(Receive(), "the fault holds the request")
 		session.Terminate()
 		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
@@ -142,32 +140,34 @@ faults:
 		Expect(string(session.Err.Contents())).To(ContainSubstring(path + ":3:18: "))
 	})
 
-	It("serves the built-in profile --profile names, with its sources", func() {
+	It("serves the built-in profile --profile names, with its sources", func(ctx SpecContext) {
 		issuer, session := startBinary("--profile", "google")
 		Expect(string(session.Out.Contents())).To(ContainSubstring("(profile google: Google OAuth 2.0"))
-		_, p := getJSON(issuer + "/sim/v1/profile")
-		Expect(p).To(HaveKeyWithValue("name", "google"))
-		Expect(p).To(HaveKeyWithValue("testing_app_expiry", "7d"))
-		Expect(p).To(HaveKeyWithValue("sources", HaveKeyWithValue("refresh.idle_timeout",
-			HaveKeyWithValue("ref", ContainSubstring("six months")))))
+		p, err := control.New(issuer, nil).Profile(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Name).To(Equal("google"))
+		Expect(p.TestingAppExpiry).To(Equal(profile.Duration(7 * 24 * time.Hour)))
+		Expect(p.Sources).To(HaveKeyWithValue("refresh.idle_timeout", HaveField("Ref", ContainSubstring("six months"))))
 	})
 
-	It("lets --profile win over the config file's profile.base and applies the file's overrides on top", func() {
+	It("lets --profile win over the config file's profile.base and applies the file's overrides on top", func(ctx SpecContext) {
 		path := filepath.Join(GinkgoT().TempDir(), "oauthsim.yaml")
 		Expect(os.WriteFile(path, []byte("profile:\n  base: okta\n  access_token_lifetime: 5m\n"), 0o600)).To(Succeed())
 
 		issuer, _ := startBinary("--profile", "auth0", "--config", path)
-		_, p := getJSON(issuer + "/sim/v1/profile")
-		Expect(p).To(HaveKeyWithValue("name", "auth0"))
-		Expect(p).To(HaveKeyWithValue("access_token_lifetime", "5m0s"))
-		Expect(p).To(HaveKeyWithValue("refresh", HaveKeyWithValue("absolute_lifetime", "30d")))
-		Expect(p).To(HaveKeyWithValue("sources", HaveKeyWithValue("access_token_lifetime", HaveKeyWithValue("ref", "config file"))))
+		p, err := control.New(issuer, nil).Profile(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Name).To(Equal("auth0"))
+		Expect(p.AccessTokenLifetime).To(Equal(profile.Duration(5 * time.Minute)))
+		Expect(p.Refresh.AbsoluteLifetime).To(Equal(profile.Duration(30 * 24 * time.Hour)))
+		Expect(p.Sources).To(HaveKeyWithValue("access_token_lifetime", HaveField("Ref", "config file")))
 
 		By("leaving the choice to the file without --profile")
 		issuer, _ = startBinary("--config", path)
-		_, p = getJSON(issuer + "/sim/v1/profile")
-		Expect(p).To(HaveKeyWithValue("name", "okta"))
-		Expect(p).To(HaveKeyWithValue("access_token_lifetime", "5m0s"))
+		p, err = control.New(issuer, nil).Profile(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Name).To(Equal("okta"))
+		Expect(p.AccessTokenLifetime).To(Equal(profile.Duration(5 * time.Minute)))
 	})
 
 	It("exits 1 when the port is taken", func() {

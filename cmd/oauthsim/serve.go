@@ -115,7 +115,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
-	printBanner(stdout, issuer, sim.Store().Policy())
+	printBanner(stdout, issuer, sim.Profile())
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

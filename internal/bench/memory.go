@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -35,8 +36,8 @@ type Memory struct {
 }
 
 // MeasureFamilies mints n families on a fresh simulator in this process
-// (through its control API, in-process, as serve would answer it) and
-// measures what they hold. Run it in a process of its own: the resident set
+// (with its MintGrant, which the control API calls) and measures what they
+// hold. Run it in a process of its own: the resident set
 // of one that has done other work says little. atPeak, when set, is called
 // while the families are alive (to write a heap profile, say).
 func MeasureFamilies(n, workers int, atPeak func()) (Memory, error) {
@@ -65,7 +66,7 @@ func MeasureFamilies(n, workers int, atPeak func()) (Memory, error) {
 	}
 	m := Memory{Families: n, MintTime: time.Since(started), Events: sim.Events().Last()}
 	live := 0
-	for _, f := range sim.Store().Families() {
+	for _, f := range sim.Families() {
 		if !f.Revoked && f.LiveAccess > 0 && len(f.LiveRefreshTokens) > 0 {
 			live++
 		}
@@ -164,17 +165,10 @@ func stillSimulator() (*simulator.Simulator, error) {
 	return simulator.New(simulator.WithClock(clock.NewFake(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))), simulator.WithProfile(uncappedProfile()))
 }
 
-// grantRequest is the control API request the memory measurements mint
-// their grants with: refresh tokens, no id_token.
-const grantRequest = `{"client_id":"demo","user":"alice","scope":"offline_access api"}`
-
-// mintInProcess mints a grant of the demo client for alice through sim's
-// control API, served in-process as serve would answer it.
-func mintInProcess(sim http.Handler) (tokenResponse, error) {
-	var t tokenResponse
-	req := httptest.NewRequest(http.MethodPost, simulator.PathControlPrefix+"/grants", strings.NewReader(grantRequest))
-	err := inProcess(sim, req, &t)
-	return t, err
+// mintInProcess mints a grant of the demo client for alice on sim, as the
+// memory measurements do: refresh tokens, no id_token.
+func mintInProcess(sim *simulator.Simulator) (simulator.Grant, error) {
+	return sim.MintGrant(context.Background(), simulator.GrantRequest{ClientID: clientID, User: "alice", Scope: new("offline_access api")})
 }
 
 // inProcess serves req with h and decodes its 2xx JSON answer into out.

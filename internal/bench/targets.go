@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/control"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -102,19 +102,19 @@ func Simulator(scope string) (*Target, *simulator.Simulator, error) {
 		return nil, nil, err
 	}
 	t.Name, t.TokenPath, t.APIPath, t.Scope = "oauthsim", simulator.PathToken, simulator.PathResourceMe, scope
+	// The grants come through the control API, as a load generator in
+	// another process would get them.
 	t.Grants = func(ctx context.Context, n int) ([]string, error) {
 		c := NewHTTPClient(1)
 		defer c.CloseIdleConnections()
+		ctl := control.New(t.URL, c)
 		out := make([]string, n)
 		for i := range out {
-			body, _ := json.Marshal(map[string]string{"client_id": clientID, "user": "alice", "scope": scope})
-			var tok struct {
-				RefreshToken string `json:"refresh_token"`
-			}
-			if err := postJSON(ctx, c, t.URL+simulator.PathControlPrefix+"/grants", body, &tok); err != nil {
+			g, err := ctl.MintGrant(ctx, simulator.GrantRequest{ClientID: clientID, User: "alice", Scope: &scope})
+			if err != nil {
 				return nil, fmt.Errorf("mint a grant: %w", err)
 			}
-			out[i] = tok.RefreshToken
+			out[i] = g.RefreshToken
 		}
 		return out, nil
 	}
@@ -200,16 +200,6 @@ func repeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
-}
-
-// postJSON posts body and decodes a 2xx answer into out.
-func postJSON(ctx context.Context, c *http.Client, u string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return do(c, req, out)
 }
 
 // do sends req and decodes a 2xx answer into out (when not nil); anything

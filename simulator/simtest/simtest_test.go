@@ -1,6 +1,7 @@
 package simtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -85,21 +86,14 @@ var _ = Describe("The event matchers", func() {
 	})
 })
 
-// mint completes an authorization for alice through the control API and
+// mint completes an authorization for alice without the browser and
 // returns its refresh token.
 func mint(srv *simulator.Server) string {
 	GinkgoHelper()
-	resp, err := srv.Client().Post(srv.URL+"/sim/v1/grants", "application/json",
-		strings.NewReader(`{"client_id":"demo","user":"alice","scope":"offline_access api"}`))
+	g, err := srv.MintGrant(context.Background(), simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access api")})
 	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	Expect(resp.StatusCode).To(Equal(http.StatusCreated))
-	var body struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	Expect(decodeJSON(resp, &body)).To(Succeed())
-	Expect(body.RefreshToken).NotTo(BeEmpty())
-	return body.RefreshToken
+	Expect(g.RefreshToken).NotTo(BeEmpty())
+	return g.RefreshToken
 }
 
 func decodeJSON(resp *http.Response, v any) error {

@@ -1,0 +1,50 @@
+package simulator
+
+import (
+	"time"
+
+	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/profile"
+)
+
+// ClockState is the simulator's time, as GET /sim/v1/clock answers it.
+type ClockState struct {
+	// Now is the sim time, in UTC.
+	Now time.Time `json:"now"`
+	// ProviderNow is the provider's own time while a skew fault shifts it
+	// from Now; zero otherwise.
+	ProviderNow time.Time `json:"provider_now,omitzero"`
+}
+
+// ClockState reads the sim time, and the provider's own while a skew fault
+// holds.
+func (s *Simulator) ClockState() ClockState {
+	now := s.clock.Now()
+	st := ClockState{Now: now.UTC()}
+	if p := s.provider.Now(); !p.Equal(now) {
+		st.ProviderNow = p.UTC()
+	}
+	return st
+}
+
+// AdvanceClock moves the sim clock by d, which may be negative, and records
+// a clock_moved event. Advancing the clock given to WithClock moves time
+// just as well, but leaves no event: a reader of the log then sees tokens
+// expire with nothing to explain it.
+func (s *Simulator) AdvanceClock(d time.Duration) ClockState {
+	s.clock.Advance(d)
+	s.events.Emit(events.Event{Kind: events.ClockMoved, Detail: "advanced by " + profile.Duration(d).String()})
+	return s.ClockState()
+}
+
+// SetClock moves the sim clock to t, forwards or backwards, and records a
+// clock_moved event. It refuses an instant further from the clock's time
+// than a time.Duration spans (about 292 years).
+func (s *Simulator) SetClock(t time.Time) (ClockState, error) {
+	if err := clock.Set(s.clock, t); err != nil {
+		return ClockState{}, err
+	}
+	s.events.Emit(events.Event{Kind: events.ClockMoved, Detail: "set to " + t.UTC().Format(time.RFC3339Nano)})
+	return s.ClockState(), nil
+}
