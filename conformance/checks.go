@@ -14,7 +14,6 @@ import (
 	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
@@ -126,8 +125,8 @@ func isRefresh(e events.Event) bool {
 
 // deadRefusals are the store's refusals of a refresh token that mean the
 // grant is gone for good.
-var deadRefusals = []string{family.RefusedRevoked, family.RefusedReused, family.RefusedExpired,
-	family.RefusedInactive, family.RefusedTestingApp, family.RefusedUnknown}
+var deadRefusals = []string{events.RefusedRevoked, events.RefusedReused, events.RefusedExpired,
+	events.RefusedInactive, events.RefusedTestingApp, events.RefusedUnknown}
 
 // failedTransiently reports whether a token request failed in a way worth
 // retrying later: a rate limit, a server error, or no answer at all.
@@ -251,7 +250,7 @@ func judgeNoExpiredAccessToken(r *Record) Judgement {
 			continue
 		}
 		j.Applies = true
-		if e.Status == http.StatusUnauthorized && e.Reason == family.RefusedExpired {
+		if e.Status == http.StatusUnauthorized && e.Reason == events.RefusedExpired {
 			j.fail(e, "at %s the client called the API with an access token the provider considers expired (%s)", offset(r, e.Time), e.Detail)
 		}
 	}
@@ -267,7 +266,7 @@ func judgeNoSupersededRefresh(r *Record) Judgement {
 		case e.Kind == events.RefreshReuseDetected:
 			j.Applies = true
 			j.fail(e, "at %s the client presented refresh token %s, which a rotation had superseded: the provider detected reuse", offset(r, e.Time), e.Token)
-		case isRefresh(e) && e.Reason == family.RefusedReused && !detectsReuse(r, e):
+		case isRefresh(e) && e.Reason == events.RefusedReused && !detectsReuse(r, e):
 			// A provider without reuse detection refuses the token all the
 			// same, and logs no reuse_detected event for it.
 			j.Applies = true
@@ -312,7 +311,7 @@ func judgeSingleRefresh(r *Record) Judgement {
 			if failed != nil && e.Time.Sub(answered(*failed)) < minRetryDelay {
 				piled = append(piled, e)
 			}
-			if e.Outcome == events.OutcomeOK || e.Reason == family.RefusedReused {
+			if e.Outcome == events.OutcomeOK || e.Reason == events.RefusedReused {
 				refreshes = append(refreshes, e)
 			}
 			if failedTransiently(e) {
@@ -494,7 +493,7 @@ func judgeNoRefreshAfterDead(r *Record) Judgement {
 			// A refused superseded or unknown token says nothing of its
 			// family (without reuse detection the family lives on), only
 			// of the token itself.
-			if (e.Family != "" && e.Reason != family.RefusedReused && e.Reason != family.RefusedUnknown) || familyRevoked(r, e) {
+			if (e.Family != "" && e.Reason != events.RefusedReused && e.Reason != events.RefusedUnknown) || familyRevoked(r, e) {
 				deadFamilies[e.Family] = e
 			}
 			deadTokens[e.Token] = e
@@ -595,7 +594,7 @@ func judgeNoRetiredSecret(r *Record) Judgement {
 		}
 		// Only a replaced secret counts: an expired one that nobody
 		// replaced leaves the client nothing better to send.
-		if e.Kind != events.TokenRequest || e.Reason != family.ClientSecretInvalid || rotated == 0 {
+		if e.Kind != events.TokenRequest || e.Reason != events.ClientSecretInvalid || rotated == 0 {
 			continue
 		}
 		told := slices.ContainsFunc(reloads, func(seq uint64) bool { return seq >= rotated && seq < e.Seq })

@@ -11,14 +11,13 @@ import (
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // codeFingerprint is how the event log names an authorization code.
 func codeFingerprint(code string) string {
-	return family.Fingerprint(fosite.AuthorizeCode, (&hmac.HMACStrategy{}).Signature(code))
+	return events.Fingerprint(string(fosite.AuthorizeCode), (&hmac.HMACStrategy{}).Signature(code))
 }
 
 func judgeVerifiesCallbackState(r *Record) Judgement {

@@ -22,7 +22,6 @@ import (
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
@@ -456,7 +455,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "callback":
 		return r.badCallback(ctx, s.Callback, sr)
 	case "change_password":
-		_, err := r.srv.Revoke(simulator.Revocation{User: s.ChangePassword, Reason: family.ReasonPasswordChange})
+		_, err := r.srv.Revoke(simulator.Revocation{User: s.ChangePassword, Reason: events.ReasonPasswordChange})
 		return err
 	case "logout":
 		err := r.do(ctx, sr, "Logout", r.proc.Logout)

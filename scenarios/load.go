@@ -22,7 +22,7 @@ import (
 	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 )
 
@@ -514,7 +514,7 @@ func (s *Step) check(n *yaml.Node, action string) []string {
 		if selectors != 1 {
 			msgs = append(msgs, at(value, "revoke: give exactly one of user, client: true and all: true"))
 		}
-		reasons := []string{family.ReasonUser, family.ReasonAdmin, family.ReasonPasswordChange, family.ReasonSecurity}
+		reasons := []string{events.ReasonUser, events.ReasonAdmin, events.ReasonPasswordChange, events.ReasonSecurity}
 		if r.Reason != "" && !slices.Contains(reasons, r.Reason) {
 			msgs = append(msgs, at(keyOf(value, "reason"), "revoke.reason %q is not one of %s", r.Reason, strings.Join(reasons, ", ")))
 		}

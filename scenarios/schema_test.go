@@ -22,7 +22,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -541,7 +541,7 @@ var _ = Describe("Schema", func() {
 			Entry("reconsent modes", "/$defs/reconsent/enum", stringsOf([]profile.Reconsent{
 				profile.ReconsentKeep, profile.ReconsentRevoke})),
 			Entry("revoke reasons", "/$defs/revoke/properties/reason/enum", []string{
-				family.ReasonUser, family.ReasonAdmin, family.ReasonPasswordChange, family.ReasonSecurity}),
+				events.ReasonUser, events.ReasonAdmin, events.ReasonPasswordChange, events.ReasonSecurity}),
 			Entry("publishing statuses of a step", "/$defs/stepMapping/properties/publishing_status/enum", []string{
 				simulator.PublishingTesting, simulator.PublishingProduction}),
 			Entry("publishing statuses of a client", "/$defs/client/properties/publishing_status/enum", []string{

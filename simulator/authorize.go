@@ -11,7 +11,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -75,7 +75,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld)
 	e.Scope = eventScope(ar.GetGrantedScopes())
-	e.Token, e.TokenType = family.Fingerprint(fosite.AuthorizeCode, s.strategy.signature(resp.GetCode())), string(fosite.AuthorizeCode)
+	e.Token, e.TokenType = events.Fingerprint(string(fosite.AuthorizeCode), s.strategy.signature(resp.GetCode())), string(fosite.AuthorizeCode)
 	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)
 }

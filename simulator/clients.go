@@ -17,7 +17,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -286,15 +286,15 @@ func (c *fositeClient) view() Client {
 }
 
 // refusal tells why secret did not authenticate the client at now, as a
-// family.ClientSecret* code and a reason for the event log; an empty code
+// events.ClientSecret* code and a reason for the event log; an empty code
 // when the secret is one that authenticates, and the failure lay elsewhere.
 func (c *fositeClient) refusal(secret string, now time.Time) (code, why string) {
 	switch {
 	case secret == "":
-		return family.ClientSecretInvalid, "no client secret was presented"
+		return events.ClientSecretInvalid, "no client secret was presented"
 	case secret == c.Secret:
 		if c.secretState(now) == SecretExpired {
-			return family.ClientSecretExpired, "the client secret expired at " + formatTime(c.SecretExpiresAt)
+			return events.ClientSecretExpired, "the client secret expired at " + formatTime(c.SecretExpiresAt)
 		}
 		return "", ""
 	}
@@ -304,14 +304,14 @@ func (c *fositeClient) refusal(secret string, now time.Time) (code, why string) 
 		}
 		switch p.state(now) {
 		case SecretExpired:
-			return family.ClientSecretExpired, "a previous client secret, which expired at " + formatTime(p.ExpiresAt)
+			return events.ClientSecretExpired, "a previous client secret, which expired at " + formatTime(p.ExpiresAt)
 		case SecretRetired:
-			return family.ClientSecretInvalid, fmt.Sprintf("a previous client secret, replaced at %s, whose grace window ended at %s",
+			return events.ClientSecretInvalid, fmt.Sprintf("a previous client secret, replaced at %s, whose grace window ended at %s",
 				formatTime(p.ReplacedAt), formatTime(p.ValidUntil))
 		}
 		return "", ""
 	}
-	return family.ClientSecretInvalid, "the client secret matches none of the client's secrets"
+	return events.ClientSecretInvalid, "the client secret matches none of the client's secrets"
 }
 
 // formatTime renders a sim time for event details and messages.

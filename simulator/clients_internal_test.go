@@ -11,7 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/simulator/clock"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/events"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -42,9 +43,9 @@ var _ = Describe("The Op of a token request whose client secret is refused", fun
 		},
 		Entry("none for the previous secret inside its grace window", 59*time.Minute, "demo-secret", ""),
 		Entry("none for the current secret", 47*time.Hour, "new-secret", ""),
-		Entry("invalid for the previous secret after its grace window", time.Hour, "demo-secret", family.ClientSecretInvalid),
-		Entry("invalid for a wrong secret", time.Duration(0), "wrong", family.ClientSecretInvalid),
-		Entry("invalid for no secret", time.Duration(0), "", family.ClientSecretInvalid),
-		Entry("expired for the current secret past its expiry", 48*time.Hour, "new-secret", family.ClientSecretExpired),
+		Entry("invalid for the previous secret after its grace window", time.Hour, "demo-secret", events.ClientSecretInvalid),
+		Entry("invalid for a wrong secret", time.Duration(0), "wrong", events.ClientSecretInvalid),
+		Entry("invalid for no secret", time.Duration(0), "", events.ClientSecretInvalid),
+		Entry("expired for the current secret past its expiry", 48*time.Hour, "new-secret", events.ClientSecretExpired),
 	)
 })

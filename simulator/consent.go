@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -119,7 +118,7 @@ func (s *Simulator) consented(user, client, fam string, scopes []string, endpoin
 		revoke = *invalidate
 	}
 	if revoke {
-		s.store.RevokeUserClient(user, client, fam, family.ReasonReconsent)
+		s.store.RevokeUserClient(user, client, fam, events.ReasonReconsent)
 	}
 }
 
@@ -154,7 +153,7 @@ func (s *Simulator) ChangeConsent(change ConsentChange) (Consent, int, error) {
 	}
 	revoked := 0
 	if change.Revoke {
-		revoked = s.store.RevokeUserClient(change.User, change.ClientID, "", family.ReasonConsentRevoked)
+		revoked = s.store.RevokeUserClient(change.User, change.ClientID, "", events.ReasonConsentRevoked)
 	}
 	c, changed := s.consents.mark(change.User, change.ClientID, change.Require, s.provider.Now())
 	if !changed {

@@ -11,8 +11,8 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 )
 
 // handleRevoke is the RFC 7009 revocation endpoint. Revoking either token of
@@ -113,7 +113,7 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, sh shaping, e
 		return nil, false
 	}
 	sig := s.strategy.signature(token)
-	e.Token, e.TokenType = family.Fingerprint(fosite.AccessToken, sig), string(fosite.AccessToken)
+	e.Token, e.TokenType = events.Fingerprint(string(fosite.AccessToken), sig), string(fosite.AccessToken)
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
 	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
@@ -228,7 +228,7 @@ func (s *Simulator) propagate(r *http.Request, sh shaping, e *events.Event, sig 
 			if !ok || info.Kind != fosite.AccessToken {
 				return ar, err
 			}
-			c = &tokenCheck{info: info, now: s.provider.Now(), valid: err == nil, revoked: op.Refusal == family.RefusedRevoked}
+			c = &tokenCheck{info: info, now: s.provider.Now(), valid: err == nil, revoked: op.Refusal == events.RefusedRevoked}
 		}
 		detail := p.Propagate(c)
 		if detail == "" {

@@ -18,7 +18,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -208,7 +207,7 @@ func (s *Simulator) faultRequest(ep fault.Endpoint, r *http.Request) faulted {
 			req.Client = info.Client
 		}
 	} else if kind != "" {
-		req.token, req.tokenType = family.Fingerprint(kind, sig), string(kind)
+		req.token, req.tokenType = events.Fingerprint(string(kind), sig), string(kind)
 	}
 	return req
 }

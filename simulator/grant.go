@@ -17,7 +17,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 )
 
 // GrantRequest is an authorization for MintGrant to complete without the

@@ -2,13 +2,14 @@ package simulator
 
 import (
 	"context"
+
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/hmac"
 
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 )
 
 // storage is what fosite sees: the token families plus the client registry.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
 // Revocation says which families Revoke revokes: exactly one of Token,
@@ -23,7 +23,7 @@ type Revocation struct {
 	ClientID string `json:"client_id,omitempty"`
 	// All revokes every family.
 	All bool `json:"all,omitempty"`
-	// Reason is family.ReasonUser, ReasonAdmin (the default),
+	// Reason is events.ReasonUser, ReasonAdmin (the default),
 	// ReasonPasswordChange or ReasonSecurity; events and a profile's
 	// answers to the revoked tokens tell it.
 	Reason string `json:"reason,omitempty"`
@@ -38,7 +38,7 @@ type Revoked struct {
 }
 
 // controlReasons are the reasons a Revocation may give.
-var controlReasons = []string{family.ReasonUser, family.ReasonAdmin, family.ReasonPasswordChange, family.ReasonSecurity}
+var controlReasons = []string{events.ReasonUser, events.ReasonAdmin, events.ReasonPasswordChange, events.ReasonSecurity}
 
 // Revoke revokes families as a user removing access, an admin, a password
 // change or a security response would; each one revoked records a
@@ -55,7 +55,7 @@ func (s *Simulator) Revoke(req Revocation) (Revoked, error) {
 		return Revoked{}, errors.New(`give exactly one of "token", "family", "user", "client_id" and "all": true`)
 	}
 	if req.Reason == "" {
-		req.Reason = family.ReasonAdmin
+		req.Reason = events.ReasonAdmin
 	}
 	if !slices.Contains(controlReasons, req.Reason) {
 		return Revoked{}, fmt.Errorf("reason %q is not one of %v", req.Reason, controlReasons)

@@ -42,8 +42,8 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -245,7 +245,7 @@ func (s *Simulator) EventsSince(seq uint64) EventPage {
 
 // Families lists every token family, oldest first, with its state and
 // token counts at the current sim time.
-func (s *Simulator) Families() []family.Info { return s.store.Families() }
+func (s *Simulator) Families() []FamilyInfo { return s.store.Families() }
 
 // Profile returns the token-lifecycle profile in force.
 func (s *Simulator) Profile() profile.Profile { return s.store.Policy() }
@@ -361,3 +361,8 @@ func randomSecret(n int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// FamilyInfo describes a token family: one authorization's grant, with
+// its refresh and access tokens counted and whether and why it was revoked.
+// The token store that keeps families is internal; this is what it shows.
+type FamilyInfo = family.Info

@@ -17,7 +17,7 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/oauthsim/oauthsim/simulator/family"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 )
 
 // tokenStrategy mints opaque HMAC tokens as fosite does, but decides expiry

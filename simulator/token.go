@@ -15,8 +15,8 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -354,19 +354,19 @@ func (s *Simulator) situation(r *http.Request, code string, op *family.Op) profi
 	switch {
 	case code == fosite.ErrInvalidGrant.ErrorField && op.GrantType == "refresh_token":
 		switch op.Refusal {
-		case family.RefusedRevoked:
+		case events.RefusedRevoked:
 			return profile.SituationRefreshTokenRevoked
-		case family.RefusedReused:
+		case events.RefusedReused:
 			return profile.SituationRefreshTokenReused
-		case family.RefusedExpired:
+		case events.RefusedExpired:
 			return profile.SituationRefreshTokenExpired
-		case family.RefusedInactive:
+		case events.RefusedInactive:
 			return profile.SituationRefreshTokenInactive
-		case family.RefusedTestingApp:
+		case events.RefusedTestingApp:
 			return profile.SituationRefreshTokenTestingApp
 		}
 		return profile.SituationRefreshTokenInvalid
-	case code == fosite.ErrInvalidClient.ErrorField && op.ClientRefusal == family.ClientSecretExpired:
+	case code == fosite.ErrInvalidClient.ErrorField && op.ClientRefusal == events.ClientSecretExpired:
 		return profile.SituationClientSecretExpired
 	case code == fosite.ErrInvalidClient.ErrorField:
 		if _, secret, ok := r.BasicAuth(); (ok && secret != "") || r.PostForm.Get("client_secret") != "" {
@@ -394,11 +394,11 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 	switch grant {
 	case "refresh_token":
 		if t := form.Get("refresh_token"); t != "" {
-			return family.Fingerprint(fosite.RefreshToken, s.strategy.signature(t))
+			return events.Fingerprint(string(fosite.RefreshToken), s.strategy.signature(t))
 		}
 	case "authorization_code":
 		if c := form.Get("code"); c != "" {
-			return family.Fingerprint(fosite.AuthorizeCode, s.strategy.signature(c))
+			return events.Fingerprint(string(fosite.AuthorizeCode), s.strategy.signature(c))
 		}
 	}
 	return ""

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/oauthsim/oauthsim/simulator"
-	"github.com/oauthsim/oauthsim/simulator/family"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -193,8 +192,8 @@ func (c *Client) EventsSince(ctx context.Context, seq uint64) (simulator.EventPa
 }
 
 // Families lists every token family, oldest first.
-func (c *Client) Families(ctx context.Context) ([]family.Info, error) {
-	return list[family.Info](ctx, c, "families")
+func (c *Client) Families(ctx context.Context) ([]simulator.FamilyInfo, error) {
+	return list[simulator.FamilyInfo](ctx, c, "families")
 }
 
 // Profile returns the token-lifecycle profile in force.

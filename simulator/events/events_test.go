@@ -136,3 +136,15 @@ var _ = Describe("An event in JSON", func() {
 		Expect(string(b)).To(ContainSubstring(`"pkce":"S256","nonce_sent":true`))
 	})
 })
+
+var _ = Describe("Fingerprint", func() {
+	It("tells a token's kind and hides its signature, the same every time", func() {
+		fp := events.Fingerprint("refresh_token", "secret-signature")
+		Expect(fp).To(HavePrefix("rt_"))
+		Expect(fp).NotTo(ContainSubstring("secret"))
+		Expect(events.Fingerprint("refresh_token", "secret-signature")).To(Equal(fp))
+		Expect(events.Fingerprint("access_token", "secret-signature")).To(HavePrefix("at_"))
+		Expect(events.Fingerprint("authorize_code", "secret-signature")).To(HavePrefix("ac_"))
+		Expect(events.Fingerprint("refresh_token", "another-signature")).NotTo(Equal(fp))
+	})
+})

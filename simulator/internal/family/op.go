@@ -3,6 +3,8 @@ package family
 import (
 	"context"
 	"time"
+
+	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
 // Op follows one request through the store: the caller says what the request
@@ -32,7 +34,7 @@ type Op struct {
 	// of the Refused* constants).
 	Refusal string
 	// ClientRefusal says why client authentication failed on the secret
-	// (ClientSecretInvalid or ClientSecretExpired); empty when it did not.
+	// (events.ClientSecretInvalid or events.ClientSecretExpired); empty when it did not.
 	ClientRefusal string
 	// AccessExpiresAt is the sim-time expiry of the access token issued.
 	AccessExpiresAt time.Time
@@ -95,23 +97,6 @@ func (o *Op) observe(f *family) {
 	}
 }
 
-// Refusal codes: why the store refused a token.
-const (
-	RefusedUnknown    = "unknown"     // no such token
-	RefusedRevoked    = "revoked"     // the token or its family was revoked
-	RefusedReused     = "reused"      // a superseded refresh token came back
-	RefusedExpired    = "expired"     // an access token, code, or refresh token past its absolute lifetime
-	RefusedInactive   = "inactive"    // a refresh token past its idle timeout
-	RefusedTestingApp = "testing_app" // the testing-app expiry killed the grant
-	RefusedRedeemed   = "redeemed"    // an authorization code used twice
-)
-
-// Client-authentication refusal codes: why a confidential client's secret was refused.
-const (
-	ClientSecretInvalid = "secret_invalid" // none, a wrong one, or a previous one after its grace window
-	ClientSecretExpired = "secret_expired" // a secret past its expiry
-)
-
 // RefuseClient records in the request's Op why client authentication failed
 // on the secret: code is a ClientSecret* constant, and why becomes the
 // request's Denial unless it has one.
@@ -137,14 +122,14 @@ func deny(ctx context.Context, code, why string) {
 func (o *Op) revocationReason() string {
 	switch {
 	case o == nil:
-		return ReasonAdmin
+		return events.ReasonAdmin
 	case o.Revocation:
-		return ReasonClientRevocation
+		return events.ReasonClientRevocation
 	case o.GrantType == "refresh_token":
-		return ReasonReuseDetected
+		return events.ReasonReuseDetected
 	case o.GrantType == "authorization_code":
-		return ReasonCodeReuse
+		return events.ReasonCodeReuse
 	default:
-		return ReasonAdmin
+		return events.ReasonAdmin
 	}
 }

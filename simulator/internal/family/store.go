@@ -13,8 +13,6 @@ package family
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"sort"
@@ -27,20 +25,6 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/profile"
-)
-
-// Revocation reasons recorded on a family and in its family_revoked event.
-const (
-	ReasonUser             = "user"
-	ReasonAdmin            = "admin"
-	ReasonPasswordChange   = "password_change"
-	ReasonSecurity         = "security"
-	ReasonClientRevocation = "client_revocation" // RFC 7009 request by the client
-	ReasonReuseDetected    = "reuse_detected"
-	ReasonCodeReuse        = "code_reuse"
-	ReasonMaxFamilies      = "max_families_exceeded"
-	ReasonReconsent        = "reconsent"       // a new authorization of the same user and client replaced it
-	ReasonConsentRevoked   = "consent_revoked" // the user's consent to the client was withdrawn
 )
 
 // Store keeps token families in memory. It is safe for concurrent use.
@@ -154,24 +138,7 @@ func (s *Store) SetPolicy(p profile.Profile) {
 	s.policy = p
 }
 
-// Fingerprint names a token in events and logs without revealing it: a
-// prefix for its kind and the start of a hash of its signature.
-func Fingerprint(kind fosite.TokenType, sig string) string {
-	sum := sha256.Sum256([]byte(sig))
-	// A switch, not a map literal: this runs several times per request.
-	var prefix string
-	switch kind {
-	case fosite.AccessToken:
-		prefix = "at_"
-	case fosite.RefreshToken:
-		prefix = "rt_"
-	case fosite.AuthorizeCode:
-		prefix = "ac_"
-	}
-	return prefix + base64.RawURLEncoding.EncodeToString(sum[:6])
-}
-
-func (t *token) fingerprint() string { return Fingerprint(t.kind, t.sig) }
+func (t *token) fingerprint() string { return events.Fingerprint(string(t.kind), t.sig) }
 
 // copyRequest returns a request that shares nothing mutable with r, so that
 // what fosite does to a request it got from the store never changes the store.
@@ -295,16 +262,16 @@ func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r 
 func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (*token, error) {
 	t, ok := table[sig]
 	if !ok {
-		deny(ctx, RefusedUnknown, "unknown token")
+		deny(ctx, events.RefusedUnknown, "unknown token")
 		return nil, fosite.ErrNotFound
 	}
 	OpFrom(ctx).observe(t.fam)
 	switch {
 	case t.fam.revoked:
-		deny(ctx, RefusedRevoked, "family revoked: "+t.fam.reason)
+		deny(ctx, events.RefusedRevoked, "family revoked: "+t.fam.reason)
 		return nil, fosite.ErrNotFound
 	case t.revoked:
-		deny(ctx, RefusedRevoked, "token revoked")
+		deny(ctx, events.RefusedRevoked, "token revoked")
 		return nil, fosite.ErrNotFound
 	}
 	return t, nil
@@ -334,7 +301,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosit
 		return nil, err
 	}
 	if !t.used.IsZero() {
-		deny(ctx, RefusedRedeemed, "authorization code already redeemed")
+		deny(ctx, events.RefusedRedeemed, "authorization code already redeemed")
 		if o := OpFrom(ctx); o != nil && o.GrantType == "authorization_code" {
 			s.emit(events.Event{Kind: events.CodeReuseDetected, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
 		}
@@ -443,7 +410,7 @@ func (s *Store) evictBeyondLimit(f *family) {
 	}
 	sort.Slice(others, func(i, j int) bool { return others[i].refreshSeq < others[j].refreshSeq })
 	for _, g := range others[:excess] {
-		s.revokeFamily(g, ReasonMaxFamilies)
+		s.revokeFamily(g, events.ReasonMaxFamilies)
 	}
 }
 
@@ -486,14 +453,14 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	o := OpFrom(ctx)
 	exchanging := o != nil && o.GrantType == "refresh_token"
 	if s.policy.Refresh.ReuseDetection == profile.ReuseRevokeFamily {
-		deny(ctx, RefusedReused, "refresh token reuse detected")
+		deny(ctx, events.RefusedReused, "refresh token reuse detected")
 		if exchanging {
 			s.emit(events.Event{Kind: events.RefreshReuseDetected, TokenType: string(t.kind), Token: t.fingerprint(),
 				Detail: fmt.Sprintf("superseded at %s", t.used.Format(time.RFC3339))}, t.fam)
 		}
 		return copyRequest(t.req), fosite.ErrInactiveToken
 	}
-	deny(ctx, RefusedReused, "refresh token already used")
+	deny(ctx, events.RefusedReused, "refresh token already used")
 	return nil, fosite.ErrNotFound
 }
 
@@ -629,7 +596,7 @@ func (s *Store) revokeFamily(f *family, reason string) bool {
 	}
 	f.revoked, f.revokedAt, f.reason = true, s.clock.Now(), reason
 	kind := events.FamilyRevoked
-	if reason == ReasonMaxFamilies {
+	if reason == events.ReasonMaxFamilies {
 		kind = events.FamilyEvicted
 	}
 	s.emit(events.Event{Kind: kind, Reason: reason}, f)
@@ -709,7 +676,7 @@ func (s *Store) CheckExpiry(ctx context.Context, kind fosite.TokenType, sig stri
 	if t == nil {
 		return nil
 	}
-	deadline, code, why := t.expires, RefusedExpired, string(kind)+" expired"
+	deadline, code, why := t.expires, events.RefusedExpired, string(kind)+" expired"
 	if kind == fosite.RefreshToken {
 		deadline, code, why = s.refreshDeadline(t)
 	}
@@ -737,17 +704,17 @@ func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
 		if t.lastUsed.After(active) {
 			active = t.lastUsed
 		}
-		earliest(active.Add(r.IdleTimeout.D()), RefusedInactive, "refresh token expired after its idle timeout")
+		earliest(active.Add(r.IdleTimeout.D()), events.RefusedInactive, "refresh token expired after its idle timeout")
 	}
 	if r.AbsoluteLifetime > 0 {
 		start := t.issued
 		if r.AbsoluteMode == profile.AbsoluteInherited && !t.fam.firstRefresh.IsZero() {
 			start = t.fam.firstRefresh
 		}
-		earliest(start.Add(r.AbsoluteLifetime.D()), RefusedExpired, "refresh token reached its absolute lifetime")
+		earliest(start.Add(r.AbsoluteLifetime.D()), events.RefusedExpired, "refresh token reached its absolute lifetime")
 	}
 	if at := s.testingAppDeadline(t.fam); !at.IsZero() {
-		earliest(at, RefusedTestingApp, fmt.Sprintf("refresh token of a testing app expired %s after consent", s.policy.TestingAppExpiry))
+		earliest(at, events.RefusedTestingApp, fmt.Sprintf("refresh token of a testing app expired %s after consent", s.policy.TestingAppExpiry))
 	}
 	return deadline, code, why
 }
