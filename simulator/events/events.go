@@ -1,6 +1,8 @@
 // Package events is the simulator's event log: the ground truth the
 // conformance harness judges clients by. Every request to a provider endpoint
 // and every state change is recorded with a sequence number and the sim time.
+// It also holds the vocabulary events carry (revocation reasons, refusal
+// codes) and token fingerprints, by which an event names a token unseen.
 package events
 
 import (
