@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 
@@ -151,19 +150,5 @@ var _ = Describe("Bad input elsewhere", func() {
 		Expect(r.status).To(BeNumerically(">=", 400))
 		Expect(r.status).To(BeNumerically("<", 500))
 		Expect(r.header.Get("Location")).To(BeEmpty())
-	})
-
-	It("keeps the control API to loopback callers unless told otherwise", func() {
-		sim := simulator.MustNew()
-		req := httptest.NewRequest(http.MethodGet, "/sim/v1/clock", nil)
-		req = req.WithContext(contextFromRemote(req))
-		rec := httptest.NewRecorder()
-		sim.ServeHTTP(rec, req)
-		Expect(rec.Code).To(Equal(http.StatusForbidden))
-
-		open := simulator.MustNew(simulator.WithRemoteControl(true))
-		rec = httptest.NewRecorder()
-		open.ServeHTTP(rec, req)
-		Expect(rec.Code).To(Equal(http.StatusOK))
 	})
 })

@@ -20,8 +20,9 @@ import (
 func (s *Simulator) controlRoutes(r *mux.Router) {
 	// Full paths on the main router rather than a subrouter: gorilla/mux
 	// answers a wrong method on a subrouter route with 404, not 405.
+	guard := s.controlGuard()
 	route := func(method, path string, h http.HandlerFunc) {
-		r.Handle(PathControlPrefix+path, s.controlGuard(h)).Methods(method)
+		r.Handle(PathControlPrefix+path, guard(h)).Methods(method)
 	}
 	route(http.MethodGet, "/clock", s.getClock)
 	route(http.MethodPost, "/clock", s.postClock)
@@ -46,18 +47,6 @@ func (s *Simulator) controlRoutes(r *mux.Router) {
 	route(http.MethodDelete, "/faults/{id}", s.deleteFault)
 	route(http.MethodGet, "/profile", s.getProfile)
 	route(http.MethodPost, "/reset", s.postReset)
-}
-
-// controlGuard keeps the control API to loopback callers unless remote
-// control was enabled: it can revoke anything and move time.
-func (s *Simulator) controlGuard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.cfg.remoteControl && !isLoopback(r) {
-			writeJSONError(w, http.StatusForbidden, "forbidden", "the control API answers loopback callers only (see --allow-remote-control)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // errEmptyBody is decodeBody's answer to a request with no body at all.
@@ -134,7 +123,8 @@ func (s *Simulator) postClock(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, fmt.Errorf("advance: %w", err))
 			return
 		}
-		writeJSON(w, http.StatusOK, s.AdvanceClock(d.D()))
+		st, err := s.AdvanceClock(d.D())
+		answer(w, st, err, http.StatusOK)
 	default:
 		t, err := time.Parse(time.RFC3339Nano, *req.Set)
 		if err != nil {
@@ -142,11 +132,7 @@ func (s *Simulator) postClock(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st, err := s.SetClock(t)
-		if err != nil {
-			badRequest(w, fmt.Errorf("set: %w", err))
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
+		answer(w, st, err, http.StatusOK)
 	}
 }
 
@@ -172,11 +158,15 @@ func (s *Simulator) postRevocation(w http.ResponseWriter, r *http.Request) {
 	answer(w, done, err, http.StatusOK)
 }
 
-// getEvents answers {"events": [...], "first": F, "last": N}; ?since=N
-// returns only events after sequence number N.
+// getEvents answers a page of events, {"events": [...], "first": F,
+// "last": N, "next"?: M}: ?since=N returns only events after sequence
+// number N, ?limit=L at most L of them (DefaultEventsPage when not given,
+// at most MaxEventsPage), so that an answer stays small however long the
+// log; "next" is the since of the page that follows, when one does.
 func (s *Simulator) getEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	var since uint64
-	if v := r.URL.Query().Get("since"); v != "" {
+	if v := q.Get("since"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			badRequest(w, fmt.Errorf("since: %q is not a sequence number (a whole number ≥ 0)", v))
@@ -184,20 +174,87 @@ func (s *Simulator) getEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	writeJSON(w, http.StatusOK, s.EventsSince(since))
+	limit := DefaultEventsPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxEventsPage {
+			badRequest(w, fmt.Errorf("limit: %q is not a page size from 1 to %d", v, MaxEventsPage))
+			return
+		}
+		limit = n
+	}
+	writeJSON(w, http.StatusOK, s.EventsPage(since, limit))
 }
 
 func (s *Simulator) getFamilies(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"families": s.Families()})
 }
 
-func (s *Simulator) getClients(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"clients": s.Clients()})
+// getClients lists the clients; their secrets only with ?secrets=true.
+func (s *Simulator) getClients(w http.ResponseWriter, r *http.Request) {
+	show, err := showSecrets(r)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	all := s.Clients()
+	clients := make([]any, len(all))
+	for i, c := range all {
+		clients[i] = shown(c, show)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clients": clients})
 }
 
+// getClient answers one client; its secrets only with ?secrets=true.
 func (s *Simulator) getClient(w http.ResponseWriter, r *http.Request) {
+	show, err := showSecrets(r)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
 	c, err := s.RegisteredClient(mux.Vars(r)["id"])
-	answer(w, c, err, http.StatusOK)
+	answer(w, shown(c, show), err, http.StatusOK)
+}
+
+// showSecrets reads ?secrets=: reads of clients show their secrets only
+// when asked, so that an answer pasted into a log or a bug report, or read
+// by whatever slipped past the guard, does not carry them.
+func showSecrets(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("secrets")
+	if v == "" {
+		return false, nil
+	}
+	show, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("secrets: %q is neither true nor false", v)
+	}
+	return show, nil
+}
+
+// clientWithoutSecrets is a client as reads show it unless asked for the
+// secrets: every secret's state and dates, none of its value. The fields
+// here hide the embedded client's of the same JSON names.
+type clientWithoutSecrets struct {
+	Client
+	Secret          string                   `json:"client_secret,omitempty"`
+	PreviousSecrets []previousWithoutSecrets `json:"previous_secrets,omitempty"`
+}
+
+type previousWithoutSecrets struct {
+	PreviousSecret
+	Secret string `json:"client_secret,omitempty"`
+}
+
+// shown is c as a read answers it: with its secrets only when asked.
+func shown(c Client, show bool) any {
+	if show {
+		return c
+	}
+	out := clientWithoutSecrets{Client: c}
+	for _, p := range c.PreviousSecrets {
+		out.PreviousSecrets = append(out.PreviousSecrets, previousWithoutSecrets{PreviousSecret: p})
+	}
+	return out
 }
 
 // postClient registers a new client; 409 if the id is taken.

@@ -1,14 +1,18 @@
 package simulator_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/simulator"
+	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
@@ -170,7 +174,157 @@ var _ = Describe("The control API", func() {
 		Expect(evs).To(HaveLen(1))
 		Expect(evs[0]).To(HaveKeyWithValue("seq", BeNumerically("==", 2)))
 		Expect(evs[0]).To(HaveKeyWithValue("kind", "clock_moved"))
+		Expect(r.json()).NotTo(HaveKey("next"), "nothing follows")
 		Expect(h.control(http.MethodGet, "/events?since=-1", nil).status).To(Equal(http.StatusBadRequest))
+	})
+
+	Describe("paging events", func() {
+		// page reads one page of GET /events.
+		page := func(query string) simulator.EventPage {
+			GinkgoHelper()
+			r := h.control(http.MethodGet, "/events?"+query, nil)
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			var p simulator.EventPage
+			Expect(json.Unmarshal(r.body, &p)).To(Succeed())
+			return p
+		}
+		emit := func(n int) {
+			for range n {
+				h.advance("1s")
+			}
+		}
+
+		It("answers a limited page with where the next starts, until the newest", func() {
+			emit(25)
+			var seqs []uint64
+			since := uint64(0)
+			for pages := 1; ; pages++ {
+				p := page(fmt.Sprintf("since=%d&limit=10", since))
+				Expect(len(p.Events)).To(BeNumerically("<=", 10))
+				Expect(p.First).To(Equal(uint64(1)))
+				Expect(p.Last).To(Equal(uint64(25)))
+				for _, e := range p.Events {
+					seqs = append(seqs, e.Seq)
+				}
+				if p.Next == 0 {
+					Expect(pages).To(Equal(3))
+					break
+				}
+				Expect(p.Next).To(Equal(p.Events[len(p.Events)-1].Seq))
+				since = p.Next
+			}
+			Expect(seqs).To(HaveLen(25))
+			for i, seq := range seqs {
+				Expect(seq).To(Equal(uint64(i + 1)))
+			}
+		})
+
+		It("holds at most the default page when no limit is given, and no more than the maximum", func() {
+			emit(simulator.DefaultEventsPage + 1)
+			p := page("since=0")
+			Expect(p.Events).To(HaveLen(simulator.DefaultEventsPage))
+			Expect(p.Next).To(Equal(uint64(simulator.DefaultEventsPage)))
+			Expect(page("since=0&limit=" + strconv.Itoa(simulator.MaxEventsPage)).Events).To(HaveLen(simulator.DefaultEventsPage + 1))
+		})
+
+		It("is what the Go client reads the whole log through", func(ctx SpecContext) {
+			emit(simulator.MaxEventsPage + 5)
+			all, err := h.ctl.EventsSince(ctx, 3)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(all.Events).To(HaveLen(simulator.MaxEventsPage + 2))
+			Expect(all.Events[0].Seq).To(Equal(uint64(4)))
+			Expect(all.Events[len(all.Events)-1].Seq).To(Equal(all.Last))
+			Expect(all.Next).To(BeZero())
+			one, err := h.ctl.EventsPage(ctx, 3, 2)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(one.Events).To(HaveExactElements(HaveField("Seq", uint64(4)), HaveField("Seq", uint64(5))))
+			Expect(one.Next).To(Equal(uint64(5)))
+		})
+
+		DescribeTable("refuses a bad limit",
+			func(limit string) {
+				r := h.control(http.MethodGet, "/events?limit="+limit, nil)
+				Expect(r.status).To(Equal(http.StatusBadRequest), "%s", r.body)
+				Expect(r.str("error_description")).To(Equal(fmt.Sprintf("limit: %q is not a page size from 1 to 10000", limit)))
+			},
+			Entry("zero", "0"), Entry("negative", "-5"), Entry("over the maximum", "10001"), Entry("not a number", "all"),
+		)
+	})
+
+	Describe("client secrets", func() {
+		BeforeEach(func() {
+			r := h.control(http.MethodPost, "/clients/demo/secret", map[string]string{"client_secret": "second-secret", "grace": "1h"})
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+		})
+
+		It("are left out of reads, their states kept, unless asked for", func() {
+			for _, path := range []string{"/clients", "/clients/demo", "/clients?secrets=false"} {
+				r := h.control(http.MethodGet, path, nil)
+				Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+				Expect(string(r.body)).NotTo(Or(ContainSubstring("second-secret"), ContainSubstring("demo-secret"), ContainSubstring(`"client_secret"`)), path)
+				Expect(string(r.body)).To(And(ContainSubstring(`"client_secret_state": "active"`), ContainSubstring(`"state": "grace"`)), path)
+			}
+			r := h.control(http.MethodGet, "/clients/demo", nil)
+			Expect(r.json()).To(HaveKeyWithValue("previous_secrets", ConsistOf(HaveKeyWithValue("valid_until", "2026-01-01T10:00:00Z"))))
+		})
+
+		It("are shown when asked for", func() {
+			Expect(h.control(http.MethodGet, "/clients/demo?secrets=true", nil).json()).To(And(
+				HaveKeyWithValue("client_secret", "second-secret"),
+				HaveKeyWithValue("previous_secrets", ConsistOf(HaveKeyWithValue("client_secret", "demo-secret")))))
+			Expect(string(h.control(http.MethodGet, "/clients?secrets=true", nil).body)).To(ContainSubstring(`"client_secret": "second-secret"`))
+			Expect(h.control(http.MethodGet, "/clients?secrets=maybe", nil).str("error_description")).To(Equal(`secrets: "maybe" is neither true nor false`))
+			Expect(h.control(http.MethodGet, "/clients/nobody", nil).status).To(Equal(http.StatusNotFound))
+		})
+	})
+
+	Describe("the clock's range", func() {
+		It("refuses an advance that would wrap serve's offset clock, and answers 400 each time", func() {
+			h = newHarness(simulator.WithClock(clock.NewOffset()))
+			r := h.control(http.MethodPost, "/clock", map[string]string{"advance": "106751d"})
+			Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
+			ahead := h.srv.ClockState().Now
+			Expect(ahead).To(BeTemporally(">", time.Now().AddDate(292, 0, 0)))
+			Expect(r.json()).NotTo(HaveKey("provider_now"), "no skew holds")
+			last := h.srv.Events().Last()
+			for range 2 {
+				r = h.control(http.MethodPost, "/clock", map[string]string{"advance": "106751d"})
+				Expect(r.status).To(Equal(http.StatusBadRequest), "%s", r.body)
+				Expect(r.str("error_description")).To(Equal("advance the clock by 106751d: the clock's offset from the wall clock would pass the ±292 years a time.Duration holds"))
+			}
+			Expect(h.srv.ClockState().Now).To(BeTemporally("~", ahead, time.Minute), "the clock stayed where it was")
+			Expect(h.srv.Events().Last()).To(Equal(last), "no clock_moved event")
+		})
+
+		It("refuses a move past year 9999 or before year 1, which RFC 3339 cannot write", func() {
+			for _, step := range []string{"106751d", "-2562047h"} {
+				var r reply
+				for moves := 0; ; moves++ {
+					Expect(moves).To(BeNumerically("<", 40), "the clock reached year 9999 and year 1 within 35 moves")
+					if r = h.control(http.MethodPost, "/clock", map[string]string{"advance": step}); r.status != http.StatusOK {
+						break
+					}
+				}
+				Expect(r.status).To(Equal(http.StatusBadRequest), "%s", r.body)
+				Expect(r.str("error_description")).To(MatchRegexp(`^advance the clock by \S+: it would take the clock from \S+ to \S+, outside the years 1 to 9999 that RFC 3339 writes$`))
+				now, err := time.Parse(time.RFC3339, h.control(http.MethodGet, "/clock", nil).str("now"))
+				Expect(err).NotTo(HaveOccurred(), "the clock is still written in RFC 3339")
+				Expect(now.Year()).To(Or(BeNumerically(">", 9700), BeNumerically("<", 300)))
+			}
+		})
+
+		It("refuses the same through the Go methods, with an error, and leaves the clock where it was", func() {
+			var err error
+			for err == nil {
+				_, err = h.srv.AdvanceClock(106751 * 24 * time.Hour)
+			}
+			Expect(err).To(MatchError(HavePrefix("advance the clock by 106751d: it would take the clock from")))
+			at := h.clock.Now()
+			Expect(at.Year()).To(BeNumerically(">", 9700))
+			_, err = h.srv.SetClock(at.AddDate(280, 0, 0))
+			Expect(err).To(MatchError(MatchRegexp(`^set the clock to \S+: it would take the clock from \S+ to \S+, outside the years 1 to 9999 that RFC 3339 writes$`)))
+			Expect(h.clock.Now()).To(Equal(at))
+		})
 	})
 
 	It("creates clients that can then get tokens, and refuses duplicates and bad ones", func() {

@@ -165,7 +165,8 @@ func (h *harness) advance(d string) {
 	GinkgoHelper()
 	by, err := profile.ParseDuration(d)
 	Expect(err).NotTo(HaveOccurred())
-	h.srv.AdvanceClock(by.D())
+	_, err = h.srv.AdvanceClock(by.D())
+	Expect(err).NotTo(HaveOccurred())
 }
 
 // events reads the event log as the control API shows it: times parsed

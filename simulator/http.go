@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -114,19 +113,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeJSONError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, status, errorBody{Error: code, Description: description})
-}
-
-// isLoopback reports whether a request came from this machine. A request
-// handed to ServeHTTP in-process (no listener put a local address in its
-// context) counts as local too.
-func isLoopback(r *http.Request) bool {
-	if r.Context().Value(http.LocalAddrContextKey) == nil {
-		return true
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

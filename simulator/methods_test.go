@@ -37,12 +37,13 @@ var _ = Describe("The simulator's methods", func() {
 	It("move the clock with the event POST /sim/v1/clock records", func() {
 		Expect(h.control(http.MethodPost, "/clock", map[string]string{"advance": "90s"}).status).To(Equal(http.StatusOK))
 		byAPI := last(events.ClockMoved).Detail
-		st := h.srv.AdvanceClock(90 * time.Second)
+		st, err := h.srv.AdvanceClock(90 * time.Second)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(last(events.ClockMoved).Detail).To(Equal(byAPI))
 		Expect(st.Now).To(Equal(epoch.Add(3 * time.Minute)))
 
 		to := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
-		st, err := h.srv.SetClock(to)
+		st, err = h.srv.SetClock(to)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(st.Now).To(Equal(to))
 		Expect(last(events.ClockMoved).Detail).To(Equal("set to 2027-03-01T12:00:00Z"))

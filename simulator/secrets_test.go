@@ -189,9 +189,9 @@ clients:
 		Entry("a time that is not RFC 3339", map[string]any{"client_secret": "s", "client_secret_expires_at": "tomorrow"}, "invalid JSON"),
 	)
 
-	It("records the states it shows as read-only: a client's GET answer can be PUT back", func() {
+	It("records the states it shows as read-only: a client's GET answer with its secrets can be PUT back", func() {
 		rotate(map[string]string{"client_secret": "new-secret", "grace": "1h"})
-		got := h.control(http.MethodGet, "/clients/demo", nil)
+		got := h.control(http.MethodGet, "/clients/demo?secrets=true", nil)
 		r := h.control(http.MethodPut, "/clients/demo", string(got.body))
 		Expect(r.status).To(Equal(http.StatusOK), "%s", r.body)
 		Expect(withSecret("demo-secret").status).To(Equal(http.StatusOK))

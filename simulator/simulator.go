@@ -31,6 +31,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -82,6 +83,7 @@ type options struct {
 	key           *rsa.PrivateKey
 	autoApprove   bool
 	remoteControl bool
+	controlToken  string
 	eventLimit    int
 	faults        []fault.Fault
 	seed          uint64
@@ -143,8 +145,17 @@ func WithTokenTap(tap func(kind fosite.TokenType, token string)) Option {
 }
 
 // WithRemoteControl lets the control API answer requests from addresses
-// other than loopback (default false).
+// other than loopback (default false). It needs WithControlToken: New
+// refuses it without one, since anyone who reaches the port could
+// otherwise revoke every grant and move time. The Host a remote caller
+// names must still be the issuer's (WithIssuer).
 func WithRemoteControl(on bool) Option { return func(o *options) { o.remoteControl = on } }
+
+// WithControlToken makes the control API answer only requests that carry
+// token as a bearer token (Authorization: Bearer token), from loopback too:
+// another user or process on the machine then cannot drive it either.
+// control.WithToken sends it.
+func WithControlToken(token string) Option { return func(o *options) { o.controlToken = token } }
 
 // WithEventLimit keeps only about the newest n events in the log (see
 // events.Log.SetLimit); zero, the default, keeps every event. A provider
@@ -165,6 +176,9 @@ func New(opts ...Option) (*Simulator, error) {
 	}
 	if err := o.profile.Validate(); err != nil {
 		return nil, err
+	}
+	if o.remoteControl && o.controlToken == "" {
+		return nil, errors.New("remote control needs a control token (WithControlToken): without one, anyone who reaches the port can revoke every grant and move time")
 	}
 	s := &Simulator{cfg: o, clock: o.clock, users: newDirectory(), consents: newConsentBook(), faults: fault.NewEngine(), lifetimes: newLockedRand(o.seed)}
 	s.provider = clock.Shifted{Clock: o.clock, Offset: s.faults.Skew}
@@ -235,12 +249,32 @@ type EventPage struct {
 	First uint64 `json:"first"`
 	// Last is the sequence number of the newest event.
 	Last uint64 `json:"last"`
+	// Next, when not zero, says that more events follow this page: ask for
+	// the events after Next (the page's last) to read on.
+	Next uint64 `json:"next,omitzero"`
 }
+
+// Sizes of a page of GET /sim/v1/events: its limit's default and maximum.
+// A page of the maximum is about 3 MB of JSON.
+const (
+	DefaultEventsPage = 1000
+	MaxEventsPage     = 10_000
+)
 
 // EventsSince returns the events after sequence number seq (all of them
 // for 0).
-func (s *Simulator) EventsSince(seq uint64) EventPage {
-	return EventPage{Events: s.events.Since(seq), Last: s.events.Last(), First: s.events.First()}
+func (s *Simulator) EventsSince(seq uint64) EventPage { return s.EventsPage(seq, 0) }
+
+// EventsPage returns at most limit of the events after sequence number seq
+// (all of them for a limit of 0 or less); Next says where the following
+// page starts.
+func (s *Simulator) EventsPage(seq uint64, limit int) EventPage {
+	evs, first, last := s.events.Page(seq, limit)
+	page := EventPage{Events: evs, First: first, Last: last}
+	if n := len(evs); n > 0 && evs[n-1].Seq < last {
+		page.Next = evs[n-1].Seq
+	}
+	return page
 }
 
 // Families lists every token family, oldest first, with its state and

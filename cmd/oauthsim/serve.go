@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -34,7 +36,29 @@ type serveFlags struct {
 	profileSet    bool
 	issuer        string
 	remoteControl bool
-	verbose       bool
+	// controlToken and controlTokenFile give the control API's token, on
+	// the command line or in a file that keeps it out of the process list.
+	controlToken     string
+	controlTokenFile string
+	limits           serverLimits
+	verbose          bool
+}
+
+// serverLimits bound what a connection may hold of the server: without
+// them a few hundred clients that send a byte now and then hold every file
+// descriptor, and one of them holds up shutdown.
+type serverLimits struct {
+	// readHeader and read bound reading a request's headers and the whole
+	// request; idle bounds a keep-alive connection's wait for its next
+	// request. There is no write timeout: latency and hang faults hold
+	// answers back on purpose, for minutes.
+	readHeader, read, idle time.Duration
+	// maxConns is how many connections are served at once; more wait to be
+	// accepted. Zero for no limit.
+	maxConns int
+	// grace is how long requests in flight get to finish on SIGINT or
+	// SIGTERM before their connections are closed.
+	grace time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -45,13 +69,20 @@ func newServeCommand() *cobra.Command {
 		Long: `Run a simulated OAuth 2.0 / OpenID Connect provider on a clock that reads
 the wall clock plus an offset you move with the control API:
 
-  curl -X POST localhost:8090/sim/v1/clock -d '{"advance":"61m"}'
+  curl -X POST localhost:8090/sim/v1/clock -H 'Content-Type: application/json' -d '{"advance":"61m"}'
 
 --profile picks the built-in provider profile (oauthsim profiles lists them).
 With --config too, --profile wins over the file's profile.base, and the
 file's other profile keys still override it.
 
-It stops cleanly on SIGINT or SIGTERM.`,
+The control API answers loopback callers that name this machine (Host
+localhost, a loopback address or the issuer's host), no web page of another
+origin, and writes only with Content-Type: application/json. With
+--control-token or --control-token-file, every request must also carry
+Authorization: Bearer TOKEN; --allow-remote-control requires one.
+
+It stops cleanly on SIGINT or SIGTERM, cutting requests still open after
+--shutdown-grace.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f.profileSet = c.Flags().Changed("profile")
@@ -65,7 +96,14 @@ It stops cleanly on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with the profile, clients, users and faults")
 	cmd.Flags().StringVar(&f.profile, "profile", "generic", "built-in provider profile; wins over profile.base in --config")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "issuer URL to advertise (default: http://ADDR)")
-	cmd.Flags().BoolVar(&f.remoteControl, "allow-remote-control", false, "let non-loopback callers use the control API")
+	cmd.Flags().BoolVar(&f.remoteControl, "allow-remote-control", false, "let non-loopback callers use the control API (needs a control token, and --issuer naming the host they call)")
+	cmd.Flags().StringVar(&f.controlToken, "control-token", "", "bearer token every control API request must carry")
+	cmd.Flags().StringVar(&f.controlTokenFile, "control-token-file", "", "file holding the control token (kept out of the process list)")
+	cmd.Flags().DurationVar(&f.limits.readHeader, "read-header-timeout", 10*time.Second, "time a client gets to send a request's headers (0: no limit)")
+	cmd.Flags().DurationVar(&f.limits.read, "read-timeout", 30*time.Second, "time a client gets to send a whole request, body included (0: no limit)")
+	cmd.Flags().DurationVar(&f.limits.idle, "idle-timeout", 60*time.Second, "time a keep-alive connection may wait for its next request (0: the read timeout)")
+	cmd.Flags().IntVar(&f.limits.maxConns, "max-conns", 512, "connections served at once; more wait to be accepted (0: no limit)")
+	cmd.Flags().DurationVar(&f.limits.grace, "shutdown-grace", 5*time.Second, "on SIGINT or SIGTERM, time requests in flight get to finish before their connections are closed (0: none)")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every request")
 	return cmd
 }
@@ -83,6 +121,13 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	if f.events < 0 {
 		return fmt.Errorf("--events-keep %d: give 0 (keep all) or a positive count", f.events)
 	}
+	if err := f.limits.check(); err != nil {
+		return err
+	}
+	token, err := f.token()
+	if err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return fmt.Errorf("--addr %q: %w", f.addr, err)
 	}
@@ -99,6 +144,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		simulator.WithIssuer(issuer),
 		simulator.WithLogger(logger),
 		simulator.WithRemoteControl(f.remoteControl),
+		simulator.WithControlToken(token),
 		simulator.WithEventLimit(f.events),
 	)
 	sim, err := simulator.New(opts...)
@@ -106,16 +152,21 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
+	if f.limits.maxConns > 0 {
+		ln = netutil.LimitListener(ln, f.limits.maxConns)
+	}
 	// Requests see a context that ends when shutdown begins, so that a hang or
 	// latency fault lets go of its connection instead of holding shutdown up.
 	reqCtx, endRequests := context.WithCancel(context.Background())
 	defer endRequests()
 	srv := &http.Server{
 		Handler:           logRequests(sim, logger),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: f.limits.readHeader,
+		ReadTimeout:       f.limits.read,
+		IdleTimeout:       f.limits.idle,
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
-	printBanner(stdout, issuer, sim.Profile())
+	printBanner(stdout, issuer, sim.Profile(), token != "")
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -126,15 +177,56 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	logger.Info("shutting down")
 	endRequests()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), f.limits.grace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return failure{fmt.Errorf("shutdown: %w", err)}
+		// A client still sending its request after the grace (a slow body)
+		// is cut off: it must not turn a requested stop into a failure.
+		logger.Info("closing the connections still open after the shutdown grace", "grace", f.limits.grace)
+		srv.Close()
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		return failure{fmt.Errorf("serve: %w", err)}
 	}
 	return nil
+}
+
+// check refuses negative limits, which net/http would take for none.
+func (l serverLimits) check() error {
+	for _, d := range []struct {
+		flag string
+		d    time.Duration
+	}{{"--read-header-timeout", l.readHeader}, {"--read-timeout", l.read}, {"--idle-timeout", l.idle}, {"--shutdown-grace", l.grace}} {
+		if d.d < 0 {
+			return fmt.Errorf("%s %s: give a duration of 0 or more", d.flag, d.d)
+		}
+	}
+	if l.maxConns < 0 {
+		return fmt.Errorf("--max-conns %d: give 0 (no limit) or a positive count", l.maxConns)
+	}
+	return nil
+}
+
+// token is the control token --control-token or --control-token-file
+// gives, "" for none; --allow-remote-control needs one.
+func (f serveFlags) token() (string, error) {
+	token := f.controlToken
+	switch {
+	case token != "" && f.controlTokenFile != "":
+		return "", errors.New("give --control-token or --control-token-file, not both")
+	case f.controlTokenFile != "":
+		b, err := os.ReadFile(f.controlTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--control-token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return "", fmt.Errorf("--control-token-file %s: the file is empty", f.controlTokenFile)
+		}
+	}
+	if f.remoteControl && token == "" {
+		return "", errors.New("--allow-remote-control needs --control-token or --control-token-file: without a token, anyone who reaches the port can revoke every grant and move time")
+	}
+	return token, nil
 }
 
 // configuration is the configuration --config and --profile describe.
@@ -155,16 +247,20 @@ func (f serveFlags) configuration() (simulator.Config, error) {
 	return cfg, nil
 }
 
-func printBanner(w io.Writer, issuer string, p profile.Profile) {
+func printBanner(w io.Writer, issuer string, p profile.Profile, token bool) {
+	control := "(clock, grants, faults, revocations, events, clients, users, consents, reset)"
+	if token {
+		control = "(Authorization: Bearer with the control token)"
+	}
 	fmt.Fprintf(w, `oauthsim is serving (profile %s: %s)
   issuer        %s
   discovery     %s/.well-known/openid-configuration
-  control API   %s/sim/v1/  (clock, grants, faults, revocations, events, clients, users, consents, reset)
+  control API   %s/sim/v1/  %s
   demo client   demo / demo-secret  (client_secret_basic or client_secret_post)
   public client demo-public         (PKCE S256)
   redirect URI  %s
   users         alice, bob  (add login_hint=alice to skip the login page)
-`, p.Name, p.Title, issuer, issuer, issuer, simulator.DemoRedirectURI)
+`, p.Name, p.Title, issuer, issuer, issuer, control, simulator.DemoRedirectURI)
 }
 
 // logRequests logs each request at debug level.

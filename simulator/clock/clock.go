@@ -7,6 +7,7 @@
 package clock
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,7 +50,8 @@ func (o *Offset) Now() time.Time {
 	return o.wall.Now().Add(o.offset)
 }
 
-// Advance moves the clock by d, which may be negative.
+// Advance moves the clock by d, which may be negative. An offset pushed
+// past about 292 years wraps; Move refuses such a move instead.
 func (o *Offset) Advance(d time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -86,16 +88,64 @@ func (o *Offset) AfterFunc(d time.Duration, f func()) clockwork.Timer {
 	return o.wall.AfterFunc(d, f)
 }
 
+// Earliest and Latest bound the instants Move and Set take a clock to: the
+// years RFC 3339 writes, as every time the simulator shows is written.
+var (
+	Earliest = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	Latest   = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+)
+
+// Move moves c by d, forwards or backwards. It refuses, leaving c where it
+// is, a move that would take c outside Earliest and Latest or wrap an
+// Offset's offset past what a time.Duration holds (about 292 years), which
+// would otherwise land the clock back near the present without a word.
+func Move(c Clock, d time.Duration) error {
+	if o, ok := c.(*Offset); ok {
+		return o.move(d)
+	}
+	now := c.Now()
+	if err := inRange(now, now.Add(d)); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
+}
+
+// move is Move on an Offset, checked and done under its lock so that two
+// moves at once cannot both pass the check and wrap together.
+func (o *Offset) move(d time.Duration) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	offset := o.offset + d
+	if (d > 0) != (offset > o.offset) && d != 0 {
+		return errors.New("the clock's offset from the wall clock would pass the ±292 years a time.Duration holds")
+	}
+	wall := o.wall.Now()
+	if err := inRange(wall.Add(o.offset), wall.Add(offset)); err != nil {
+		return err
+	}
+	o.offset = offset
+	return nil
+}
+
+// inRange refuses a move from now to t that leaves Earliest and Latest.
+func inRange(now, t time.Time) error {
+	if t.Before(Earliest) || t.After(Latest) {
+		return fmt.Errorf("it would take the clock from %s to %s, outside the years 1 to 9999 that RFC 3339 writes", now.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Set moves c to t, forwards or backwards. It refuses an instant further
-// from the clock's time than a time.Duration spans (about 292 years).
+// from the clock's time than a time.Duration spans (about 292 years), and
+// any move Move refuses.
 func Set(c Clock, t time.Time) error {
 	now := c.Now()
 	d := t.Sub(now)
 	if !now.Add(d).Equal(t) {
 		return fmt.Errorf("cannot move the clock from %s to %s: more than about 292 years", now.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
 	}
-	c.Advance(d)
-	return nil
+	return Move(c, d)
 }
 
 // Shifted is a clock read through an offset that may change with time: the

@@ -4,7 +4,7 @@
 // calls its methods instead: they are what the control API calls, with no
 // JSON in between.
 //
-//	c := control.New("http://127.0.0.1:8090", nil)
+//	c := control.New("http://127.0.0.1:8090", nil) // control.WithToken(t) for serve --control-token
 //	grant, err := c.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice"})
 //	// ...
 //	_, err = c.AdvanceClock(ctx, 61*time.Minute) // grant.AccessToken is dead
@@ -34,18 +34,31 @@ import (
 
 // Client calls one simulator's control API. It is safe for concurrent use.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithToken sends token as a bearer token on every request, as a simulator
+// given a control token (`oauthsim serve --control-token`,
+// simulator.WithControlToken) requires.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
 
 // New returns a client of the simulator at base, its issuer URL (such as
 // http://127.0.0.1:8090), sending requests with hc (http.DefaultClient when
 // nil).
-func New(base string, hc *http.Client) *Client {
+func New(base string, hc *http.Client, opts ...Option) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimSuffix(base, "/") + simulator.PathControlPrefix, http: hc}
+	c := &Client{base: strings.TrimSuffix(base, "/") + simulator.PathControlPrefix, http: hc}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
 }
 
 // Error is an answer of the control API other than 2xx.
@@ -89,8 +102,10 @@ func (e *Error) Is(target error) bool {
 // Do sends one request to the control API and returns the answer's status.
 // path is under /sim/v1 ("/clock", "/events?since=3"). body, when not nil,
 // is sent as JSON; a string or []byte is sent as it is, so that a test can
-// send what no encoder would. A 2xx answer is decoded into out, when not
-// nil, or copied as it is into a *[]byte; any other is an *Error.
+// send what no encoder would. Every request but a GET says its body is
+// JSON, with a body or without, as the API requires of writes. A 2xx
+// answer is decoded into out, when not nil, or copied as it is into a
+// *[]byte; any other is an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	switch b := body.(type) {
@@ -110,8 +125,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 	if err != nil {
 		return 0, err
 	}
-	if rd != nil {
+	if method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -152,10 +170,12 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any) 
 	return out, err
 }
 
-// list reads the list a GET of /name answers under name.
-func list[T any](ctx context.Context, c *Client, name string) ([]T, error) {
+// list reads the list a GET of /name answers under name; query, if any,
+// follows name.
+func list[T any](ctx context.Context, c *Client, nameQuery string) ([]T, error) {
 	var page map[string][]T
-	_, err := c.Do(ctx, http.MethodGet, "/"+name, nil, &page)
+	_, err := c.Do(ctx, http.MethodGet, "/"+nameQuery, nil, &page)
+	name, _, _ := strings.Cut(nameQuery, "?")
 	return page[name], err
 }
 
@@ -186,9 +206,29 @@ func (c *Client) Revoke(ctx context.Context, req simulator.Revocation) (simulato
 	return call[simulator.Revoked](ctx, c, http.MethodPost, "/revocations", req)
 }
 
-// EventsSince returns the events after sequence number seq.
+// EventsSince returns the events after sequence number seq, reading them
+// a page of simulator.MaxEventsPage at a time; First is the first page's,
+// Last the last page's.
 func (c *Client) EventsSince(ctx context.Context, seq uint64) (simulator.EventPage, error) {
-	return call[simulator.EventPage](ctx, c, http.MethodGet, "/events?since="+strconv.FormatUint(seq, 10), nil)
+	all, err := c.EventsPage(ctx, seq, simulator.MaxEventsPage)
+	for page := all; err == nil && page.Next != 0; {
+		page, err = c.EventsPage(ctx, page.Next, simulator.MaxEventsPage)
+		all.Events = append(all.Events, page.Events...)
+		all.Last, all.Next = page.Last, page.Next
+	}
+	return all, err
+}
+
+// EventsPage returns at most limit events after sequence number seq (from
+// 1 to simulator.MaxEventsPage; 0 for the API's default,
+// simulator.DefaultEventsPage). When Next is not zero, more follow: the
+// events after Next are the following page.
+func (c *Client) EventsPage(ctx context.Context, seq uint64, limit int) (simulator.EventPage, error) {
+	q := url.Values{"since": {strconv.FormatUint(seq, 10)}}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return call[simulator.EventPage](ctx, c, http.MethodGet, "/events?"+q.Encode(), nil)
 }
 
 // Families lists every token family, oldest first.
@@ -201,14 +241,16 @@ func (c *Client) Profile(ctx context.Context) (profile.Profile, error) {
 	return call[profile.Profile](ctx, c, http.MethodGet, "/profile", nil)
 }
 
-// Clients lists the registered clients by id.
+// Clients lists the registered clients by id, with their secrets, as the
+// simulator's method does: it asks the API for them (?secrets=true).
 func (c *Client) Clients(ctx context.Context) ([]simulator.Client, error) {
-	return list[simulator.Client](ctx, c, "clients")
+	return list[simulator.Client](ctx, c, "clients?secrets=true")
 }
 
-// RegisteredClient returns the client with id.
+// RegisteredClient returns the client with id, with its secrets, as the
+// simulator's method does: it asks the API for them (?secrets=true).
 func (c *Client) RegisteredClient(ctx context.Context, id string) (simulator.Client, error) {
-	return call[simulator.Client](ctx, c, http.MethodGet, "/clients/"+url.PathEscape(id), nil)
+	return call[simulator.Client](ctx, c, http.MethodGet, "/clients/"+url.PathEscape(id)+"?secrets=true", nil)
 }
 
 // AddClient registers a client whose id is not taken.

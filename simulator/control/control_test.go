@@ -231,7 +231,7 @@ var _ = Describe("The control API client", func() {
 
 		It("escapes the ids the typed methods put in paths", func(ctx SpecContext) {
 			_, err := c.RegisteredClient(ctx, "no such client?")
-			Expect(err).To(MatchError(`control API GET /clients/no%20such%20client%3F: 404 not_found: no client "no such client?"`))
+			Expect(err).To(MatchError(`control API GET /clients/no%20such%20client%3F?secrets=true: 404 not_found: no client "no such client?"`))
 		})
 	})
 })

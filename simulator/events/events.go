@@ -221,21 +221,33 @@ func (l *Log) Emit(e Event) Event {
 
 // Since returns a copy of the events whose sequence number is greater than seq.
 func (l *Log) Since(seq uint64) []Event {
+	evs, _, _ := l.Page(seq, 0)
+	return evs
+}
+
+// Page returns a copy of at most limit of the events whose sequence number
+// is greater than seq, oldest first (all of them when limit is 0 or less),
+// and First and Last as they were when it copied them. A reader of a log of
+// hundreds of thousands of events copies one page at a time.
+func (l *Log) Page(seq uint64, limit int) (evs []Event, first, last uint64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	start := 0
 	if seq >= l.first {
 		start = int(min(seq-l.first+1, uint64(l.n)))
 	}
-	out := make([]Event, 0, l.n-start)
-	for i := start / chunkSize; i < len(l.chunks); i++ {
-		chunk := l.chunks[i]
-		if i == start/chunkSize {
-			chunk = chunk[start%chunkSize:]
-		}
-		out = append(out, chunk...)
+	end := l.n
+	if limit > 0 {
+		end = min(end, start+limit)
 	}
-	return out
+	out := make([]Event, 0, end-start)
+	for i := start; i < end; {
+		chunk := l.chunks[i/chunkSize][i%chunkSize:]
+		chunk = chunk[:min(len(chunk), end-i)]
+		out = append(out, chunk...)
+		i += len(chunk)
+	}
+	return out, l.first, l.first + uint64(l.n) - 1
 }
 
 // Last returns the sequence number of the newest event, or 0 when none was emitted.

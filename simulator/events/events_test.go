@@ -63,6 +63,27 @@ var _ = Describe("The event log", func() {
 		Entry("from the last event", uint64(10000)),
 	)
 
+	DescribeTable("returns a page of at most a limit of events, across blocks and after dropped ones",
+		func(keep, since, limit, wantFirst, wantLen int) {
+			log.SetLimit(keep)
+			for range 10000 {
+				log.Emit(events.Event{Kind: events.TokenRequest})
+			}
+			got, first, last := log.Page(uint64(since), limit)
+			Expect(first).To(Equal(log.First()))
+			Expect(last).To(Equal(uint64(10000)))
+			Expect(got).To(HaveLen(wantLen))
+			for i, e := range got {
+				Expect(e.Seq).To(Equal(uint64(wantFirst + i)))
+			}
+		},
+		Entry("inside a block", 0, 10, 5, 11, 5),
+		Entry("across two block boundaries", 0, 4000, 5000, 4001, 5000),
+		Entry("cut by the end of the log", 0, 9990, 100, 9991, 10),
+		Entry("without a limit", 0, 9000, 0, 9001, 1000),
+		Entry("from before the oldest kept", 4000, 0, 10, 4097, 10),
+	)
+
 	It("keeps about the newest events under a limit, numbered without gaps, and says which is the oldest", func() {
 		log.SetLimit(5000)
 		for range 3*4096 + 10 {
