@@ -399,7 +399,9 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 	case "call":
 		return r.call(ctx, s.Call, sr)
 	case "advance":
-		r.srv.AdvanceClock(s.Advance.D())
+		if _, err := r.srv.AdvanceClock(s.Advance.D()); err != nil {
+			return err
+		}
 		return r.notify(ctx, "Tick", Process.Tick)
 	case "restart":
 		err := r.stop(r.proc)
@@ -641,7 +643,9 @@ func (r *run) interval(ctx context.Context, c *scenarios.Call, i int) error {
 	if i == 0 || c.Every <= 0 {
 		return nil
 	}
-	r.srv.AdvanceClock(c.Every.D())
+	if _, err := r.srv.AdvanceClock(c.Every.D()); err != nil {
+		return err
+	}
 	return r.notify(ctx, "Tick", Process.Tick)
 }
 
