@@ -566,7 +566,7 @@ func judgeNoSecretsInOutput(r *Record) Judgement {
 				continue
 			}
 			j.Failures = append(j.Failures, fmt.Sprintf("%s %d %s value(s) the provider issued (%s), first here: %s",
-				where.name, len(values), kind, strings.Join(slices.Sorted(maps.Keys(forms)), ", "), strconv.Quote(r.Mask(first.line))))
+				where.name, len(values), kind, strings.Join(slices.Sorted(maps.Keys(forms)), ", "), strconv.Quote(r.Mask(first.excerpt))))
 		}
 	}
 	return j

@@ -10,3 +10,10 @@ func SetOutputKeep(n int) int {
 
 // FindFaketime is findFaketime, for specs that need libfaketime.
 var FindFaketime = findFaketime
+
+// OutputTail is the end of the client's output a report shows.
+func OutputTail(r *Record) string { return r.outputTail() }
+
+// HarnessMark starts the mark of every client process this harness
+// starts, in OAUTHSIM_HARNESS_PROCESS.
+var HarnessMark = harnessMark

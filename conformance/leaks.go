@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // A needle is one form a credential may take in what a client writes: the
@@ -94,25 +95,46 @@ func aligned(enc *base64.Encoding, v string) []string {
 // finder finds needles in text in one pass, looking each position's first
 // minNeedle bytes up among the needles': a run can mint thousands of
 // tokens, each with a dozen forms, and a client's output can run to
-// megabytes.
+// megabytes. It also finds where a cut through text would leave part of a
+// needle showing, by the needles' last minNeedle bytes.
 type finder struct {
+	// pairs has a bit set for each needle's first two bytes: most
+	// positions of a long text are passed over on it, before the map.
+	pairs    [1 << 16 / 64]uint64
 	byPrefix map[uint64][]needle
+	bySuffix map[uint64][]needle
+	// longest is the length of the longest needle.
+	longest int
 }
 
 func newFinder(ns []needle) *finder {
-	f := &finder{byPrefix: make(map[uint64][]needle, len(ns))}
+	f := &finder{byPrefix: make(map[uint64][]needle, len(ns)), bySuffix: make(map[uint64][]needle, len(ns))}
 	for _, n := range ns {
-		k := binary.LittleEndian.Uint64([]byte(n.text[:minNeedle]))
-		f.byPrefix[k] = append(f.byPrefix[k], n)
+		pair := binary.LittleEndian.Uint16([]byte(n.text[:2]))
+		f.pairs[pair/64] |= 1 << (pair % 64)
+		f.byPrefix[prefixKey(n.text)] = append(f.byPrefix[prefixKey(n.text)], n)
+		end := n.text[len(n.text)-minNeedle:]
+		f.bySuffix[prefixKey(end)] = append(f.bySuffix[prefixKey(end)], n)
+		f.longest = max(f.longest, len(n.text))
 	}
 	return f
 }
 
-// hit is a needle found, with the line of text it was on.
+// prefixKey is the map key of the first minNeedle bytes of s.
+func prefixKey[T string | []byte](s T) uint64 {
+	return binary.LittleEndian.Uint64([]byte(s[:minNeedle]))
+}
+
+// hit is a needle found, with a bounded excerpt of the text around it.
 type hit struct {
 	needle
-	line string
+	excerpt string
 }
+
+// excerptRadius is how much of the text on either side of a credential
+// found a report quotes: enough to say where it was, and a client's line
+// may run to megabytes.
+const excerptRadius = 120
 
 // find returns each needle found in text once, in the order first found;
 // skip says which are known already.
@@ -123,7 +145,10 @@ func (f *finder) find(text []byte, skip func(needle) bool) []hit {
 	}
 	found := map[string]bool{}
 	for i := 0; i+minNeedle <= len(text); i++ {
-		candidates, ok := f.byPrefix[binary.LittleEndian.Uint64(text[i:])]
+		if pair := binary.LittleEndian.Uint16(text[i:]); f.pairs[pair/64]&(1<<(pair%64)) == 0 {
+			continue
+		}
+		candidates, ok := f.byPrefix[prefixKey(text[i:])]
 		if !ok {
 			continue
 		}
@@ -132,15 +157,82 @@ func (f *finder) find(text []byte, skip func(needle) bool) []hit {
 				continue
 			}
 			found[c.text] = true
-			start := bytes.LastIndexByte(text[:i], '\n') + 1
-			end := bytes.IndexByte(text[i:], '\n')
-			if end < 0 {
-				end = len(text) - i
-			}
-			out = append(out, hit{needle: c, line: string(text[start : i+end])})
+			out = append(out, hit{needle: c, excerpt: f.excerpt(text, i, i+len(c.text))})
 		}
 	}
 	return out
+}
+
+// excerpt is text[from:to] with up to excerptRadius bytes of its line on
+// either side, an ellipsis where it cuts the line. A cut falls where it
+// leaves no part of a credential showing (Mask hides whole ones only).
+func (f *finder) excerpt(text []byte, from, to int) string {
+	start := bytes.LastIndexByte(text[:from], '\n') + 1
+	end := len(text)
+	if i := bytes.IndexByte(text[to:], '\n'); i >= 0 {
+		end = to + i
+	}
+	var b strings.Builder
+	if from-start > excerptRadius {
+		start = from - excerptRadius
+		start += f.trimStart(text[start:from])
+		start = runeStart(text, start, from)
+		b.WriteString("…")
+	}
+	cut := end-to > excerptRadius
+	if cut {
+		end = to + f.trimEnd(text[to:to+excerptRadius])
+		end = runeEnd(text, to, end)
+	}
+	b.Write(text[start:end])
+	if cut {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// trimEnd is how much of b to keep so that it does not end in the first
+// bytes of a needle: b is cut there, and what follows is not shown. A
+// piece shorter than minNeedle may stay, as it says nothing.
+func (f *finder) trimEnd(b []byte) int {
+	for i := max(0, len(b)-f.longest+1); i+minNeedle <= len(b); i++ {
+		for _, c := range f.byPrefix[prefixKey(b[i:])] {
+			if len(c.text) > len(b)-i && c.text[:len(b)-i] == string(b[i:]) {
+				return i
+			}
+		}
+	}
+	return len(b)
+}
+
+// trimStart is how much of b to drop so that it does not start with the
+// last bytes of a needle, as trimEnd is for its end.
+func (f *finder) trimStart(b []byte) int {
+	for j := min(len(b), f.longest-1); j >= minNeedle; j-- {
+		for _, c := range f.bySuffix[prefixKey(b[j-minNeedle:])] {
+			if len(c.text) > j && c.text[len(c.text)-j:] == string(b[:j]) {
+				return j
+			}
+		}
+	}
+	return 0
+}
+
+// runeStart moves i forward, up to limit, to the start of a UTF-8
+// character, and runeEnd moves i back, down to limit, to the end of one:
+// a cut text stays valid UTF-8.
+func runeStart(b []byte, i, limit int) int {
+	for i < limit && !utf8.RuneStart(b[i]) {
+		i++
+	}
+	return i
+}
+
+func runeEnd(b []byte, limit, i int) int {
+	for i > limit && i < len(b) && !utf8.RuneStart(b[i]) {
+		i--
+	}
+	return i
 }
 
 // masker replaces every form of the credentials with [MASKED].

@@ -66,8 +66,11 @@ type Record struct {
 	Answers        string
 	AnswersDropped int64
 	// droppedLeaks and droppedAnswerLeaks are the credentials found in
-	// the output and answers left out.
+	// the output and answers left out, the latter with those in what was
+	// cut from long details and reasons.
 	droppedLeaks, droppedAnswerLeaks []hit
+	// outputTotal is how many bytes the client logged.
+	outputTotal int64
 	// masks is built once, on first use: the credentials are known by then.
 	masks     *strings.Replacer
 	masksOnce sync.Once
@@ -151,13 +154,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	// The client's last words (its log at shutdown) belong to the run, and
 	// the leak check reads them: stop it before taking its output.
 	if err := r.stopLast(); err != nil && rec.Err == nil {
-		rec.Err = fmt.Errorf("stop the client at the end: %w", err)
+		rec.Err = clipError(r.env.finder, fmt.Errorf("stop the client at the end: %w", err))
 	}
 	rec.SimEnd = r.clock.Now()
 	rec.Events = r.srv.Events().Since(0)
 	rec.Tokens = r.tokens()
-	rec.Output, rec.OutputDropped, rec.droppedLeaks = r.output.result()
-	rec.Answers, rec.AnswersDropped, rec.droppedAnswerLeaks = r.answers.result()
+	out, answers := r.output.result(), r.answers.result()
+	rec.Output, rec.OutputDropped, rec.outputTotal, rec.droppedLeaks = out.text, out.dropped, out.total, out.leaks
+	rec.Answers, rec.AnswersDropped, rec.droppedAnswerLeaks = answers.text, answers.dropped, slices.Concat(answers.leaks, r.clippedLeaks)
 	return rec
 }
 
@@ -215,6 +219,9 @@ type run struct {
 
 	mu     sync.Mutex
 	minted []string
+	// clippedLeaks are the credentials found in what was cut from the
+	// client's answers (see clipAnswer).
+	clippedLeaks []hit
 	// dropped are the families the user logged out of: the client rightly
 	// holds nothing of them, even where a failed revocation left them alive.
 	dropped map[string]bool
@@ -369,11 +376,11 @@ func (r *run) setSecret(secret string) error {
 func (r *run) steps(ctx context.Context) error {
 	var err error
 	if r.proc, err = r.start(ctx); err != nil {
-		return fmt.Errorf("start the client: %w", err)
+		return clipError(r.env.finder, fmt.Errorf("start the client: %w", err))
 	}
 	for i, s := range r.sc.Steps {
 		sr := StepRecord{Step: s, Index: i, Start: r.clock.Now(), FirstSeq: r.srv.Events().Last() + 1}
-		sr.Err = r.step(ctx, s, &sr)
+		sr.Err = clipError(r.env.finder, r.step(ctx, s, &sr))
 		sr.End, sr.LastSeq = r.clock.Now(), r.srv.Events().Last()
 		r.rec.Steps = append(r.rec.Steps, sr)
 		if sr.Err != nil {
@@ -768,7 +775,24 @@ func (r *run) bounded(ctx context.Context, what string, op func(context.Context)
 
 // called records how an operation ended, its events up to now.
 func (r *run) called(res Result) CallRecord {
+	res.Detail = r.clipAnswer(res.Detail, "the detail")
+	res.Reason = contract.Reason(r.clipAnswer(string(res.Reason), "the reason"))
 	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live(), LastSeq: r.srv.Events().Last(), Callers: 1}
+}
+
+// clipAnswer keeps the first answerKeep bytes of a text the client
+// answered. What it cuts is searched for credentials first, as the leak
+// check would have searched it whole.
+func (r *run) clipAnswer(s, of string) string {
+	if len(s) <= answerKeep {
+		return s
+	}
+	f := r.env.finder()
+	hits := f.find([]byte(s), nil)
+	r.mu.Lock()
+	r.clippedLeaks = append(r.clippedLeaks, hits...)
+	r.mu.Unlock()
+	return clip(f, s, answerKeep, of)
 }
 
 // live reports whether the user's grant to the client still works for a

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -167,14 +168,49 @@ func findFaketime() string {
 // faketimeFile is where a run's processes read the sim time from.
 func faketimeFile(env Env) string { return filepath.Join(filepath.Dir(env.StateDir), "faketime") }
 
+// envHarnessProcess marks a client process and, as children inherit it,
+// what the process starts: the harness finds them by it when it stops the
+// process, whatever became of their parents and process groups.
+const envHarnessProcess = "OAUTHSIM_HARNESS_PROCESS"
+
+// processMarks numbers the client processes this harness started, for
+// their marks: the harness's pid, a dot, the number.
+var processMarks atomic.Int64
+
+// harnessMark is the start of every mark this harness gives.
+var harnessMark = strconv.Itoa(os.Getpid()) + "."
+
+// clientProcesses are the client processes started and not yet reaped,
+// by pid: exec waits for them, and a sweep must leave them alone. It is
+// locked while one starts, so that a sweep never sees one not yet listed.
+var clientProcesses = struct {
+	sync.Mutex
+	pids map[int]bool
+}{pids: map[int]bool{}}
+
+// EndStrays kills every process a client of this harness started that is
+// still running (a child that left its process group and outlived its
+// parent, say), and reaps those the harness adopted. Each client process's
+// stop already ends what it started; oauthsim conform calls this as it
+// exits, for what escaped (a child that cleared its environment, and whose
+// parent had exited). Call it only when no client process is running.
+func EndStrays() {
+	sweep(0, func(mark string) bool { return strings.HasPrefix(mark, harnessMark) })
+}
+
 func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess, error) {
+	// What the client leaves running when its parent exits comes to the
+	// harness rather than to init, to be found and ended (reaper_linux.go).
+	_ = subreaper()
 	cmd := exec.Command("sh", "-c", c.line)
 	// The working directory stays the user's, so that a command line with
 	// relative paths (node ./adapter.js) means what it says where it was
 	// typed; the state directory comes in OAUTHSIM_STATE_DIR.
 	// Its own process group, so that stopping it stops what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	mark := harnessMark + strconv.FormatInt(processMarks.Add(1), 10)
 	cmd.Env = append(os.Environ(),
+		envHarnessProcess+"="+mark,
 		contract.EnvProtocol+"="+strconv.Itoa(contract.Version),
 		contract.EnvIssuer+"="+env.Issuer,
 		contract.EnvResource+"="+env.Resource,
@@ -193,7 +229,7 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	if env.SecretFile != "" {
 		cmd.Env = append(cmd.Env, contract.EnvClientSecretFile+"="+env.SecretFile)
 	}
-	p := &subprocess{cmd: cmd, env: env, pending: map[string]chan contract.Response{}, done: make(chan struct{}), exited: make(chan struct{}),
+	p := &subprocess{cmd: cmd, env: env, mark: mark, pending: map[string]chan contract.Response{}, done: make(chan struct{}), exited: make(chan struct{}),
 		tail: &tailBuffer{limit: outputLimit}}
 	if preload {
 		p.faketime = faketimeFile(env)
@@ -228,7 +264,12 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
+	clientProcesses.Lock()
 	err = cmd.Start()
+	if err == nil {
+		clientProcesses.pids[cmd.Process.Pid] = true
+	}
+	clientProcesses.Unlock()
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -252,6 +293,8 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	defer timer.Stop()
 	select {
 	case h := <-hellos:
+		// Reports and labels carry the name and version of every run.
+		h.Name, h.Version = clip(newFinder(nil), h.Name, helloKeep, "the name"), clip(newFinder(nil), h.Version, helloKeep, "the version")
 		p.hello = h
 	case <-p.done:
 		p.end()
@@ -277,17 +320,22 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	return p, nil
 }
 
-// wait reaps the client, ends what it left running in its process group,
-// and lets its last output arrive before saying how the process ended.
+// wait reaps the client, ends what it left running (in its process group,
+// or anywhere with its mark), and lets its last output arrive before
+// saying how the process ended.
 func (p *subprocess) wait(stdout, stderr *os.File, readDone, errDone <-chan struct{}) {
 	defer close(p.exited)
 	err := p.cmd.Wait()
+	clientProcesses.Lock()
+	delete(clientProcesses.pids, p.cmd.Process.Pid)
+	clientProcesses.Unlock()
 	// Whether shutdown had been sent when the client exited: read now, not
 	// after its output is drained, by when a Stop may have sent it.
 	p.mu.Lock()
 	asked := p.shutdownID != ""
 	p.mu.Unlock()
 	p.kill()
+	sweep(p.cmd.Process.Pid, func(mark string) bool { return mark == p.mark })
 	p.removeFaketimeShm()
 	// A process outside the group (one that called setsid) may still hold
 	// the pipes: closing our ends then stops the readers.
@@ -358,6 +406,8 @@ type subprocess struct {
 	hello    contract.Hello
 	tail     *tailBuffer
 	faketime string
+	// mark is the process's OAUTHSIM_HARNESS_PROCESS.
+	mark string
 	// stamp writes the libfaketime file; nil when not under libfaketime.
 	stamp *stampFile
 
@@ -390,13 +440,13 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- contract.Hello, answer
 			continue
 		}
 		if !json.Valid(line) {
-			p.breakDown(fmt.Errorf("the client wrote a line that is not JSON: %.200q", line))
+			p.breakDown(fmt.Errorf("the client wrote a line that is not JSON: %s", p.quote(line)))
 			return
 		}
 		if !greeted {
 			var h contract.HelloLine
 			if json.Unmarshal(line, &h) != nil || h.Hello == nil {
-				p.breakDown(fmt.Errorf("the client's first line is not a hello: %.200q", line))
+				p.breakDown(fmt.Errorf("the client's first line is not a hello: %s", p.quote(line)))
 				return
 			}
 			greeted = true
@@ -405,7 +455,7 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- contract.Hello, answer
 		}
 		var r contract.Response
 		if err := json.Unmarshal(line, &r); err != nil {
-			p.breakDown(fmt.Errorf("the client wrote a line that is not a response: %.200q", line))
+			p.breakDown(fmt.Errorf("the client wrote a line that is not a response: %s", p.quote(line)))
 			return
 		}
 		if answers != nil {
@@ -416,7 +466,7 @@ func (p *subprocess) read(stdout io.Reader, hellos chan<- contract.Hello, answer
 			p.breakDown(fmt.Errorf("the client could not read a request: %s", r.Error))
 			return
 		case r.ID == "":
-			p.breakDown(fmt.Errorf("the client wrote a line without an id (stdout is for responses; logs go to stderr): %.200q", line))
+			p.breakDown(fmt.Errorf("the client wrote a line without an id (stdout is for responses; logs go to stderr): %s", p.quote(line)))
 			return
 		}
 		p.mu.Lock()
@@ -458,19 +508,43 @@ func (p *subprocess) failure() error {
 	return fmt.Errorf("%w%s", err, p.stderrTail())
 }
 
+// quote is a line the client wrote, quoted, its first quoteKeep bytes
+// when it is longer.
+func (p *subprocess) quote(line []byte) string {
+	if len(line) <= quoteKeep {
+		return strconv.Quote(string(line))
+	}
+	n := runeEnd(line, 0, p.env.finder().trimEnd(line[:quoteKeep]))
+	return strconv.Quote(string(line[:n])) + " " + leftOut(int64(len(line)-n), "the line", "after this")
+}
+
+// helloKeep is how much of the name and version a hello gives a run keeps.
+const helloKeep = 256
+
+// quoteKeep is how much of a line that broke the protocol an error quotes.
+const quoteKeep = 200
+
+// stderrTail is the end of what the process wrote to its standard error,
+// for an error: from the start of a line, or in a line longer than the
+// tail, from where no credential is cut, as outputTail does.
 func (p *subprocess) stderrTail() string {
-	t := p.tail.String()
-	if len(t) == p.tail.limit {
-		// Cut at a line, as outputTail does, so that no credential shows
-		// in part.
-		if i := strings.IndexByte(t, '\n'); i >= 0 {
+	t, total := p.tail.bytes()
+	if int64(len(t)) < total {
+		if i := bytes.IndexByte(t, '\n'); i >= 0 {
 			t = t[i+1:]
+		} else {
+			t = t[runeStart(t, p.env.finder().trimStart(t), len(t)):]
 		}
 	}
-	if t = strings.TrimSpace(t); t != "" {
-		return "\nthe tail of its standard error:\n" + t
+	left := total - int64(len(t))
+	if t = bytes.TrimSpace(t); len(t) == 0 {
+		return ""
 	}
-	return ""
+	msg := "\nthe tail of its standard error:\n"
+	if left > 0 {
+		msg += leftOut(left, "it", "before this") + "\n"
+	}
+	return msg + string(t)
 }
 
 // send writes a request and waits for its response.
@@ -698,20 +772,35 @@ type tailBuffer struct {
 	mu    sync.Mutex
 	limit int
 	b     []byte
+	total int64
 }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.limit; over > 0 {
-		t.b = t.b[over:]
+	n := len(p)
+	t.total += int64(n)
+	p = p[max(0, n-t.limit):]
+	if over := len(t.b) + len(p) - t.limit; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
 	}
-	return len(p), nil
+	t.b = append(t.b, p...)
+	return n, nil
 }
 
-func (t *tailBuffer) String() string {
+// bytes is a copy of what the buffer keeps, and how many bytes it was
+// written in all.
+func (t *tailBuffer) bytes() ([]byte, int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.b)
+	return bytes.Clone(t.b), t.total
+}
+
+// finder finds the credentials given out so far in the run the
+// environment is of: its Output, when a run's, knows them.
+func (e Env) finder() *finder {
+	if o, ok := e.Output.(*output); ok {
+		return newFinder(o.credentials())
+	}
+	return newFinder(nil)
 }

@@ -30,12 +30,6 @@ var _ = Describe("A client run as a subprocess", Ordered, func() {
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 	})
 
-	script := func(body string) string {
-		path := filepath.Join(GinkgoT().TempDir(), "client.sh")
-		Expect(os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700)).To(Succeed())
-		return path
-	}
-
 	serviceOnce, err := scenarios.Parse("service-once.yaml", []byte(`
 description: two calls as the client itself
 requires: [client_credentials]
@@ -458,6 +452,14 @@ steps:
 		Expect(string(b)).NotTo(ContainSubstring("shm="))
 	})
 })
+
+// script is a client's shell script, in a file of its own for the spec.
+func script(body string) string {
+	GinkgoHelper()
+	path := filepath.Join(GinkgoT().TempDir(), "client.sh")
+	Expect(os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700)).To(Succeed())
+	return path
+}
 
 func keys(m map[string]string) []string {
 	out := []string{}

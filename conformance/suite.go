@@ -94,7 +94,7 @@ func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
 				if rec.Err != nil {
 					msg := rec.Mask(rec.Err.Error())
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusError, Message: msg})
-					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, outputTail(rec.Mask(rec.Output))))
+					Fail(fmt.Sprintf("the run could not be carried out: %s\n%s", msg, rec.outputTail()))
 				}
 				if why, waived := sc.Waive[check.ID]; waived {
 					s.verdict(rec, reports.Verdict{Check: check.ID, Status: reports.StatusSkip, Message: "waived: " + why})
@@ -140,7 +140,7 @@ func (s *Suite) begin(r *Record) []string {
 		SimStart: r.SimStart,
 		SimEnd:   r.SimEnd,
 		Events:   append([]events.Event{}, r.Events...), // [] rather than null for a skipped run
-		Output:   outputTail(r.Mask(r.Output)),
+		Output:   r.outputTail(),
 		Checks:   []reports.Verdict{},
 		Steps:    []reports.Step{},
 	}
@@ -239,21 +239,4 @@ func ScenarioInfo(sc *scenarios.Scenario) reports.Scenario {
 	}
 	return reports.Scenario{Name: sc.Name, File: sc.File, Description: strings.TrimSpace(sc.Description), Tags: tags,
 		Reproduces: sc.Reproduces, Profile: sc.Profile(), SimDuration: reports.Duration(sc.SimDuration())}
-}
-
-// outputLimit is how much of a client's output a report keeps: the end,
-// where a failure's story usually is.
-const outputLimit = 16 << 10
-
-// It starts at a line: a line cut in two could show part of a credential
-// that Mask, run before the cut, would not see as one.
-func outputTail(out string) string {
-	if len(out) <= outputLimit {
-		return out
-	}
-	tail := out[len(out)-outputLimit:]
-	if i := strings.IndexByte(tail, '\n'); i >= 0 {
-		tail = tail[i+1:]
-	}
-	return "...\n" + tail
 }

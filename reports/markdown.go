@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // matrixColumns is the most status columns a Markdown table holds before
@@ -14,6 +15,14 @@ const matrixColumns = 8
 // listedFailures bounds the failure list: a step summary is capped in size
 // (1 MiB on GitHub) and past a screenful index.html is the better read.
 const listedFailures = 60
+
+// summaryLimit is the most WriteMarkdown writes: 1 MiB, the most a CI step
+// summary takes on GitHub, whatever the clients said.
+const summaryLimit = 1 << 20
+
+// quoteLimit bounds, in characters, each name and message the summary
+// quotes: one line each, and index.html has them whole.
+const quoteLimit = 300
 
 // statusMark is how a status reads in Markdown.
 var statusMark = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusSkip: "⏭", StatusError: "💥"}
@@ -44,8 +53,23 @@ func WriteMarkdown(w io.Writer, r *Results) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "<sub>oauthsim %s · started %s · details in index.html, data in results.json</sub>\n", md(r.Tool), r.StartedAt.UTC().Format("2006-01-02 15:04:05 MST"))
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(limit(b.Bytes()))
 	return err
+}
+
+// summaryCut ends a summary cut at summaryLimit.
+const summaryCut = "\n**This summary is cut here**, at 1 MiB, the most a CI step summary takes: " +
+	"the whole report is index.html, and the data results.json, beside summary.md.\n"
+
+// limit is summary whole when it fits in summaryLimit, else cut at the
+// end of a line and closed with summaryCut.
+func limit(summary []byte) []byte {
+	if len(summary) <= summaryLimit {
+		return summary
+	}
+	kept := summary[:summaryLimit-len(summaryCut)]
+	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
+	return append(kept, summaryCut...)
 }
 
 // writeMarkdownMatrix writes the matrix with scenarios as columns, or with
@@ -160,11 +184,26 @@ var mdEscaper = strings.NewReplacer(
 	"&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", " ", "\n", " ",
 )
 
-// md is s as literal Markdown text on one line.
-func md(s string) string { return mdEscaper.Replace(s) }
+// md is s as literal Markdown text on one line, its first quoteLimit
+// characters when it is longer.
+func md(s string) string { return mdEscaper.Replace(clipQuote(s)) }
 
 // code is s as a code span; backslash escapes do not work inside one, so
 // what would end it or the table cell is replaced instead.
 func code(s string) string {
-	return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`"
+	return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(clipQuote(s)) + "`"
+}
+
+// clipQuote is s, or its first quoteLimit characters and an ellipsis.
+func clipQuote(s string) string {
+	i, n := 0, 0
+	for i < len(s) && n < quoteLimit {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		n++
+	}
+	if i == len(s) {
+		return s
+	}
+	return s[:i] + "…"
 }

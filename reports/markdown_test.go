@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -10,13 +11,15 @@ import (
 	"github.com/oauthsim/oauthsim/reports"
 )
 
-var _ = Describe("summary.md", func() {
-	markdown := func(r *reports.Results) string {
-		var buf bytes.Buffer
-		Expect(reports.WriteMarkdown(&buf, r)).To(Succeed())
-		return buf.String()
-	}
+// markdown is r as summary.md.
+func markdown(r *reports.Results) string {
+	GinkgoHelper()
+	var buf bytes.Buffer
+	Expect(reports.WriteMarkdown(&buf, r)).To(Succeed())
+	return buf.String()
+}
 
+var _ = Describe("summary.md", func() {
 	It("heads the summary with the totals", func() {
 		md := markdown(fixture())
 		Expect(md).To(HavePrefix("## oauthsim conformance: 2 of 6 runs failed\n"))
@@ -74,6 +77,35 @@ var _ = Describe("summary.md", func() {
 		Expect(md).NotTo(ContainSubstring("| client | scenario-00"))
 		Expect(strings.Count(md, "\n- client-")).To(Equal(60))
 		Expect(md).To(ContainSubstring("- … and 52 more in index.html\n"))
+	})
+})
+
+var _ = Describe("summary.md of clients that say too much", func() {
+	It("quotes the first 300 characters of a message, a reason or a name", func() {
+		r := fixture()
+		r.Runs[1].Checks[0].Message = "went wrong: " + strings.Repeat("é", 4<<20)
+		r.Runs[3].Reason = strings.Repeat("r", 4<<20)
+		r.Clients[0].Name = strings.Repeat("n", 1<<20)
+		md := markdown(r)
+		Expect(len(md)).To(BeNumerically("<", 16<<10))
+		Expect(md).To(ContainSubstring("`single-flight-refresh` — went wrong: " + strings.Repeat("é", 300-len("went wrong: ")) + "…\n"))
+		Expect(md).To(ContainSubstring("× rotation-basic: " + strings.Repeat("r", 300) + "…\n"))
+	})
+
+	It("is cut at 1 MiB, the most a CI step summary takes, and says where the rest is", func() {
+		r := &reports.Results{Clients: []reports.Client{{Name: "a"}, {Name: "b"}}}
+		for i := range 4200 {
+			name := fmt.Sprintf("%04d-%s", i, strings.Repeat("s", 250))
+			r.Scenarios = append(r.Scenarios, reports.Scenario{Name: name})
+			for _, c := range r.Clients {
+				r.Runs = append(r.Runs, reports.Run{Client: c.Name, Scenario: name, Status: reports.StatusPass})
+			}
+		}
+		md := markdown(r)
+		Expect(len(md)).To(BeNumerically("<=", 1<<20))
+		Expect(len(md)).To(BeNumerically(">", 1<<20-1024), "it keeps what fits")
+		Expect(md).To(HaveSuffix("|\n\n**This summary is cut here**, at 1 MiB, the most a CI step summary takes: "+
+			"the whole report is index.html, and the data results.json, beside summary.md.\n"), "at the end of a line")
 	})
 })
 

@@ -49,7 +49,7 @@ func newConformCommand() *cobra.Command {
 		Short: "Run the conformance scenarios against client token managers and write reports",
 		Long: `Run every selected scenario against every selected client on a simulated provider
 with a fake clock, judge each run by the conformance checks, and write results.json,
-junit.xml, index.html and summary.md to --out.
+junit.xml, index.html and summary.md to --out, replacing the last run's as a set.
 
 Clients are "reference", "mutant/NAME" (see oauthsim clients); a pattern such as
 'mutant/*' selects several, and "all" selects every built-in client. --client-cmd runs
@@ -70,7 +70,7 @@ carried out, 2 for a usage or scenario-file error.`,
 	f.StringArrayVar(&o.commands, "client-cmd", nil, "a client to test that speaks clients/PROTOCOL.md, run by sh -c (repeatable)")
 	f.StringArrayVar(&o.scenarios, "scenarios", nil, "scenario file or directory (repeatable; default: the bundled scenarios)")
 	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
-	f.StringVar(&o.out, "out", "reports/out", "directory for the reports")
+	f.StringVar(&o.out, "out", "reports/out", "directory for the reports, replaced as a set; other files in it are left alone")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec as it runs")
 	f.BoolVar(&o.findings, "findings", false, "failed checks are findings to report, not a failure: exit 1 only when a run could not be carried out")
 	f.StringArrayVar(&o.expectFail, "expect-fail", nil, `clients (a name or pattern) that are broken on purpose: each must fail a check, and their failures do not fail the run (repeatable)`)
@@ -135,6 +135,13 @@ func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
 }
 
 func conform(w io.Writer, o conformOptions) error {
+	// Refused now rather than after the runs: their results would be lost.
+	if err := reports.CheckDir(o.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	// Each client process's stop ends what it started; this ends what
+	// escaped that, when the runs are over (an interrupt included).
+	defer conformance.EndStrays()
 	var clients []conformance.Client
 	if len(o.clients) > 0 || len(o.commands) == 0 {
 		builtin, err := selectClients(o.clients)

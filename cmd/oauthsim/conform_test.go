@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -184,6 +185,67 @@ done
 		summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(summary)).To(ContainSubstring("Label filter `check:no-superseded-refresh-token`: only the specs it selects judged these runs."))
+	})
+
+	It("keeps its memory and its reports bounded when a client answers with 4 MiB details, writes 4 MiB of stderr and logs without end", func() {
+		dir := GinkgoT().TempDir()
+		client := filepath.Join(dir, "talker.sh")
+		// 4 MiB of stderr in one line; then at every call 2 MB of log
+		// lines, and a detail of 4 MB that ends with the client secret.
+		Expect(os.WriteFile(client, []byte(`#!/bin/sh
+echo '{"hello":{"protocol":1,"name":"talker","version":"1","capabilities":["clock:now","client_credentials"]}}'
+head -c 4194304 /dev/zero | tr '\0' e >&2
+echo >&2
+while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  case "$line" in *'"op":"shutdown"'*) echo "{\"id\":\"$id\"}"; exit 0;; esac
+  yes 'a line of the log of the client under test, one of many' | head -c 2000000 >&2
+  printf '{"id":"%s","outcome":"ok","detail":"' "$id"; head -c 4000000 /dev/zero | tr '\0' d; printf ' secret %s"}\n' "$(cat "$OAUTHSIM_CLIENT_SECRET_FILE")"
+done
+`), 0o700)).To(Succeed())
+		scenario := filepath.Join(dir, "calls.yaml")
+		Expect(os.WriteFile(scenario, []byte("description: twenty calls as the client itself\nrequires: [client_credentials]\nsteps:\n  - call: {client_credentials: true, times: 20}\n"), 0o600)).To(Succeed())
+		out := filepath.Join(dir, "out")
+		s := runBinary("conform", "--client-cmd", client, "--scenarios", scenario, "--out", out)
+		Expect(s.ExitCode()).To(Equal(1), "the secret in the details is a leak: %s", s.Err.Contents())
+		// Unbounded, the harness held 80 MB of details and wrote each
+		// into results.json and index.html.
+		Expect(s.Command.ProcessState.SysUsage().(*syscall.Rusage).Maxrss).To(BeNumerically("<", 256<<10), "the harness's peak RSS, in KiB")
+		for _, name := range []string{"results.json", "junit.xml", "index.html", "summary.md"} {
+			info, err := os.Stat(filepath.Join(out, name))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(info.Size()).To(BeNumerically("<", 1<<20), name)
+		}
+		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		run := res.Runs[0]
+		Expect(run.Steps[0].Outcomes).To(HaveLen(20))
+		for _, o := range run.Steps[0].Outcomes {
+			Expect(o.Detail).To(HavePrefix(strings.Repeat("d", 4096) + " [oauthsim: "))
+			Expect(o.Detail[4096:]).To(MatchRegexp(`^ \[oauthsim: 3995\d{3} bytes of the detail left out here\]$`))
+		}
+		Expect(run.Output).To(MatchRegexp(`^\[oauthsim: \d+ bytes of the client's output left out before this\]\na line of the log`))
+		Expect(len(run.Output)).To(BeNumerically("<", 17<<10))
+		var leak reports.Verdict
+		for _, v := range run.Checks {
+			if v.Check == conformance.CheckNoSecretsInOutput {
+				leak = v
+			}
+		}
+		Expect(leak.Status).To(Equal(reports.StatusFail))
+		Expect(leak.Message).To(MatchRegexp(`^the client's protocol answers contain 1 client secret value\(s\) the provider issued \(as issued\), first here: "…d+ secret \[MASKED\]\\"}"$`))
+	})
+
+	It("refuses an --out where a report's name holds a file it did not write, before running anything", func() {
+		out := GinkgoT().TempDir()
+		page := filepath.Join(out, "index.html")
+		Expect(os.WriteFile(page, []byte("<!doctype html><title>My project</title>"), 0o644)).To(Succeed())
+		s := runBinary("conform", "--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring("--out: " + page + " is in the way: it is not a report oauthsim wrote, and oauthsim does not replace it"))
+		Expect(string(s.Out.Contents())).NotTo(ContainSubstring("Ran "), "no spec ran")
+		b, err := os.ReadFile(page)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(b)).To(Equal("<!doctype html><title>My project</title>"))
 	})
 
 	It("exits 2 for a bad scenario file, a bad or empty label filter, an unknown client and a stray --expect-fail", func() {
