@@ -10,11 +10,11 @@ import (
 
 // Faults lists the active faults in the order they are tried, with how
 // many requests each matched and fired on.
-func (s *Simulator) Faults() []fault.Status { return s.faults.List() }
+func (s *Simulator) Faults() []fault.Status { return s.current().faults.List() }
 
 // Fault returns the active fault with id; ErrNotFound when there is none.
 func (s *Simulator) Fault(id string) (fault.Status, error) {
-	st, ok := s.faults.Get(id)
+	st, ok := s.current().faults.Get(id)
 	if !ok {
 		return fault.Status{}, missing("no fault %q", id)
 	}
@@ -26,7 +26,8 @@ func (s *Simulator) Fault(id string) (fault.Status, error) {
 // window filled in. It fails with ErrConflict when f's id is active
 // already.
 func (s *Simulator) AddFault(f fault.Fault) (fault.Status, error) {
-	added, err := s.faults.Add(f, s.clock.Now())
+	faults := s.current().faults
+	added, err := faults.Add(f, s.clock.Now())
 	switch {
 	case errors.Is(err, fault.ErrDuplicateID):
 		return fault.Status{}, conflict(err)
@@ -34,14 +35,14 @@ func (s *Simulator) AddFault(f fault.Fault) (fault.Status, error) {
 		return fault.Status{}, fmt.Errorf("invalid fault: %w", err)
 	}
 	s.events.Emit(events.Event{Kind: events.FaultAdded, Fault: added.ID, Detail: string(added.Kind())})
-	st, _ := s.faults.Get(added.ID)
+	st, _ := faults.Get(added.ID)
 	return st, nil
 }
 
 // RemoveFault deactivates the fault with id, records a fault_removed event
 // and returns its final counts; ErrNotFound when no fault has that id.
 func (s *Simulator) RemoveFault(id string) (fault.Status, error) {
-	st, err := s.faults.Remove(id)
+	st, err := s.current().faults.Remove(id)
 	if err != nil {
 		return fault.Status{}, missing("no fault %q", id)
 	}
@@ -52,7 +53,7 @@ func (s *Simulator) RemoveFault(id string) (fault.Status, error) {
 // ClearFaults deactivates every fault, recording a fault_removed event for
 // each, and returns how many there were.
 func (s *Simulator) ClearFaults() int {
-	all := s.faults.Clear()
+	all := s.current().faults.Clear()
 	for _, st := range all {
 		s.faultRemoved(st)
 	}

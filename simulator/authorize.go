@@ -21,6 +21,7 @@ import (
 // consent_required while the control API says the user must consent again.
 // Anyone else sees the login page.
 func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh shaping) {
+	wd := s.within(r.Context())
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
 	stateless := false
@@ -30,7 +31,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 		stateless = true
 		r.Form.Set("state", absentState)
 	}
-	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
+	ar, err := wd.oauth.NewAuthorizeRequest(ctx, r)
 	if stateless {
 		if req, ok := ar.(*fosite.AuthorizeRequest); ok {
 			req.State = ""
@@ -44,7 +45,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 	if userID == "" && s.cfg.autoApprove {
 		userID = ar.GetRequestForm().Get("login_hint")
 	}
-	user, known := s.users.get(userID)
+	user, known := wd.users.get(userID)
 	if !known {
 		if silent(ar) {
 			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op, sh)
@@ -53,29 +54,29 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 		s.showLogin(w, r, userID, sh)
 		return
 	}
-	if silent(ar) && s.consents.required(user.ID, ar.GetClient().GetID()) {
+	if silent(ar) && wd.consents.required(user.ID, ar.GetClient().GetID()) {
 		s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHintf(
 			"%s must consent to %s again, and prompt=none forbids asking.", user.ID, ar.GetClient().GetID()), op, sh)
 		return
 	}
-	added, withheld := s.grantScopes(ar, user.ID)
+	added, withheld := grantScopes(wd, s.cfg.profile, ar, user.ID)
 	op.WithholdRefresh = withheld
-	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
+	resp, err := wd.oauth.NewAuthorizeResponse(ctx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		s.authorizeError(w, r, ar, err, op, sh)
 		return
 	}
 	if !silent(ar) {
-		s.consented(user.ID, ar.GetClient().GetID(), op.Family, ar.GetGrantedScopes(), PathAuthorize, nil)
+		s.consented(wd, user.ID, ar.GetClient().GetID(), op.Family, ar.GetGrantedScopes(), PathAuthorize, nil)
 	}
 	if stateless {
 		resp.GetParameters().Del("state")
 	}
-	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+	wd.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld)
 	e.Scope = eventScope(ar.GetGrantedScopes())
-	e.Token, e.TokenType = events.Fingerprint(string(fosite.AuthorizeCode), s.strategy.signature(resp.GetCode())), string(fosite.AuthorizeCode)
+	e.Token, e.TokenType = events.Fingerprint(string(fosite.AuthorizeCode), s.tokens.signature(resp.GetCode())), string(fosite.AuthorizeCode)
 	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)
 }
@@ -126,8 +127,7 @@ const absentState = "oauthsim-absent-state"
 // grants to the client, as far as the client may still have them, and
 // returns those it added. Offline access is left out of that union: each
 // authorization asks for a refresh token anew.
-func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (added []string, withheld bool) {
-	p := s.store.Policy()
+func grantScopes(wd *world, p profile.Profile, ar fosite.AuthorizeRequester, user string) (added []string, withheld bool) {
 	byParam := p.OfflineAccess == profile.OfflineAccessType
 	for _, scope := range ar.GetRequestedScopes() {
 		if byParam && family.IsOfflineScope(scope) {
@@ -139,12 +139,12 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 		ar.GrantScope("offline_access")
 	}
 	offline := slices.ContainsFunc(ar.GetGrantedScopes(), family.IsOfflineScope)
-	withheld = offline && p.Refresh.OnlyOnFirstConsent && !s.consentsAnew(ar, user)
+	withheld = offline && p.Refresh.OnlyOnFirstConsent && !consentsAnew(wd, ar, user)
 	if ar.GetRequestForm().Get("include_granted_scopes") != "true" {
 		return nil, withheld
 	}
 	client := ar.GetClient()
-	for _, scope := range s.store.GrantedScopes(user, client.GetID()) {
+	for _, scope := range wd.store.GrantedScopes(user, client.GetID()) {
 		if family.IsOfflineScope(scope) || ar.GetGrantedScopes().Has(scope) || !fosite.ExactScopeStrategy(client.GetScopes(), scope) {
 			continue
 		}
@@ -160,10 +160,10 @@ func (s *Simulator) grantScopes(ar fosite.AuthorizeRequester, user string) (adde
 // re-prompt mark has the provider ask, and a user holding no refreshable
 // grant to the client (never consented, or every grant revoked or expired
 // since) is asked as the first time.
-func (s *Simulator) consentsAnew(ar fosite.AuthorizeRequester, user string) bool {
+func consentsAnew(wd *world, ar fosite.AuthorizeRequester, user string) bool {
 	client := ar.GetClient().GetID()
 	return slices.Contains(strings.Fields(ar.GetRequestForm().Get("prompt")), "consent") ||
-		s.consents.required(user, client) || !s.store.HoldsOfflineGrant(user, client)
+		wd.consents.required(user, client) || !wd.store.HoldsOfflineGrant(user, client)
 }
 
 // grantNote tells in an event what include_granted_scopes added, and that
@@ -184,7 +184,7 @@ func (s *Simulator) authorizeError(w http.ResponseWriter, r *http.Request, ar fo
 	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Error, e.Outcome, e.Detail = rfc.CodeField, rfc.ErrorField, events.OutcomeDenied, rfc.HintField
 	noteAuthorizeParams(&e, r.Form)
-	s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
+	s.within(r.Context()).oauth.WriteAuthorizeError(r.Context(), w, ar, err)
 	s.events.Emit(e)
 }
 
@@ -220,7 +220,7 @@ func (s *Simulator) showLogin(w http.ResponseWriter, r *http.Request, unknownHin
 	w.Header().Set("Cache-Control", "no-store")
 	_ = loginPage.Execute(w, map[string]any{
 		"Client": r.Form.Get("client_id"), "Scope": r.Form.Get("scope"),
-		"Hint": unknownHint, "Params": params, "Users": s.users.list(),
+		"Hint": unknownHint, "Params": params, "Users": s.within(r.Context()).users.list(),
 	})
 	e := s.requestEvent(events.AuthorizeRequest, r, nil, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusOK, events.OutcomeOK, "login page shown"

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,6 +144,12 @@ func DemoClients() []Client {
 
 var knownGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
+// scriptSchemes are URI schemes a browser runs or renders in place instead
+// of sending a request: as a redirect URI, one turns the authorization
+// response into a cross-site script that holds the code. RFC 6749 §3.1.2
+// requires an absolute URI, and each of these is one.
+var scriptSchemes = []string{"javascript", "data", "vbscript"}
+
 // normalize fills defaults and checks the client, reporting every problem at once.
 func (c Client) normalize() (Client, error) {
 	var errs []error
@@ -196,8 +203,12 @@ func (c Client) normalize() (Client, error) {
 		errs = append(errs, errors.New("redirect_uris are required for the authorization_code grant"))
 	}
 	for _, u := range c.RedirectURIs {
-		if p, err := url.Parse(u); err != nil || !p.IsAbs() || p.Fragment != "" {
-			errs = append(errs, fmt.Errorf("redirect URI %q must be an absolute URI without a fragment", u))
+		p, err := url.Parse(u)
+		switch {
+		case err != nil || !p.IsAbs() || p.Fragment != "":
+			errs = append(errs, fmt.Errorf("redirect URI %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", u))
+		case slices.Contains(scriptSchemes, strings.ToLower(p.Scheme)):
+			errs = append(errs, fmt.Errorf("redirect URI %q has a scheme the browser runs or renders itself: the code would go to a script, not to a client", u))
 		}
 	}
 	if len(c.Scopes) == 0 {
@@ -453,19 +464,24 @@ func authMethodOf(r *http.Request, form url.Values) string {
 	return AuthNone
 }
 
-// authenticateClient wraps fosite's client authentication with a check that
-// the client may use the method it used: fosite only checks that for OpenID
-// Connect clients, which allow exactly one method, while a client here may
-// allow both client_secret_basic and client_secret_post.
-func (s *Simulator) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+// authenticateClient wraps fosite's client authentication, in world wd,
+// with what fosite leaves out: one method per request (RFC 6749 §2.3),
+// and a check that the client may use the method it used, which fosite
+// makes only for OpenID Connect clients, which allow exactly one method,
+// while a client here may allow both client_secret_basic and
+// client_secret_post.
+func (s *Simulator) authenticateClient(ctx context.Context, wd *world, r *http.Request, form url.Values) (fosite.Client, error) {
 	method := authMethodOf(r, form)
 	if r.Header.Get("Authorization") != "" && method != AuthSecretBasic {
 		return nil, fosite.ErrInvalidClient.WithHint("The Authorization header is not valid HTTP Basic authentication.")
 	}
-	client, err := s.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
+	if err := oneClient(r, form); err != nil {
+		return nil, err
+	}
+	client, err := wd.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
 	if err != nil {
 		if errors.Is(err, fosite.ErrInvalidClient) {
-			s.noteSecretRefusal(ctx, r, form)
+			s.noteSecretRefusal(ctx, wd, r, form)
 		}
 		return nil, err
 	}
@@ -475,30 +491,44 @@ func (s *Simulator) authenticateClient(ctx context.Context, r *http.Request, for
 	return client, nil
 }
 
+// oneClient refuses a request that authenticates its client with HTTP
+// Basic and with a client_secret in the body too: RFC 6749 §2.3 allows one
+// method per request, and §5.2 names invalid_request for one that uses
+// more. A client_id in the body beside Basic credentials is no second
+// method (§2.3.1 only discourages it) as long as it names the same client.
+func oneClient(r *http.Request, form url.Values) error {
+	user, _, basic := r.BasicAuth()
+	if !basic {
+		return nil
+	}
+	if form.Get("client_secret") != "" {
+		return fosite.ErrInvalidRequest.WithHint("The client authenticated with HTTP Basic and with client_secret in the body; RFC 6749 §2.3 allows one method per request.")
+	}
+	// fosite refuses Basic credentials that do not decode as invalid_request.
+	if id, err := url.QueryUnescape(user); err == nil && form.Get("client_id") != "" && form.Get("client_id") != id {
+		return fosite.ErrInvalidRequest.WithHintf("The client_id in the body (%q) is not the client of the Authorization header (%q).", form.Get("client_id"), id)
+	}
+	return nil
+}
+
 // noteSecretRefusal tells the request's Op why the secret presented did not
 // authenticate a known confidential client, so that the event log, and a
 // profile's own error body, can tell an expired or previous secret from a
 // wrong one (Entra's AADSTS7000222 and AADSTS7000215).
-func (s *Simulator) noteSecretRefusal(ctx context.Context, r *http.Request, form url.Values) {
+func (s *Simulator) noteSecretRefusal(ctx context.Context, wd *world, r *http.Request, form url.Values) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if user, password, ok := r.BasicAuth(); ok {
 		// fosite refused undecodable credentials as invalid_request before this.
 		id, _ = url.QueryUnescape(user)
 		secret, _ = url.QueryUnescape(password)
 	}
-	c, ok := s.clients.get(id)
+	c, ok := wd.clients.get(id)
 	if !ok || c.Public {
 		return
 	}
 	if code, why := c.refusal(secret, s.provider.Now()); code != "" {
 		family.RefuseClient(ctx, code, why)
 	}
-}
-
-func (r *registry) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.clients = map[string]*fositeClient{}
 }
 
 // SecretRotation says how RotateClientSecret replaces a confidential
@@ -532,7 +562,7 @@ func (s *Simulator) RotateClientSecret(id string, rot SecretRotation) (Client, e
 	}
 	now := s.provider.Now()
 	var detail string
-	c, err := s.clients.update(id, func(c Client) (Client, error) {
+	c, err := s.current().clients.update(id, func(c Client) (Client, error) {
 		if c.Public {
 			return c, fmt.Errorf("client %q is public and has no secret", id)
 		}
@@ -577,7 +607,7 @@ func (s *Simulator) SetPublishingStatus(id, status string) (Client, error) {
 		return Client{}, fmt.Errorf("status is required: %q or %q", PublishingProduction, PublishingTesting)
 	}
 	var was string
-	c, err := s.clients.update(id, func(c Client) (Client, error) {
+	c, err := s.current().clients.update(id, func(c Client) (Client, error) {
 		was, c.PublishingStatus = c.PublishingStatus, status
 		return c, nil
 	})
@@ -590,12 +620,12 @@ func (s *Simulator) SetPublishingStatus(id, status string) (Client, error) {
 
 // Clients lists the registered clients by id, each secret's state at the
 // current sim time.
-func (s *Simulator) Clients() []Client { return s.clients.list() }
+func (s *Simulator) Clients() []Client { return s.current().clients.list() }
 
 // RegisteredClient returns the client with id, its secrets' states at the
 // current sim time; ErrNotFound when there is none.
 func (s *Simulator) RegisteredClient(id string) (Client, error) {
-	c, ok := s.clients.get(id)
+	c, ok := s.current().clients.get(id)
 	if !ok {
 		return Client{}, missing("no client %q", id)
 	}
@@ -613,7 +643,7 @@ func (s *Simulator) AddClient(c Client) (Client, error) { return s.saveClient(c,
 func (s *Simulator) ReplaceClient(c Client) (Client, error) { return s.saveClient(c, true, "replaced") }
 
 func (s *Simulator) saveClient(c Client, replace bool, what string) (Client, error) {
-	saved, err := s.clients.put(c, replace)
+	saved, err := s.current().clients.put(c, replace)
 	if err != nil {
 		return Client{}, err
 	}

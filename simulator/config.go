@@ -165,7 +165,48 @@ func (c Config) Check(path string, n *yaml.Node) error {
 			errs = append(errs, fmt.Errorf("%s:%d: users[%d]: %w", path, itemLine(n, "users", i), i, err))
 		}
 	}
+	for _, d := range repeatedIDs(c.Clients, c.Users) {
+		errs = append(errs, fmt.Errorf("%s:%d: %w", path, itemLine(n, d.list, d.at), d))
+	}
 	return errors.Join(errs...)
+}
+
+// repeatedID is a client or user id that a configuration lists twice.
+type repeatedID struct {
+	list      string // "clients" or "users"
+	id        string
+	first, at int
+}
+
+func (d repeatedID) Error() string {
+	return fmt.Sprintf("%s[%d]: id %q is %s[%d]'s already; one would silently replace the other", d.list, d.at, d.id, d.list, d.first)
+}
+
+// repeatedIDs finds the ids that clients or users list twice, each time
+// after the first.
+func repeatedIDs(clients []Client, users []User) []repeatedID {
+	var out []repeatedID
+	find := func(list string, ids []string) {
+		first := map[string]int{}
+		for i, id := range ids {
+			if j, seen := first[id]; seen && id != "" {
+				out = append(out, repeatedID{list: list, id: id, first: j, at: i})
+				continue
+			}
+			first[id] = i
+		}
+	}
+	find("clients", idsOf(clients, func(c Client) string { return c.ID }))
+	find("users", idsOf(users, func(u User) string { return u.ID }))
+	return out
+}
+
+func idsOf[T any](items []T, id func(T) string) []string {
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = id(item)
+	}
+	return out
 }
 
 // lineOf finds the line of the value at a key path in doc, or of the

@@ -98,27 +98,21 @@ func (b *consentBook) list() []Consent {
 	return out
 }
 
-func (b *consentBook) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.m = map[consentKey]*Consent{}
-}
-
-// consented records user's fresh consent to client, given at endpoint, which
-// started the grant fam with scopes: it clears a re-prompt mark (recording a
-// consent_renewed event), and the profile's refresh.on_reconsent, or
-// invalidate when given, decides whether the user's earlier grants to the
-// client are revoked (reason "reconsent").
-func (s *Simulator) consented(user, client, fam string, scopes []string, endpoint string, invalidate *bool) {
-	if s.consents.give(user, client, scopes, s.provider.Now()) {
+// consented records in world wd user's fresh consent to client, given at
+// endpoint, which started the grant fam with scopes: it clears a re-prompt
+// mark (recording a consent_renewed event), and the profile's
+// refresh.on_reconsent, or invalidate when given, decides whether the
+// user's earlier grants to the client are revoked (reason "reconsent").
+func (s *Simulator) consented(wd *world, user, client, fam string, scopes []string, endpoint string, invalidate *bool) {
+	if wd.consents.give(user, client, scopes, s.provider.Now()) {
 		s.events.Emit(events.Event{Kind: events.ConsentRenewed, User: user, Client: client, Family: fam, Detail: "consented again at " + endpoint})
 	}
-	revoke := s.store.Policy().Refresh.OnReconsent == profile.ReconsentRevoke
+	revoke := s.cfg.profile.Refresh.OnReconsent == profile.ReconsentRevoke
 	if invalidate != nil {
 		revoke = *invalidate
 	}
 	if revoke {
-		s.store.RevokeUserClient(user, client, fam, events.ReasonReconsent)
+		wd.store.RevokeUserClient(user, client, fam, events.ReasonReconsent)
 	}
 }
 
@@ -145,17 +139,18 @@ func (s *Simulator) ChangeConsent(change ConsentChange) (Consent, int, error) {
 	if change.User == "" || change.ClientID == "" {
 		return Consent{}, 0, errors.New("user and client_id are required")
 	}
-	if _, ok := s.users.get(change.User); !ok {
+	wd := s.current()
+	if _, ok := wd.users.get(change.User); !ok {
 		return Consent{}, 0, noSuch("user", change.User)
 	}
-	if _, ok := s.clients.get(change.ClientID); !ok {
+	if _, ok := wd.clients.get(change.ClientID); !ok {
 		return Consent{}, 0, noSuch("client", change.ClientID)
 	}
 	revoked := 0
 	if change.Revoke {
-		revoked = s.store.RevokeUserClient(change.User, change.ClientID, "", events.ReasonConsentRevoked)
+		revoked = wd.store.RevokeUserClient(change.User, change.ClientID, "", events.ReasonConsentRevoked)
 	}
-	c, changed := s.consents.mark(change.User, change.ClientID, change.Require, s.provider.Now())
+	c, changed := wd.consents.mark(change.User, change.ClientID, change.Require, s.provider.Now())
 	if !changed {
 		return c, revoked, nil // the revocations have their own events
 	}
@@ -173,4 +168,4 @@ func (s *Simulator) ChangeConsent(change ConsentChange) (Consent, int, error) {
 
 // Consents lists every user's consent to every client the simulator knows
 // of, by user and client.
-func (s *Simulator) Consents() []Consent { return s.consents.list() }
+func (s *Simulator) Consents() []Consent { return s.current().consents.list() }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,13 +19,14 @@ import (
 // handleRevoke is the RFC 7009 revocation endpoint. Revoking either token of
 // a grant revokes its whole family.
 func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request, sh shaping) {
+	wd := s.within(r.Context())
 	op := &family.Op{Revocation: true}
 	ctx := family.WithOp(r.Context(), op)
-	err := s.oauth.NewRevocationRequest(ctx, r)
+	err := wd.oauth.NewRevocationRequest(ctx, r)
 	e := s.requestEvent(events.RevokeRequest, r, op, sh)
 	if r.PostForm != nil {
 		if t := r.PostForm.Get("token"); t != "" {
-			if info, ok := s.store.Token(s.strategy.signature(t)); ok {
+			if info, ok := wd.store.Token(s.tokens.signature(t)); ok {
 				e.Token, e.TokenType = info.Fingerprint, string(info.Kind)
 			}
 		}
@@ -34,27 +36,35 @@ func (s *Simulator) handleRevoke(w http.ResponseWriter, r *http.Request, sh shap
 	} else {
 		e.Status, e.Outcome = http.StatusOK, events.OutcomeOK
 	}
-	s.oauth.WriteRevocationResponse(ctx, w, err)
+	wd.oauth.WriteRevocationResponse(ctx, w, err)
 	s.events.Emit(e)
 }
 
 // handleIntrospect is the RFC 7662 introspection endpoint. fosite decides
 // whether the token is active; the simulator renders the answer so that
-// iat and exp are sim times.
+// iat and exp are sim times. A caller learns only of the tokens issued to
+// its own client, whether it authenticates as the client (HTTP Basic) or
+// with one of the client's access tokens: another client's token is
+// inactive to it, as RFC 7662 §4 has a server answer for a token the caller
+// has no business with. fosite lets any valid credentials see every token.
 func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request, sh shaping) {
+	wd := s.within(r.Context())
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
-	ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newSession())
+	ir, err := wd.oauth.NewIntrospectionRequest(ctx, r, newSession())
 	e := s.requestEvent(events.IntrospectRequest, r, op, sh)
 	if err == nil && !ir.IsActive() {
 		err = fosite.ErrInactiveToken
+	}
+	info, _ := wd.store.Token(s.tokens.signature(r.PostForm.Get("token")))
+	if err == nil && s.introspectingClient(wd, r) != info.Client {
+		err, op.Denial = fosite.ErrInactiveToken, "the token was issued to another client than the caller's"
 	}
 	if err != nil {
 		s.introspectionError(w, r, err, op, &e)
 		s.events.Emit(e)
 		return
 	}
-	info, _ := s.store.Token(s.strategy.signature(r.PostForm.Get("token")))
 	body := map[string]any{
 		"active":    true,
 		"client_id": info.Client,
@@ -75,6 +85,19 @@ func (s *Simulator) handleIntrospect(w http.ResponseWriter, r *http.Request, sh 
 	e.Token, e.TokenType, e.Status, e.Outcome, e.Detail = info.Fingerprint, string(info.Kind), http.StatusOK, events.OutcomeOK, "active"
 	writeJSON(w, http.StatusOK, body)
 	s.events.Emit(e)
+}
+
+// introspectingClient is the client an introspection request that fosite
+// authenticated comes from: the one its HTTP Basic credentials name, or the
+// one its bearer access token was issued to.
+func (s *Simulator) introspectingClient(wd *world, r *http.Request) string {
+	if bearer := fosite.AccessTokenFromRequest(r); bearer != "" {
+		info, _ := wd.store.Token(s.tokens.signature(bearer))
+		return info.Client
+	}
+	id, _, _ := r.BasicAuth()
+	client, _ := url.QueryUnescape(id)
+	return client
 }
 
 // introspectionError answers a failed introspection as RFC 7662 §2.3 says:
@@ -101,10 +124,20 @@ func (s *Simulator) introspectionError(w http.ResponseWriter, r *http.Request, e
 }
 
 // bearer checks the request's access token, as the faults sh that fired on
-// the request let the resource know it. On failure it answers 401 as RFC
-// 6750 §3 says and returns ok false.
+// the request let the resource know it. On failure it answers as RFC 6750
+// §3 says and returns ok false: 401 without a token or with one that is not
+// valid, 400 invalid_request for a token in the query.
 func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, sh shaping, e *events.Event) (fosite.AccessRequester, bool) {
-	token := fosite.AccessTokenFromRequest(r)
+	wd := s.within(r.Context())
+	if r.URL.Query().Has("access_token") {
+		const why = "access tokens go in the Authorization header (RFC 6750 §2.1); this resource takes none in the query (§2.3), where logs and browser history keep it"
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="oauthsim", error="invalid_request", error_description=%q`, why))
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", why)
+		e.Status, e.Outcome, e.Error, e.Detail = http.StatusBadRequest, events.OutcomeDenied, "invalid_request", why
+		e.Token, e.TokenType = events.Fingerprint(string(fosite.AccessToken), s.tokens.signature(r.URL.Query().Get("access_token"))), string(fosite.AccessToken)
+		return nil, false
+	}
+	token := bearerToken(r)
 	if token == "" {
 		// RFC 6750 §3.1: a request with no credentials gets no error code.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthsim"`)
@@ -112,11 +145,11 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, sh shaping, e
 		e.Status, e.Outcome, e.Error = http.StatusUnauthorized, events.OutcomeDenied, "invalid_request"
 		return nil, false
 	}
-	sig := s.strategy.signature(token)
+	sig := s.tokens.signature(token)
 	e.Token, e.TokenType = events.Fingerprint(string(fosite.AccessToken), sig), string(fosite.AccessToken)
 	op := &family.Op{}
 	ctx := family.WithOp(r.Context(), op)
-	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
+	use, ar, err := wd.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
 	e.Client, e.User, e.Family, e.Reason = op.Client, op.User, op.Family, op.Refusal
 	if err == nil && use != fosite.AccessToken {
 		err, op.Denial = fosite.ErrInvalidTokenFormat, "a refresh token is not an access token"
@@ -133,6 +166,18 @@ func (s *Simulator) bearer(w http.ResponseWriter, r *http.Request, sh shaping, e
 		return nil, false
 	}
 	return ar, true
+}
+
+// bearerToken is the access token in a request's Authorization header
+// (RFC 6750 §2.1), the one place a resource server must look for one. Unlike
+// fosite's AccessTokenFromRequest it never reads the query or the body:
+// reading the body would parse a multipart form to disk.
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return token
 }
 
 // handleResource is the protected resource client token managers call.
@@ -167,7 +212,7 @@ func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request, sh sh
 	}
 	sub := ar.GetSession().GetSubject()
 	body := map[string]string{"sub": sub}
-	if u, ok := s.users.get(sub); ok {
+	if u, ok := s.within(r.Context()).users.get(sub); ok {
 		if ar.GetGrantedScopes().Has("profile") {
 			body["name"], body["preferred_username"] = u.Name, u.ID
 		}
@@ -222,9 +267,10 @@ func (s *Simulator) handleJWKS(w http.ResponseWriter, _ *http.Request, _ shaping
 // first that acts decides.
 func (s *Simulator) propagate(r *http.Request, sh shaping, e *events.Event, sig string, op *family.Op, ar fosite.AccessRequester, err error) (fosite.AccessRequester, error) {
 	var c *tokenCheck
+	wd := s.within(r.Context())
 	for p, f := range hooked[fault.Propagator](sh) {
 		if c == nil {
-			info, ok := s.store.Token(sig)
+			info, ok := wd.store.Token(sig)
 			if !ok || info.Kind != fosite.AccessToken {
 				return ar, err
 			}
@@ -242,7 +288,7 @@ func (s *Simulator) propagate(r *http.Request, sh shaping, e *events.Event, sig 
 			return nil, fosite.ErrInactiveToken
 		}
 		e.Detail = c.acceptance
-		return s.staleRequest(c.info), nil
+		return staleRequest(wd, c.info), nil
 	}
 	return ar, err
 }
@@ -280,11 +326,11 @@ func (c *tokenCheck) Accept(detail string) { c.acceptance = detail }
 
 // staleRequest stands in for a revoked token's request at a resource that
 // has not heard of the revocation.
-func (s *Simulator) staleRequest(info family.TokenInfo) fosite.AccessRequester {
+func staleRequest(wd *world, info family.TokenInfo) fosite.AccessRequester {
 	sess := newSession()
 	sess.Subject = info.User
 	req := fosite.NewAccessRequest(sess)
-	if c, ok := s.clients.get(info.Client); ok {
+	if c, ok := wd.clients.get(info.Client); ok {
 		req.Client = c
 	} else {
 		req.Client = &fosite.DefaultClient{ID: info.Client}

@@ -22,11 +22,10 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
-// loadFaults activates the configured faults, replacing any others.
-func (s *Simulator) loadFaults() error {
-	s.faults.Reset()
+// loadFaults activates the configured faults in a new world's engine.
+func (s *Simulator) loadFaults(engine *fault.Engine) error {
 	for i, f := range s.cfg.faults {
-		if _, err := s.faults.Add(f, s.clock.Now()); err != nil {
+		if _, err := engine.Add(f, s.clock.Now()); err != nil {
 			return fmt.Errorf("fault %d (%s): %w", i+1, f.Kind(), err)
 		}
 	}
@@ -83,16 +82,24 @@ type providerHandler func(w http.ResponseWriter, r *http.Request, sh shaping)
 // them, answers them in h's place, or has h serve them with the faults that
 // shape or spoil the answer. Each fault acts through its kind's hooks
 // (fault.Holder, fault.Answerer, fault.Spoiler here; the others where h
-// mints, answers a token request or checks a token).
+// mints, answers a token request or checks a token). The request works in
+// the world current when it arrived (see world), and leaves no multipart
+// temporary file behind.
 func (s *Simulator) withFaults(h providerHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = s.pin(r)
+		// net/http removes the temporary files of the form it parsed on the
+		// request it handed the server's handler, not on this copy of it,
+		// which fosite parses.
+		defer removeMultipartFiles(r)
+		faults := s.within(r.Context()).faults
 		ep, ok := endpointOf(r.URL.Path)
-		if !ok || s.faults.Len() == 0 {
+		if !ok || faults.Len() == 0 {
 			h(w, r, shaping{})
 			return
 		}
 		req := s.faultRequest(ep, r)
-		d := s.faults.Decide(req.Request, s.clock.Now())
+		d := faults.Decide(req.Request, s.clock.Now())
 		for _, f := range d.Latency {
 			x := s.stub(w, r, req, f)
 			if ended := f.Fault.Effect.(fault.Holder).Hold(x, f); ended != "" {
@@ -124,6 +131,14 @@ func (s *Simulator) withFaults(h providerHandler) http.Handler {
 		}
 		rec.flush(w)
 	})
+}
+
+// removeMultipartFiles deletes the temporary files of a multipart form
+// parsed on r, if any.
+func removeMultipartFiles(r *http.Request) {
+	if r.MultipartForm != nil {
+		_ = r.MultipartForm.RemoveAll()
+	}
 }
 
 // shaping is the faults that fired on a request and act while the provider
@@ -200,8 +215,9 @@ func (s *Simulator) faultRequest(ep fault.Endpoint, r *http.Request) faulted {
 	if presented == "" {
 		return req
 	}
-	sig := s.strategy.signature(presented)
-	if info, ok := s.store.Token(sig); ok {
+	wd := s.within(r.Context())
+	sig := s.tokens.signature(presented)
+	if info, ok := wd.store.Token(sig); ok {
 		req.Family, req.User, req.token, req.tokenType = info.Family, info.User, info.Fingerprint, string(info.Kind)
 		if req.Client == "" {
 			req.Client = info.Client
@@ -228,9 +244,7 @@ func peekForm(r *http.Request) url.Values {
 	peek.Body = io.NopCloser(bytes.NewReader(body))
 	peek.Form, peek.PostForm, peek.MultipartForm = nil, nil, nil
 	err = peek.ParseMultipartForm(maxFormMemory)
-	if peek.MultipartForm != nil {
-		_ = peek.MultipartForm.RemoveAll()
-	}
+	removeMultipartFiles(peek)
 	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return url.Values{}
 	}
@@ -376,7 +390,7 @@ func (s *Simulator) retryAt(h http.Header) *time.Time {
 // applied records a shaping fault that acted on its request: its count and
 // its fault_fired event.
 func (s *Simulator) applied(r *http.Request, req faulted, f fault.Firing, detail string) {
-	s.faults.Applied(f.Fault)
+	s.within(r.Context()).faults.Applied(f.Fault)
 	s.fired(r, req, f, detail)
 }
 

@@ -116,11 +116,12 @@ func (g *Grant) UnmarshalJSON(b []byte) error {
 // else the one WithIssuer set (NewServer sets it). Its events are those of
 // POST /sim/v1/grants, whose path they name as where consent was given.
 func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, error) {
-	client, ok := s.clients.get(req.ClientID)
+	wd := s.current()
+	client, ok := wd.clients.get(req.ClientID)
 	if !ok {
 		return Grant{}, missing("no client %q", req.ClientID)
 	}
-	user, ok := s.users.get(req.User)
+	user, ok := wd.users.get(req.User)
 	if !ok {
 		return Grant{}, missing("no user %q", req.User)
 	}
@@ -137,7 +138,7 @@ func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, err
 	if issuerFrom(ctx) == "" {
 		ctx = context.WithValue(ctx, issuerKey{}, s.cfg.issuer)
 	}
-	g, err := s.mintGrant(ctx, client, user, scope, req)
+	g, err := s.mintGrant(withWorld(ctx, wd), client, user, scope, req)
 	if err != nil {
 		// Every failure is one the token endpoint would answer, a failure
 		// of the provider's own (server_error) included.
@@ -147,8 +148,10 @@ func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, err
 }
 
 // mintGrant authorizes user for client with scope, as /oauth2/authorize
-// does, and redeems the code with PKCE at the token endpoint's exchange.
+// does, and redeems the code with PKCE at the token endpoint's exchange,
+// in the world ctx was pinned to.
 func (s *Simulator) mintGrant(ctx context.Context, client *fositeClient, user User, scope string, req GrantRequest) (Grant, error) {
+	wd := s.within(ctx)
 	verifierBytes, err := randomSecret(32)
 	if err != nil {
 		return Grant{}, err
@@ -174,13 +177,13 @@ func (s *Simulator) mintGrant(ctx context.Context, client *fositeClient, user Us
 	if err != nil {
 		return Grant{}, err
 	}
-	ar, err := s.oauth.NewAuthorizeRequest(ctx, areq)
+	ar, err := wd.oauth.NewAuthorizeRequest(ctx, areq)
 	if err != nil {
 		return Grant{}, err
 	}
-	added, withheld := s.grantScopes(ar, user.ID)
+	added, withheld := grantScopes(wd, s.cfg.profile, ar, user.ID)
 	actx := family.WithOp(ctx, &family.Op{WithholdRefresh: withheld})
-	aresp, err := s.oauth.NewAuthorizeResponse(actx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
+	aresp, err := wd.oauth.NewAuthorizeResponse(actx, ar, newUserSession(user, s.provider.Now(), ar.GetRequestedAt()))
 	if err != nil {
 		return Grant{}, err
 	}
@@ -205,7 +208,7 @@ func (s *Simulator) mintGrant(ctx context.Context, client *fositeClient, user Us
 	if err != nil {
 		return Grant{}, err
 	}
-	s.consented(user.ID, client.ID, op.Family, ar.GetGrantedScopes(), PathControlPrefix+"/grants", req.InvalidatePrevious)
+	s.consented(wd, user.ID, client.ID, op.Family, ar.GetGrantedScopes(), PathControlPrefix+"/grants", req.InvalidatePrevious)
 	// The grant reads its answer back from JSON, so that Response holds
 	// what a client decodes, whether the grant was minted here or through
 	// the control API.

@@ -159,6 +159,17 @@ func (h *harness) introspect(token string) map[string]any {
 	return r.json()
 }
 
+// introspectWith introspects token with a bearer access token as the
+// caller's credentials, as a public client can, and returns the answer.
+func (h *harness) introspectWith(bearer, token string) reply {
+	GinkgoHelper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+simulator.PathIntrospect, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	return h.do(req)
+}
+
 // advance moves the clock by d, a duration as the control API takes it
 // ("61m", "7d").
 func (h *harness) advance(d string) {

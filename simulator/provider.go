@@ -2,6 +2,8 @@ package simulator
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
@@ -12,20 +14,16 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/internal/family"
 )
 
-// storage is what fosite sees: the token families plus the client registry.
+// storage is what fosite sees: a world's token families plus its client registry.
 type storage struct {
 	*family.Store
 	*registry
 }
 
-// compose assembles fosite from the flows the simulator offers: the
-// authorization code grant with PKCE and OpenID Connect, refresh tokens,
-// client credentials, revocation and introspection.
-func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
-	secret, err := randomSecret(32) // fosite refuses every token request with a shorter one
-	if err != nil {
-		return nil, tokenStrategy{}, err
-	}
+// compose assembles fosite on a world's store and clients from the flows
+// the simulator offers: the authorization code grant with PKCE and OpenID
+// Connect, refresh tokens, client credentials, revocation and introspection.
+func (s *Simulator) compose(wd *world) (*fosite.Fosite, tokenStrategy) {
 	p := s.cfg.profile
 	cfg := &fosite.Config{
 		AccessTokenLifespan:   p.AccessTokenLifetime.D(),
@@ -33,7 +31,7 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		IDTokenLifespan:       p.IDTokenLifetime.D(),
 		// fosite's own refresh expiry runs on the wall clock; the store decides instead.
 		RefreshTokenLifespan:        -1,
-		GlobalSecret:                secret,
+		GlobalSecret:                s.tokens.secret,
 		EnforcePKCEForPublicClients: true,
 		// RFC 6749 sets no minimum length for state or nonce; fosite takes
 		// zero to mean its default of eight characters, so one is the least.
@@ -44,15 +42,18 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		ScopeStrategy:            fosite.ExactScopeStrategy,
 		AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
 		ClientSecretsHasher:      secretHasher{},
-		JWKSFetcherStrategy:      fosite.NewDefaultJWKSFetcherStrategy(),
+		JWKSFetcherStrategy:      s.jwks,
 	}
-	cfg.ClientAuthenticationStrategy = s.authenticateClient
+	cfg.ClientAuthenticationStrategy = func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+		return s.authenticateClient(ctx, wd, r, form)
+	}
 	strategy := tokenStrategy{
 		HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
-		store:                     s.store,
+		tokenKeys:                 s.tokens,
+		store:                     wd.store,
 		tap:                       s.cfg.tokenTap,
 	}
-	provider := compose.Compose(cfg, storage{Store: s.store, registry: s.clients},
+	provider := compose.Compose(cfg, storage{Store: wd.store, registry: wd.clients},
 		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.jwtSigner},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -69,7 +70,7 @@ func (s *Simulator) compose() (*fosite.Fosite, tokenStrategy, error) {
 		}
 		cfg.TokenEndpointHandlers[i] = applicable{h}
 	}
-	return provider.(*fosite.Fosite), strategy, nil
+	return provider.(*fosite.Fosite), strategy
 }
 
 // applicable asks a token endpoint handler to populate a response only for

@@ -21,7 +21,7 @@ import (
 // from a specific refresh-token situation to refresh_token_invalid; ok is
 // false when the profile leaves the situation to RFC 6749.
 func (s *Simulator) situationResponse(situation profile.Situation) (profile.Response, bool) {
-	responses := s.store.Policy().Responses
+	responses := s.cfg.profile.Responses
 	if r, ok := responses[situation]; ok {
 		return r, true
 	}

@@ -61,33 +61,34 @@ func (s *Simulator) Revoke(req Revocation) (Revoked, error) {
 		return Revoked{}, fmt.Errorf("reason %q is not one of %v", req.Reason, controlReasons)
 	}
 	done := Revoked{Reason: req.Reason}
+	wd := s.current()
 	switch {
 	case req.Token != "":
 		// The store knows tokens by signature, which only the simulator's
 		// token strategy can compute.
-		found, now := s.store.RevokeToken(s.strategy.signature(req.Token), req.Reason)
+		found, now := wd.store.RevokeToken(s.tokens.signature(req.Token), req.Reason)
 		if !found {
 			return Revoked{}, missing("no token like that was issued here")
 		}
 		done.Families = count(now)
 	case req.Family != "":
-		found, now := s.store.RevokeFamily(req.Family, req.Reason)
+		found, now := wd.store.RevokeFamily(req.Family, req.Reason)
 		if !found {
 			return Revoked{}, missing("no family %q", req.Family)
 		}
 		done.Families = count(now)
 	case req.User != "":
-		if _, ok := s.users.get(req.User); !ok {
+		if _, ok := wd.users.get(req.User); !ok {
 			return Revoked{}, missing("no user %q", req.User)
 		}
-		done.Families = s.store.RevokeUser(req.User, req.Reason)
+		done.Families = wd.store.RevokeUser(req.User, req.Reason)
 	case req.ClientID != "":
-		if _, ok := s.clients.get(req.ClientID); !ok {
+		if _, ok := wd.clients.get(req.ClientID); !ok {
 			return Revoked{}, missing("no client %q", req.ClientID)
 		}
-		done.Families = s.store.RevokeClient(req.ClientID, req.Reason)
+		done.Families = wd.store.RevokeClient(req.ClientID, req.Reason)
 	default:
-		done.Families = s.store.RevokeAll(req.Reason)
+		done.Families = wd.store.RevokeAll(req.Reason)
 	}
 	return done, nil
 }

@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ory/fosite"
@@ -56,18 +57,18 @@ type Simulator struct {
 	// active skew fault. Every expiry and every time a client is shown
 	// follows it; events keep the unshifted sim time.
 	provider clock.Clock
-	faults   *fault.Engine
 	// lifetimes draws random access-token lifetimes (a profile's range, a
 	// deviation fault's) from the simulator's seed.
 	lifetimes *lockedRand
 	events    *events.Log
-	store     *family.Store
-	clients   *registry
-	users     *directory
-	consents  *consentBook
-	oauth     *fosite.Fosite
-	strategy  tokenStrategy
-	key       func() (*signingKey, error)
+	// state is the world requests work in, which Reset replaces.
+	state atomic.Pointer[world]
+	// tokens mints and reads tokens with one HMAC secret for every world.
+	tokens tokenKeys
+	// jwks is fosite's JWKS fetcher, which every world's fosite shares: each
+	// one holds a cache with goroutines of its own.
+	jwks fosite.JWKSFetcherStrategy
+	key  func() (*signingKey, error)
 	// jwtSigner signs id_tokens and reads id_token_hints, both with key.
 	jwtSigner simSigner
 	http      http.Handler
@@ -180,47 +181,34 @@ func New(opts ...Option) (*Simulator, error) {
 	if o.remoteControl && o.controlToken == "" {
 		return nil, errors.New("remote control needs a control token (WithControlToken): without one, anyone who reaches the port can revoke every grant and move time")
 	}
-	s := &Simulator{cfg: o, clock: o.clock, users: newDirectory(), consents: newConsentBook(), faults: fault.NewEngine(), lifetimes: newLockedRand(o.seed)}
-	s.provider = clock.Shifted{Clock: o.clock, Offset: s.faults.Skew}
-	// Secrets expire on the provider's clock, skew included.
-	s.clients = newRegistry(s.provider.Now)
+	s := &Simulator{cfg: o, clock: o.clock, lifetimes: newLockedRand(o.seed)}
+	// Faults are part of the world, and a skew fault shifts the provider's clock.
+	s.provider = clock.Shifted{Clock: o.clock, Offset: func(now time.Time) time.Duration {
+		if wd := s.current(); wd != nil {
+			return wd.faults.Skew(now)
+		}
+		return 0
+	}}
 	s.events = events.NewLog(s.clock.Now)
 	s.events.SetLimit(o.eventLimit)
-	s.store = family.New(s.provider, s.events, o.profile)
 	s.key = defaultKey
 	if o.key != nil {
 		k := newSigningKey(o.key)
 		s.key = func() (*signingKey, error) { return k, nil }
 	}
 	s.jwtSigner = s.newSigner()
-	if err := s.loadDirectory(); err != nil {
-		return nil, err
-	}
-	if err := s.loadFaults(); err != nil {
-		return nil, err
-	}
-	oauth, strategy, err := s.compose()
+	secret, err := randomSecret(32) // fosite refuses every token request with a shorter one
 	if err != nil {
 		return nil, err
 	}
-	s.oauth, s.strategy = oauth, strategy
+	s.tokens, s.jwks = tokenKeys{secret: secret}, fosite.NewDefaultJWKSFetcherStrategy()
+	wd, err := s.newWorld()
+	if err != nil {
+		return nil, err
+	}
+	s.state.Store(wd)
 	s.http = s.handler()
 	return s, nil
-}
-
-// loadDirectory registers the demo and configured clients and users.
-func (s *Simulator) loadDirectory() error {
-	for _, c := range append(DemoClients(), s.cfg.clients...) {
-		if _, err := s.clients.put(c, true); err != nil {
-			return err
-		}
-	}
-	for _, u := range append(DemoUsers(), s.cfg.users...) {
-		if err := s.users.put(u, true); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // MustNew is New for tests and examples: it panics on a configuration error.
@@ -279,24 +267,10 @@ func (s *Simulator) EventsPage(seq uint64, limit int) EventPage {
 
 // Families lists every token family, oldest first, with its state and
 // token counts at the current sim time.
-func (s *Simulator) Families() []FamilyInfo { return s.store.Families() }
+func (s *Simulator) Families() []FamilyInfo { return s.current().store.Families() }
 
 // Profile returns the token-lifecycle profile in force.
-func (s *Simulator) Profile() profile.Profile { return s.store.Policy() }
-
-// Reset drops every token, family, consent and event, restores the
-// configured clients, users and faults (with their counts at zero), and
-// records a reset event. The clock stays where it is.
-func (s *Simulator) Reset() {
-	s.store.Reset()
-	s.consents.reset()
-	s.clients.reset()
-	s.users.reset()
-	_ = s.loadDirectory() // it loaded at New, so it loads again
-	_ = s.loadFaults()    // likewise
-	s.events.Clear()
-	s.events.Emit(events.Event{Kind: events.Reset})
-}
+func (s *Simulator) Profile() profile.Profile { return s.cfg.profile }
 
 // ServeHTTP implements http.Handler. Faults that close the connection
 // (reset, hang, drop_after_commit) need one: a request handed to ServeHTTP

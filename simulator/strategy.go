@@ -2,19 +2,23 @@ package simulator
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
+	fositehmac "github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/oauthsim/oauthsim/simulator/internal/family"
@@ -22,18 +26,37 @@ import (
 
 // tokenStrategy mints opaque HMAC tokens as fosite does, but decides expiry
 // on the sim clock: fosite's own strategy compares against time.Now, so an
-// advanced fake clock would change nothing.
+// advanced fake clock would change nothing. Access and refresh tokens carry
+// their claims (family.Claim) in the part fosite fills with random bytes,
+// and their store key holds those claims once the HMAC shows the simulator
+// minted them: the store keeps no record of access tokens, nor of the
+// refresh tokens a rotation superseded. Codes are fosite's.
 type tokenStrategy struct {
 	*oauth2.HMACSHAStrategyUnPrefixed
+	tokenKeys
 	store *family.Store
 	// tap, when set, sees every token minted (WithTokenTap).
 	tap func(kind fosite.TokenType, token string)
 }
 
+// tokenKeys mints the simulator's access and refresh tokens and finds the
+// store key of any token. It holds only fosite's global secret, the same in
+// every world.
+type tokenKeys struct {
+	secret []byte
+}
+
 var _ oauth2.CoreStrategy = tokenStrategy{}
 
+// tokenEntropy is how many random bytes follow a token's claims, as many
+// as fosite puts in its tokens.
+const tokenEntropy = 32
+
+// tokenEncoding is fosite's encoding of both halves of a token.
+var tokenEncoding = base64.RawURLEncoding
+
 func (s tokenStrategy) validate(ctx context.Context, kind fosite.TokenType, token string) error {
-	if err := s.store.CheckExpiry(ctx, kind, s.Enigma.Signature(token)); err != nil {
+	if err := s.store.CheckExpiry(ctx, kind, s.signature(token)); err != nil {
 		return err
 	}
 	return s.Enigma.Validate(ctx, token)
@@ -54,19 +77,49 @@ func (s tokenStrategy) ValidateAuthorizeCode(ctx context.Context, _ fosite.Reque
 	return s.validate(ctx, fosite.AuthorizeCode, token)
 }
 
-// GenerateAccessToken mints an access token and shows it to the tap.
+// GenerateAccessToken mints an access token that carries its claims, and shows it to the tap.
 func (s tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	return s.tapped(fosite.AccessToken)(s.HMACSHAStrategyUnPrefixed.GenerateAccessToken(ctx, r))
+	return s.tapped(fosite.AccessToken)(s.mint(s.store.Claim(ctx, fosite.AccessToken, r)))
 }
 
-// GenerateRefreshToken mints a refresh token and shows it to the tap.
+// GenerateRefreshToken mints a refresh token that carries its claims, and shows it to the tap.
 func (s tokenStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	return s.tapped(fosite.RefreshToken)(s.HMACSHAStrategyUnPrefixed.GenerateRefreshToken(ctx, r))
+	return s.tapped(fosite.RefreshToken)(s.mint(s.store.Claim(ctx, fosite.RefreshToken, r)))
 }
 
 // GenerateAuthorizeCode mints an authorization code and shows it to the tap.
 func (s tokenStrategy) GenerateAuthorizeCode(ctx context.Context, r fosite.Requester) (string, string, error) {
 	return s.tapped(fosite.AuthorizeCode)(s.HMACSHAStrategyUnPrefixed.GenerateAuthorizeCode(ctx, r))
+}
+
+// AccessTokenSignature implements oauth2.AccessTokenStrategy: the store key.
+func (s tokenStrategy) AccessTokenSignature(_ context.Context, token string) string {
+	return s.signature(token)
+}
+
+// RefreshTokenSignature implements oauth2.RefreshTokenStrategy: the store key.
+func (s tokenStrategy) RefreshTokenSignature(_ context.Context, token string) string {
+	return s.signature(token)
+}
+
+// mint makes a token of claims as fosite makes one of random bytes: the
+// claims and the random bytes, then the HMAC of both, each half base64url,
+// so that fosite's Validate checks it. It returns the token and its store key.
+func (k tokenKeys) mint(claims []byte) (string, string, error) {
+	random, err := randomSecret(tokenEntropy)
+	if err != nil {
+		return "", "", err
+	}
+	key := append(claims, random...)
+	sig := tokenEncoding.EncodeToString(k.mac(key))
+	return tokenEncoding.EncodeToString(key) + "." + sig, family.Key(claims, sig), nil
+}
+
+// mac is the HMAC fosite's strategy signs a token's key half with.
+func (k tokenKeys) mac(key []byte) []byte {
+	h := hmac.New(sha512.New512_256, k.secret[:32])
+	h.Write(key)
+	return h.Sum(nil)
 }
 
 // tapped passes a freshly minted token of kind to the tap, if any.
@@ -79,8 +132,22 @@ func (s tokenStrategy) tapped(kind fosite.TokenType) func(token, sig string, err
 	}
 }
 
-// signature is the store key of any token this strategy minted.
-func (s tokenStrategy) signature(token string) string { return s.Enigma.Signature(token) }
+// signature is the store key of any token: for a token this strategy
+// minted with claims, the claims and the signature (family.Key); for any
+// other, its signature, the part after the dot, as fosite has it. A token
+// whose HMAC does not match keeps its claims out of the key, so that the
+// store never takes a forged token's word.
+func (k tokenKeys) signature(token string) string {
+	half, sig, ok := strings.Cut(token, ".")
+	if ok && !strings.Contains(sig, ".") {
+		key, err := tokenEncoding.DecodeString(half)
+		mac, macErr := tokenEncoding.DecodeString(sig)
+		if err == nil && macErr == nil && len(key) > tokenEntropy && hmac.Equal(mac, k.mac(key)) {
+			return family.Key(key[:len(key)-tokenEntropy], sig)
+		}
+	}
+	return (&fositehmac.HMACStrategy{}).Signature(token)
+}
 
 // signingKey is the RSA key id_tokens are signed with, published at the JWKS endpoint.
 type signingKey struct {
@@ -120,7 +187,7 @@ func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Dura
 		return "", fosite.ErrServerError.WithDebug("id_token requested without a signed-in user")
 	}
 	if lifespan <= 0 {
-		lifespan = s.sim.store.Policy().IDTokenLifetime.D()
+		lifespan = s.sim.cfg.profile.IDTokenLifetime.D()
 	}
 	now := s.sim.provider.Now()
 	claims := *sess.Claims

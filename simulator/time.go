@@ -26,7 +26,7 @@ func (s *Simulator) ClockState() ClockState {
 	// and show a provider_now with no skew behind it.
 	now := s.clock.Now()
 	st := ClockState{Now: now.UTC()}
-	if skew := s.faults.Skew(now); skew != 0 {
+	if skew := s.current().faults.Skew(now); skew != 0 {
 		st.ProviderNow = now.Add(skew).UTC()
 	}
 	return st

@@ -82,6 +82,7 @@ func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.Acces
 // response by sim time, the profile and the faults sh that fired on the
 // request.
 func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shaping) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
+	wd := s.within(ctx)
 	op := &family.Op{}
 	// Parse as fosite will, multipart bodies included, so that the grant and
 	// the token this request presents, and so the family to lock, are known.
@@ -94,9 +95,9 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 		return nil, nil, op, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported here.", op.GrantType)
 	}
 	s.prepareOp(op, sh)
-	defer s.lockFamily(op.GrantType, r.PostForm)()
+	defer s.lockFamily(wd, op.GrantType, r.PostForm)()
 	ctx = family.WithOp(ctx, op)
-	ar, err := s.oauth.NewAccessRequest(ctx, r, newSession())
+	ar, err := wd.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
 		return ar, nil, op, err
 	}
@@ -111,7 +112,7 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 			return ar, nil, op, err
 		}
 	}
-	resp, err := s.oauth.NewAccessResponse(ctx, ar)
+	resp, err := wd.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
 		return ar, nil, op, err
 	}
@@ -151,7 +152,7 @@ func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *
 			return fosite.ErrInvalidScope.WithHintf("The scope %q is not in this refresh token's grant; a refresh may ask for less than the grant holds, never more (RFC 6749 §6).", scope)
 		}
 	}
-	p := s.store.Policy()
+	p := s.cfg.profile
 	// Where offline access is no scope (Google's access_type=offline), a
 	// refresh cannot leave it out.
 	keepOffline := p.OfflineAccess == profile.OfflineAccessType || slices.ContainsFunc(requested, family.IsOfflineScope) ||
@@ -176,7 +177,7 @@ func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *
 // change (fault.Minter), and what the deviations of the answer, the
 // profile's and the faults' alike, ask of the minting.
 func (s *Simulator) prepareOp(op *family.Op, sh shaping) {
-	p := s.store.Policy()
+	p := s.cfg.profile
 	if p.AccessTokenLifetimeMax > p.AccessTokenLifetime {
 		op.Mint.AccessLifetime = s.lifetimes.between(p.AccessTokenLifetime.D(), p.AccessTokenLifetimeMax.D())
 	}
@@ -211,7 +212,7 @@ func (m minting) DrawAccessLifetime(lo, hi time.Duration) {
 // deviations are the departures from RFC 6749 the answer to a request makes:
 // the profile's own and those of the faults sh that fired on it.
 func (s *Simulator) deviations(sh shaping) []profile.Deviation {
-	devs := slices.Clone(s.store.Policy().Deviations)
+	devs := slices.Clone(s.cfg.profile.Deviations)
 	for d := range hooked[fault.Deviator](sh) {
 		devs = append(devs, d.Deviates())
 	}
@@ -304,13 +305,13 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	if resp, ok := s.situationResponse(s.situation(r, rfc.ErrorField, op)); ok {
 		var issued time.Time
 		if op.GrantType == "refresh_token" {
-			if info, ok := s.store.Token(s.strategy.signature(r.PostForm.Get("refresh_token"))); ok {
+			if info, ok := s.within(r.Context()).store.Token(s.tokens.signature(r.PostForm.Get("refresh_token"))); ok {
 				issued = info.IssuedAt
 			}
 		}
 		s.writeRendered(rec, resp, s.responseData(fault.Firing{}, issued))
 	} else {
-		s.oauth.WriteAccessError(r.Context(), rec, ar, err)
+		s.within(r.Context()).oauth.WriteAccessError(r.Context(), rec, ar, err)
 	}
 	status := rec.status
 	for _, d := range devs {
@@ -377,13 +378,13 @@ func (s *Simulator) situation(r *http.Request, code string, op *family.Op) profi
 }
 
 // lockFamily serializes token requests on the family of the code or refresh
-// token presented, and returns the unlock function.
-func (s *Simulator) lockFamily(grant string, form url.Values) func() {
+// token presented, in world wd, and returns the unlock function.
+func (s *Simulator) lockFamily(wd *world, grant string, form url.Values) func() {
 	switch grant {
 	case "refresh_token":
-		return s.store.LockFamilyOf(fosite.RefreshToken, s.strategy.signature(form.Get("refresh_token")))
+		return wd.store.LockFamilyOf(fosite.RefreshToken, s.tokens.signature(form.Get("refresh_token")))
 	case "authorization_code":
-		return s.store.LockFamilyOf(fosite.AuthorizeCode, s.strategy.signature(form.Get("code")))
+		return wd.store.LockFamilyOf(fosite.AuthorizeCode, s.tokens.signature(form.Get("code")))
 	}
 	return func() {}
 }
@@ -394,11 +395,11 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 	switch grant {
 	case "refresh_token":
 		if t := form.Get("refresh_token"); t != "" {
-			return events.Fingerprint(string(fosite.RefreshToken), s.strategy.signature(t))
+			return events.Fingerprint(string(fosite.RefreshToken), s.tokens.signature(t))
 		}
 	case "authorization_code":
 		if c := form.Get("code"); c != "" {
-			return events.Fingerprint(string(fosite.AuthorizeCode), s.strategy.signature(c))
+			return events.Fingerprint(string(fosite.AuthorizeCode), s.tokens.signature(c))
 		}
 	}
 	return ""
@@ -462,7 +463,7 @@ func setChallenge(w http.ResponseWriter, r *http.Request) {
 // with the one they asked for (oauthlib) refuse an answer that does.
 func (s *Simulator) shownScope(body map[string]any) map[string]any {
 	scope, ok := body["scope"].(string)
-	if !ok || s.store.Policy().OfflineAccess != profile.OfflineAccessType {
+	if !ok || s.cfg.profile.OfflineAccess != profile.OfflineAccessType {
 		return body
 	}
 	body["scope"] = strings.Join(slices.DeleteFunc(strings.Fields(scope), family.IsOfflineScope), " ")

@@ -72,19 +72,13 @@ func (d *directory) list() []User {
 	return out
 }
 
-func (d *directory) reset() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.users = map[string]User{}
-}
-
 // Users lists the users by id.
-func (s *Simulator) Users() []User { return s.users.list() }
+func (s *Simulator) Users() []User { return s.current().users.list() }
 
 // AddUser adds u, who can then sign in, and records a user_changed event.
 // It fails with ErrConflict when u's id is taken.
 func (s *Simulator) AddUser(u User) (User, error) {
-	if err := s.users.put(u, false); err != nil {
+	if err := s.current().users.put(u, false); err != nil {
 		return User{}, err
 	}
 	s.events.Emit(events.Event{Kind: events.UserChanged, User: u.ID, Detail: "created"})

@@ -194,6 +194,11 @@ func NewLog(now Now) *Log {
 func (l *Log) Emit(e Event) Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.emit(e)
+}
+
+// emit is Emit with l.mu held.
+func (l *Log) emit(e Event) Event {
 	// Read the clock under the lock, so that events without a time of their
 	// own are in time order as well as in sequence order.
 	if e.Time.IsZero() {
@@ -261,6 +266,20 @@ func (l *Log) Last() uint64 {
 func (l *Log) Clear() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.clear()
+}
+
+// Restart drops every event, as Clear does, and appends e as the first of
+// the new log in the same step: no event lands between the two, so a reader
+// finds e first after the drop.
+func (l *Log) Restart(e Event) Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.clear()
+	return l.emit(e)
+}
+
+func (l *Log) clear() {
 	l.first += uint64(l.n)
 	l.n = 0
 	l.chunks = nil

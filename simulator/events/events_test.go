@@ -121,6 +121,25 @@ var _ = Describe("The event log", func() {
 		Expect(log.Since(1)).To(HaveLen(1), "a poller that saw seq 1 before the clear still gets seq 3")
 	})
 
+	It("restarts with one event, which no concurrent emitter gets ahead of", func() {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 200 {
+					log.Emit(events.Event{Kind: events.TokenRequest})
+				}
+			})
+		}
+		restarted := log.Restart(events.Event{Kind: events.Reset})
+		wg.Wait()
+		evs := log.Since(0)
+		Expect(evs[0]).To(Equal(restarted), "the reset opens what the log keeps")
+		Expect(evs[0].Seq).To(Equal(log.First()))
+		for _, e := range evs[1:] {
+			Expect(e.Kind).To(Equal(events.TokenRequest))
+		}
+	})
+
 	It("gives concurrent emitters distinct, gapless numbers", func() {
 		var wg sync.WaitGroup
 		for range 50 {

@@ -280,8 +280,8 @@ func memories(counts []int) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	// A family that is refreshed keeps what it superseded (reuse detection
-	// needs it), so the figures above are for families never refreshed.
+	// The figures above are for families never refreshed; a refresh should
+	// add nothing to them.
 	const families, refreshes = 2000, 20
 	per, err := bench.MeasureRefreshGrowth(families, refreshes)
 	if err != nil {

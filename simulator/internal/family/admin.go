@@ -43,18 +43,43 @@ type TokenInfo struct {
 	RevokedAt time.Time
 }
 
-// Token looks a token up by signature in every table. ok is false when no
-// code, access token or refresh token has that signature.
-func (s *Store) Token(sig string) (info TokenInfo, ok bool) {
+// Token looks up the code, access token or refresh token under key. ok is
+// false when the store knows none.
+func (s *Store) Token(key string) (info TokenInfo, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.find(sig)
+	t, scopes := s.tokenAt(key)
 	if t == nil {
 		return TokenInfo{}, false
 	}
-	info = TokenInfo{
+	return s.tokenInfo(t, scopes), true
+}
+
+// tokenAt finds the token under key, with the scopes it grants: a code's
+// or refresh token's record, or a stand-in for an access token or a
+// forgotten refresh token; nil when there is none. s.mu must be held.
+func (s *Store) tokenAt(key string) (*token, []string) {
+	if c, f, ok := s.claimed(fosite.AccessToken, key); ok {
+		t := newToken(c.kind, key, f)
+		t.issued, t.expires = c.issued, c.expires
+		t.revokedAt, t.revoked = f.revokedAccess[key]
+		return t, c.scopes
+	}
+	t := s.codes[key]
+	if t == nil {
+		t = s.refreshToken(key)
+	}
+	if t == nil {
+		return nil, nil
+	}
+	return t, t.fam.req.GetGrantedScopes()
+}
+
+// tokenInfo describes t, which grants scopes. s.mu must be held.
+func (s *Store) tokenInfo(t *token, scopes []string) TokenInfo {
+	info := TokenInfo{
 		Kind: t.kind, Fingerprint: t.fingerprint(), Family: t.fam.id, Client: t.fam.client, User: t.fam.user,
-		Scopes: t.req.GetGrantedScopes(), IssuedAt: t.issued, ExpiresAt: t.expires,
+		Scopes: scopes, IssuedAt: t.issued, ExpiresAt: t.expires,
 	}
 	if t.kind == fosite.RefreshToken {
 		info.ExpiresAt, _, _ = s.refreshDeadline(t)
@@ -65,16 +90,7 @@ func (s *Store) Token(sig string) (info TokenInfo, ok bool) {
 	case t.revoked:
 		info.RevokedAt = t.revokedAt
 	}
-	return info, true
-}
-
-func (s *Store) find(sig string) *token {
-	for _, table := range []map[string]*token{s.access, s.refresh, s.codes} {
-		if t, ok := table[sig]; ok {
-			return t
-		}
-	}
-	return nil
+	return info
 }
 
 // RevokeFamily revokes one family. found is false when no family has that
@@ -86,13 +102,13 @@ func (s *Store) RevokeFamily(id, reason string) (found, revoked bool) {
 	return ok, ok && s.revokeFamily(f, reason)
 }
 
-// RevokeToken revokes the family of the token with signature sig. found is
-// false when no token has that signature; revoked is false when its family
-// was revoked already.
-func (s *Store) RevokeToken(sig, reason string) (found, revoked bool) {
+// RevokeToken revokes the family of the token under key. found is false
+// when the store knows no such token; revoked is false when its family was
+// revoked already.
+func (s *Store) RevokeToken(key, reason string) (found, revoked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.find(sig)
+	t, _ := s.tokenAt(key)
 	return t != nil, t != nil && s.revokeFamily(t.fam, reason)
 }
 
@@ -143,12 +159,14 @@ func (s *Store) Families() []Info {
 		list = append(list, f)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
-	byID := map[string]*Info{}
 	now := s.clock.Now()
 	out := make([]Info, len(list))
 	for i, f := range list {
 		out[i] = Info{ID: f.id, Client: f.client, User: f.user, Created: f.created, Revoked: f.revoked,
-			RevokeReason: f.reason, Scopes: []string{}, RefreshTokens: len(f.refresh)}
+			RevokeReason: f.reason, Scopes: []string{}, RefreshTokens: f.issued, AccessTokens: f.accessIssued}
+		if f.issued > 0 || f.accessIssued > 0 {
+			out[i].Scopes = f.req.GetGrantedScopes()
+		}
 		if f.revoked {
 			at := f.revokedAt
 			out[i].RevokedAt = &at
@@ -161,18 +179,12 @@ func (s *Store) Families() []Info {
 				out[i].LiveRefresh++
 				out[i].LiveRefreshTokens = append(out[i].LiveRefreshTokens, t.fingerprint())
 			}
-			out[i].Scopes = t.req.GetGrantedScopes()
 		}
-		byID[f.id] = &out[i]
-	}
-	for _, t := range s.access {
-		info := byID[t.fam.id]
-		info.AccessTokens++
-		if !t.revoked && !t.fam.revoked && (t.expires.IsZero() || now.Before(t.expires)) {
-			info.LiveAccess++
-		}
-		if len(info.Scopes) == 0 {
-			info.Scopes = t.req.GetGrantedScopes()
+		out[i].LiveAccess = f.access.live(now)
+		for key := range f.revokedAccess {
+			if c, ok := parseKey(key); ok && (c.expires.IsZero() || now.Before(c.expires)) {
+				out[i].LiveAccess--
+			}
 		}
 	}
 	return out

@@ -72,7 +72,7 @@ func (s *Store) GrantedScopes(user, client string) []string {
 	defer s.mu.Unlock()
 	fams := make([]*family, 0, len(s.byUser[user]))
 	for _, f := range s.byUser[user] {
-		if f.client == client && !f.revoked && (len(f.refresh) == 0 || s.hasUsableRefresh(f)) {
+		if f.client == client && !f.revoked && (f.issued == 0 || s.hasUsableRefresh(f)) {
 			fams = append(fams, f)
 		}
 	}
@@ -104,7 +104,7 @@ func (s *Store) HoldsOfflineGrant(user, client string) bool {
 			return true
 		}
 		c := f.code
-		pending := c != nil && !f.withholdRefresh && len(f.refresh) == 0 && c.used.IsZero() && !c.revoked && (c.expires.IsZero() || now.Before(c.expires))
+		pending := c != nil && !f.withholdRefresh && f.issued == 0 && c.used.IsZero() && !c.revoked && (c.expires.IsZero() || now.Before(c.expires))
 		if pending && slices.ContainsFunc(f.scopes, IsOfflineScope) {
 			return true
 		}

@@ -4,7 +4,11 @@
 // fosite needs, and on top of them the lifecycle rules of a provider profile:
 // rotation (none, rotate, rotate with grace), reuse detection, idle and
 // absolute refresh lifetimes, a cap on live families per user and client, and
-// revocation by token, family, user, client or all.
+// revocation by token, family, user, client or all. Access and refresh
+// tokens carry their own claims (see claims.go): the store keeps records of
+// codes and of the refresh tokens whose state still matters, so a family
+// refreshed a million times holds no more than one refreshed once (but
+// under rotate_keep_old, where every old token stays usable).
 //
 // All times are sim times read from the store's clock. fosite keeps its own
 // wall-clock expiry in each session; the simulator's token strategy ignores
@@ -12,6 +16,7 @@
 package family
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -29,16 +34,14 @@ import (
 
 // Store keeps token families in memory. It is safe for concurrent use.
 type Store struct {
-	clock clockwork.Clock
-	log   *events.Log
+	clock  clockwork.Clock
+	log    *events.Log
+	policy profile.Profile
 
 	mu       sync.Mutex
-	policy   profile.Profile
 	counter  uint64 // orders families; sim times tie on a clock that stands still
 	families map[string]*family
 	codes    map[string]*token
-	access   map[string]*token
-	refresh  map[string]*token
 	pkce     map[string]fosite.Requester
 	oidc     map[string]fosite.Requester
 	byUser   map[string]map[string]*family
@@ -52,7 +55,6 @@ type family struct {
 	// seq and refreshSeq order families by creation and by their first
 	// refresh token.
 	seq, refreshSeq uint64
-	refresh         []*token
 	revokedAt       time.Time
 	reason          string
 	revoked         bool
@@ -68,77 +70,89 @@ type family struct {
 	// withholdRefresh: the authorization granted offline access but its code
 	// is redeemed for no refresh token (Op.WithholdRefresh).
 	withholdRefresh bool
-	// req is the stored copy of the request its first token was minted
-	// for. Later tokens that grant the same share it: a family's tokens
-	// differ in the expiry times fosite keeps in their sessions, which the
-	// store does not go by, and one copy per token made a family refreshed
-	// a hundred times hold two hundred of them.
+	// req is the stored copy of the request of the family's first token.
+	// Every token of the family answers with a copy of it (an access token
+	// with its own scope): they differ only in the expiry times fosite
+	// keeps in their sessions, which the store does not go by.
 	req fosite.Requester
+	// refresh holds, in serial order, the refresh tokens whose state still
+	// matters: those not used yet, those inside a grace window, those a
+	// refresh keeps. A token a rotation superseded is forgotten: its claims
+	// name its family and serial, and a serial the family minted that has
+	// no record here was superseded, which is all reuse detection needs.
+	refresh []*token
+	// minted is the last refresh-token serial handed out; issued counts
+	// the refresh tokens stored (a minted token can be withheld).
+	minted uint64
+	issued int
+	// accessIssued counts the access tokens minted for the family, and
+	// access counts those that have not expired by when they expire.
+	accessIssued int
+	access       expiries
+	// revokedAccess holds the access tokens revoked one by one, by key.
+	revokedAccess map[string]time.Time
 	// lock serializes token requests that act on this family, so that
 	// checking a refresh token and superseding it happen as one step.
 	lock sync.Mutex
 }
 
+// token is the record of an authorization code or of a refresh token whose
+// state matters (see family.refresh). Access tokens have none.
 type token struct {
-	kind    fosite.TokenType
-	sig     string
+	kind fosite.TokenType
+	// fp is the token's fingerprint, all the events need of its key.
+	fp      string
 	fam     *family
-	req     fosite.Requester
 	issued  time.Time
-	expires time.Time // codes and access tokens; refresh deadlines are computed
+	expires time.Time // codes; refresh deadlines are computed
 	used    time.Time // first redemption of a code or refresh token
 	// lastUsed is the latest use of a refresh token that is never rotated.
 	lastUsed time.Time
-	parent   *token
+	// serial is a refresh token's place in its family, and parent the
+	// serial of the token it was rotated from (0 for none).
+	serial, parent uint64
 	// childUsed is set once the token this one was rotated into has itself
 	// been used: from then on the grace window no longer applies to it.
 	childUsed bool
 	revoked   bool
 	revokedAt time.Time
+	// forgotten marks a stand-in for a refresh token the store no longer
+	// keeps because a rotation superseded it.
+	forgotten bool
 }
 
 // New returns an empty store governed by p, reading time from clock and
 // recording state changes in log.
 func New(clock clockwork.Clock, log *events.Log, p profile.Profile) *Store {
-	s := &Store{clock: clock, log: log, policy: p}
-	s.clear()
-	return s
-}
-
-func (s *Store) clear() {
-	s.families = map[string]*family{}
-	s.codes = map[string]*token{}
-	s.access = map[string]*token{}
-	s.refresh = map[string]*token{}
-	s.pkce = map[string]fosite.Requester{}
-	s.oidc = map[string]fosite.Requester{}
-	s.byUser = map[string]map[string]*family{}
-	s.byClient = map[string]map[string]*family{}
-}
-
-// Reset drops every family and token.
-func (s *Store) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clear()
+	return &Store{
+		clock: clock, log: log, policy: p,
+		families: map[string]*family{},
+		codes:    map[string]*token{},
+		pkce:     map[string]fosite.Requester{},
+		oidc:     map[string]fosite.Requester{},
+		byUser:   map[string]map[string]*family{},
+		byClient: map[string]map[string]*family{},
+	}
 }
 
 // Policy returns the profile in force.
-func (s *Store) Policy() profile.Profile {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.policy
+func (s *Store) Policy() profile.Profile { return s.policy }
+
+func (t *token) fingerprint() string { return t.fp }
+
+// newToken is the record of the token of kind under key, of family f.
+func newToken(kind fosite.TokenType, key string, f *family) *token {
+	return &token{kind: kind, fp: events.Fingerprint(string(kind), key), fam: f}
 }
 
-// SetPolicy replaces the profile in force. Tokens already issued keep the
-// expiry they were issued with; refresh-token rules apply from now on.
-func (s *Store) SetPolicy(p profile.Profile) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.policy = p
+// record is f's record of the refresh token with serial, nil when f keeps none.
+func (f *family) record(serial uint64) *token {
+	i, found := slices.BinarySearchFunc(f.refresh, serial, func(t *token, serial uint64) int { return cmp.Compare(t.serial, serial) })
+	if !found {
+		return nil
+	}
+	return f.refresh[i]
 }
-
-func (t *token) fingerprint() string { return events.Fingerprint(string(t.kind), t.sig) }
 
 // copyRequest returns a request that shares nothing mutable with r, so that
 // what fosite does to a request it got from the store never changes the store.
@@ -154,37 +168,13 @@ func copyRequest(r fosite.Requester) fosite.Requester {
 	return c
 }
 
-// requestFor is the copy of r a new token of f keeps: the family's own
-// when r is for the same grant (request, client, subject, scopes and
-// audience), else a copy of its own. Stored copies are never changed:
-// readers get copies of them.
-func (f *family) requestFor(r fosite.Requester) fosite.Requester {
-	if f.req != nil && sameGrant(f.req, r) {
-		return f.req
-	}
-	c := copyRequest(r)
-	if f.req == nil {
-		f.req = c
-	}
-	return c
-}
-
-// withGrantedScopes returns r, or a copy of it granting scopes instead
-// when they differ.
-func withGrantedScopes(r fosite.Requester, scopes fosite.Arguments) fosite.Requester {
-	if slices.Equal(r.GetGrantedScopes(), scopes) {
-		return r
-	}
-	c := copyRequest(r)
-	if req, ok := c.(*fosite.Request); ok {
+// request returns a copy of the family's request granting scopes.
+func (f *family) request(scopes []string) fosite.Requester {
+	c := copyRequest(f.req)
+	if req, ok := c.(*fosite.Request); ok && !slices.Equal(req.GrantedScope, scopes) {
 		req.GrantedScope = slices.Clone(scopes)
 	}
 	return c
-}
-
-func sameGrant(a, b fosite.Requester) bool {
-	return a.GetID() == b.GetID() && a.GetClient().GetID() == b.GetClient().GetID() && subjectOf(a) == subjectOf(b) &&
-		slices.Equal(a.GetGrantedScopes(), b.GetGrantedScopes()) && slices.Equal(a.GetGrantedAudience(), b.GetGrantedAudience())
 }
 
 func subjectOf(r fosite.Requester) string {
@@ -201,7 +191,7 @@ func (s *Store) familyFor(r fosite.Requester) *family {
 	}
 	s.counter++
 	f := &family{id: r.GetID(), client: r.GetClient().GetID(), user: subjectOf(r), created: s.clock.Now(), seq: s.counter,
-		testingApp: consentedInTesting(r), scopes: slices.Clone(r.GetGrantedScopes())}
+		testingApp: consentedInTesting(r), scopes: slices.Clone(r.GetGrantedScopes()), req: copyRequest(r)}
 	s.families[f.id] = f
 	index(s.byClient, f.client, f)
 	if f.user != "" {
@@ -226,67 +216,127 @@ func (s *Store) emit(e events.Event, f *family) {
 	s.log.Emit(e)
 }
 
-// issue stores a new token of kind, minted backdate before now. s.mu must be held.
-func (s *Store) issue(ctx context.Context, kind fosite.TokenType, sig string, r fosite.Requester, lifetime, backdate time.Duration) *token {
-	pnow := s.clock.Now()
-	now := pnow.Add(-backdate)
-	f := s.familyFor(r)
-	t := &token{kind: kind, sig: sig, fam: f, req: f.requestFor(r), issued: now}
-	if lifetime > 0 {
-		t.expires = now.Add(lifetime)
-	}
-	if o := OpFrom(ctx); o != nil {
-		o.observe(f)
-		if kind == fosite.RefreshToken {
-			t.parent = o.rotatedFrom
-		}
-	}
-	e := events.Event{Kind: events.TokenIssued, TokenType: string(kind), Token: t.fingerprint()}
-	if !t.expires.IsZero() {
+// announce records the issue of the token of kind under key, of family f,
+// expiring at expires (zero for no fixed expiry) and rotated from parent
+// (nil for none). s.mu must be held.
+func (s *Store) announce(ctx context.Context, kind fosite.TokenType, key string, f *family, expires time.Time, parent *token) {
+	OpFrom(ctx).observe(f)
+	e := events.Event{Kind: events.TokenIssued, TokenType: string(kind), Token: events.Fingerprint(string(kind), key)}
+	if !expires.IsZero() {
 		// The store runs on the provider's clock, which a skew fault moves
 		// off the sim clock events are stamped with: the event gives the
 		// expiry on the events' axis, as long after its time as the token
 		// has to live.
 		e.Time = s.log.Now()
-		exp := e.Time.Add(t.expires.Sub(pnow))
+		exp := e.Time.Add(expires.Sub(s.clock.Now()))
 		e.ExpiresAt = &exp
 	}
-	if t.parent != nil {
-		e.Parent = t.parent.fingerprint()
+	if parent != nil {
+		e.Parent = parent.fingerprint()
 	}
 	s.emit(e, f)
+}
+
+// Claim decides what the access or refresh token fosite is about to mint
+// for r says of itself, and returns it encoded for the token strategy,
+// which makes the token around it and its store key with Key: an access
+// token's issue time, expiry (the profile's lifetime, or what the request's
+// Op mints instead) and scope; a refresh token's family serial.
+func (s *Store) Claim(ctx context.Context, kind fosite.TokenType, r fosite.Requester) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := claims{kind: kind, family: r.GetID(), issued: s.clock.Now()}
+	switch kind {
+	case fosite.AccessToken:
+		lifetime := s.policy.AccessTokenLifetime.D()
+		if o := OpFrom(ctx); o != nil {
+			if o.Mint.AccessLifetime > 0 {
+				lifetime = o.Mint.AccessLifetime
+			}
+			c.issued = c.issued.Add(-o.Mint.Backdate)
+		}
+		if lifetime > 0 {
+			c.expires = c.issued.Add(lifetime)
+		}
+		c.scopes = r.GetGrantedScopes()
+	case fosite.RefreshToken:
+		f := s.familyFor(r)
+		f.minted++
+		c.serial = f.minted
+	}
+	return c.encode()
+}
+
+// claimed reads the claims of key, a token of kind, and finds its family;
+// ok is false for a key of another kind or of a family this store does not
+// have (an unknown token). s.mu must be held.
+func (s *Store) claimed(kind fosite.TokenType, key string) (claims, *family, bool) {
+	c, ok := parseKey(key)
+	if !ok || c.kind != kind {
+		return claims{}, nil, false
+	}
+	f, ok := s.families[c.family]
+	return c, f, ok
+}
+
+// refreshToken returns the refresh token under key: its record, or a
+// stand-in for one a rotation superseded and the store forgot. s.mu must
+// be held.
+func (s *Store) refreshToken(key string) *token {
+	c, f, ok := s.claimed(fosite.RefreshToken, key)
+	if !ok || c.serial == 0 || c.serial > f.minted {
+		return nil
+	}
+	if t := f.record(c.serial); t != nil {
+		return t
+	}
+	t := newToken(fosite.RefreshToken, key, f)
+	t.serial, t.issued, t.forgotten = c.serial, c.issued, true
 	return t
 }
 
-// live returns the token under sig in table unless it or its family was revoked. s.mu must be held.
-func (s *Store) live(ctx context.Context, table map[string]*token, sig string) (*token, error) {
-	t, ok := table[sig]
-	if !ok {
+// live checks t, found under its key (nil when not), the way every use of
+// a token starts: unknown, in a revoked family, revoked itself. s.mu must
+// be held.
+func (s *Store) live(ctx context.Context, t *token) error {
+	if t == nil {
 		deny(ctx, events.RefusedUnknown, "unknown token")
-		return nil, fosite.ErrNotFound
+		return fosite.ErrNotFound
 	}
-	OpFrom(ctx).observe(t.fam)
+	return s.alive(ctx, t.fam, t.revoked)
+}
+
+// alive checks a token of family f the store found, revoked itself or not.
+// s.mu must be held.
+func (s *Store) alive(ctx context.Context, f *family, revoked bool) error {
+	OpFrom(ctx).observe(f)
 	switch {
-	case t.fam.revoked:
-		deny(ctx, events.RefusedRevoked, "family revoked: "+t.fam.reason)
-		return nil, fosite.ErrNotFound
-	case t.revoked:
+	case f.revoked:
+		deny(ctx, events.RefusedRevoked, "family revoked: "+f.reason)
+		return fosite.ErrNotFound
+	case revoked:
 		deny(ctx, events.RefusedRevoked, "token revoked")
-		return nil, fosite.ErrNotFound
+		return fosite.ErrNotFound
 	}
-	return t, nil
+	return nil
 }
 
 // CreateAuthorizeCodeSession stores an authorization code.
 func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.issue(ctx, fosite.AuthorizeCode, sig, r, s.policy.CodeLifetime.D(), 0)
-	s.codes[sig] = t
-	if t.fam.code == nil {
-		o := OpFrom(ctx)
-		t.fam.code, t.fam.withholdRefresh = t, o != nil && o.WithholdRefresh
+	f := s.familyFor(r)
+	t := newToken(fosite.AuthorizeCode, sig, f)
+	t.issued = s.clock.Now()
+	if lifetime := s.policy.CodeLifetime.D(); lifetime > 0 {
+		t.expires = t.issued.Add(lifetime)
 	}
+	s.codes[sig] = t
+	if f.code == nil {
+		o := OpFrom(ctx)
+		f.code, f.withholdRefresh = t, o != nil && o.WithholdRefresh
+	}
+	s.announce(ctx, t.kind, sig, f, t.expires, nil)
 	return nil
 }
 
@@ -296,8 +346,8 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fo
 func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.live(ctx, s.codes, sig)
-	if err != nil {
+	t := s.codes[sig]
+	if err := s.live(ctx, t); err != nil {
 		return nil, err
 	}
 	if !t.used.IsZero() {
@@ -305,9 +355,9 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosit
 		if o := OpFrom(ctx); o != nil && o.GrantType == "authorization_code" {
 			s.emit(events.Event{Kind: events.CodeReuseDetected, TokenType: string(t.kind), Token: t.fingerprint()}, t.fam)
 		}
-		return copyRequest(t.req), fosite.ErrInvalidatedAuthorizeCode
+		return copyRequest(t.fam.req), fosite.ErrInvalidatedAuthorizeCode
 	}
-	return copyRequest(t.req), nil
+	return copyRequest(t.fam.req), nil
 }
 
 // InvalidateAuthorizeCodeSession marks a code as redeemed.
@@ -322,45 +372,61 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) 
 	return nil
 }
 
-// CreateAccessTokenSession stores an access token.
-func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+// CreateAccessTokenSession records the issue of an access token; its key
+// holds everything the store needs of it later.
+func (s *Store) CreateAccessTokenSession(ctx context.Context, key string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lifetime, backdate := s.policy.AccessTokenLifetime.D(), time.Duration(0)
-	o := OpFrom(ctx)
-	if o != nil {
-		if o.Mint.AccessLifetime > 0 {
-			lifetime = o.Mint.AccessLifetime
-		}
-		backdate = o.Mint.Backdate
+	c, ok := parseKey(key)
+	if !ok || c.kind != fosite.AccessToken {
+		return fmt.Errorf("store access token: the key holds no access token's claims (%w)", errClaims)
 	}
-	t := s.issue(ctx, fosite.AccessToken, sig, r, lifetime, backdate)
-	s.access[sig] = t
-	if o != nil {
-		o.AccessExpiresAt = t.expires
+	f := s.familyFor(r)
+	f.accessIssued++
+	f.access.add(c.expires, s.clock.Now())
+	s.announce(ctx, fosite.AccessToken, key, f, c.expires, nil)
+	if o := OpFrom(ctx); o != nil {
+		o.AccessExpiresAt = c.expires
 	}
 	return nil
 }
 
 // GetAccessTokenSession returns the request behind a live access token.
-func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+func (s *Store) GetAccessTokenSession(ctx context.Context, key string, _ fosite.Session) (fosite.Requester, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.live(ctx, s.access, sig)
-	if err != nil {
+	c, f, ok := s.claimed(fosite.AccessToken, key)
+	if !ok {
+		deny(ctx, events.RefusedUnknown, "unknown token")
+		return nil, fosite.ErrNotFound
+	}
+	_, revoked := f.revokedAccess[key]
+	if err := s.alive(ctx, f, revoked); err != nil {
 		return nil, err
 	}
-	return copyRequest(t.req), nil
+	return f.request(c.scopes), nil
 }
 
 // DeleteAccessTokenSession revokes one access token.
-func (s *Store) DeleteAccessTokenSession(_ context.Context, sig string) error {
-	return s.revokeToken(s.access, sig)
+func (s *Store) DeleteAccessTokenSession(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, f, ok := s.claimed(fosite.AccessToken, key)
+	if !ok {
+		return fosite.ErrNotFound
+	}
+	if _, done := f.revokedAccess[key]; !done {
+		if f.revokedAccess == nil {
+			f.revokedAccess = map[string]time.Time{}
+		}
+		f.revokedAccess[key] = s.clock.Now()
+	}
+	return nil
 }
 
 // CreateRefreshTokenSession stores a refresh token. Under rotation "none" a
 // refresh grant's new token is discarded: the client keeps the one it has.
-func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, key, _ string, r fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := OpFrom(ctx)
@@ -371,16 +437,22 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 		}
 		return nil
 	}
-	if o != nil && o.rotatedFrom != nil {
-		// A refresh may have narrowed the access token's scope; the refresh
-		// token it is rotated into keeps the scope of the one presented, as
-		// RFC 6749 §6 requires.
-		r = withGrantedScopes(r, o.rotatedFrom.req.GetGrantedScopes())
+	c, ok := parseKey(key)
+	if !ok || c.kind != fosite.RefreshToken {
+		return fmt.Errorf("store refresh token: the key holds no refresh token's claims (%w)", errClaims)
 	}
-	t := s.issue(ctx, fosite.RefreshToken, sig, r, 0, 0)
-	s.refresh[sig] = t
-	f = t.fam
+	f = s.familyFor(r)
+	t := newToken(fosite.RefreshToken, key, f)
+	t.serial, t.issued = c.serial, c.issued
+	var parent *token
+	if o != nil && o.rotatedFrom != nil {
+		parent = o.rotatedFrom
+		t.parent = parent.serial
+	}
+	// Serials grow with each token minted, so appending keeps the order.
 	f.refresh = append(f.refresh, t)
+	f.issued++
+	s.announce(ctx, t.kind, key, f, time.Time{}, parent)
 	if f.firstRefresh.IsZero() {
 		s.counter++
 		f.firstRefresh, f.refreshSeq = t.issued, s.counter
@@ -440,15 +512,15 @@ func (s *Store) hasUsableRefresh(f *family) bool {
 // A superseded token outside its grace window is refused: with reuse
 // detection it comes back with fosite.ErrInactiveToken, which makes fosite
 // revoke the family; without, as unknown.
-func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+func (s *Store) GetRefreshTokenSession(ctx context.Context, key string, _ fosite.Session) (fosite.Requester, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.live(ctx, s.refresh, sig)
-	if err != nil {
+	t := s.refreshToken(key)
+	if err := s.live(ctx, t); err != nil {
 		return nil, err
 	}
 	if !s.superseded(t) {
-		return copyRequest(t.req), nil
+		return copyRequest(t.fam.req), nil
 	}
 	o := OpFrom(ctx)
 	exchanging := o != nil && o.GrantType == "refresh_token"
@@ -456,19 +528,30 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 		deny(ctx, events.RefusedReused, "refresh token reuse detected")
 		if exchanging {
 			s.emit(events.Event{Kind: events.RefreshReuseDetected, TokenType: string(t.kind), Token: t.fingerprint(),
-				Detail: fmt.Sprintf("superseded at %s", t.used.Format(time.RFC3339))}, t.fam)
+				Detail: supersededWhen(t)}, t.fam)
 		}
-		return copyRequest(t.req), fosite.ErrInactiveToken
+		return copyRequest(t.fam.req), fosite.ErrInactiveToken
 	}
 	deny(ctx, events.RefusedReused, "refresh token already used")
 	return nil, fosite.ErrNotFound
 }
 
+// supersededWhen says when a superseded refresh token was used, where the
+// store still knows.
+func supersededWhen(t *token) string {
+	if t.forgotten {
+		return fmt.Sprintf("superseded: refresh token %d of its family, which has minted %d", t.serial, t.fam.minted)
+	}
+	return fmt.Sprintf("superseded at %s", t.used.Format(time.RFC3339))
+}
+
 // superseded reports whether a refresh token was rotated away and is past
 // any grace window: presenting it again is reuse. s.mu must be held.
 func (s *Store) superseded(t *token) bool {
-	switch s.policy.Refresh.Rotation {
-	case profile.RotationNone, profile.RotationRotateKeepOld:
+	switch {
+	case t.forgotten:
+		return true
+	case s.policy.Refresh.Rotation == profile.RotationNone, s.policy.Refresh.Rotation == profile.RotationRotateKeepOld:
 		return false
 	}
 	return !t.used.IsZero() && !s.inGrace(t)
@@ -481,21 +564,27 @@ func (s *Store) inGrace(t *token) bool {
 		s.clock.Now().Before(t.used.Add(r.Grace.D()))
 }
 
+// forgetSuperseded drops the records of f's superseded refresh tokens: a
+// stand-in answers for them (refreshToken). s.mu must be held.
+func (s *Store) forgetSuperseded(f *family) {
+	f.refresh = slices.DeleteFunc(f.refresh, s.superseded)
+}
+
 // RotateRefreshToken supersedes the refresh token a refresh grant used. When
 // the token is kept (rotation "none", a token younger than rotate_after, or
 // an Op asking to keep it) it only records the use.
-func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) error {
+func (s *Store) RotateRefreshToken(ctx context.Context, _ string, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.live(ctx, s.refresh, sig)
-	if err != nil {
+	t := s.refreshToken(key)
+	if err := s.live(ctx, t); err != nil {
 		return err
 	}
 	now := s.clock.Now()
 	o := OpFrom(ctx)
 	r := s.policy.Refresh
 	notDue := r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()
-	if r.Rotation == profile.RotationNone || (o != nil && o.Mint.KeepRefresh) || notDue {
+	if !t.forgotten && (r.Rotation == profile.RotationNone || (o != nil && o.Mint.KeepRefresh) || notDue) {
 		t.lastUsed = now
 		if o != nil {
 			o.keepRefresh = true
@@ -511,6 +600,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 		dropped = "no refresh token minted in its place"
 	}
 	switch {
+	case t.forgotten || s.superseded(t):
+		// Another request superseded the token since this one read it. The
+		// simulator serializes token requests per family, so this is a guard:
+		// refuse rather than let two requests rotate one token.
+		return fosite.ErrSerializationFailure
 	case r.Rotation == profile.RotationRotateKeepOld:
 		// The old token is not superseded: it stays usable until it expires,
 		// and its use keeps its idle timer running like any other.
@@ -522,15 +616,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 			Detail: joinDetail("the old refresh token stays valid (rotate_keep_old)", dropped)}, t.fam)
 	case t.used.IsZero():
 		t.used = now
-		if t.parent != nil {
-			t.parent.childUsed = true
+		if p := t.fam.record(t.parent); p != nil {
+			p.childUsed = true
 		}
 		s.emit(events.Event{Kind: events.RefreshRotated, TokenType: string(t.kind), Token: t.fingerprint(), Detail: dropped}, t.fam)
-	case s.superseded(t):
-		// Another request superseded the token since this one read it. The
-		// simulator serializes token requests per family, so this is a guard:
-		// refuse rather than let two requests rotate one token.
-		return fosite.ErrSerializationFailure
 	default:
 		s.emit(events.Event{Kind: events.RefreshGraceReuse, TokenType: string(t.kind), Token: t.fingerprint(),
 			Detail: joinDetail(fmt.Sprintf("first used at %s", t.used.Format(time.RFC3339)), dropped)}, t.fam)
@@ -538,6 +627,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, sig string) er
 	if o != nil {
 		o.rotatedFrom = t
 	}
+	s.forgetSuperseded(t.fam)
 	return nil
 }
 
@@ -546,19 +636,16 @@ func joinDetail(parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), "; ")
 }
 
-// DeleteRefreshTokenSession revokes one refresh token.
-func (s *Store) DeleteRefreshTokenSession(_ context.Context, sig string) error {
-	return s.revokeToken(s.refresh, sig)
-}
-
-func (s *Store) revokeToken(table map[string]*token, sig string) error {
+// DeleteRefreshTokenSession revokes one refresh token. fosite calls it on
+// the token whose reuse it detected, and then revokes its family.
+func (s *Store) DeleteRefreshTokenSession(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := table[sig]
-	if !ok {
+	t := s.refreshToken(key)
+	if t == nil {
 		return fosite.ErrNotFound
 	}
-	if !t.revoked {
+	if !t.revoked && !t.forgotten {
 		t.revoked, t.revokedAt = true, s.clock.Now()
 	}
 	return nil
@@ -589,12 +676,15 @@ func (s *Store) revokeByRequestID(ctx context.Context, requestID string) error {
 }
 
 // revokeFamily kills every token of f. Revoking twice keeps the first
-// reason. s.mu must be held.
+// reason. The family no longer needs what it kept of its tokens: it refuses
+// every one as revoked. s.mu must be held.
 func (s *Store) revokeFamily(f *family, reason string) bool {
 	if f.revoked {
 		return false
 	}
 	f.revoked, f.revokedAt, f.reason = true, s.clock.Now(), reason
+	f.refresh = nil
+	f.access, f.revokedAccess = expiries{}, nil
 	kind := events.FamilyRevoked
 	if reason == events.ReasonMaxFamilies {
 		kind = events.FamilyEvicted
@@ -657,28 +747,34 @@ func (s *Store) del(m map[string]fosite.Requester, key string) error {
 	return nil
 }
 
-// CheckExpiry tells the token strategy whether the token of kind under sig
+// CheckExpiry tells the token strategy whether the token of kind under key
 // has outlived its sim-time lifetime. It answers fosite.ErrTokenExpired with
 // the reason as hint, and nil for live or unknown tokens (the lookup that
 // precedes validation refuses unknown ones).
-func (s *Store) CheckExpiry(ctx context.Context, kind fosite.TokenType, sig string) error {
+func (s *Store) CheckExpiry(ctx context.Context, kind fosite.TokenType, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t *token
+	var deadline time.Time
+	code, why := events.RefusedExpired, string(kind)+" expired"
 	switch kind {
 	case fosite.AccessToken:
-		t = s.access[sig]
+		c, _, ok := s.claimed(kind, key)
+		if !ok {
+			return nil
+		}
+		deadline = c.expires
 	case fosite.RefreshToken:
-		t = s.refresh[sig]
-	case fosite.AuthorizeCode:
-		t = s.codes[sig]
-	}
-	if t == nil {
-		return nil
-	}
-	deadline, code, why := t.expires, events.RefusedExpired, string(kind)+" expired"
-	if kind == fosite.RefreshToken {
+		t := s.refreshToken(key)
+		if t == nil {
+			return nil
+		}
 		deadline, code, why = s.refreshDeadline(t)
+	case fosite.AuthorizeCode:
+		t := s.codes[key]
+		if t == nil {
+			return nil
+		}
+		deadline = t.expires
 	}
 	if deadline.IsZero() || s.clock.Now().Before(deadline) {
 		return nil
@@ -719,24 +815,28 @@ func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
 	return deadline, code, why
 }
 
-// LockFamilyOf locks the family that owns the token of kind under sig and
+// LockFamilyOf locks the family that owns the token of kind under key and
 // returns the unlock function. Token requests hold it from the moment they
 // read a code or refresh token until they have stored what it became, so
 // that of N concurrent requests with one refresh token exactly one rotates
 // it and the others see it superseded. Unknown tokens lock nothing.
-func (s *Store) LockFamilyOf(kind fosite.TokenType, sig string) (unlock func()) {
+func (s *Store) LockFamilyOf(kind fosite.TokenType, key string) (unlock func()) {
 	s.mu.Lock()
-	var t *token
+	var f *family
 	switch kind {
 	case fosite.RefreshToken:
-		t = s.refresh[sig]
+		if t := s.refreshToken(key); t != nil {
+			f = t.fam
+		}
 	case fosite.AuthorizeCode:
-		t = s.codes[sig]
+		if t := s.codes[key]; t != nil {
+			f = t.fam
+		}
 	}
 	s.mu.Unlock()
-	if t == nil {
+	if f == nil {
 		return func() {}
 	}
-	t.fam.lock.Lock()
-	return t.fam.lock.Unlock
+	f.lock.Lock()
+	return f.lock.Unlock
 }

@@ -2,7 +2,9 @@ package family_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -46,6 +48,12 @@ func (r *rig) sig(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, r.n)
 }
 
+// key mints the key of a new token of kind for req, as the simulator's
+// token strategy does around the claims the store decides.
+func (r *rig) key(ctx context.Context, kind fosite.TokenType, req fosite.Requester) string {
+	return family.Key(r.store.Claim(ctx, kind, req), r.sig(string(kind)))
+}
+
 // authorize stores a code and redeems it for an access and a refresh
 // token, as the authorization-code flow does.
 func (r *rig) authorize(client, user string) grant {
@@ -60,8 +68,8 @@ func (r *rig) authorize(client, user string) grant {
 	_, err := r.store.GetAuthorizeCodeSession(ctx, code, nil)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(r.store.InvalidateAuthorizeCodeSession(ctx, code)).To(Succeed())
-	Expect(r.store.CreateAccessTokenSession(ctx, r.sig("at"), req)).To(Succeed())
-	rt := r.sig("rt")
+	Expect(r.store.CreateAccessTokenSession(ctx, r.key(ctx, fosite.AccessToken, req), req)).To(Succeed())
+	rt := r.key(ctx, fosite.RefreshToken, req)
 	Expect(r.store.CreateRefreshTokenSession(ctx, rt, "", req)).To(Succeed())
 	return grant{req: req, refresh: rt}
 }
@@ -86,8 +94,8 @@ func (r *rig) refresh(g grant, presented string) (string, *family.Op, error) {
 	if err := r.store.RotateRefreshToken(ctx, req.GetID(), presented); err != nil {
 		return "", op, err
 	}
-	Expect(r.store.CreateAccessTokenSession(ctx, r.sig("at"), req)).To(Succeed())
-	next := r.sig("rt")
+	Expect(r.store.CreateAccessTokenSession(ctx, r.key(ctx, fosite.AccessToken, req), req)).To(Succeed())
+	next := r.key(ctx, fosite.RefreshToken, req)
 	Expect(r.store.CreateRefreshTokenSession(ctx, next, "", req)).To(Succeed())
 	if op.RefreshDropped {
 		return "", op, nil
@@ -233,11 +241,12 @@ var _ = Describe("Store", func() {
 			req := fosite.NewRequest()
 			req.Client = &fosite.DefaultClient{ID: "app"}
 			req.Session = &openid.DefaultSession{Subject: "alice"}
-			Expect(r.store.CreateAccessTokenSession(context.Background(), "at-x", req)).To(Succeed())
+			at := r.key(context.Background(), fosite.AccessToken, req)
+			Expect(r.store.CreateAccessTokenSession(context.Background(), at, req)).To(Succeed())
 			r.clock.Advance(time.Hour - time.Second)
-			Expect(r.store.CheckExpiry(context.Background(), fosite.AccessToken, "at-x")).To(Succeed())
+			Expect(r.store.CheckExpiry(context.Background(), fosite.AccessToken, at)).To(Succeed())
 			r.clock.Advance(time.Second)
-			Expect(r.store.CheckExpiry(context.Background(), fosite.AccessToken, "at-x")).To(MatchError(fosite.ErrTokenExpired))
+			Expect(r.store.CheckExpiry(context.Background(), fosite.AccessToken, at)).To(MatchError(fosite.ErrTokenExpired))
 		})
 	})
 
@@ -279,6 +288,134 @@ var _ = Describe("Store", func() {
 		r.authorize("app", "alice")
 		Expect(r.family(first.req.GetID()).RevokeReason).To(Equal(events.ReasonMaxFamilies))
 		Expect(r.kinds()).To(ContainElement(events.FamilyEvicted))
+	})
+
+	Describe("what it keeps", func() {
+		It("keeps one refresh token of a family rotated a thousand times, and still detects reuse of the first", func() {
+			r := newRig(rotate)
+			g := r.authorize("app", "alice")
+			rt := g.refresh
+			for range 1000 {
+				next, _, err := r.refresh(g, rt)
+				Expect(err).NotTo(HaveOccurred())
+				rt = next
+			}
+			refresh, buckets := r.store.Kept(g.req.GetID())
+			Expect(refresh).To(Equal(1), "the newest refresh token; the ones it superseded travel in their claims")
+			Expect(buckets).To(Equal(1), "1001 access tokens that expire in the same second")
+			Expect(r.family(g.req.GetID())).To(And(
+				HaveField("RefreshTokens", 1001), HaveField("AccessTokens", 1001), HaveField("LiveAccess", 1001), HaveField("LiveRefresh", 1)))
+
+			_, op, err := r.refresh(g, g.refresh)
+			Expect(err).To(MatchError(fosite.ErrInactiveToken))
+			Expect(op.Refusal).To(Equal(events.RefusedReused))
+			Expect(op.Family).To(Equal(g.req.GetID()))
+			var reuse events.Event
+			for _, e := range r.log.Since(0) {
+				if e.Kind == events.RefreshReuseDetected {
+					reuse = e
+				}
+			}
+			Expect(reuse.Token).To(Equal(events.Fingerprint(string(fosite.RefreshToken), g.refresh)))
+			Expect(reuse.Detail).To(Equal("superseded: refresh token 1 of its family, which has minted 1001"))
+			Expect(r.family(g.req.GetID()).RevokeReason).To(Equal(events.ReasonReuseDetected))
+			refresh, buckets = r.store.Kept(g.req.GetID())
+			Expect([]int{refresh, buckets}).To(Equal([]int{0, 0}), "a revoked family refuses every token as revoked")
+			_, op, err = r.refresh(g, rt)
+			Expect(err).To(HaveOccurred())
+			Expect(op.Refusal).To(Equal(events.RefusedRevoked))
+		})
+
+		It("keeps a superseded refresh token while its grace window is open, and forgets it after", func() {
+			r := newRig(profile.Refresh{Rotation: profile.RotationRotateWithGrace, Grace: profile.Duration(30 * time.Second), ReuseDetection: profile.ReuseRevokeFamily})
+			g := r.authorize("app", "alice")
+			next, _, err := r.refresh(g, g.refresh)
+			Expect(err).NotTo(HaveOccurred())
+			refresh, _ := r.store.Kept(g.req.GetID())
+			Expect(refresh).To(Equal(2))
+			r.clock.Advance(31 * time.Second)
+			_, _, err = r.refresh(g, next)
+			Expect(err).NotTo(HaveOccurred())
+			refresh, _ = r.store.Kept(g.req.GetID())
+			Expect(refresh).To(Equal(2), "next, inside its window, and the newest; the first is forgotten")
+			_, op, err := r.refresh(g, g.refresh)
+			Expect(err).To(MatchError(fosite.ErrInactiveToken))
+			Expect(op.Refusal).To(Equal(events.RefusedReused))
+		})
+
+		It("answers for an access token a year past its expiry as it did the moment it expired", func() {
+			r := newRig(rotate)
+			g := r.authorize("app", "alice")
+			ctx := context.Background()
+			at := r.key(ctx, fosite.AccessToken, g.req)
+			Expect(r.store.CreateAccessTokenSession(ctx, at, g.req)).To(Succeed())
+			check := func() {
+				GinkgoHelper()
+				op := &family.Op{}
+				opCtx := family.WithOp(ctx, op)
+				req, err := r.store.GetAccessTokenSession(opCtx, at, nil)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(req.GetGrantedScopes()).To(ConsistOf("openid", "offline_access", "api"))
+				Expect(r.store.CheckExpiry(opCtx, fosite.AccessToken, at)).To(MatchError(fosite.ErrTokenExpired))
+				Expect(op).To(And(HaveField("Family", g.req.GetID()), HaveField("Client", "app"), HaveField("User", "alice"),
+					HaveField("Refusal", events.RefusedExpired), HaveField("Denial", "access_token expired")))
+				info, ok := r.store.Token(at)
+				Expect(ok).To(BeTrue())
+				Expect(info.ExpiresAt).To(BeTemporally("==", epoch.Add(time.Hour)))
+			}
+			r.clock.Advance(time.Hour)
+			check()
+			r.clock.Advance(365 * 24 * time.Hour)
+			_, _, err := r.refresh(g, g.refresh)
+			Expect(err).NotTo(HaveOccurred())
+			_, buckets := r.store.Kept(g.req.GetID())
+			Expect(buckets).To(Equal(1), "only the new access token's second; the expired ones are counted out")
+			check()
+		})
+
+		It("counts a family's live access tokens as they expire", func() {
+			r := newRig(rotate)
+			g := r.authorize("app", "alice")
+			r.clock.Advance(30 * time.Minute)
+			_, _, err := r.refresh(g, g.refresh)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.family(g.req.GetID()).LiveAccess).To(Equal(2))
+			r.clock.Advance(30 * time.Minute)
+			Expect(r.family(g.req.GetID()).LiveAccess).To(Equal(1), "the first expired on the hour")
+			r.clock.Advance(30 * time.Minute)
+			Expect(r.family(g.req.GetID())).To(And(HaveField("LiveAccess", 0), HaveField("AccessTokens", 2)))
+		})
+
+		It("reads claims only whole: cut short, padded or of no token, a key holds none", func() {
+			r := newRig(rotate)
+			g := r.authorize("app", "alice")
+			claims, sig, _ := strings.Cut(g.refresh, ".")
+			raw, err := base64.RawURLEncoding.DecodeString(claims)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(family.KeyHoldsClaims(g.refresh)).To(BeTrue())
+			for n := range len(raw) {
+				Expect(family.KeyHoldsClaims(family.Key(raw[:n], sig))).To(BeFalse(), "cut to %d bytes", n)
+			}
+			Expect(family.KeyHoldsClaims(family.Key(append(raw, 0), sig))).To(BeFalse())
+			Expect(family.KeyHoldsClaims(sig)).To(BeFalse(), "a signature alone, as a code's key is")
+			Expect(family.KeyHoldsClaims("%%%." + sig)).To(BeFalse())
+		})
+
+		It("knows no token of a family it does not hold, whatever its claims say", func() {
+			other := newRig(rotate)
+			g := other.authorize("app", "alice")
+			at := other.key(context.Background(), fosite.AccessToken, g.req)
+			r := newRig(rotate)
+			op := &family.Op{}
+			ctx := family.WithOp(context.Background(), op)
+			_, err := r.store.GetAccessTokenSession(ctx, at, nil)
+			Expect(err).To(MatchError(fosite.ErrNotFound))
+			_, err = r.store.GetRefreshTokenSession(ctx, g.refresh, nil)
+			Expect(err).To(MatchError(fosite.ErrNotFound))
+			Expect(op).To(And(HaveField("Refusal", events.RefusedUnknown), HaveField("Family", "")))
+			_, found := r.store.Token(g.refresh)
+			Expect(found).To(BeFalse())
+		})
 	})
 
 	It("serializes the requests of one family: a second locker waits for the first", func() {
