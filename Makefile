@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test vet fmtcheck staticcheck bench adapters independent clean
+.PHONY: run serve build test vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -33,6 +33,17 @@ build:
 ## test: formatting, vet, staticcheck, and every Ginkgo suite under the race detector
 test: fmtcheck vet staticcheck
 	$(GO) test -race -count=1 ./...
+
+## fuzz: run each Go fuzz target for FUZZTIME (default 20s), starting from its seeds and its
+## corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a failing input
+## is written there: check it in with the fix
+FUZZTIME ?= 20s
+FUZZ := scenarios:FuzzParse simulator:FuzzParseConfig simulator:FuzzTokenEndpoint simulator:FuzzControlAPI conformance:FuzzProtocolLines
+fuzz:
+	@for t in $(FUZZ); do \
+	  echo "$(GO) test -run '^$$' -fuzz '^$${t#*:}$$' -fuzztime $(FUZZTIME) ./$${t%%:*}"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$${t%%:*} || exit 1; \
+	done
 
 vet:
 	$(GO) vet ./...

@@ -1,11 +1,9 @@
 package scenarios
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
@@ -126,36 +124,37 @@ func unique(scs []*Scenario) error {
 // Parse reads and checks a scenario from data; path is used in messages
 // and for the default name.
 func Parse(path string, data []byte) (*Scenario, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamldoc.Locate(path, err)
+	doc, more, err := yamldoc.Parse(path, data)
+	if err != nil {
+		return nil, err
 	}
-	root := yamldoc.Root(&doc)
+	root := yamldoc.Root(doc)
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: a scenario must be a mapping with name, steps and so on", path, max(root.Line, 1), max(root.Column, 1))
 	}
 	sc := &Scenario{File: path, Provider: simulator.DefaultConfig()}
-	var msgs []string
-	msgs = append(msgs, yamldoc.UnknownKeys(root, reflect.TypeFor[Scenario](), "a scenario")...)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(sc); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			// Decoding stopped: what was found before still counts.
-			return nil, yamldoc.Locate(path, &yaml.TypeError{Errors: sortedByPosition(append(msgs, err.Error()))})
+	var ps []*yaml.LoadError
+	ps = append(ps, yamldoc.UnknownKeys(root, reflect.TypeFor[Scenario](), "a scenario")...)
+	if err := yamldoc.Decode(root, sc, yaml.WithKnownFields()); err != nil {
+		found, ok := yamldoc.Split(err)
+		if !ok {
+			found = []*yaml.LoadError{at(root, "%v", err)}
 		}
-		for _, m := range te.Errors {
-			// yaml's own unknown-field messages have no column; ours do.
-			if !strings.Contains(m, "not found in type") {
-				msgs = append(msgs, m)
+		var collected *yaml.LoadErrors
+		if !errors.As(err, &collected) {
+			// Decoding stopped: what was found before still counts.
+			return nil, yamldoc.Locate(path, yamldoc.Problems(yamldoc.Sorted(append(ps, found...))...))
+		}
+		for _, p := range found {
+			// yaml's own unknown-field messages do not say what is known; ours do.
+			if !strings.Contains(p.Message, "not found in type") {
+				ps = append(ps, p)
 			}
 		}
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
+	if len(more) > 0 {
 		// A second document would be dropped without a word.
-		msgs = append(msgs, at(yamldoc.Root(&next), "a second document: one scenario per file"))
+		ps = append(ps, at(yamldoc.Root(more[0]), "a second document: one scenario per file"))
 	}
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -163,10 +162,10 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	if sc.Client == "" {
 		sc.Client = "demo"
 	}
-	msgs = append(msgs, sc.check(root)...)
+	ps = append(ps, sc.check(root)...)
 	var errs []error
-	if len(msgs) > 0 {
-		errs = append(errs, yamldoc.Locate(path, &yaml.TypeError{Errors: sortedByPosition(msgs)}))
+	if len(ps) > 0 {
+		errs = append(errs, yamldoc.Locate(path, yamldoc.Problems(yamldoc.Sorted(ps)...)))
 	}
 	if p := yamldoc.Child(root, "provider"); p != nil {
 		if err := sc.Provider.Check(path, p); err != nil {
@@ -179,42 +178,17 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	return sc, nil
 }
 
-// position reads the line and column of a "line L:C: ..." message.
-var position = regexp.MustCompile(`^line (\d+)(?::(\d+))?: `)
-
-// sortedByPosition orders messages by where in the file they point, so
-// that a reader goes through the file once.
-func sortedByPosition(msgs []string) []string {
-	key := func(m string) (int, int) {
-		var l, c int
-		if sm := position.FindStringSubmatch(m); sm != nil {
-			fmt.Sscan(sm[1], &l)
-			if sm[2] != "" {
-				fmt.Sscan(sm[2], &c)
-			}
-		}
-		return l, c
-	}
-	out := slices.Clone(msgs)
-	sort.SliceStable(out, func(i, j int) bool {
-		li, ci := key(out[i])
-		lj, cj := key(out[j])
-		return li < lj || (li == lj && ci < cj)
-	})
-	return out
-}
-
-// at formats a message at node n.
-func at(n *yaml.Node, format string, args ...any) string {
-	return fmt.Sprintf("line %d:%d: ", n.Line, n.Column) + fmt.Sprintf(format, args...)
+// at is a problem at node n.
+func at(n *yaml.Node, format string, args ...any) *yaml.LoadError {
+	return yamldoc.At(n, format, args...)
 }
 
 // tagPattern is what a tag may look like: it becomes a Ginkgo label.
 var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 // check finds what decoding alone does not, at the node it concerns.
-func (sc *Scenario) check(root *yaml.Node) []string {
-	var msgs []string
+func (sc *Scenario) check(root *yaml.Node) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
 	node := func(key string) *yaml.Node {
 		if n := yamldoc.Child(root, key); n != nil {
 			return n
@@ -239,8 +213,9 @@ func (sc *Scenario) check(root *yaml.Node) []string {
 	}
 	msgs = append(msgs, checkCounts(yamldoc.Child(node("expect"), "counts"), sc.Expect.Counts)...)
 	msgs = append(msgs, checkRanges(yamldoc.Child(node("expect"), "fired"), "fired", sc.Expect.Fired)...)
+	waived := keysOf(node("waive"))
 	for _, id := range sortedKeys(sc.Waive) {
-		k := keyOf(node("waive"), id)
+		k := waived(id)
 		if !slices.Contains(checkid.All(), id) {
 			msgs = append(msgs, at(k, "waive: unknown check %q (known: %s)", id, strings.Join(checkid.All(), ", ")))
 		}
@@ -369,7 +344,7 @@ func definedFaults(root *yaml.Node) map[string]bool {
 // file does not define. The engine numbers unnamed faults f1, f2... in the
 // order they are added, which the file does not say, so only an explicit
 // id can be counted.
-func checkFired(n *yaml.Node, ids map[string]bool) []string {
+func checkFired(n *yaml.Node, ids map[string]bool) []*yaml.LoadError {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -377,7 +352,7 @@ func checkFired(n *yaml.Node, ids map[string]bool) []string {
 	if len(ids) > 0 {
 		known = "ids given here: " + joined(sortedKeys(ids))
 	}
-	var msgs []string
+	var msgs []*yaml.LoadError
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; !ids[k.Value] {
 			msgs = append(msgs, at(k, "fired: no fault has id %q (%s); count a fault by an id: of its own, not by the f1, f2... the engine gives faults without one", k.Value, known))
@@ -388,11 +363,12 @@ func checkFired(n *yaml.Node, ids map[string]bool) []string {
 
 // checkCounts finds, in counts (read from the mapping n), the counters
 // that do not exist and the bounds no count meets.
-func checkCounts(n *yaml.Node, counts map[string]Range) []string {
-	var msgs []string
+func checkCounts(n *yaml.Node, counts map[string]Range) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
+	key := keysOf(n)
 	for name := range counts {
 		if _, ok := Counters[name]; !ok {
-			msgs = append(msgs, at(keyOf(n, name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
+			msgs = append(msgs, at(key(name), "unknown count %q (known: %s)", name, joined(sortedKeys(Counters))))
 		}
 	}
 	return append(msgs, checkRanges(n, "count", counts)...)
@@ -400,14 +376,15 @@ func checkCounts(n *yaml.Node, counts map[string]Range) []string {
 
 // checkRanges finds the ranges (read from the mapping n) that no count
 // meets; what names them in messages.
-func checkRanges(n *yaml.Node, what string, ranges map[string]Range) []string {
-	var msgs []string
+func checkRanges(n *yaml.Node, what string, ranges map[string]Range) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
+	key := keysOf(n)
 	for name, r := range ranges {
 		if (r.Min != nil && *r.Min < 0) || (r.Max != nil && *r.Max < 0) {
-			msgs = append(msgs, at(keyOf(n, name), "%s %q: counts are not negative", what, name))
+			msgs = append(msgs, at(key(name), "%s %q: counts are not negative", what, name))
 		}
 		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
-			msgs = append(msgs, at(keyOf(n, name), "%s %q: min %d is above max %d", what, name, *r.Min, *r.Max))
+			msgs = append(msgs, at(key(name), "%s %q: min %d is above max %d", what, name, *r.Min, *r.Max))
 		}
 	}
 	return msgs
@@ -428,15 +405,15 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 		case "reload":
 			s.Reload = true
 		default:
-			return &yaml.TypeError{Errors: []string{at(n, "step %q: a step is a mapping with one action (%s); only restart, logout and reload stand alone", n.Value, strings.Join(actions, ", "))}}
+			return yamldoc.Problems(at(n, "step %q: a step is a mapping with one action (%s); only restart, logout and reload stand alone", n.Value, strings.Join(actions, ", ")))
 		}
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return &yaml.TypeError{Errors: []string{at(n, "a step is a mapping with one action (%s)", strings.Join(actions, ", "))}}
+		return yamldoc.Problems(at(n, "a step is a mapping with one action (%s)", strings.Join(actions, ", ")))
 	}
 	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Step](), "a step"); len(msgs) > 0 {
-		return &yaml.TypeError{Errors: msgs}
+		return yamldoc.Problems(msgs...)
 	}
 	var present []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -446,32 +423,32 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	}
 	switch len(present) {
 	case 0:
-		return &yaml.TypeError{Errors: []string{at(n, "a step needs one action: %s", strings.Join(actions, ", "))}}
+		return yamldoc.Problems(at(n, "a step needs one action: %s", strings.Join(actions, ", ")))
 	case 1:
 	default:
-		return &yaml.TypeError{Errors: []string{at(n, "a step has one action, this one has %d (%s): split it into steps", len(present), strings.Join(present, ", "))}}
+		return yamldoc.Problems(at(n, "a step has one action, this one has %d (%s): split it into steps", len(present), strings.Join(present, ", ")))
 	}
 	type plain Step // without this method, so Decode does not recurse
 	var p plain
-	if err := n.Decode(&p); err != nil {
+	if err := yamldoc.Decode(n, &p); err != nil {
 		return err
 	}
 	p.Line, p.Column = s.Line, s.Column
 	*s = Step(p)
 	if msgs := s.check(n, present[0]); len(msgs) > 0 {
-		return &yaml.TypeError{Errors: msgs}
+		return yamldoc.Problems(msgs...)
 	}
 	return nil
 }
 
 // check finds what is wrong with a decoded step's parameters.
-func (s *Step) check(n *yaml.Node, action string) []string {
-	var msgs []string
+func (s *Step) check(n *yaml.Node, action string) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
 	value := yamldoc.Child(n, action)
 	// An action key with a null or false value would do nothing, silently.
 	if value.Tag == "!!null" || (value.Kind == yaml.ScalarNode && value.Value == "") ||
 		(action == "restart" || action == "logout" || action == "reload") && !(s.Restart || s.Logout || s.Reload) {
-		return []string{at(keyOf(n, action), "%s: give it a value (for restart, logout and reload: true)", action)}
+		return []*yaml.LoadError{at(keyOf(n, action), "%s: give it a value (for restart, logout and reload: true)", action)}
 	}
 	switch action {
 	case "callback":
@@ -583,6 +560,24 @@ func keyOf(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return n
+}
+
+// keysOf looks up key nodes in the mapping n as keyOf does, through an
+// index built once: a file may give thousands of keys, and a scan for
+// each would take minutes.
+func keysOf(n *yaml.Node) func(key string) *yaml.Node {
+	index := map[string]*yaml.Node{}
+	if n != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			index[n.Content[i].Value] = n.Content[i]
+		}
+	}
+	return func(key string) *yaml.Node {
+		if k, ok := index[key]; ok {
+			return k
+		}
+		return keyOf(n, "")
+	}
 }
 
 // item is item i of the sequence n, or n.

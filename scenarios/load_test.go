@@ -101,7 +101,7 @@ var _ = Describe("Loading a scenario", func() {
 		Entry("an expectation on a reload", "steps:\n  - reload: true\n    expect: ok\n",
 			"f.yaml:4:5: expect: a reload step makes no client call to expect anything of"),
 		Entry("a rotate_secret's reload that is not true or false", "steps:\n  - rotate_secret: {reload: later}\n",
-			"f.yaml:3: cannot unmarshal !!str `later` into bool"),
+			"f.yaml:3:29: cannot construct !!str `later` into bool"),
 		Entry("an unknown callback", "steps:\n  - authorize: alice\n  - callback: stolen\n",
 			`f.yaml:4:15: callback "stolen" is not one of forged, replayed`),
 		Entry("a callback before any authorize", "steps:\n  - callback: replayed\n  - authorize: alice\n",
@@ -213,10 +213,24 @@ expect:
 		Entry(nil, "{client_credentials: true, times: 4, every: 40m}", "call the API as the client (client credentials) 4 times, every 40m0s"),
 	)
 
-	It("points at yaml syntax errors", func() {
-		_, err := scenarios.Parse("syntax.yaml", []byte("description: x\nsteps:\n  - call: {times: 3\n"))
-		Expect(err).To(MatchError(HavePrefix("syntax.yaml:")))
-	})
+	DescribeTable("places a file yaml itself refuses at its line and column",
+		func(doc, want string) {
+			_, err := scenarios.Parse("f.yaml", []byte(doc))
+			Expect(err).To(MatchError(want))
+		},
+		Entry("a { the file ends inside of, where it opens", "description: x\nsteps:\n  - call: {times: 3\n",
+			"f.yaml:3:11: did not find expected ',' or '}' (while parsing a flow mapping that starts here and runs to the end of the file)"),
+		Entry("a byte that is not UTF-8", "description: x\nsteps:\n  - authorize: \xff\n",
+			"f.yaml:3:16: invalid leading UTF-8 octet (value: 255)"),
+		Entry("a duplicate key, at the second", "description: x\nname: a\nsteps: [{advance: 1h}]\nname: b\n",
+			`f.yaml:4:1: mapping key "name" already defined at 2:1`),
+		Entry("a list for a document", "- a\n- b\n", "f.yaml:1:1: a scenario must be a mapping with name, steps and so on"),
+		Entry("an empty file", "", "f.yaml:1:1: a scenario must be a mapping with name, steps and so on"),
+		Entry("a bad value after a byte order mark and CR LF line ends", "\ufeffdescription: x\r\nsteps:\r\n  - advance: soon\r\n",
+			`f.yaml:3:14: invalid duration "soon": use forms like 90s, 10m, 1h, 7d`),
+		Entry("a fraction where a whole number belongs", "description: x\nsteps:\n  - call: {times: 1.5}\n",
+			"f.yaml:3:19: cannot construct !!float `1.5` into int"),
+	)
 
 	It("reads a valid scenario with defaults filled in", func() {
 		sc, err := scenarios.Parse("dir/short-one.yaml", []byte(`

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
@@ -212,11 +212,11 @@ func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.SequenceNode:
 		if len(n.Content) == 0 {
-			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: expect: an empty list allows no outcome; name one or more", n.Line, n.Column)}}
+			return yamldoc.Problems(yamldoc.At(n, "expect: an empty list allows no outcome; name one or more"))
 		}
 		for _, item := range n.Content {
 			if item.Kind == yaml.SequenceNode {
-				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: expect: a list of outcomes holds no list", item.Line, item.Column)}}
+				return yamldoc.Problems(yamldoc.At(item, "expect: a list of outcomes holds no list"))
 			}
 			var alt Expect
 			if err := item.Decode(&alt); err != nil {
@@ -226,8 +226,8 @@ func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
 		}
 		return nil
 	}
-	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Expect](), "expect"); len(msgs) > 0 {
-		return &yaml.TypeError{Errors: msgs}
+	if ps := yamldoc.UnknownKeys(n, reflect.TypeFor[Expect](), "expect"); len(ps) > 0 {
+		return yamldoc.Problems(ps...)
 	}
 	type plain Expect
 	return n.Decode((*plain)(e))
@@ -303,8 +303,8 @@ func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 		r.Min, r.Max = &v, &v
 		return nil
 	}
-	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Range](), "a count"); len(msgs) > 0 {
-		return &yaml.TypeError{Errors: msgs}
+	if ps := yamldoc.UnknownKeys(n, reflect.TypeFor[Range](), "a count"); len(ps) > 0 {
+		return yamldoc.Problems(ps...)
 	}
 	type plain Range
 	return n.Decode((*plain)(r))

@@ -1,14 +1,11 @@
 package simulator
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/fault"
@@ -69,8 +66,8 @@ func (pc *ProfileConfig) UnmarshalYAML(n *yaml.Node) error {
 	if b := yamldoc.Child(n, "base"); b != nil && b.Value != "" && !pc.baseFixed {
 		base, err := profile.Builtin(b.Value)
 		if err != nil {
-			// A TypeError lets the decoder go on and report the rest of the file.
-			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: profile.base: %v", b.Line, b.Column, err)}}
+			// Problems let the decoder go on and report the rest of the file.
+			return yamldoc.Problems(yamldoc.At(b, "profile.base: %v", err))
 		}
 		pc.Base, pc.Profile = base.Name, base
 	}
@@ -98,7 +95,7 @@ func (c Config) Options() []Option {
 }
 
 // LoadConfig reads and checks a configuration file. Every problem is
-// reported as path:line: message.
+// reported as path:line:column: message.
 func LoadConfig(path string) (Config, error) { return LoadConfigWithBase(path, "") }
 
 // LoadConfigWithBase is LoadConfig with the profile's base chosen by the
@@ -121,9 +118,9 @@ func ParseConfig(path string, data []byte) (Config, error) {
 // parseConfig is ParseConfig with the profile's base fixed, unless base is
 // empty.
 func parseConfig(path string, data []byte, base string) (Config, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, yamldoc.Locate(path, err)
+	doc, _, err := yamldoc.Parse(path, data)
+	if err != nil {
+		return Config{}, err
 	}
 	cfg := DefaultConfig()
 	if base != "" {
@@ -133,42 +130,49 @@ func parseConfig(path string, data []byte, base string) (Config, error) {
 		}
 		cfg.Profile = ProfileConfig{Base: p.Name, Profile: p, baseFixed: true}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// An empty file is all defaults: the decoder answers io.EOF for it.
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := yamldoc.Decode(doc, &cfg, yaml.WithKnownFields()); err != nil {
 		return Config{}, yamldoc.Locate(path, err)
 	}
-	return cfg, cfg.Check(path, &doc)
+	return cfg, cfg.Check(path, doc)
 }
 
 // Check finds what decoding alone does not: an inconsistent profile, and
 // clients and users the simulator would refuse. n is the configuration's
 // node in the file at path (a document, or a mapping inside a larger file
 // such as a scenario's provider section); every problem is reported as
-// path:line: message.
+// path:line:column: message, at the setting, client or user it is about.
 func (c Config) Check(path string, n *yaml.Node) error {
-	var errs []error
-	if err := c.Profile.Validate(); err != nil {
-		// One line per problem, each with the place, as the other messages.
+	root := yamldoc.Root(n)
+	at := func(key string) *yaml.Node {
+		if v := yamldoc.Child(root, key); v != nil {
+			return v
+		}
+		return root
+	}
+	ps := c.Profile.ValidateAt(at("profile"))
+	// Each line of a joined error on its own, with the place and the item.
+	each := func(key string, i int, err error) {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			errs = append(errs, fmt.Errorf("%s:%d: %s", path, lineOf(n, "profile"), line))
+			ps = append(ps, yamldoc.At(item(at(key), i), "%s[%d]: %s", key, i, line))
 		}
 	}
 	for i, cl := range c.Clients {
 		if _, err := cl.normalize(); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: clients[%d]: %w", path, itemLine(n, "clients", i), i, err))
+			each("clients", i, err)
 		}
 	}
 	for i, u := range c.Users {
 		if err := u.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: users[%d]: %w", path, itemLine(n, "users", i), i, err))
+			each("users", i, err)
 		}
 	}
 	for _, d := range repeatedIDs(c.Clients, c.Users) {
-		errs = append(errs, fmt.Errorf("%s:%d: %w", path, itemLine(n, d.list, d.at), d))
+		ps = append(ps, yamldoc.At(item(at(d.list), d.at), "%s", d.Error()))
 	}
-	return errors.Join(errs...)
+	if len(ps) == 0 {
+		return nil
+	}
+	return yamldoc.Locate(path, yamldoc.Problems(ps...))
 }
 
 // repeatedID is a client or user id that a configuration lists twice.
@@ -209,29 +213,10 @@ func idsOf[T any](items []T, id func(T) string) []string {
 	return out
 }
 
-// lineOf finds the line of the value at a key path in doc, or of the
-// deepest key found; 1 when the file is empty.
-func lineOf(doc *yaml.Node, keys ...string) int {
-	n := yamldoc.Root(doc)
-	line := n.Line
-	for _, k := range keys {
-		next := yamldoc.Child(n, k)
-		if next == nil {
-			break
-		}
-		n, line = next, next.Line
+// item is item i of the sequence n, or n.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
 	}
-	if line == 0 {
-		return 1
-	}
-	return line
-}
-
-// itemLine finds the line of item i of the sequence under key.
-func itemLine(doc *yaml.Node, key string, i int) int {
-	n := yamldoc.Root(doc)
-	if seq := yamldoc.Child(n, key); seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
-		return seq.Content[i].Line
-	}
-	return lineOf(doc, key)
+	return n
 }

@@ -84,7 +84,7 @@ var _ = Describe("Config files", func() {
 		_, err := simulator.ParseConfig("c.yaml", []byte("profile:\n  refresh:\n    gracee: 1s\nclinets: []\n"))
 		Expect(err).To(MatchError(And(
 			ContainSubstring(`c.yaml:3:5: unknown field "gracee" in refresh`),
-			ContainSubstring("c.yaml:4: field clinets not found"))))
+			ContainSubstring("c.yaml:4:1: field clinets not found"))))
 	})
 })
 

@@ -159,8 +159,8 @@ clients:
     redirect_uris: [javascript:alert(1)]
 `))
 			Expect(err).To(MatchError(And(
-				ContainSubstring(`c.yaml:4: users[2]: id "carol" is users[0]'s already`),
-				ContainSubstring(`c.yaml:9: clients[1]: id "app" is clients[0]'s already`),
+				ContainSubstring(`c.yaml:4:5: users[2]: id "carol" is users[0]'s already`),
+				ContainSubstring(`c.yaml:9:5: clients[1]: id "app" is clients[0]'s already`),
 				ContainSubstring(`redirect URI "javascript:alert(1)"`))))
 		})
 

@@ -6,8 +6,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -93,8 +94,8 @@ var _ = Describe("A fault's wire form", func() {
 	Describe("in YAML", func() {
 		It("refuses a parameter of another kind at its line and column, and not one left at its zero value", func() {
 			var f fault.Fault
-			err := yaml.Unmarshal([]byte("kind: latency\ndelay: 1s\nmax: 0s\n  \nstatus: 500\n"), &f)
-			Expect(err).To(MatchError(ContainSubstring("line 5:1: status: does not apply to a latency fault (it takes: delay, jitter)")))
+			err := yamldoc.Locate("f.yaml", yaml.Unmarshal([]byte("kind: latency\ndelay: 1s\nmax: 0s\n  \nstatus: 500\n"), &f))
+			Expect(err).To(MatchError(ContainSubstring("f.yaml:5:1: status: does not apply to a latency fault (it takes: delay, jitter)")))
 			Expect(err.Error()).NotTo(ContainSubstring("max:"))
 		})
 
@@ -108,8 +109,8 @@ var _ = Describe("A fault's wire form", func() {
 
 		It("reports every value of the wrong type, in the order of the file", func() {
 			var f fault.Fault
-			err := yaml.Unmarshal([]byte("kind: error\nstatus: x\nmax: y\n"), &f)
-			Expect(err).To(MatchError("yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `x` into int\n  line 3:6: invalid duration \"y\": use forms like 90s, 10m, 1h, 7d"))
+			err := yamldoc.Locate("f.yaml", yaml.Unmarshal([]byte("kind: error\nstatus: x\nmax: y\n"), &f))
+			Expect(err).To(MatchError("f.yaml:2:9: cannot construct !!str `x` into int\nf.yaml:3:6: invalid duration \"y\": use forms like 90s, 10m, 1h, 7d"))
 		})
 	})
 

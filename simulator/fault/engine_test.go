@@ -5,8 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/fault"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -124,7 +125,8 @@ var _ = Describe("Fault in YAML", func() {
 		var f fault.Fault
 		err := yaml.Unmarshal([]byte("kind: rate_limit\nlimit: 3\nmatch:\n  probability: 2\n"), &f)
 		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("line 2:1: limit: a limit needs its window"))
-		Expect(err.Error()).To(ContainSubstring("line 4:3: match.probability: must be between 0 and 1"))
+		located := yamldoc.Locate("f.yaml", err).Error()
+		Expect(located).To(ContainSubstring("f.yaml:2:1: limit: a limit needs its window"))
+		Expect(located).To(ContainSubstring("f.yaml:4:3: match.probability: must be between 0 and 1"))
 	})
 })

@@ -2,13 +2,12 @@ package profile
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/oauthsim/oauthsim/internal/yamldoc"
 )
@@ -54,17 +53,16 @@ func Parse(file string, data []byte) (Profile, error) {
 // parse is Parse with the profiles a base key may name given by lookup,
 // so that the built-in profiles can inherit from each other while loading.
 func parse(file string, data []byte, lookup func(name string) (Profile, error)) (Profile, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Profile{}, yamldoc.Locate(file, err)
+	doc, _, err := yamldoc.Parse(file, data)
+	if err != nil {
+		return Profile{}, err
 	}
-	root := yamldoc.Root(&doc)
+	root := yamldoc.Root(doc)
 	if root.Kind != yaml.MappingNode {
 		return Profile{}, fmt.Errorf("%s:%d:%d: a profile document is a mapping of settings", file, max(root.Line, 1), max(root.Column, 1))
 	}
 	var start Profile
 	if b := yamldoc.Child(root, keyBase); b != nil {
-		var err error
 		if start, err = lookup(b.Value); err != nil {
 			return Profile{}, fmt.Errorf("%s:%d:%d: base: %w", file, b.Line, b.Column, err)
 		}
@@ -73,10 +71,38 @@ func parse(file string, data []byte, lookup func(name string) (Profile, error)) 
 	if err != nil {
 		return Profile{}, yamldoc.Locate(file, err)
 	}
-	if err := p.Validate(); err != nil {
-		return Profile{}, fmt.Errorf("%s: %w", file, err)
+	if ps := p.ValidateAt(root); len(ps) > 0 {
+		return Profile{}, yamldoc.Locate(file, yamldoc.Problems(ps...))
 	}
 	return p, nil
+}
+
+// ValidateAt checks p as Validate does, and places each problem it finds at
+// the key of the profile mapping n that the problem names (refresh.grace),
+// or at n when the mapping does not set it: the profile it came from does.
+func (p Profile) ValidateAt(n *yaml.Node) []*yaml.LoadError {
+	err := p.Validate()
+	if err == nil {
+		return nil
+	}
+	var ps []*yaml.LoadError
+	for _, line := range strings.Split(err.Error(), "\n") {
+		ps = append(ps, yamldoc.At(yamldoc.Key(n, setting(line)), "%s", line))
+	}
+	return ps
+}
+
+// setting is the dotted path of the setting a line of Validate's message
+// is about: "refresh.grace" for `profile "x": refresh.grace must be
+// positive, got 0s`.
+func setting(line string) string {
+	if rest, ok := strings.CutPrefix(line, "profile "); ok {
+		_, line, _ = strings.Cut(rest, ": ")
+	}
+	if end := strings.IndexAny(line, " :["); end >= 0 {
+		return line[:end]
+	}
+	return line
 }
 
 // Override returns p with the values of the profile mapping n written over
@@ -86,24 +112,23 @@ func parse(file string, data []byte, lookup func(name string) (Profile, error)) 
 // other value replaces just itself. A base key in n is not read: it names
 // p, which the caller has already looked up.
 //
-// Errors read "line L:C: message", as a *yaml.TypeError, so that a yaml
+// Errors are yamldoc.Problems, each at its line and column, so that a yaml
 // Unmarshaler can return them and the decoder reports them with its own.
 func Override(p Profile, n *yaml.Node, fallback *Source) (Profile, error) {
 	r := reader{sources: map[string]Source{}}
 	clean := r.node(yamldoc.Root(n), reflect.TypeFor[Profile](), "", fallback)
 	out := p.Clone()
 	if clean != nil {
-		if err := clean.Decode(&out); err != nil {
-			var te *yaml.TypeError
-			if errors.As(err, &te) {
-				r.errs = append(r.errs, te.Errors...)
-			} else {
-				r.errs = append(r.errs, err.Error())
+		if err := yamldoc.Decode(clean, &out); err != nil {
+			ps, ok := yamldoc.Split(err)
+			if !ok {
+				return p, err
 			}
+			r.errs = append(r.errs, ps...)
 		}
 	}
 	if len(r.errs) > 0 {
-		return p, &yaml.TypeError{Errors: r.errs}
+		return p, yamldoc.Problems(r.errs...)
 	}
 	for _, path := range r.written {
 		maps.DeleteFunc(out.Sources, func(k string, _ Source) bool { return k == path || strings.HasPrefix(k, path+".") })
@@ -124,11 +149,11 @@ type reader struct {
 	// written holds the paths the document sets: values, and map entries,
 	// which the decoder replaces whole. Their old sources no longer apply.
 	written []string
-	errs    []string
+	errs    []*yaml.LoadError
 }
 
 func (r *reader) fail(n *yaml.Node, format string, args ...any) {
-	r.errs = append(r.errs, fmt.Sprintf("line %d:%d: %s", n.Line, n.Column, fmt.Sprintf(format, args...)))
+	r.errs = append(r.errs, yamldoc.At(n, format, args...))
 }
 
 // node returns n without annotations, for the decoder to read into a value

@@ -8,7 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -153,7 +153,7 @@ refresh:
 		Expect(base.Sources).To(HaveKey("responses.rate_limited.headers.Retry-After"))
 	})
 
-	DescribeTable("report a broken document as file:line:column: message (file:line for YAML syntax, which yaml places by line only)",
+	DescribeTable("report a broken document as file:line:column: message, YAML syntax and an inconsistent profile included",
 		func(doc, want string) {
 			_, err := profile.Parse("data/broken.yaml", []byte(doc))
 			Expect(err).To(MatchError(ContainSubstring(want)))
@@ -165,7 +165,7 @@ refresh:
 		Entry("a bad duration beside its source", "name: x\naccess_token_lifetime: {value: soon, source: a}\n",
 			`data/broken.yaml:2:32: invalid duration "soon"`),
 		Entry("a number that is not one", "name: x\nresponses:\n  rate_limited: {status: many, body: '{}'}\n",
-			"data/broken.yaml:3: cannot unmarshal !!str `many` into int"),
+			"data/broken.yaml:3:26: cannot construct !!str `many` into int"),
 		Entry("unconfirmed without a source", "name: x\ncode_lifetime: {value: 1m, unconfirmed: true}\n",
 			"data/broken.yaml:2:16: code_lifetime: unconfirmed needs a source"),
 		Entry("an empty source", "name: x\ncode_lifetime: {value: 1m, source: ''}\n",
@@ -178,12 +178,12 @@ refresh:
 			"data/broken.yaml:3:10: refresh.grace takes a single value"),
 		Entry("a base that is not built in", "base: gogle\nname: x\n",
 			`data/broken.yaml:1:7: base: no built-in profile "gogle" (built in: `),
-		Entry("broken YAML, at its line", "name: x\nrefresh:\n  rotation: [none\n",
-			"data/broken.yaml:2: did not find expected"),
+		Entry("broken YAML, at the [ left open", "name: x\nrefresh:\n  rotation: [none\n",
+			"data/broken.yaml:3:13: did not find expected ',' or ']' (while parsing a flow sequence that starts here and runs to the end of the file)"),
 		Entry("a document that is not a mapping", "- generic\n",
 			"data/broken.yaml:1:1: a profile document is a mapping of settings"),
 		Entry("a complete document with an inconsistent profile", "base: generic\nname: x\nrefresh: {grace: 5s}\n",
-			`data/broken.yaml: profile "x": refresh.grace is only meaningful`),
+			`data/broken.yaml:3:11: profile "x": refresh.grace is only meaningful`),
 	)
 
 	It("report every mistake of a document at once", func() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Duration is a time.Duration that reads and writes as text ("90s", "1h30m").
@@ -72,8 +72,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // is reported with its line and column, which UnmarshalText cannot know.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
-		// A TypeError lets the decoder go on and report the rest of the file.
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: %v", n.Line, n.Column, err)}}
+		// yaml places the error at n, and goes on to report the rest of the file.
+		return err
 	}
 	return nil
 }

@@ -7,8 +7,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -54,7 +55,7 @@ var _ = Describe("Durations", func() {
 		Expect(v.D.D()).To(Equal(48 * time.Hour))
 		Expect(yaml.Unmarshal([]byte("d: 30m"), &v)).To(Succeed())
 		Expect(v.D.D()).To(Equal(30 * time.Minute))
-		Expect(yaml.Unmarshal([]byte("d: later"), &v)).To(MatchError(ContainSubstring("line 1:4")))
+		Expect(yamldoc.Locate("d.yaml", yaml.Unmarshal([]byte("d: later"), &v))).To(MatchError(ContainSubstring("d.yaml:1:4: invalid duration")))
 	})
 })
 
