@@ -427,6 +427,14 @@ func (r *registry) get(id string) (*fositeClient, bool) {
 	return c, ok
 }
 
+type pinnedClientKey struct{}
+
+// withPinnedClient makes fosite see client c as it is now for every look-up
+// of its id under ctx, whatever a concurrent update does to the registry.
+func withPinnedClient(ctx context.Context, c *fositeClient) context.Context {
+	return context.WithValue(ctx, pinnedClientKey{}, c)
+}
+
 func (r *registry) list() []Client {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -438,8 +446,12 @@ func (r *registry) list() []Client {
 	return out
 }
 
-// GetClient implements fosite.ClientManager.
-func (r *registry) GetClient(_ context.Context, id string) (fosite.Client, error) {
+// GetClient implements fosite.ClientManager. A request pinned to a
+// registration (withPinnedClient) sees that one.
+func (r *registry) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if c, ok := ctx.Value(pinnedClientKey{}).(*fositeClient); ok && c.ID == id {
+		return c, nil
+	}
 	if c, ok := r.get(id); ok {
 		return c, nil
 	}

@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -106,5 +108,78 @@ var _ = Describe("Concurrent refreshes of one token under strict rotation", func
 			return r.status, errorCode(r.body)
 		})
 		Expect(statuses).To(Equal(map[int]int{200: 20}))
+	})
+})
+
+// beside runs act in a loop on another goroutine until the returned stop is
+// called, and stop waits for it to end.
+func beside(act func()) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(ended)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				act()
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
+}
+
+// codeOf is the RFC 6749 error code of err, "" for none.
+func codeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fosite.ErrorToRFC6749Error(err).ErrorField
+}
+
+var _ = Describe("Grants and refreshes racing the control API", func() {
+	const rounds = 1500
+
+	It("complete or answer invalid_grant while the user's grants are revoked, never server_error", func(ctx SpecContext) {
+		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
+		stop := beside(func() { _, _ = sim.Revoke(simulator.Revocation{User: "alice"}) })
+		mints, refreshes := map[string]int{}, map[string]int{}
+		for range rounds {
+			g, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+			mints[codeOf(err)]++
+			if err != nil {
+				continue
+			}
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}}.Encode()
+			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("demo", "demo-secret")
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, req)
+			refreshes[fmt.Sprint(rec.Code, " ", errorCode(rec.Body.Bytes()))]++
+		}
+		stop()
+		// The code's family revoked between fosite's two reads of the code
+		// once made the exchange a server_error.
+		Expect(mints).To(HaveKey(""))
+		for code := range mints {
+			Expect(code).To(BeElementOf("", "invalid_grant"), "grants: %v", mints)
+		}
+		for answer := range refreshes {
+			Expect(answer).To(BeElementOf("200 ", "400 invalid_grant"), "refreshes: %v", refreshes)
+		}
+	})
+
+	It("complete while the client's secret is rotated: a grant authenticates with the secret of its start", func(ctx SpecContext) {
+		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
+		stop := beside(func() { _, _ = sim.RotateClientSecret("demo", simulator.SecretRotation{}) })
+		mints := map[string]int{}
+		for range rounds {
+			_, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+			mints[codeOf(err)]++
+		}
+		stop()
+		Expect(mints).To(Equal(map[string]int{"": rounds}))
 	})
 })

@@ -138,7 +138,9 @@ func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, err
 	if issuerFrom(ctx) == "" {
 		ctx = context.WithValue(ctx, issuerKey{}, s.cfg.issuer)
 	}
-	g, err := s.mintGrant(withWorld(ctx, wd), client, user, scope, req)
+	// The grant authenticates with the secret read here: pinned, a secret
+	// rotated meanwhile cannot make the provider refuse its own grant.
+	g, err := s.mintGrant(withPinnedClient(withWorld(ctx, wd), client), client, user, scope, req)
 	if err != nil {
 		// Every failure is one the token endpoint would answer, a failure
 		// of the provider's own (server_error) included.

@@ -97,9 +97,9 @@ func (s *Store) tokenInfo(t *token, scopes []string) TokenInfo {
 // id; revoked is false when it was revoked already.
 func (s *Store) RevokeFamily(id, reason string) (found, revoked bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	f, ok := s.families[id]
-	return ok, ok && s.revokeFamily(f, reason)
+	s.mu.Unlock()
+	return ok, ok && s.revokeLocked([]*family{f}, reason) == 1
 }
 
 // RevokeToken revokes the family of the token under key. found is false
@@ -107,45 +107,60 @@ func (s *Store) RevokeFamily(id, reason string) (found, revoked bool) {
 // revoked already.
 func (s *Store) RevokeToken(key, reason string) (found, revoked bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, _ := s.tokenAt(key)
-	return t != nil, t != nil && s.revokeFamily(t.fam, reason)
+	s.mu.Unlock()
+	return t != nil, t != nil && s.revokeLocked([]*family{t.fam}, reason) == 1
 }
 
 // RevokeUser revokes every family of a user (a password change, an account
 // lock, the user's "remove access") and returns how many were live.
 func (s *Store) RevokeUser(user, reason string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revokeAll(s.byUser[user], reason)
+	return s.revokeAll(func() map[string]*family { return s.byUser[user] }, reason)
 }
 
 // RevokeClient revokes every family of a client and returns how many were live.
 func (s *Store) RevokeClient(client, reason string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revokeAll(s.byClient[client], reason)
+	return s.revokeAll(func() map[string]*family { return s.byClient[client] }, reason)
 }
 
 // RevokeAll revokes every family and returns how many were live.
 func (s *Store) RevokeAll(reason string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revokeAll(s.families, reason)
+	return s.revokeAll(func() map[string]*family { return s.families }, reason)
 }
 
-func (s *Store) revokeAll(fams map[string]*family, reason string) int {
-	// Revoke in creation order so the events read in a stable order.
+// revokeAll revokes the families pick chooses, read under s.mu, and returns
+// how many were live.
+func (s *Store) revokeAll(pick func() map[string]*family, reason string) int {
+	s.mu.Lock()
+	fams := pick()
 	list := make([]*family, 0, len(fams))
 	for _, f := range fams {
 		list = append(list, f)
 	}
+	s.mu.Unlock()
+	// Revoke in creation order so the events read in a stable order.
 	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	return s.revokeLocked(list, reason)
+}
+
+// revokeLocked revokes each family of list under its family lock and
+// returns how many were live. A token request holds that lock from reading
+// its code or refresh token until it has stored what it issued, so a
+// revocation comes wholly before or wholly after it: the request either
+// completes or is refused with invalid_grant, never found its grant gone
+// half way (which fosite reports as a server error). Locks are taken one
+// family at a time and never with s.mu held, the order token requests take
+// them in.
+func (s *Store) revokeLocked(list []*family, reason string) int {
 	n := 0
 	for _, f := range list {
+		f.lock.Lock()
+		s.mu.Lock()
 		if s.revokeFamily(f, reason) {
 			n++
 		}
+		s.mu.Unlock()
+		f.lock.Unlock()
 	}
 	return n
 }

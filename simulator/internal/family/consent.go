@@ -51,15 +51,15 @@ func (s *Store) testingAppDeadline(f *family) time.Time {
 // authorization that replaces them; empty for none) and returns how many
 // were live.
 func (s *Store) RevokeUserClient(user, client, except, reason string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fams := map[string]*family{}
-	for id, f := range s.byUser[user] {
-		if f.client == client && id != except {
-			fams[id] = f
+	return s.revokeAll(func() map[string]*family {
+		fams := map[string]*family{}
+		for id, f := range s.byUser[user] {
+			if f.client == client && id != except {
+				fams[id] = f
+			}
 		}
-	}
-	return s.revokeAll(fams, reason)
+		return fams
+	}, reason)
 }
 
 // GrantedScopes lists the scopes that user's live grants to client hold,
