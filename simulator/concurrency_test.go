@@ -182,4 +182,34 @@ var _ = Describe("Grants and refreshes racing the control API", func() {
 		stop()
 		Expect(mints).To(Equal(map[string]int{"": rounds}))
 	})
+
+	It("answer a refresh racing the RFC 7009 revocation of its token with 200 or invalid_grant, never 'retry' (invalid_request)", func(ctx SpecContext) {
+		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
+		post := func(path string, form url.Values) string {
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("demo", "demo-secret")
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, req)
+			return fmt.Sprint(rec.Code, " ", errorCode(rec.Body.Bytes()))
+		}
+		refreshes, revocations := map[string]int{}, map[string]int{}
+		for range rounds {
+			g, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+			Expect(err).NotTo(HaveOccurred())
+			var refreshed, revoked string
+			var both sync.WaitGroup
+			both.Go(func() {
+				refreshed = post(simulator.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}})
+			})
+			both.Go(func() { revoked = post(simulator.PathRevoke, url.Values{"token": {g.RefreshToken}}) })
+			both.Wait()
+			refreshes[refreshed]++
+			revocations[revoked]++
+		}
+		Expect(revocations).To(Equal(map[string]int{"200 ": rounds}))
+		for answer := range refreshes {
+			Expect(answer).To(BeElementOf("200 ", "400 invalid_grant"), "refreshes: %v", refreshes)
+		}
+	})
 })

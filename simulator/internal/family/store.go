@@ -665,13 +665,24 @@ func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 }
 
 func (s *Store) revokeByRequestID(ctx context.Context, requestID string) error {
+	o := OpFrom(ctx)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	f, ok := s.families[requestID]
 	if !ok {
+		s.mu.Unlock()
 		return fosite.ErrNotFound
 	}
-	s.revokeFamily(f, OpFrom(ctx).revocationReason())
+	if o == nil || !o.Revocation {
+		// A token request that detected reuse holds its family's lock.
+		defer s.mu.Unlock()
+		s.revokeFamily(f, o.revocationReason())
+		return nil
+	}
+	// An RFC 7009 revocation holds none: it takes the lock, so that a
+	// refresh racing it is refused with invalid_grant rather than told by
+	// fosite to retry (invalid_request).
+	s.mu.Unlock()
+	s.revokeLocked([]*family{f}, o.revocationReason())
 	return nil
 }
 
