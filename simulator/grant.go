@@ -138,6 +138,9 @@ func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, err
 	if issuerFrom(ctx) == "" {
 		ctx = context.WithValue(ctx, issuerKey{}, s.cfg.issuer)
 	}
+	// The clock stands still from the authorization to the token answer.
+	s.still.RLock()
+	defer s.still.RUnlock()
 	// The grant authenticates with the secret read here: pinned, a secret
 	// rotated meanwhile cannot make the provider refuse its own grant.
 	g, err := s.mintGrant(withPinnedClient(withWorld(ctx, wd), client), client, user, scope, req)

@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,12 @@ type Simulator struct {
 	// active skew fault. Every expiry and every time a client is shown
 	// follows it; events keep the unshifted sim time.
 	provider clock.Clock
+	// still is held for reading while a request reads the clock and for
+	// writing while AdvanceClock or SetClock moves it, so that a move falls
+	// between requests: fosite reads the time several times in one request,
+	// and a move between two reads once made a code valid at the first
+	// expired at the second (invalid_request where invalid_grant is right).
+	still sync.RWMutex
 	// lifetimes draws random access-token lifetimes (a profile's range, a
 	// deviation fault's) from the simulator's seed.
 	lifetimes *lockedRand

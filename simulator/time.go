@@ -39,7 +39,10 @@ func (s *Simulator) ClockState() ClockState {
 // that would take the clock outside the years 1 to 9999 or wrap serve's
 // offset from the wall clock (see clock.Move).
 func (s *Simulator) AdvanceClock(d time.Duration) (ClockState, error) {
-	if err := clock.Move(s.clock, d); err != nil {
+	s.still.Lock()
+	err := clock.Move(s.clock, d)
+	s.still.Unlock()
+	if err != nil {
 		return ClockState{}, fmt.Errorf("advance the clock by %s: %w", profile.Duration(d), err)
 	}
 	s.events.Emit(events.Event{Kind: events.ClockMoved, Detail: "advanced by " + profile.Duration(d).String()})
@@ -51,7 +54,10 @@ func (s *Simulator) AdvanceClock(d time.Duration) (ClockState, error) {
 // than a time.Duration spans (about 292 years), and what AdvanceClock
 // refuses.
 func (s *Simulator) SetClock(t time.Time) (ClockState, error) {
-	if err := clock.Set(s.clock, t); err != nil {
+	s.still.Lock()
+	err := clock.Set(s.clock, t)
+	s.still.Unlock()
+	if err != nil {
 		return ClockState{}, fmt.Errorf("set the clock to %s: %w", t.UTC().Format(time.RFC3339Nano), err)
 	}
 	s.events.Emit(events.Event{Kind: events.ClockMoved, Detail: "set to " + t.UTC().Format(time.RFC3339Nano)})

@@ -25,7 +25,9 @@ const maxFormMemory = 1 << 20
 
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request, sh shaping) {
+	s.still.RLock()
 	ar, resp, op, err := s.shapedExchange(r.Context(), r, sh)
+	s.still.RUnlock()
 	e := s.requestEvent(events.TokenRequest, r, op, sh)
 	e.GrantType = op.GrantType
 	e.Token = s.presentedToken(op.GrantType, r.PostForm)
