@@ -5,6 +5,7 @@
 package reports
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
@@ -52,6 +53,14 @@ type Client struct {
 	Description string `json:"description,omitempty"`
 	// Capabilities are what the client declared it can do.
 	Capabilities []string `json:"capabilities"`
+	// ExpectFail is set when the run was told (--expect-fail) that the
+	// client is broken on purpose: its failed runs are expected failures,
+	// and it must fail at least one run.
+	ExpectFail bool `json:"expect_fail,omitempty"`
+	// Unmet says how a client expected to fail did not: it failed no run,
+	// or none on the check written for its bug. Reports count it as a
+	// failure of the client.
+	Unmet string `json:"unmet,omitempty"`
 }
 
 // Scenario is one scenario that was selected.
@@ -101,6 +110,10 @@ type Run struct {
 	// pass: its Status is skip, and Reason says the scenario did not
 	// exercise the client.
 	Unexercised []string `json:"unexercised,omitempty"`
+	// ExpectedFailure marks a failed run of a client expected to fail
+	// (Client.ExpectFail): reports show it as an expected failure, and it
+	// does not count as a failure.
+	ExpectedFailure bool `json:"expected_failure,omitempty"`
 }
 
 // Verdict is one check's judgement of one run.
@@ -158,12 +171,94 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Passed reports whether every run passed or was skipped.
+// Passed reports whether the results hold no failure: every run passed,
+// was skipped or failed as expected, and every client expected to fail did.
 func (r *Results) Passed() bool {
+	return len(r.Problems()) == 0
+}
+
+// Problems lists, one line each, what makes the results fail: the clients
+// expected to fail that did not, and the failed and errored runs of the
+// others, by client.
+func (r *Results) Problems() []string {
+	var out []string
+	failed, errored := map[string]int{}, map[string]int{}
 	for _, run := range r.Runs {
-		if run.Status == StatusFail || run.Status == StatusError {
-			return false
+		switch {
+		case run.Status == StatusError:
+			errored[run.Client]++
+		case run.Status == StatusFail && !run.ExpectedFailure:
+			failed[run.Client]++
 		}
 	}
-	return true
+	seen := map[string]bool{}
+	for _, c := range r.Clients {
+		seen[c.Name] = true
+		if c.Unmet != "" {
+			out = append(out, c.Name+" "+c.Unmet)
+		}
+		out = append(out, runProblems(c.Name, failed[c.Name], errored[c.Name])...)
+	}
+	// Runs of a client the results do not list (hand-made results).
+	for _, run := range r.Runs {
+		if !seen[run.Client] {
+			seen[run.Client] = true
+			out = append(out, runProblems(run.Client, failed[run.Client], errored[run.Client])...)
+		}
+	}
+	return out
+}
+
+func runProblems(client string, failed, errored int) []string {
+	var out []string
+	if failed > 0 {
+		out = append(out, fmt.Sprintf("%s failed %d run(s)", client, failed))
+	}
+	if errored > 0 {
+		out = append(out, fmt.Sprintf("%s: %d run(s) could not be carried out", client, errored))
+	}
+	return out
+}
+
+// MarkExpectedFailures applies --expect-fail to r. expected tells whether a
+// client is broken on purpose; target names the check written for its bug
+// ("" for none). Each such client gets ExpectFail, its failed runs
+// ExpectedFailure, and it gets Unmet when it failed no run, or failed runs
+// without ever failing its target check where that check judged one.
+func MarkExpectedFailures(r *Results, expected func(client string) bool, target func(client string) string) {
+	ran, failed := map[string]int{}, map[string]int{}
+	judged, caught := map[string]bool{}, map[string]bool{}
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		if !expected(run.Client) {
+			continue
+		}
+		ran[run.Client]++
+		if run.Status == StatusFail {
+			run.ExpectedFailure = true
+			failed[run.Client]++
+		}
+		check := target(run.Client)
+		for _, v := range run.Checks {
+			if check != "" && v.Check == check && v.Status != StatusSkip {
+				judged[run.Client] = true
+				caught[run.Client] = caught[run.Client] || v.Status == StatusFail
+			}
+		}
+	}
+	for i := range r.Clients {
+		c := &r.Clients[i]
+		if !expected(c.Name) {
+			continue
+		}
+		c.ExpectFail = true
+		switch {
+		case ran[c.Name] == 0:
+			// A label filter left it out: there is nothing to say.
+		case failed[c.Name] == 0:
+			c.Unmet = "was expected to fail, and passed"
+		case judged[c.Name] && !caught[c.Name]:
+			c.Unmet = "failed, but not on " + target(c.Name) + ", the check written for its bug"
+		}
+	}
 }

@@ -198,6 +198,17 @@ func conform(w io.Writer, o conformOptions) error {
 	t := &testingT{}
 	ginkgo.RunSpecs(t, "oauthsim conformance", suiteConfig, reporterConfig)
 	res := suite.Results()
+	reports.MarkExpectedFailures(res, func(name string) bool {
+		for _, p := range o.expectFail {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}, func(name string) string {
+		target, _ := targetCheck(strings.TrimPrefix(name, "mutant/"))
+		return target
+	})
 	if len(res.Runs) == 0 {
 		// Writing empty reports would overwrite the last real ones.
 		return fmt.Errorf("--label-filter %q selects no run: no reports written", o.labels)
@@ -220,53 +231,8 @@ func conform(w io.Writer, o conformOptions) error {
 		}
 		return nil
 	}
-	return judgeExpectedFailures(w, res, o.expectFail)
-}
-
-// judgeExpectedFailures is the exit status with --expect-fail: every
-// client it names must have failed a run, and every other client passed.
-func judgeExpectedFailures(w io.Writer, res *reports.Results, patterns []string) error {
-	expected := func(name string) bool {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, name); ok {
-				return true
-			}
-		}
-		return false
-	}
-	runs, failedRuns := map[string]int{}, map[string]int{}
-	// judged and caught record, per client, whether its target check (the
-	// one written for a mutant's bug) judged any run, and failed one.
-	judged, caught := map[string]bool{}, map[string]bool{}
-	for _, r := range res.Runs {
-		runs[r.Client]++
-		if r.Status == reports.StatusFail || r.Status == reports.StatusError {
-			failedRuns[r.Client]++
-		}
-		target, ok := targetCheck(strings.TrimPrefix(r.Client, "mutant/"))
-		for _, v := range r.Checks {
-			if ok && v.Check == target {
-				judged[r.Client] = true
-				caught[r.Client] = caught[r.Client] || v.Status == reports.StatusFail
-			}
-		}
-	}
-	var wrong []string
-	for _, c := range res.Clients {
-		switch {
-		case runs[c.Name] == 0:
-			// A label filter left it out: there is nothing to say.
-		case expected(c.Name) && failedRuns[c.Name] == 0:
-			wrong = append(wrong, c.Name+" was expected to fail, and passed")
-		case expected(c.Name) && judged[c.Name] && !caught[c.Name]:
-			target, _ := targetCheck(strings.TrimPrefix(c.Name, "mutant/"))
-			wrong = append(wrong, fmt.Sprintf("%s failed, but not on %s, the check written for its bug", c.Name, target))
-		case !expected(c.Name) && failedRuns[c.Name] > 0:
-			wrong = append(wrong, fmt.Sprintf("%s failed %d run(s)", c.Name, failedRuns[c.Name]))
-		}
-	}
-	if len(wrong) > 0 {
-		return failure{errors.New(strings.Join(wrong, "; "))}
+	if problems := res.Problems(); len(problems) > 0 {
+		return failure{errors.New(strings.Join(problems, "; "))}
 	}
 	fmt.Fprintln(w, "as expected: the clients broken on purpose failed, the others passed")
 	return nil
