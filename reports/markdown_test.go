@@ -124,7 +124,7 @@ var _ = Describe("summary.md of a clean run", func() {
 var _ = Describe("The terminal's tally", func() {
 	It("counts the runs by status, and those their scenario did not exercise", func() {
 		r := fixture()
-		Expect(reports.Tally(r)).To(MatchRegexp(`^6 runs: 3 passed, 1 failed, 1 skipped, 1 errors, in \S+$`))
+		Expect(reports.Tally(r)).To(MatchRegexp(`^6 runs: 3 passed, 1 failed, 1 skipped, 1 errored, in \S+$`))
 		r.Runs[0].Unexercised = []string{"slow (latency)"}
 		Expect(reports.Tally(r)).To(HaveSuffix("; 1 not exercised by a fault of their scenario (summary.md lists them)"))
 	})

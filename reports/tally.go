@@ -13,7 +13,11 @@ import (
 
 // tally is what every report's headline says.
 type tally struct {
-	Runs, Pass, Fail, Skip, Error int
+	// Fail counts failures; XFail the failed runs of clients expected to
+	// fail (Run.ExpectedFailure), which Fail leaves out.
+	Runs, Pass, Fail, XFail, Skip, Error int
+	// Unmet counts the clients expected to fail that did not.
+	Unmet int
 	// Unexercised counts the runs a fault of their scenario never met.
 	Unexercised        int
 	Clients, Scenarios int
@@ -37,6 +41,11 @@ func count(r *Results) tally {
 	for _, span := range longest {
 		t.Sim += span
 	}
+	for _, c := range r.Clients {
+		if c.Unmet != "" {
+			t.Unmet++
+		}
+	}
 	return t
 }
 
@@ -44,8 +53,16 @@ func count(r *Results) tally {
 // numbers every report's headline gives.
 func Tally(r *Results) string {
 	t := count(r)
-	line := fmt.Sprintf("%d runs: %d passed, %d failed, %d skipped, %d errors, in %s",
-		t.Runs, t.Pass, t.Fail, t.Skip, t.Error, t.Wall.Round(time.Millisecond))
+	xfail := ""
+	if t.XFail > 0 {
+		// Only runs given --expect-fail have them: the others are spared the term.
+		xfail = fmt.Sprintf(", %d expected to fail and did", t.XFail)
+	}
+	line := fmt.Sprintf("%d runs: %d passed, %d failed%s, %d skipped, %d errored, in %s",
+		t.Runs, t.Pass, t.Fail, xfail, t.Skip, t.Error, t.Wall.Round(time.Millisecond))
+	if t.Unmet > 0 {
+		line += fmt.Sprintf("; %d client(s) expected to fail did not", t.Unmet)
+	}
 	if t.Unexercised > 0 {
 		// Those runs are skipped when their checks held, and failed when
 		// not; either way the reader should know the scenario missed them.
@@ -61,7 +78,9 @@ func (t tally) verdict() string {
 		return "no runs"
 	case t.Fail+t.Error > 0:
 		return fmt.Sprintf("%d of %d runs failed", t.Fail+t.Error, t.Runs)
-	case t.Pass == 0:
+	case t.Unmet > 0:
+		return fmt.Sprintf("%d client(s) expected to fail did not", t.Unmet)
+	case t.Pass == 0 && t.XFail == 0:
 		return "no run passed"
 	case t.Unexercised > 0:
 		// Not "all passed": those runs judged nothing of what their
@@ -80,7 +99,11 @@ func (t *tally) add(run Run) {
 	case StatusPass:
 		t.Pass++
 	case StatusFail:
-		t.Fail++
+		if run.ExpectedFailure {
+			t.XFail++
+		} else {
+			t.Fail++
+		}
 	case StatusSkip:
 		t.Skip++
 	default:
