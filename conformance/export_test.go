@@ -17,3 +17,7 @@ func OutputTail(r *Record) string { return r.outputTail() }
 // HarnessMark starts the mark of every client process this harness
 // starts, in OAUTHSIM_HARNESS_PROCESS.
 var HarnessMark = harnessMark
+
+// Drive makes p count to total runs (Define sets it from the plan) and
+// draw only when the spec calls it, never on its own time.
+func (p *Progress) Drive(total int) { p.total, p.redraw = total, 0 }

@@ -48,8 +48,8 @@ type Command struct {
 // NewCommand starts cmdline (run by sh -c) once against a throwaway
 // simulator to read its hello: its name, version and capabilities, which
 // decide the runs before any starts. A client that cannot be probed is
-// still returned, with the error: its runs fail with that reason, and the
-// other clients of a conformance run are not held up by it.
+// still returned, with the error: its runs fail with that reason (oauthsim
+// conform does not start them: it reports the error once and stops).
 func NewCommand(ctx context.Context, cmdline string) (*Command, error) {
 	c := &Command{line: cmdline, faketime: findFaketime()}
 	if c.probe = c.probeHello(ctx); c.probe != nil {

@@ -1,13 +1,16 @@
 package conformance
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/reports"
@@ -21,8 +24,11 @@ type Plan struct {
 	Scenarios []*scenarios.Scenario
 	// Tool is oauthsim's version, for the results.
 	Tool string
-	// LabelFilter is the Ginkgo label filter in force, for the results.
+	// LabelFilter is the Ginkgo label filter in force: it selects the runs
+	// and checks, and the results record it.
 	LabelFilter string
+	// Progress, when set, is told of each run as it ends.
+	Progress *Progress
 }
 
 // Suite collects the results of the specs Define declared.
@@ -30,10 +36,16 @@ type Suite struct {
 	plan    Plan
 	started time.Time
 
+	// selected are the runs the label filter selects, by key.
+	selected map[string]bool
+
 	mu   sync.Mutex
 	runs map[string]*reports.Run
-	// order keeps runs in the order they ran.
-	order []string
+	// reported counts the specs of each run Ginkgo has reported on,
+	// selected or not: the run is over when all its checks' are in.
+	reported map[string]int
+	// problems are failures of the suite itself, not of a client.
+	problems []string
 }
 
 // CheckLabel is the Ginkgo label of a check's specs: filter with
@@ -58,12 +70,37 @@ func ClientLabel(name string) string {
 // Ordered container whose BeforeAll carries the run out, and in it one spec
 // per check that judges the run. Call it before RunSpecs. Labels are the
 // scenario's tags, the client's ClientLabel and each check's CheckLabel, so
-// that a label filter selects clients, tags and checks.
-func Define(plan Plan) *Suite {
+// that a label filter selects clients, tags and checks. An error is a label
+// filter that does not parse.
+func Define(plan Plan) (*Suite, error) {
+	filter, err := types.ParseLabelFilter(plan.LabelFilter)
+	if err != nil {
+		return nil, err
+	}
+	s := &Suite{plan: plan, started: time.Now(), selected: map[string]bool{}, runs: map[string]*reports.Run{}, reported: map[string]int{}}
+	// Ginkgo selects specs by the labels of the spec and its containers;
+	// the same test here tells the runs that will happen before any does.
+	for _, c := range plan.Clients {
+		for _, sc := range plan.Scenarios {
+			labels := append([]string{ClientLabel(c.Name())}, sc.Tags...)
+			if slices.ContainsFunc(Checks(), func(check Check) bool { return filter(append(labels, CheckLabel(check.ID))) }) {
+				s.selected[key(c.Name(), sc.Name)] = true
+			}
+		}
+	}
+	if plan.Progress != nil {
+		plan.Progress.total = len(s.selected)
+	}
 	// The checks' assertions are Gomega's; outside go test nobody else
 	// wires them to Ginkgo.
 	RegisterFailHandler(Fail)
-	s := &Suite{plan: plan, started: time.Now(), runs: map[string]*reports.Run{}}
+	ReportAfterEach(s.reported1)
+	ReportAfterSuite("oauthsim conformance", func(r Report) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		// An interrupt, a timeout of the whole suite.
+		s.problems = append(s.problems, r.SpecialSuiteFailureReasons...)
+	})
 	for _, c := range plan.Clients {
 		Describe(c.Name(), Label(ClientLabel(c.Name())), func() {
 			for _, sc := range plan.Scenarios {
@@ -71,7 +108,46 @@ func Define(plan Plan) *Suite {
 			}
 		})
 	}
-	return s
+	return s, nil
+}
+
+// Problems are the failures of the suite itself, apart from any client's:
+// an interrupt, a check that panicked. Read them after RunSpecs.
+func (s *Suite) Problems() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.problems)
+}
+
+// Selected is how many runs (client × scenario) the label filter selects.
+func (s *Suite) Selected() int { return len(s.selected) }
+
+// reported1 counts a spec Ginkgo reports on, and tells Progress of its run
+// when that was the run's last. Ginkgo reports on every spec, those its
+// label filter left out too, and runs an Ordered container's specs
+// together, so the count reaches the number of checks as the run ends.
+func (s *Suite) reported1(spec SpecReport) {
+	if len(spec.ContainerHierarchyTexts) != 2 {
+		return
+	}
+	k := key(spec.ContainerHierarchyTexts[0], spec.ContainerHierarchyTexts[1])
+	s.mu.Lock()
+	if spec.State.Is(types.SpecStatePanicked | types.SpecStateAborted | types.SpecStateTimedout) {
+		// A check's verdict fails by Fail; this is the harness breaking.
+		s.problems = append(s.problems, fmt.Sprintf("%s × %s, check %s: %s: %s",
+			spec.ContainerHierarchyTexts[0], spec.ContainerHierarchyTexts[1], spec.LeafNodeText, spec.State, firstLineOf(spec.Failure.Message)))
+	}
+	s.reported[k]++
+	over := s.reported[k] == len(Checks())
+	run, ran := s.runs[k]
+	var final reports.Run
+	if ran {
+		final = settle(*run)
+	}
+	s.mu.Unlock()
+	if over && ran && s.plan.Progress != nil {
+		s.plan.Progress.Done(final)
+	}
 }
 
 func (s *Suite) defineRun(c Client, sc *scenarios.Scenario) {
@@ -167,11 +243,7 @@ func (s *Suite) begin(r *Record) []string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := key(run.Client, run.Scenario)
-	if _, seen := s.runs[k]; !seen {
-		s.order = append(s.order, k)
-	}
-	s.runs[k] = run
+	s.runs[key(run.Client, run.Scenario)] = run
 	return run.Unexercised
 }
 
@@ -187,7 +259,9 @@ func (s *Suite) verdict(r *Record, v reports.Verdict) {
 }
 
 // Results are the results of the specs that ran, with the plan's clients,
-// scenarios and checks.
+// scenarios and checks. Runs come in one order whatever order Ginkgo ran
+// them in: by client in the plan's order, then by scenario name; so do the
+// scenarios.
 func (s *Suite) Results() *reports.Results {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -212,17 +286,29 @@ func (s *Suite) Results() *reports.Results {
 	for _, sc := range s.plan.Scenarios {
 		res.Scenarios = append(res.Scenarios, ScenarioInfo(sc))
 	}
+	slices.SortStableFunc(res.Scenarios, func(a, b reports.Scenario) int { return strings.Compare(a.Name, b.Name) })
 	for _, c := range Checks() {
 		res.Checks = append(res.Checks, reports.Check{ID: c.ID, Rationale: c.Rationale})
 	}
-	for _, k := range s.order {
-		run := *s.runs[k]
-		if run.Status == reports.StatusPass && len(run.Unexercised) > 0 {
-			run.Status, run.Reason = reports.StatusSkip, NotExercised(run.Unexercised)
-		}
-		res.Runs = append(res.Runs, run)
+	for _, run := range s.runs {
+		res.Runs = append(res.Runs, settle(*run))
 	}
+	client := func(name string) int {
+		return slices.IndexFunc(s.plan.Clients, func(c Client) bool { return c.Name() == name })
+	}
+	slices.SortFunc(res.Runs, func(a, b reports.Run) int {
+		return cmp.Or(cmp.Compare(client(a.Client), client(b.Client)), strings.Compare(a.Scenario, b.Scenario))
+	})
 	return res
+}
+
+// settle is run as the results give it once its checks are judged: a run
+// whose checks held is no pass when a fault of its scenario never met it.
+func settle(run reports.Run) reports.Run {
+	if run.Status == reports.StatusPass && len(run.Unexercised) > 0 {
+		run.Status, run.Reason = reports.StatusSkip, NotExercised(run.Unexercised)
+	}
+	return run
 }
 
 // NotExercised is why a run whose checks held is no pass: faults of the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/spf13/cobra"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
@@ -24,10 +25,6 @@ import (
 	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/scenarios"
 )
-
-// errChecksFailed is conform's failure when it ran and a check failed:
-// exit status 1, with the details already printed and in the reports.
-var errChecksFailed = failure{errors.New("some checks failed: see the output above and the reports")}
 
 type conformOptions struct {
 	clients   []string
@@ -55,8 +52,14 @@ Clients are "reference", "mutant/NAME" (see oauthsim clients); a pattern such as
 'mutant/*' selects several, and "all" selects every built-in client. --client-cmd runs
 any client that speaks clients/PROTOCOL.md as a subprocess.
 
+It prints one line per failed run and, on a terminal, a progress line; then the tally
+in runs, where the reports are, and a last line saying why the exit status is what it
+is. -v prints Ginkgo's detail of every check instead.
+
 Exit status: 0 when every check held, 1 when a check failed or a run could not be
-carried out, 2 for a usage or scenario-file error.`,
+carried out, 2 for a usage or scenario-file error, found before any run: a label filter
+that selects no run, an --out that cannot take the reports, a --client-cmd that cannot
+start.`,
 		Example: `  oauthsim conform
   oauthsim conform --client all --out reports/out
   oauthsim conform --client mutant/memory_only --scenarios my-scenarios/
@@ -71,7 +74,7 @@ carried out, 2 for a usage or scenario-file error.`,
 	f.StringArrayVar(&o.scenarios, "scenarios", nil, "scenario file or directory (repeatable; default: the bundled scenarios)")
 	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
 	f.StringVar(&o.out, "out", "reports/out", "directory for the reports, replaced as a set; other files in it are left alone")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec as it runs")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "print Ginkgo's detail of every check as it runs, every expected failure in full, in place of the progress line")
 	f.BoolVar(&o.findings, "findings", false, "failed checks are findings to report, not a failure: exit 1 only when a run could not be carried out")
 	f.StringArrayVar(&o.expectFail, "expect-fail", nil, `clients (a name or pattern) that are broken on purpose: each must fail a check, and their failures do not fail the run (repeatable)`)
 	return c
@@ -136,37 +139,18 @@ func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
 
 func conform(w io.Writer, o conformOptions) error {
 	// Refused now rather than after the runs: their results would be lost.
+	if st, err := os.Stat(o.out); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out: %s is a file, not a directory", o.out)
+	}
 	if err := reports.CheckDir(o.out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	// Each client process's stop ends what it started; this ends what
 	// escaped that, when the runs are over (an interrupt included).
 	defer conformance.EndStrays()
-	var clients []conformance.Client
-	if len(o.clients) > 0 || len(o.commands) == 0 {
-		builtin, err := selectClients(o.clients)
-		if err != nil {
-			return err
-		}
-		clients = builtin
-	}
-	for _, line := range o.commands {
-		c, err := conformance.NewCommand(context.Background(), line)
-		if err != nil {
-			// The client could not even say hello: its runs fail with
-			// this reason, and the other clients are still tested.
-			fmt.Fprintln(w, err)
-		} else {
-			fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
-			if ignored := c.Ignored(); len(ignored) > 0 {
-				fmt.Fprintf(w, "client %q: ignoring capabilities protocol %d does not have: %s\n", line, contract.Version, strings.Join(ignored, ", "))
-			}
-		}
-		if name := uniqueName(clients, c.Name()); name != c.Name() {
-			fmt.Fprintf(w, "client %q: another client is called %q; this one is %q here\n", line, c.Name(), name)
-			c.Rename(name)
-		}
-		clients = append(clients, c)
+	clients, err := startClients(w, o)
+	if err != nil {
+		return err
 	}
 	scs, err := loadScenarios(o.scenarios)
 	if err != nil {
@@ -174,68 +158,194 @@ func conform(w io.Writer, o conformOptions) error {
 	}
 	for _, p := range o.expectFail {
 		if _, err := path.Match(p, ""); err != nil {
-			return fmt.Errorf("--expect-fail %q: %w", p, err)
+			return flagProblem("--expect-fail %q: %w", p, err)
 		}
 		if !slices.ContainsFunc(clients, func(c conformance.Client) bool { ok, _ := path.Match(p, c.Name()); return ok }) {
-			return fmt.Errorf("--expect-fail %q matches none of the clients selected", p)
+			return flagProblem("--expect-fail %q matches none of the clients selected", p)
 		}
 	}
-	if o.labels != "" {
-		if _, err := types.ParseLabelFilter(o.labels); err != nil {
-			// Ginkgo colours its message for a terminal; an error line is not one.
-			return fmt.Errorf("--label-filter: %s", ansi.ReplaceAllString(err.Error(), ""))
-		}
+	expected := func(name string) bool {
+		return slices.ContainsFunc(o.expectFail, func(p string) bool { ok, _ := path.Match(p, name); return ok })
 	}
+	plan := conformance.Plan{Clients: clients, Scenarios: scs, Tool: version, LabelFilter: o.labels}
+	if !o.verbose {
+		plan.Progress = conformance.NewProgress(w, onTerminal(w), expected)
+	}
+	suite, err := conformance.Define(plan)
+	if err != nil {
+		// Ginkgo colours its message for a terminal; an error line is not one.
+		return flagProblem("--label-filter: %s", ansi.ReplaceAllString(err.Error(), ""))
+	}
+	if suite.Selected() == 0 {
+		// Empty reports would overwrite the last real ones.
+		return flagProblem("--label-filter %q selects no run of %d client(s) × %d scenario(s): nothing ran, no reports written", o.labels, len(clients), len(scs))
+	}
+	if err := usableDir(o.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	fmt.Fprintf(w, "oauthsim conform: %s (%d client(s) × %d scenario(s)), %d checks each\n", plural(suite.Selected(), "run"), len(clients), len(scs), len(conformance.Checks()))
+
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
 	suiteConfig.LabelFilter = o.labels
 	// One process: Ginkgo's parallel mode needs its own CLI to spawn workers.
 	suiteConfig.ParallelTotal, suiteConfig.ParallelProcess = 1, 1
 	reporterConfig.Verbose = o.verbose
 	reporterConfig.NoColor = os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stdout)
-	fmt.Fprintf(w, "oauthsim conform: %d client(s) × %d scenario(s), %d checks each\n", len(clients), len(scs), len(conformance.Checks()))
-
-	suite := conformance.Define(conformance.Plan{Clients: clients, Scenarios: scs, Tool: version, LabelFilter: o.labels})
+	if plan.Progress != nil {
+		// Ginkgo's reporter speaks of specs, thousands of them, and prints
+		// every expected failure in full; Progress speaks of runs instead.
+		// Ginkgo has no setting to turn its reporter off in one process:
+		// what it writes goes here.
+		defer func(w io.Writer) { formatter.ColorableStdOut = w }(formatter.ColorableStdOut)
+		formatter.ColorableStdOut = io.Discard
+		plan.Progress.Start()
+	}
 	t := &testingT{}
 	ginkgo.RunSpecs(t, "oauthsim conformance", suiteConfig, reporterConfig)
+	if plan.Progress != nil {
+		plan.Progress.Stop()
+	}
 	res := suite.Results()
-	reports.MarkExpectedFailures(res, func(name string) bool {
-		for _, p := range o.expectFail {
-			if ok, _ := path.Match(p, name); ok {
-				return true
-			}
-		}
-		return false
-	}, func(name string) string {
+	reports.MarkExpectedFailures(res, expected, func(name string) string {
 		target, _ := targetCheck(strings.TrimPrefix(name, "mutant/"))
 		return target
 	})
 	if len(res.Runs) == 0 {
-		// Writing empty reports would overwrite the last real ones.
-		return fmt.Errorf("--label-filter %q selects no run: no reports written", o.labels)
+		// Interrupted before a run was over: empty reports would
+		// overwrite the last real ones.
+		return failure{fmt.Errorf("FAILED: %s before any run was over: no reports written", cmp.Or(strings.Join(suite.Problems(), "; "), "stopped"))}
 	}
 	if err := reports.Write(o.out, res); err != nil {
 		return failure{err}
 	}
 	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", reports.Tally(res), o.out)
-	if o.findings {
-		for _, r := range res.Runs {
-			if r.Status == reports.StatusError {
-				return failure{fmt.Errorf("%s × %s could not be carried out: %s", r.Client, r.Scenario, firstLine(r.Reason))}
-			}
-		}
-		return nil
+	harness := suite.Problems()
+	if len(harness) == 0 {
+		harness = ginkgoOnly(t, res)
 	}
-	if len(o.expectFail) == 0 {
-		if t.failed || !res.Passed() {
-			return errChecksFailed
-		}
-		return nil
+	ok, err := verdict(res, o, harness)
+	if err != nil {
+		return err
 	}
-	if problems := res.Problems(); len(problems) > 0 {
-		return failure{errors.New(strings.Join(problems, "; "))}
-	}
-	fmt.Fprintln(w, "as expected: the clients broken on purpose failed, the others passed")
+	fmt.Fprintln(w, ok)
 	return nil
+}
+
+// startClients selects the built-in clients and starts each --client-cmd
+// once for its hello. A client that cannot start is reported then, once,
+// and nothing runs: every one of its runs would fail for the same reason.
+func startClients(w io.Writer, o conformOptions) ([]conformance.Client, error) {
+	var clients []conformance.Client
+	if len(o.clients) > 0 || len(o.commands) == 0 {
+		builtin, err := selectClients(o.clients)
+		if err != nil {
+			return nil, flagProblem("%w", err)
+		}
+		clients = builtin
+	}
+	var unstarted []string
+	for _, line := range o.commands {
+		c, err := conformance.NewCommand(context.Background(), line)
+		if err != nil {
+			unstarted = append(unstarted, fmt.Sprintf("client %q could not start: %v", line, c.ProbeError()))
+			continue
+		}
+		fmt.Fprintf(w, "client %q: %s %s\n", line, c.Name(), c.Version())
+		if ignored := c.Ignored(); len(ignored) > 0 {
+			fmt.Fprintf(w, "client %q: ignoring capabilities protocol %d does not have: %s\n", line, contract.Version, strings.Join(ignored, ", "))
+		}
+		if name := uniqueName(clients, c.Name()); name != c.Name() {
+			fmt.Fprintf(w, "client %q: another client is called %q; this one is %q here\n", line, c.Name(), name)
+			c.Rename(name)
+		}
+		clients = append(clients, c)
+	}
+	if len(unstarted) > 0 {
+		return nil, fmt.Errorf("%s\nno run started: fix the client, or leave it out (--client-cmd)", strings.Join(unstarted, "\n"))
+	}
+	return clients, nil
+}
+
+// verdict is the last line conform prints, saying why the exit status is
+// what it is: ok for status 0, or the failure. harness are failures of
+// the suite itself (an interrupt, a check that panicked).
+func verdict(res *reports.Results, o conformOptions, harness []string) (ok string, err error) {
+	if len(harness) > 0 {
+		return "", failure{errors.New("FAILED: " + strings.Join(harness, "; "))}
+	}
+	var failed, errored []string
+	for _, r := range res.Runs {
+		switch {
+		case r.Status == reports.StatusError:
+			errored = append(errored, fmt.Sprintf("%s × %s could not be carried out: %s", r.Client, r.Scenario, firstLine(r.Reason)))
+		case r.Status == reports.StatusFail && !r.ExpectedFailure:
+			failed = append(failed, r.Client)
+		}
+	}
+	if o.findings {
+		if len(errored) > 0 {
+			return "", failure{fmt.Errorf("FAILED: %s (%d run(s) could not be carried out in all)", errored[0], len(errored))}
+		}
+		if len(failed) > 0 {
+			return fmt.Sprintf("OK: %s failed checks, reported as findings: with --findings failed checks do not fail the exit status, only a run that could not be carried out does", plural(len(failed), "run")), nil
+		}
+	} else if problems := res.Problems(); len(problems) > 0 {
+		return "", failure{errors.New("FAILED: " + strings.Join(problems, "; "))}
+	}
+	broken := 0
+	for _, c := range res.Clients {
+		if c.ExpectFail {
+			broken++
+		}
+	}
+	if broken > 0 {
+		return fmt.Sprintf("OK: the %s broken on purpose failed as expected; no other run failed or errored", plural(broken, "client")), nil
+	}
+	return "OK: no run failed or errored", nil
+}
+
+// ginkgoOnly is a failure Ginkgo saw that no run shows (a bug of the
+// harness), when nothing was expected to fail: with expected failures
+// Ginkgo's own judgement says nothing more.
+func ginkgoOnly(t *testingT, res *reports.Results) []string {
+	if !t.failed || slices.ContainsFunc(res.Runs, func(r reports.Run) bool { return r.Status != reports.StatusPass && r.Status != reports.StatusSkip }) {
+		return nil
+	}
+	return []string{"Ginkgo reports a failure that no run shows: run again with -v for its detail"}
+}
+
+// plural is n and noun, with an "s" unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// flagProblem is an error in a flag's value: the user fixes it, and
+// learns where to read how.
+func flagProblem(format string, args ...any) error {
+	return fmt.Errorf(format+"\nRun 'oauthsim conform --help' for usage.", args...)
+}
+
+// usableDir makes dir when it is missing and writes a file in it, so that
+// a directory the reports cannot go to is found before the runs, not after.
+func usableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".oauthsim-check-*")
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Close(), os.Remove(f.Name()))
+}
+
+// onTerminal says whether w is a terminal a line can be rewritten on: not
+// in CI, whose logs show every rewrite as a line of its own.
+func onTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f) && os.Getenv("CI") == ""
 }
 
 // firstLine is s up to its first line break.

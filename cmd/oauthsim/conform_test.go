@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -125,32 +127,46 @@ var _ = Describe("oauthsim conform", func() {
 		Expect(string(s.Err.Contents())).To(ContainSubstring("reference was expected to fail, and passed"))
 	})
 
-	It("tests the other clients when one cannot even be probed, and keeps clients of one name apart", func() {
+	It("stops before any run when a client cannot start, and says so once per client", func() {
+		out := filepath.Join(GinkgoT().TempDir(), "out")
+		s := runBinary("conform", "--client", "reference", "--client-cmd", "echo 'no such library' >&2; exit 3", "--client-cmd", "/bin/false", "--out", out)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Out.Contents())).To(BeEmpty(), "no run started")
+		Expect(strings.Split(strings.TrimSpace(string(s.Err.Contents())), "\n")).To(Equal([]string{
+			`oauthsim: client "echo 'no such library' >&2; exit 3" could not start: the client exited (exit status 3) before it was told to`,
+			"the tail of its standard error:",
+			"no such library",
+			`client "/bin/false" could not start: the client exited (exit status 1) before it was told to`,
+			"no run started: fix the client, or leave it out (--client-cmd)",
+		}))
+		Expect(out).NotTo(BeAnExistingFile())
+	})
+
+	It("keeps clients of one name apart, and selects each by its label", func() {
 		dir := GinkgoT().TempDir()
-		write := func(name, body string) string {
-			path := filepath.Join(dir, name)
-			Expect(os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700)).To(Succeed())
-			return path
-		}
-		broken := write("broken.sh", "echo 'not a hello'\n")
-		// Called what the built-in reference is called; it answers every
-		// request "ok", so its runs end at the authorization.
-		impostor := write("impostor.sh", `echo '{"hello":{"protocol":1,"name":"reference","version":"0","capabilities":["refresh","clock:now"]}}'
+		// A client that says hello with name and answers every request
+		// "ok", so its runs end at the authorization.
+		write := func(file, name string) string {
+			path := filepath.Join(dir, file)
+			Expect(os.WriteFile(path, []byte(`#!/bin/sh
+echo '{"hello":{"protocol":1,"name":"`+name+`","version":"0","capabilities":["refresh","clock:now"]}}'
 while read line; do id=$(echo "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
   case "$line" in *'"op":"shutdown"'*) echo "{\"id\":\"$id\"}"; exit 0;; esac
   echo "{\"id\":\"$id\",\"outcome\":\"ok\"}"
 done
-`)
-		// Ginkgo's labels ignore case, so neither may this name.
-		body, err := os.ReadFile(impostor)
-		Expect(err).NotTo(HaveOccurred())
-		shouting := write("shouting.sh", strings.Replace(strings.TrimPrefix(string(body), "#!/bin/sh\n"), `"name":"reference"`, `"name":"REFERENCE"`, 1))
+`), 0o700)).To(Succeed())
+			return path
+		}
+		// Called what the built-in reference is called; and, as Ginkgo's
+		// labels ignore case, so is the one that shouts.
+		impostor, shouting, slashed := write("impostor.sh", "reference"), write("shouting.sh", "REFERENCE"), write("slashed.sh", "acme/client")
 		out := GinkgoT().TempDir()
-		s := runBinary("conform", "--client", "reference", "--client-cmd", broken, "--client-cmd", impostor, "--client-cmd", shouting,
+		s := runBinary("conform", "--client", "reference", "--client-cmd", impostor, "--client-cmd", shouting,
 			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
-		Expect(s.ExitCode()).To(Equal(1), "a client that could not be run is an error")
+		Expect(s.ExitCode()).To(Equal(1), "a run that could not be carried out is a failure")
 		Expect(string(s.Out.Contents())).To(ContainSubstring(`another client is called "reference"; this one is "reference#2" here`))
 		Expect(string(s.Out.Contents())).To(ContainSubstring(`another client is called "REFERENCE"; this one is "REFERENCE#3" here`))
+		Expect(string(s.Out.Contents())).To(ContainSubstring("errored: reference#2 × rotation-basic: "))
 		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
 		Expect(err).NotTo(HaveOccurred())
 		status := map[string]string{}
@@ -158,16 +174,15 @@ done
 			status[r.Client] = r.Status + " " + r.Reason
 		}
 		Expect(status).To(HaveKeyWithValue("reference", HavePrefix(reports.StatusPass)))
-		Expect(status).To(HaveKeyWithValue(broken, And(HavePrefix(reports.StatusError), ContainSubstring("not a hello"))))
 		Expect(status).To(HaveKeyWithValue("reference#2", And(HavePrefix(reports.StatusError), ContainSubstring("without a url"))))
-		// Each client's label selects it alone, the path's "/" and all.
-		s = runBinary("conform", "--client", "reference", "--client-cmd", broken, "--label-filter", conformance.ClientLabel(broken),
+		// Each client's label selects it alone, the name's "/" and all.
+		s = runBinary("conform", "--client", "reference", "--client-cmd", slashed, "--label-filter", conformance.ClientLabel("acme/client"),
 			"--scenarios", filepath.Join("..", "..", "scenarios", "rotation-basic.yaml"), "--out", out)
 		Expect(s.ExitCode()).To(Equal(1))
 		res, err = reports.ReadJSON(filepath.Join(out, "results.json"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Runs).To(HaveLen(1))
-		Expect(res.Runs[0].Client).To(Equal(broken))
+		Expect(res.Runs[0].Client).To(Equal("acme/client"))
 	})
 
 	It("selects specs by label: a tag and a check", func() {
@@ -260,14 +275,98 @@ done
 		s = runBinary("conform", "--client", "nosuch")
 		Expect(s.ExitCode()).To(Equal(2))
 		Expect(string(s.Err.Contents())).To(ContainSubstring(`--client "nosuch": no such client`))
-		out := GinkgoT().TempDir()
+		out := filepath.Join(GinkgoT().TempDir(), "out")
 		s = runBinary("conform", "--label-filter", "no-such-tag", "--out", out)
 		Expect(s.ExitCode()).To(Equal(2))
-		Expect(string(s.Err.Contents())).To(ContainSubstring(`--label-filter "no-such-tag" selects no run: no reports written`))
-		Expect(filepath.Join(out, "junit.xml")).NotTo(BeAnExistingFile())
+		Expect(string(s.Out.Contents())).To(BeEmpty(), "no run started")
+		Expect(string(s.Err.Contents())).To(Equal("oauthsim: --label-filter \"no-such-tag\" selects no run of 1 client(s) × " + fmt.Sprint(len(bundled)) +
+			" scenario(s): nothing ran, no reports written\nRun 'oauthsim conform --help' for usage.\n"))
+		Expect(out).NotTo(BeAnExistingFile(), "the reports directory is left alone")
 		s = runBinary("conform", "--client", "reference", "--expect-fail", "mutant/*")
 		Expect(s.ExitCode()).To(Equal(2))
 		Expect(string(s.Err.Contents())).To(ContainSubstring(`--expect-fail "mutant/*" matches none of the clients selected`))
+	})
+})
+
+var _ = Describe("oauthsim conform's terminal output", func() {
+	rotation := filepath.Join("..", "..", "scenarios", "rotation-basic.yaml")
+
+	It("speaks of runs in a few plain lines when every failure was expected, and lists the runs in one order", func() {
+		out := GinkgoT().TempDir()
+		s := runBinary("conform", "--client", "reference", "--client", "mutant/memory_only", "--client", "mutant/keep_old_refresh_token",
+			"--expect-fail", "mutant/*", "--out", out)
+		Expect(s.ExitCode()).To(Equal(0), "%s", s.Err.Contents())
+		stdout := string(s.Out.Contents())
+		lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+		// The header, a blank line, the tally, the reports, the verdict;
+		// Ginkgo's reporter printed thousands of lines here.
+		Expect(lines).To(HaveLen(5), stdout)
+		Expect(lines[0]).To(Equal(fmt.Sprintf("oauthsim conform: %d runs (3 client(s) × %d scenario(s)), %d checks each", 3*len(bundled), len(bundled), len(conformance.Checks()))))
+		Expect(lines[2]).To(MatchRegexp(`^%d runs: \d+ passed, 0 failed, \d+ expected to fail and did, \d+ skipped, 0 errored, in `, 3*len(bundled)))
+		Expect(lines[4]).To(Equal("OK: the 2 clients broken on purpose failed as expected; no other run failed or errored"))
+		Expect(stdout).NotTo(ContainSubstring("FAIL"))
+		Expect(stdout).NotTo(ContainSubstring("spec"), "runs and checks, never Ginkgo's specs")
+		Expect(stdout).NotTo(ContainSubstring("\r"), "not a terminal: no line rewritten in place")
+		Expect(stdout).NotTo(ContainSubstring("\x1b"), "not a terminal: no colour")
+		Expect(s.Err.Contents()).To(BeEmpty())
+		// Whatever order Ginkgo ran them in: clients in the order selected,
+		// then scenarios by name.
+		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Runs).To(HaveLen(3 * len(bundled)))
+		var order, sorted []string
+		for _, r := range res.Runs {
+			order = append(order, r.Client+" "+r.Scenario)
+		}
+		for _, c := range []string{"reference", "mutant/keep_old_refresh_token", "mutant/memory_only"} {
+			var names []string
+			for _, sc := range bundled {
+				names = append(names, c+" "+sc.Name)
+			}
+			slices.Sort(names)
+			sorted = append(sorted, names...)
+		}
+		Expect(order).To(Equal(sorted))
+	})
+
+	It("shows each failed run of a client not expected to fail, and ends with FAILED and status 1", func() {
+		s := runBinary("conform", "--client", "reference", "--client", "mutant/keep_old_refresh_token", "--scenarios", rotation, "--out", GinkgoT().TempDir())
+		Expect(s.ExitCode()).To(Equal(1))
+		Expect(string(s.Out.Contents())).To(ContainSubstring("\nfailed:  mutant/keep_old_refresh_token × rotation-basic: expectations, no-superseded-refresh-token\n"))
+		Expect(string(s.Out.Contents())).To(ContainSubstring("\n2 runs: 1 passed, 1 failed, 0 skipped, 0 errored, in "))
+		Expect(string(s.Err.Contents())).To(Equal("oauthsim: FAILED: mutant/keep_old_refresh_token failed 1 run(s)\n"))
+	})
+
+	It("says why --findings exits 0 with failed checks", func() {
+		s := runBinary("conform", "--client", "mutant/keep_old_refresh_token", "--findings", "--scenarios", rotation, "--out", GinkgoT().TempDir())
+		Expect(s.ExitCode()).To(Equal(0))
+		Expect(string(s.Out.Contents())).To(HaveSuffix("\nOK: 1 run failed checks, reported as findings: with --findings failed checks do not fail the exit status, only a run that could not be carried out does\n"))
+		Expect(string(s.Out.Contents())).NotTo(ContainSubstring("FAIL"))
+	})
+
+	It("gives Ginkgo's detail with -v: every check, every expected failure in full", func() {
+		s := runBinary("conform", "-v", "--client", "mutant/keep_old_refresh_token", "--expect-fail", "mutant/*", "--scenarios", rotation, "--out", GinkgoT().TempDir())
+		Expect(s.ExitCode()).To(Equal(0), "%s", s.Err.Contents())
+		stdout := string(s.Out.Contents())
+		Expect(stdout).To(ContainSubstring("[It] no-superseded-refresh-token"))
+		Expect(stdout).To(ContainSubstring("Events around it (=> marks the violations):"))
+		Expect(stdout).NotTo(ContainSubstring("runs done"), "no progress line beside Ginkgo's")
+		Expect(stdout).To(HaveSuffix("\nOK: the 1 client broken on purpose failed as expected; no other run failed or errored\n"))
+	})
+
+	It("finds an --out it cannot write before any run", func() {
+		if runtime.GOOS != "linux" {
+			Skip("needs /proc, where nobody may make a directory")
+		}
+		s := runBinary("conform", "--scenarios", rotation, "--out", "/proc/oauthsim-reports")
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Out.Contents())).To(BeEmpty(), "no run started")
+		Expect(string(s.Err.Contents())).To(Equal("oauthsim: --out: mkdir /proc/oauthsim-reports: no such file or directory\n"))
+		file := filepath.Join(GinkgoT().TempDir(), "reports")
+		Expect(os.WriteFile(file, nil, 0o600)).To(Succeed())
+		s = runBinary("conform", "--scenarios", rotation, "--out", file)
+		Expect(s.ExitCode()).To(Equal(2))
+		Expect(string(s.Err.Contents())).To(Equal("oauthsim: --out: " + file + " is a file, not a directory\n"))
 	})
 })
 
