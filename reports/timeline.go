@@ -14,9 +14,9 @@ import (
 
 // A run's timeline is laid out here and drawn by the HTML template as
 // inline SVG. Lanes from top to bottom: access-token lifetimes, refresh-token
-// lifetimes, refresh requests, 401 and 429 answers, faults, and what happened
-// to token families (revocation, eviction, reuse detection). A lane with
-// nothing in it is left out.
+// lifetimes, refresh requests, 401 and 429 answers, Retry-After windows,
+// faults, and what happened to token families (revocation, eviction, reuse
+// detection). A lane with nothing in it is left out.
 
 // Geometry, in SVG user units: CSS pixels when the picture is drawn at its
 // full width.
@@ -28,7 +28,11 @@ const (
 	markPitch   = 10.0
 	markSep     = 9.0 // closest two markers may sit in one row
 	maxMarkRows = 5   // past this, markers at one instant overlap
-	maxBarRows  = 6   // token families drawn apart; later ones share the last row
+	// maxSpreadPx is the most room marks at one instant in one lane take
+	// side by side; more of them than fit markSep apart are drawn closer,
+	// and stack.
+	maxSpreadPx = 90.0
+	maxBarRows  = 6 // token families drawn apart; later ones share the last row
 	barPitch    = 10.0
 	barHeight   = 7.0
 	rtPitch     = 7.0
@@ -55,7 +59,10 @@ type timeline struct {
 	Marks  []markView
 	Steps  []stepMark
 	Breaks []breakView
-	Ticks  []tickView
+	// Windows are the waits an answer asked for (Retry-After, a rate-limit
+	// reset), from the answer to when the client may come back.
+	Windows []windowView
+	Ticks   []tickView
 	// Label describes the picture for screen readers.
 	Label string
 }
@@ -78,17 +85,29 @@ type barView struct {
 type markView struct {
 	D, Class, Tip string
 	Seq           uint64
+	// x, y is the marker's centre, for specs.
+	x, y float64
 }
 
 type stepMark struct {
 	X          px
 	Top        px
 	Label, Tip string
+	// LabelTip is the tooltip of a label that names more than one step:
+	// each of them in full.
+	LabelTip string
 }
 
 type breakView struct {
 	X, W, Top, H px
 	D, Tip       string
+}
+
+// windowView is a wait an answer asked for: a bar in its lane, and a band
+// across the plot from Top, BandH tall, so that a retry inside it shows.
+type windowView struct {
+	X, W, Y, H, Top, BandH px
+	Tip                    string
 }
 
 type tickView struct {
@@ -104,12 +123,13 @@ const (
 	laneRefreshToken
 	laneRefresh
 	laneDenied
+	laneWait
 	laneFault
 	laneFamily
 	laneCount
 )
 
-var laneLabels = [laneCount]string{"access token", "refresh token", "refreshes", "401 · 429", "faults", "token family"}
+var laneLabels = [laneCount]string{"access token", "refresh token", "refreshes", "401 · 429", "Retry-After", "faults", "token family"}
 
 // shape draws a marker centred on (x, y) as SVG path data.
 type shape func(x, y float64) string
@@ -133,6 +153,9 @@ type marker struct {
 	e     events.Event
 	x     float64
 	row   int
+	// nth is the marker's place among those at its instant in its lane,
+	// of count.
+	nth, count int
 }
 
 // markers are the symbols e is drawn as: usually none or one, two for a
@@ -214,26 +237,46 @@ func newTimeline(run Run, origin time.Time, hit map[uint64]bool) *timeline {
 		}
 	}
 
+	var rows [laneCount]int
 	instants := append([]time.Time{start, end}, stepStarts...)
 	lives := tokenLives(evs, end)
 	for _, l := range lives {
 		instants = append(instants, l.e.Time, l.end)
 	}
-	var marks []marker
-	for _, e := range evs {
-		for _, m := range markers(e) {
-			marks = append(marks, m)
-			instants = append(instants, e.Time)
-		}
+	waits := retryWindows(evs)
+	for _, w := range waits {
+		instants = append(instants, w.from, w.to)
 	}
-	ax := newAxis(instants, tlPlotX0, tlPlotX1-tlPlotX0)
+	points := make([]axisPoint, 0, len(instants)+len(evs))
+	for _, t := range instants {
+		points = append(points, axisPoint{T: t})
+	}
+	marks := spreadMarkers(evs)
+	for _, m := range marks {
+		points = append(points, axisPoint{T: m.e.Time, Lanes: 1 << m.lane, Width: float64(m.count-1) * markPitchAt(m.count)})
+	}
+	ax := newMarkedAxis(points, tlPlotX0, tlPlotX1-tlPlotX0)
+	if len(waits) > 0 {
+		rows[laneWait] = 1
+	}
 
-	var rows [laneCount]int
 	for _, l := range lives {
 		rows[l.lane] = max(rows[l.lane], l.row+1)
 	}
+	// The widest group at an instant set its width; when the axis had to
+	// squeeze, every group at it is squeezed alike.
+	wide := map[int64]float64{}
+	for _, m := range marks {
+		k := m.e.Time.UnixNano()
+		wide[k] = max(wide[k], float64(m.count-1)*markPitchAt(m.count))
+	}
 	for i := range marks {
-		marks[i].x = ax.x(marks[i].e.Time)
+		m := &marks[i]
+		x0, x1 := ax.span(m.e.Time)
+		m.x = x0
+		if w := wide[m.e.Time.UnixNano()]; w > 0 {
+			m.x += float64(m.nth) * markPitchAt(m.count) * (x1 - x0) / w
+		}
 	}
 	slices.SortStableFunc(marks, func(a, b marker) int { return cmp.Compare(a.x, b.x) })
 	var lastX [laneCount][maxMarkRows]float64
@@ -268,7 +311,14 @@ func newTimeline(run Run, origin time.Time, hit map[uint64]bool) *timeline {
 			class += " hit"
 		}
 		cy := laneY[m.lane] + lanePadding/2 + float64(m.row)*markPitch + markPitch/2
-		t.Marks = append(t.Marks, markView{D: m.shape(m.x, cy), Class: class, Tip: eventTip(m.e, origin), Seq: m.e.Seq})
+		t.Marks = append(t.Marks, markView{D: m.shape(m.x, cy), Class: class, Tip: eventTip(m.e, origin), Seq: m.e.Seq, x: m.x, y: cy})
+	}
+	for _, w := range waits {
+		x0, x1 := ax.x(w.from), ax.x(w.to)
+		t.Windows = append(t.Windows, windowView{
+			X: px(x0), W: px(max(x1-x0, 1.5)), Y: px(laneY[laneWait] + lanePadding/2 + 1.5), H: px(markPitch - 3),
+			Top: tlTop - 2, BandH: t.AxisY - (tlTop - 2), Tip: w.tip(origin),
+		})
 	}
 	t.drawSteps(run.Steps, ax, origin)
 	t.drawAxis(ax, origin)
@@ -305,25 +355,69 @@ func (t *timeline) placeLanes(rows [laneCount]int) (top [laneCount]float64) {
 	return top
 }
 
-// drawSteps draws a line where each step starts. Steps that start at one
-// instant share a label ("3,4"); a step too close to the last label for
-// one of its own goes without, its line and tooltip still there.
+// drawSteps draws a line where each step starts. A label names the steps
+// at its line and those right of it too close for a label of their own
+// ("3–5,7,8"), so that no two labels overlap; its LabelTip gives each of
+// them in full when it names more than one.
 func (t *timeline) drawSteps(steps []Step, ax axis, origin time.Time) {
-	labelled := -1
+	type label struct {
+		at      int // the step whose line carries it
+		indexes []int
+		tips    []string
+	}
+	var labels []label
+	end := func(l label) float64 {
+		_, x1 := box(float64(t.Steps[l.at].X), stepRanges(l.indexes), false)
+		return x1
+	}
 	for _, s := range steps {
 		if s.Start.IsZero() {
 			continue
 		}
-		x := px(ax.x(s.Start))
-		sm := stepMark{X: x, Top: tlTop - 2, Tip: stepTip(s, origin)}
-		switch {
-		case labelled >= 0 && t.Steps[labelled].X == x:
-			t.Steps[labelled].Label += "," + strconv.Itoa(s.Index)
-		case labelled < 0 || x-t.Steps[labelled].X >= 12:
-			sm.Label, labelled = strconv.Itoa(s.Index), len(t.Steps)
+		tip := stepTip(s, origin)
+		t.Steps = append(t.Steps, stepMark{X: px(ax.x(s.Start)), Top: tlTop - 2, Tip: tip})
+		labels = append(labels, label{at: len(t.Steps) - 1, indexes: []int{s.Index}, tips: []string{tip}})
+		// Merge into the label on the left while the two overlap; a
+		// merged label is wider, so it may reach the one before it.
+		for n := len(labels); n > 1; n = len(labels) {
+			l, prev := labels[n-1], labels[n-2]
+			x0, _ := box(float64(t.Steps[l.at].X), stepRanges(l.indexes), false)
+			if clear(end(prev), x0) {
+				break
+			}
+			prev.indexes = append(prev.indexes, l.indexes...)
+			prev.tips = append(prev.tips, l.tips...)
+			labels = append(labels[:n-2], prev)
 		}
-		t.Steps = append(t.Steps, sm)
 	}
+	for _, l := range labels {
+		t.Steps[l.at].Label = stepRanges(l.indexes)
+		if len(l.tips) > 1 {
+			t.Steps[l.at].LabelTip = strings.Join(l.tips, "\n\n")
+		}
+	}
+}
+
+// stepRanges writes step numbers as a label: three or more in a row as a
+// range, "3–5,7,8".
+func stepRanges(indexes []int) string {
+	var parts []string
+	for i := 0; i < len(indexes); {
+		j := i
+		for j+1 < len(indexes) && indexes[j+1] == indexes[j]+1 {
+			j++
+		}
+		switch {
+		case j-i >= 2:
+			parts = append(parts, fmt.Sprintf("%d–%d", indexes[i], indexes[j]))
+		default:
+			for k := i; k <= j; k++ {
+				parts = append(parts, strconv.Itoa(indexes[k]))
+			}
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }
 
 // drawAxis draws the axis with its ticks, and the breaks across the plot.
@@ -338,11 +432,82 @@ func (t *timeline) drawAxis(ax axis, origin time.Time) {
 		})
 	}
 	d := "M" + pt(tlPlotX0, float64(t.AxisY)) + "H" + px(tlPlotX1).String()
-	for _, tk := range ax.ticks(origin) {
+	for _, tk := range ax.ticks(origin, tlWidth) {
 		d += "M" + pt(tk.X, float64(t.AxisY)) + "v4"
-		t.Ticks = append(t.Ticks, tickView{X: px(tk.X), LabelY: t.AxisY + 15, Label: tk.Label, Title: tk.Title, End: tk.X > tlWidth-labelGapPx})
+		t.Ticks = append(t.Ticks, tickView{X: px(tk.X), LabelY: t.AxisY + 15, Label: tk.Label, Title: tk.Title, End: tk.End})
 	}
 	t.AxisD = d
+}
+
+// markPitchAt is how far apart count markers at one instant in one lane
+// are drawn: markSep, closer when that would take more than maxSpreadPx.
+func markPitchAt(count int) float64 {
+	if count < 2 {
+		return 0
+	}
+	return min(markSep, maxSpreadPx/float64(count-1))
+}
+
+// spreadMarkers are the markers of evs (sorted by time), each numbered
+// among those at its instant in its lane, in the order of the log.
+func spreadMarkers(evs []events.Event) []marker {
+	var out []marker
+	for _, e := range evs {
+		out = append(out, markers(e)...)
+	}
+	type key struct {
+		lane int
+		t    int64
+	}
+	count := map[key]int{}
+	for i := range out {
+		k := key{out[i].lane, out[i].e.Time.UnixNano()}
+		out[i].nth = count[k]
+		count[k]++
+	}
+	for i := range out {
+		out[i].count = count[key{out[i].lane, out[i].e.Time.UnixNano()}]
+	}
+	return out
+}
+
+// wait is an answer's request to come back later.
+type wait struct {
+	e        events.Event
+	from, to time.Time
+}
+
+// retryWindows are the waits the answers in evs asked for: from when the
+// answer left to its RetryAt (Retry-After, or a rate-limit reset).
+func retryWindows(evs []events.Event) []wait {
+	var out []wait
+	for _, e := range evs {
+		if e.RetryAt == nil {
+			continue
+		}
+		from := e.Time
+		if e.Answered != nil {
+			from = *e.Answered
+		}
+		if e.RetryAt.After(from) {
+			out = append(out, wait{e: e, from: from, to: *e.RetryAt})
+		}
+	}
+	return out
+}
+
+func (w wait) tip(origin time.Time) string {
+	e := w.e
+	what := fmt.Sprintf("%d answer", e.Status)
+	if e.Status == 0 {
+		what = "answer"
+	}
+	s := fmt.Sprintf("#%d %s to %s at %s: come back at %s, %s later", e.Seq, what, strings.TrimSpace(string(e.Kind)+" "+e.Endpoint),
+		exact(w.from.Sub(origin)), exact(w.to.Sub(origin)), compact(w.to.Sub(w.from)))
+	if e.Detail != "" {
+		s += "\n" + e.Detail
+	}
+	return s
 }
 
 // stackRow picks the first of the rows (their last markers' x in lastX) in
@@ -351,7 +516,7 @@ func (t *timeline) drawAxis(ax axis, origin time.Time) {
 func stackRow(x float64, lastX []float64, used *int) int {
 	best := 0
 	for r := range *used {
-		if x-lastX[r] >= markSep {
+		if x-lastX[r] >= markSep-1e-6 { // a hair less: markSep apart to the eye, however the sums round
 			lastX[r] = x
 			return r
 		}
