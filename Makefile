@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test vet fmtcheck staticcheck fuzz bench adapters independent clean
+.PHONY: run serve build test tour vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -33,6 +33,13 @@ build:
 ## test: formatting, vet, staticcheck, and every Ginkgo suite under the race detector
 test: fmtcheck vet staticcheck
 	$(GO) test -race -count=1 ./...
+
+## tour: run the README's tour with curl (A tour with curl) in bash against a fresh serve on a
+## free loopback port, checking every answer (not part of test: it needs curl and jq)
+tour:
+	@for t in bash curl jq; do command -v $$t > /dev/null || \
+	  { echo "make tour: needs $$t on PATH (Debian: apt-get install $$t)"; exit 1; }; done
+	OAUTHSIM_TOUR=1 $(GO) test -count=1 -run TestOauthsim ./cmd/oauthsim -args -ginkgo.label-filter=tour
 
 ## fuzz: run each Go fuzz target for FUZZTIME executions (default 10000x), starting from its
 ## seeds and its corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a

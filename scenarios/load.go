@@ -133,24 +133,10 @@ func Parse(path string, data []byte) (*Scenario, error) {
 		return nil, fmt.Errorf("%s:%d:%d: a scenario must be a mapping with name, steps and so on", path, max(root.Line, 1), max(root.Column, 1))
 	}
 	sc := &Scenario{File: path, Provider: simulator.DefaultConfig()}
-	var ps []*yaml.LoadError
-	ps = append(ps, yamldoc.UnknownKeys(root, reflect.TypeFor[Scenario](), "a scenario")...)
-	if err := yamldoc.Decode(root, sc, yaml.WithKnownFields()); err != nil {
-		found, ok := yamldoc.Split(err)
-		if !ok {
-			found = []*yaml.LoadError{at(root, "%v", err)}
-		}
-		var collected *yaml.LoadErrors
-		if !errors.As(err, &collected) {
-			// Decoding stopped: what was found before still counts.
-			return nil, yamldoc.Locate(path, yamldoc.Problems(yamldoc.Sorted(append(ps, found...))...))
-		}
-		for _, p := range found {
-			// yaml's own unknown-field messages do not say what is known; ours do.
-			if !strings.Contains(p.Message, "not found in type") {
-				ps = append(ps, p)
-			}
-		}
+	ps, complete := yamldoc.DecodeChecked(root, sc, "a scenario")
+	if !complete {
+		// Decoding stopped: what was found before still counts.
+		return nil, yamldoc.Locate(path, yamldoc.Problems(yamldoc.Sorted(ps)...))
 	}
 	if len(more) > 0 {
 		// A second document would be dropped without a word.
@@ -412,7 +398,8 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return yamldoc.Problems(at(n, "a step is a mapping with one action (%s)", strings.Join(actions, ", ")))
 	}
-	if msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Step](), "a step"); len(msgs) > 0 {
+	msgs := yamldoc.UnknownKeys(n, reflect.TypeFor[Step](), "a step")
+	if msgs = append(msgs, yamldoc.Mismatches(n, reflect.TypeFor[Step]())...); len(msgs) > 0 {
 		return yamldoc.Problems(msgs...)
 	}
 	var present []string

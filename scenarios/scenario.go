@@ -22,7 +22,7 @@ type Scenario struct {
 	// defaults to the file's base name without .yaml.
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description"`
-	Tags        []string `yaml:"tags"`
+	Tags        []string `yaml:"tags" example:"[okta, rotation]"`
 	// Reproduces is the field failure the scenario is modelled on, and its
 	// public source: a provider's documentation, an RFC section or an issue
 	// thread.
@@ -31,19 +31,19 @@ type Scenario struct {
 	// --config`: a profile (a built-in base plus overrides), clients, users
 	// and faults active from the start. The client under test is "demo"
 	// unless Client says otherwise.
-	Provider simulator.Config `yaml:"provider"`
+	Provider simulator.Config `yaml:"provider" example:"{profile: {base: okta}}"`
 	// Client is the registered client the client under test uses.
-	Client string `yaml:"client"`
+	Client string `yaml:"client" example:"demo"`
 	// Requires lists the capabilities a client must have for the scenario
 	// to run; a client without one is reported as skipped.
-	Requires []contract.Capability `yaml:"requires"`
-	Steps    []Step                `yaml:"steps"`
-	Expect   Expectations          `yaml:"expect"`
+	Requires []contract.Capability `yaml:"requires" example:"[refresh, restart]"`
+	Steps    []Step                `yaml:"steps" example:"[{authorize: alice}, {call: {}}]"`
+	Expect   Expectations          `yaml:"expect" example:"{counts: {refreshes: {max: 3}}}"`
 	// Waive names checks that cannot fairly judge this scenario, each with
 	// the reason (e.g. no-expired-access-token when the provider does not
 	// say when access tokens expire). A waived check is reported as skipped
 	// with the reason.
-	Waive map[string]string `yaml:"waive"`
+	Waive map[string]string `yaml:"waive" example:"{no-expired-access-token: why it cannot judge this scenario}"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-"`
@@ -55,47 +55,47 @@ type Scenario struct {
 type Step struct {
 	// Authorize runs the authorization code flow for a user (the
 	// simulator signs the user in and consents headlessly).
-	Authorize string `yaml:"authorize"`
+	Authorize string `yaml:"authorize" example:"alice"`
 	// Callback hands the client an authorization callback it did not ask
 	// for (CallbackForged) or has completed already (CallbackReplayed).
-	Callback string `yaml:"callback"`
+	Callback string `yaml:"callback" example:"forged"`
 	// Call makes authenticated API calls through the client's token manager.
-	Call *Call `yaml:"call"`
+	Call *Call `yaml:"call" example:"{times: 3, every: 20m}"`
 	// Advance moves the sim clock forward.
-	Advance profile.Duration `yaml:"advance"`
+	Advance profile.Duration `yaml:"advance" example:"61m"`
 	// Restart stops the client's process and starts it again on the same
 	// state directory.
-	Restart bool `yaml:"restart"`
+	Restart bool `yaml:"restart" example:"true"`
 	// Fault adds a fault (package fault's fields); RemoveFault removes one by id.
 	Fault       *fault.Fault `yaml:"fault"`
-	RemoveFault string       `yaml:"remove_fault"`
+	RemoveFault string       `yaml:"remove_fault" example:"lose"`
 	// Revoke revokes grants at the provider, as a user, an admin or a
 	// security response would.
-	Revoke *Revoke `yaml:"revoke"`
+	Revoke *Revoke `yaml:"revoke" example:"{user: alice}"`
 	// RotateSecret gives the client a new secret; the client under test
 	// reads it from its configuration.
-	RotateSecret *RotateSecret `yaml:"rotate_secret"`
+	RotateSecret *RotateSecret `yaml:"rotate_secret" example:"{grace: 1h}"`
 	// Reload tells the client to read its configuration again, as an
 	// operator does after changing it (a rotate_secret with reload: false
 	// leaves that to a later step).
-	Reload bool `yaml:"reload"`
+	Reload bool `yaml:"reload" example:"true"`
 	// ChangePassword revokes every grant of the user, as a password change does.
-	ChangePassword string `yaml:"change_password"`
+	ChangePassword string `yaml:"change_password" example:"alice"`
 	// Logout asks the client to log out.
-	Logout bool `yaml:"logout"`
+	Logout bool `yaml:"logout" example:"true"`
 	// PublishingStatus moves the client between "testing" and "production".
-	PublishingStatus string `yaml:"publishing_status"`
+	PublishingStatus string `yaml:"publishing_status" example:"testing"`
 	// RequireConsent marks the user as having to consent again.
-	RequireConsent string `yaml:"require_consent"`
+	RequireConsent string `yaml:"require_consent" example:"alice"`
 	// Expect is how every client call the step makes must end. A call,
 	// an authorize and a logout default to "ok"; other actions, a
 	// callback among them, expect nothing unless told.
 	Expect *Expect `yaml:"expect"`
 	// Counts bound the counters (the names in Counters) over the events
 	// the step caused, whatever its action.
-	Counts map[string]Range `yaml:"counts"`
+	Counts map[string]Range `yaml:"counts" example:"{refreshes: {max: 3}}"`
 	// Fired bounds how often each fault, by id, fired during the step.
-	Fired map[string]Range `yaml:"fired"`
+	Fired map[string]Range `yaml:"fired" example:"{lose: 1}"`
 
 	// Line and Column are where the step starts in its file.
 	Line   int `yaml:"-"`
@@ -107,7 +107,7 @@ type Step struct {
 // call from each of Processes processes sharing the state directory.
 type Call struct {
 	Times      int              `yaml:"times"`
-	Every      profile.Duration `yaml:"every"`
+	Every      profile.Duration `yaml:"every" example:"20m"`
 	Concurrent int              `yaml:"concurrent"`
 	Processes  int              `yaml:"processes"`
 	// ClientCredentials makes the calls as the client itself, with tokens
@@ -137,10 +137,10 @@ func (c *Call) Callers() int {
 // client's, or all; Reason is why, as the provider records it: user,
 // admin (the default), password_change or security.
 type Revoke struct {
-	User   string `yaml:"user"`
+	User   string `yaml:"user" example:"alice"`
 	Client bool   `yaml:"client"`
 	All    bool   `yaml:"all"`
-	Reason string `yaml:"reason"`
+	Reason string `yaml:"reason" example:"security"`
 }
 
 // RotateSecret is a client-secret rotation: the old secret keeps working
@@ -269,9 +269,9 @@ func (e Expect) String() string {
 type Expectations struct {
 	// Counts bound how often something happened over the whole run, by
 	// the names in Counters.
-	Counts map[string]Range `yaml:"counts"`
+	Counts map[string]Range `yaml:"counts" example:"{refreshes: {max: 3}}"`
 	// Fired bounds how often each fault, by id, fired over the whole run.
-	Fired map[string]Range `yaml:"fired"`
+	Fired map[string]Range `yaml:"fired" example:"{lose: 1}"`
 }
 
 // Counters names what Expectations.Counts and Step.Counts may bound, with
@@ -293,17 +293,24 @@ type Range struct {
 	Max *int `yaml:"max"`
 }
 
+// YAMLShape says how a range is written, for the messages about a file
+// that writes it otherwise.
+func (Range) YAMLShape() yamldoc.Shape {
+	return yamldoc.Shape{Kinds: []yaml.Kind{yaml.ScalarNode, yaml.MappingNode}, Want: "a count: a whole number, or {min, max} with either or both", Example: "{min: 1, max: 3}"}
+}
+
 // UnmarshalYAML reads a range given as one number or as min and max.
 func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		var v int
-		if err := n.Decode(&v); err != nil {
-			return err
+		if n.ShortTag() != "!!int" || n.Decode(&v) != nil {
+			return yamldoc.Problems(at(n, "a count is a whole number, or {min, max} with either or both: e.g. `3` or `{min: 1, max: 3}`"))
 		}
 		r.Min, r.Max = &v, &v
 		return nil
 	}
-	if ps := yamldoc.UnknownKeys(n, reflect.TypeFor[Range](), "a count"); len(ps) > 0 {
+	ps := yamldoc.UnknownKeys(n, reflect.TypeFor[Range](), "a count")
+	if ps = append(ps, yamldoc.Mismatches(n, reflect.TypeFor[Range]())...); len(ps) > 0 {
 		return yamldoc.Problems(ps...)
 	}
 	type plain Range

@@ -33,7 +33,7 @@ const (
 // test data: the control API shows them, previous ones included, and the
 // simulator stores only a cheap hash for fosite to compare against.
 type Client struct {
-	ID     string `json:"client_id" yaml:"client_id"`
+	ID     string `json:"client_id" yaml:"client_id" example:"my-app"`
 	Secret string `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
 	// SecretExpiresAt is the sim time from which Secret no longer
 	// authenticates (an Entra secret's end date); zero for never. It is an
@@ -47,19 +47,19 @@ type Client struct {
 	// client rolls its credentials out without downtime (Okta's two active
 	// secrets), and the simulator remembers it afterwards so that the event
 	// log can tell an old secret from a wrong one.
-	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty" yaml:"previous_secrets,omitempty"`
+	PreviousSecrets []PreviousSecret `json:"previous_secrets,omitempty" yaml:"previous_secrets,omitempty" example:"[{client_secret: old-secret, valid_until: 2026-01-31T00:00:00Z}]"`
 	// Public clients have no secret and must use PKCE.
 	Public       bool     `json:"public,omitempty" yaml:"public,omitempty"`
-	RedirectURIs []string `json:"redirect_uris" yaml:"redirect_uris"`
-	GrantTypes   []string `json:"grant_types" yaml:"grant_types"`
-	Scopes       []string `json:"scopes" yaml:"scopes"`
+	RedirectURIs []string `json:"redirect_uris" yaml:"redirect_uris" example:"[http://127.0.0.1:3000/callback]"`
+	GrantTypes   []string `json:"grant_types" yaml:"grant_types" example:"[authorization_code, refresh_token]"`
+	Scopes       []string `json:"scopes" yaml:"scopes" example:"[openid, offline_access, api]"`
 	// AuthMethods lists the token_endpoint_auth_method values the client may use.
-	AuthMethods []string `json:"token_endpoint_auth_methods" yaml:"token_endpoint_auth_methods"`
+	AuthMethods []string `json:"token_endpoint_auth_methods" yaml:"token_endpoint_auth_methods" example:"[client_secret_basic]"`
 	// PublishingStatus is PublishingProduction (the default) or
 	// PublishingTesting, Google's status of an app not yet published: with
 	// the profile's testing_app_expiry set, grants consented while the
 	// client is in testing lose their refresh tokens that long after consent.
-	PublishingStatus string `json:"publishing_status" yaml:"publishing_status,omitempty"`
+	PublishingStatus string `json:"publishing_status" yaml:"publishing_status,omitempty" example:"testing"`
 }
 
 // Publishing statuses of a client.

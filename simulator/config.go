@@ -3,6 +3,9 @@ package simulator
 import (
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -39,11 +42,11 @@ import (
 // file's place.
 type Config struct {
 	Profile     ProfileConfig `yaml:"profile"`
-	Clients     []Client      `yaml:"clients"`
-	Users       []User        `yaml:"users"`
+	Clients     []Client      `yaml:"clients" example:"[{client_id: my-app, client_secret: my-secret, redirect_uris: [http://127.0.0.1:3000/callback]}]"`
+	Users       []User        `yaml:"users" example:"[{id: carol, name: Carol Example}]"`
 	AutoApprove *bool         `yaml:"auto_approve"`
 	// Faults are active from the start (see package fault for their fields).
-	Faults []fault.Fault `yaml:"faults"`
+	Faults []fault.Fault `yaml:"faults" example:"[{kind: latency, delay: 200ms, match: {endpoint: token}}]"`
 }
 
 // ProfileConfig is a built-in profile with overrides.
@@ -130,10 +133,20 @@ func parseConfig(path string, data []byte, base string) (Config, error) {
 		}
 		cfg.Profile = ProfileConfig{Base: p.Name, Profile: p, baseFixed: true}
 	}
-	if err := yamldoc.Decode(doc, &cfg, yaml.WithKnownFields()); err != nil {
-		return Config{}, yamldoc.Locate(path, err)
+	root := yamldoc.Root(doc)
+	if root.Kind != yaml.MappingNode && root.Kind != yaml.DocumentNode && root.ShortTag() != "!!null" {
+		return Config{}, yamldoc.Locate(path, yamldoc.Problems(yamldoc.At(root, "a config file is a mapping, e.g. `clients: [{client_id: my-app}]` (fields: %s)", strings.Join(yamldoc.Keys(reflect.TypeFor[Config]()), ", "))))
 	}
-	return cfg, cfg.Check(path, doc)
+	ps, complete := yamldoc.DecodeChecked(root, &cfg, "the config")
+	if complete {
+		// Every problem of the file at once, not those of decoding first
+		// and the rest once they are fixed.
+		ps = append(ps, unsettled(cfg.problems(doc), ps)...)
+	}
+	if len(ps) > 0 {
+		return Config{}, yamldoc.Locate(path, yamldoc.Problems(yamldoc.Sorted(ps)...))
+	}
+	return cfg, nil
 }
 
 // Check finds what decoding alone does not: an inconsistent profile, and
@@ -142,6 +155,14 @@ func parseConfig(path string, data []byte, base string) (Config, error) {
 // such as a scenario's provider section); every problem is reported as
 // path:line:column: message, at the setting, client or user it is about.
 func (c Config) Check(path string, n *yaml.Node) error {
+	if ps := c.problems(n); len(ps) > 0 {
+		return yamldoc.Locate(path, yamldoc.Problems(ps...))
+	}
+	return nil
+}
+
+// problems lists what Check reports, each at its node.
+func (c Config) problems(n *yaml.Node) []*yaml.LoadError {
 	root := yamldoc.Root(n)
 	at := func(key string) *yaml.Node {
 		if v := yamldoc.Child(root, key); v != nil {
@@ -169,10 +190,33 @@ func (c Config) Check(path string, n *yaml.Node) error {
 	for _, d := range repeatedIDs(c.Clients, c.Users) {
 		ps = append(ps, yamldoc.At(item(at(d.list), d.at), "%s", d.Error()))
 	}
-	if len(ps) == 0 {
-		return nil
+	return ps
+}
+
+// itemSetting finds the client or user a problem is about, and the
+// setting, in decoding's messages: "clients[0].redirect_uris takes a list".
+var itemSetting = regexp.MustCompile(`^((?:clients|users)\[\d+\])(?:\.([a-z_]+))?`)
+
+// unsettled leaves out of checked, the problems Check found, those about a
+// client's or user's setting that decoding found a problem with: the
+// setting was left out for it, and "redirect_uris are required" beside
+// "redirect_uris takes a list" would send the reader looking for a second
+// mistake.
+func unsettled(checked, decoded []*yaml.LoadError) []*yaml.LoadError {
+	bad := map[string][]string{}
+	for _, p := range decoded {
+		if m := itemSetting.FindStringSubmatch(p.Message); m != nil && m[2] != "" {
+			bad[m[1]] = append(bad[m[1]], m[2])
+		}
 	}
-	return yamldoc.Locate(path, yamldoc.Problems(ps...))
+	var out []*yaml.LoadError
+	for _, p := range checked {
+		m := itemSetting.FindStringSubmatch(p.Message)
+		if m == nil || !slices.ContainsFunc(bad[m[1]], func(setting string) bool { return strings.Contains(p.Message, setting) }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // repeatedID is a client or user id that a configuration lists twice.

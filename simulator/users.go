@@ -12,7 +12,7 @@ import (
 // User is a resource owner who can sign in at the authorization endpoint.
 // ID is the subject (`sub`) of the user's tokens.
 type User struct {
-	ID    string `json:"id" yaml:"id"`
+	ID    string `json:"id" yaml:"id" example:"carol"`
 	Name  string `json:"name,omitempty" yaml:"name,omitempty"`
 	Email string `json:"email,omitempty" yaml:"email,omitempty"`
 }

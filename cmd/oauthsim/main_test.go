@@ -201,7 +201,7 @@ var _ = Describe("Command-line errors", func() {
 		Entry("a negative event limit", []string{"serve", "--events-keep", "-1"}, nil, `--events-keep -1: give 0 (keep all) or a positive count`),
 		Entry("a missing config file", []string{"serve", "--config", "DIR/none.yaml"}, nil, "none.yaml"),
 		Entry("an unknown config key, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},
-			map[string]string{"c.yaml": "users:\n  - id: a\nclinets: []\n"}, "DIR/c.yaml:3:1: field clinets not found"),
+			map[string]string{"c.yaml": "users:\n  - id: a\nclinets: []\n"}, `DIR/c.yaml:3:1: unknown field "clinets" in the config: did you mean "clients"? (fields: auto_approve, clients, faults, profile, users)`),
 		Entry("a bad duration, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},
 			map[string]string{"c.yaml": "profile:\n  access_token_lifetime: forever\n"}, `DIR/c.yaml:2:26: invalid duration "forever"`),
 		Entry("an invalid client, with its line and column", []string{"serve", "--config", "DIR/c.yaml"},

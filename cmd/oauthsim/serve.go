@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/clock"
+	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
@@ -104,7 +107,7 @@ It stops cleanly on SIGINT or SIGTERM, cutting requests still open after
 	cmd.Flags().DurationVar(&f.limits.idle, "idle-timeout", 60*time.Second, "time a keep-alive connection may wait for its next request (0: the read timeout)")
 	cmd.Flags().IntVar(&f.limits.maxConns, "max-conns", 512, "connections served at once; more wait to be accepted (0: no limit)")
 	cmd.Flags().DurationVar(&f.limits.grace, "shutdown-grace", 5*time.Second, "on SIGINT or SIGTERM, time requests in flight get to finish before their connections are closed (0: none)")
-	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every request")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log a line per request: method, path, status, outcome, error code and fault id (no tokens)")
 	return cmd
 }
 
@@ -159,8 +162,12 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	// latency fault lets go of its connection instead of holding shutdown up.
 	reqCtx, endRequests := context.WithCancel(context.Background())
 	defer endRequests()
+	var handler http.Handler = sim
+	if f.verbose {
+		handler = logRequests(sim, logger)
+	}
 	srv := &http.Server{
-		Handler:           logRequests(sim, logger),
+		Handler:           handler,
 		ReadHeaderTimeout: f.limits.readHeader,
 		ReadTimeout:       f.limits.read,
 		IdleTimeout:       f.limits.idle,
@@ -263,11 +270,118 @@ func printBanner(w io.Writer, issuer string, p profile.Profile, token bool) {
 `, p.Name, p.Title, issuer, issuer, issuer, control, simulator.DemoRedirectURI)
 }
 
-// logRequests logs each request at debug level.
-func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		next.ServeHTTP(w, r)
-		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "took", time.Since(start))
-	})
+// requestLog is serve -v's log: a line per request with its method, path
+// and status, and for a request to a provider endpoint what the
+// simulator's event for it says (outcome, error code, the fault that
+// acted). The event knows what the client got where the response writer
+// cannot: a hang or a lost answer shows as the fault it was, not as the
+// 200 the provider wrote before a fault dropped it. Only the path is
+// logged, never the query, a header or a body: they carry tokens and
+// secrets.
+type requestLog struct {
+	next   http.Handler
+	events *events.Log
+	logger *slog.Logger
+
+	mu sync.Mutex
+	// inFlight holds, for each request being served, the last event's
+	// number when it began: its own event comes after it.
+	inFlight map[*http.Request]uint64
+	// claimed holds the request events already logged with a request, so
+	// that two requests to one path served at once take one each; numbers
+	// no request in flight can reach are dropped.
+	claimed map[uint64]bool
 }
+
+// logRequests wraps next, the simulator sim's handler, in a requestLog.
+func logRequests(sim *simulator.Simulator, logger *slog.Logger) http.Handler {
+	return &requestLog{next: sim, events: sim.Events(), logger: logger, inFlight: map[*http.Request]uint64{}, claimed: map[uint64]bool{}}
+}
+
+func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	l.mu.Lock()
+	l.inFlight[r] = l.events.Last()
+	l.mu.Unlock()
+	sw := &statusWriter{ResponseWriter: w}
+	// Deferred: a fault that closes the connection ends the handler with
+	// a panic (http.ErrAbortHandler), which goes on after the line.
+	defer func() {
+		attrs := []any{"method", r.Method, "path", r.URL.Path}
+		// What reached the client: a dropped answer was written to a
+		// buffer, not to the connection.
+		status := sw.status
+		if e, ok := l.eventOf(r); ok {
+			attrs = append(attrs, "status", statusText(status), "outcome", e.Outcome)
+			if e.Error != "" {
+				attrs = append(attrs, "error", e.Error)
+			}
+			if e.Fault != "" {
+				attrs = append(attrs, "fault", e.Fault)
+			}
+		} else {
+			attrs = append(attrs, "status", statusText(status))
+		}
+		l.logger.Debug("request", append(attrs, "took", time.Since(start).Round(time.Microsecond))...)
+	}()
+	l.next.ServeHTTP(sw, r)
+}
+
+// eventOf finds the request event of r, a request that has just been
+// answered: the first one for its path since it began that no other
+// request has taken. ok is false for requests without one (the control
+// API, discovery, the JWKS).
+func (l *requestLog) eventOf(r *http.Request) (e events.Event, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	since := l.inFlight[r]
+	delete(l.inFlight, r)
+	for _, c := range l.events.Since(since) {
+		if strings.HasSuffix(string(c.Kind), "_request") && c.Endpoint == r.URL.Path && !l.claimed[c.Seq] {
+			l.claimed[c.Seq], e, ok = true, c, true
+			break
+		}
+	}
+	oldest := l.events.Last()
+	for _, s := range l.inFlight {
+		oldest = min(oldest, s)
+	}
+	for seq := range l.claimed {
+		if seq <= oldest {
+			delete(l.claimed, seq)
+		}
+	}
+	return e, ok
+}
+
+// statusText is a status for the log: "none" where no answer was sent.
+func statusText(status int) string {
+	if status == 0 {
+		return "none"
+	}
+	return strconv.Itoa(status)
+}
+
+// statusWriter notes the status a handler writes. Unwrap lets
+// http.ResponseController reach the connection, which the faults that
+// close it need.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

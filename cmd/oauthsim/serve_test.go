@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/control"
 )
 
@@ -185,5 +187,50 @@ var _ = Describe("The README's curl lines", func() {
 			}
 		}
 		Expect(writes).To(BeNumerically(">=", 3))
+	})
+})
+
+var _ = Describe("oauthsim serve -v", func() {
+	// call sends a request to issuer+path with the bearer token and JSON
+	// body given (either may be empty), and returns its status.
+	call := func(method, url, bearer, body string) int {
+		GinkgoHelper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		Expect(err).NotTo(HaveOccurred())
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	It("logs a line per request with its status, the simulator's outcome, the error code and the fault, and no token", func(ctx SpecContext) {
+		issuer, session := startBinary("-v")
+		grant, err := control.New(issuer, nil).MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice"})
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(call("GET", issuer+"/api/me", grant.AccessToken, "")).To(Equal(http.StatusOK))
+		Eventually(session.Err).Should(gbytes.Say(`level=DEBUG msg=request method=GET path=/api/me status=200 outcome=ok took=`))
+
+		Expect(call("GET", issuer+"/api/me", "not-a-token", "")).To(Equal(http.StatusUnauthorized))
+		Eventually(session.Err).Should(gbytes.Say(`method=GET path=/api/me status=401 outcome=denied error=invalid_token took=`))
+
+		Expect(call("POST", issuer+"/sim/v1/faults", "", `{"id":"busy","kind":"rate_limit","match":{"endpoint":"resource"}}`)).To(Equal(http.StatusCreated))
+		Eventually(session.Err).Should(gbytes.Say(`method=POST path=/sim/v1/faults status=201 took=`))
+		Expect(call("GET", issuer+"/api/me", grant.AccessToken, "")).To(Equal(http.StatusTooManyRequests))
+		Eventually(session.Err).Should(gbytes.Say(`method=GET path=/api/me status=429 outcome=fault error=temporarily_unavailable fault=busy took=`))
+
+		Expect(call("POST", issuer+"/sim/v1/faults", "", `{"id":"gone","kind":"hang","max":"100ms","match":{"endpoint":"token"}}`)).To(Equal(http.StatusCreated))
+		_, err = http.PostForm(issuer+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {grant.RefreshToken}})
+		Expect(err).To(HaveOccurred(), "a hang ends with the connection closed, without an answer")
+		Eventually(session.Err).Should(gbytes.Say(`method=POST path=/oauth2/token status=none outcome=fault fault=gone took=`))
+
+		Expect(string(session.Err.Contents())).NotTo(Or(ContainSubstring(grant.AccessToken), ContainSubstring(grant.RefreshToken), ContainSubstring("not-a-token")))
 	})
 })

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/agnivade/levenshtein"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -280,9 +281,36 @@ func UnknownKeysOf(n *yaml.Node, fields map[string]reflect.Type, what string) []
 	return unknownKeys(n, fields, what, "")
 }
 
-// fieldKeysByType holds what fieldKeys found for each type: a file of
-// thousands of steps asks for the same few types' keys thousands of times.
-var fieldKeysByType sync.Map
+// UnknownField is the problem of the key k, which is none of known (the
+// fields of what it is in, named by where): it names the field, the fields
+// there are, and the one meant where k is a slip of the keyboard away.
+func UnknownField(k *yaml.Node, where string, known []string) *yaml.LoadError {
+	if m := closest(k.Value, known); m != "" {
+		return At(k, "unknown field %q in %s: did you mean %q? (fields: %s)", k.Value, where, m, strings.Join(known, ", "))
+	}
+	return At(k, "unknown field %q in %s (fields: %s)", k.Value, where, strings.Join(known, ", "))
+}
+
+// closest is the name in names nearest to s, where it is near enough to
+// be what s meant: at most 2 edits, and fewer than half the letters of s.
+func closest(s string, names []string) string {
+	best, bestDist := "", 3
+	for _, n := range names {
+		if d := levenshtein.ComputeDistance(strings.ToLower(s), n); d < bestDist && 2*d < len([]rune(s)) {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// Keys lists the yaml keys of struct type t, inline structs included,
+// sorted.
+func Keys(t reflect.Type) []string { return slices.Sorted(maps.Keys(fieldKeys(t))) }
+
+// fieldKeysByType and structFieldsByType hold what fieldKeys and
+// structFields found for each type: a file of thousands of steps asks for
+// the same few types' keys thousands of times.
+var fieldKeysByType, structFieldsByType sync.Map
 
 // fieldKeys maps the yaml keys of struct type t to their types, inline
 // structs included. The map is shared: it must not be changed.
@@ -291,16 +319,30 @@ func fieldKeys(t reflect.Type) map[string]reflect.Type {
 		return f.(map[string]reflect.Type)
 	}
 	f := map[string]reflect.Type{}
-	fieldsOf(t, f)
+	for key, sf := range structFields(t) {
+		f[key] = sf.Type
+	}
 	fieldKeysByType.Store(t, f)
+	return f
+}
+
+// structFields maps the yaml keys of struct type t to its fields, inline
+// structs included. The map is shared: it must not be changed.
+func structFields(t reflect.Type) map[string]reflect.StructField {
+	if f, ok := structFieldsByType.Load(t); ok {
+		return f.(map[string]reflect.StructField)
+	}
+	f := map[string]reflect.StructField{}
+	fieldsOf(t, f)
+	structFieldsByType.Store(t, f)
 	return f
 }
 
 // unmarshaler is the interface of types that read, and check, their own keys.
 var unmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
 
-// fieldsOf maps t's yaml keys to their types, inline structs included.
-func fieldsOf(t reflect.Type, fields map[string]reflect.Type) {
+// fieldsOf maps t's yaml keys to its fields, inline structs included.
+func fieldsOf(t reflect.Type, fields map[string]reflect.StructField) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
@@ -308,7 +350,7 @@ func fieldsOf(t reflect.Type, fields map[string]reflect.Type) {
 		case opts == "inline" && sf.Type.Kind() == reflect.Struct:
 			fieldsOf(sf.Type, fields)
 		case name != "" && name != "-":
-			fields[name] = sf.Type
+			fields[name] = sf
 		}
 	}
 }
@@ -319,15 +361,15 @@ func unknownKeys(n *yaml.Node, fields map[string]reflect.Type, what, prefix stri
 		where = strings.TrimSuffix(prefix, ".")
 	}
 	var ps []*yaml.LoadError
-	var known string
+	var known []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		ft, ok := fields[k.Value]
 		if !ok {
-			if known == "" {
-				known = strings.Join(slices.Sorted(maps.Keys(fields)), ", ")
+			if known == nil {
+				known = slices.Sorted(maps.Keys(fields))
 			}
-			ps = append(ps, At(k, "unknown field %q in %s (known: %s)", k.Value, where, known))
+			ps = append(ps, UnknownField(k, where, known))
 			continue
 		}
 		ps = append(ps, below(v, ft, what, prefix+k.Value)...)

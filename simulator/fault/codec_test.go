@@ -110,7 +110,7 @@ var _ = Describe("A fault's wire form", func() {
 		It("reports every value of the wrong type, in the order of the file", func() {
 			var f fault.Fault
 			err := yamldoc.Locate("f.yaml", yaml.Unmarshal([]byte("kind: error\nstatus: x\nmax: y\n"), &f))
-			Expect(err).To(MatchError("f.yaml:2:9: cannot construct !!str `x` into int\nf.yaml:3:6: invalid duration \"y\": use forms like 90s, 10m, 1h, 7d"))
+			Expect(err).To(MatchError("f.yaml:2:9: status takes a whole number, e.g. `status: 503`\nf.yaml:3:6: invalid duration \"y\": use forms like 90s, 10m, 1h, 7d"))
 		})
 	})
 

@@ -15,18 +15,24 @@ import (
 // decoder goes on and reports the rest of the file too.
 func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return yamldoc.Problems(yamldoc.At(n, "a fault must be a mapping with a kind"))
+		return yamldoc.Problems(yamldoc.At(n, "a fault is a mapping with a kind and its parameters, e.g. `{kind: latency, delay: 200ms, match: {endpoint: token}}`"))
 	}
 	if ps := yamldoc.UnknownKeysOf(n, wire.keys, "a fault"); len(ps) > 0 {
 		return yamldoc.Problems(ps...)
 	}
+	var ps []*yaml.LoadError
 	members := make([]member, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		v := n.Content[i+1]
-		members = append(members, member{key: n.Content[i].Value, decode: func(into any) error { return yamldoc.Decode(v, into) }})
+		k, v := n.Content[i].Value, n.Content[i+1]
+		// A value of the wrong shape is told in words, with an example,
+		// rather than in yaml's Go type names.
+		if wrong := yamldoc.ValueMismatches(v, wire.keys[k], k, examples[k]); len(wrong) > 0 {
+			ps = append(ps, wrong...)
+			continue
+		}
+		members = append(members, member{key: k, decode: func(into any) error { return yamldoc.Decode(v, into) }})
 	}
 	decoded, errs := assemble(members, nil)
-	var ps []*yaml.LoadError
 	for _, err := range errs {
 		found, ok := yamldoc.Split(err)
 		if !ok {
@@ -35,7 +41,7 @@ func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 		ps = append(ps, found...)
 	}
 	if len(ps) > 0 {
-		return yamldoc.Problems(ps...)
+		return yamldoc.Problems(yamldoc.Sorted(ps)...)
 	}
 	*f = decoded
 	err := f.Validate()
@@ -51,6 +57,16 @@ func (f *Fault) UnmarshalYAML(n *yaml.Node) error {
 		ps = append(ps, yamldoc.At(at, "%v", e))
 	}
 	return yamldoc.Problems(ps...)
+}
+
+// examples are values to show in the messages about a fault parameter of
+// the wrong shape, where one made from its type would say little
+// (`status: 3`).
+var examples = map[string]string{
+	"status":  "503",
+	"match":   "{endpoint: token, grant_type: refresh_token, count: 2}",
+	"headers": `{Retry-After: "30"}`,
+	"on":      "[issue, revocation]",
 }
 
 // unjoin splits an errors.Join into its parts.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -171,7 +172,11 @@ func (r *reader) node(n *yaml.Node, t reflect.Type, path string, src *Source) *y
 			}
 			f, ok := fieldByKey(t, key.Value)
 			if !ok {
-				r.fail(key, "unknown field %q in %s", key.Value, cmp.Or(path, "profile"))
+				known := yamldoc.Keys(t)
+				if path == "" {
+					known = slices.Sorted(slices.Values(append([]string{keyBase}, known...)))
+				}
+				r.errs = append(r.errs, yamldoc.UnknownField(key, cmp.Or(path, "profile"), known))
 			}
 			return f.Type, ok
 		})

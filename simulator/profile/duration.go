@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/oauthsim/oauthsim/internal/yamldoc"
 )
 
 // Duration is a time.Duration that reads and writes as text ("90s", "1h30m").
@@ -71,11 +73,20 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // UnmarshalYAML implements yaml.Unmarshaler so that a bad duration in a file
 // is reported with its line and column, which UnmarshalText cannot know.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("a duration is one value, e.g. 90s, 10m, 1h or 7d")
+	}
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
 		// yaml places the error at n, and goes on to report the rest of the file.
 		return err
 	}
 	return nil
+}
+
+// YAMLShape says that a duration is written as one word, for the messages
+// about a file that writes a list or a mapping in its place.
+func (Duration) YAMLShape() yamldoc.Shape {
+	return yamldoc.Shape{Kinds: []yaml.Kind{yaml.ScalarNode}, Want: "a duration (forms like 90s, 10m, 1h, 7d)", Example: "90s"}
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
