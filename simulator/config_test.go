@@ -126,6 +126,14 @@ faults:
 		}))
 	})
 
+	It("suggest the field a short name stands for, as other tools spell them", func() {
+		_, err := simulator.ParseConfig("c.yaml", []byte("clients:\n  - {id: a, secret: s, redirect_uris: [http://127.0.0.1:3000/callback]}\n"))
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(And(
+			ContainSubstring(`c.yaml:2:6: unknown field "id" in clients[0]: did you mean "client_id"?`),
+			ContainSubstring(`c.yaml:2:13: unknown field "secret" in clients[0]: did you mean "client_secret"?`)))
+	})
+
 	DescribeTable("say what a value of the wrong shape takes, with an example",
 		func(file, want string) {
 			_, err := simulator.ParseConfig("c.yaml", []byte(file))

@@ -292,15 +292,33 @@ func UnknownField(k *yaml.Node, where string, known []string) *yaml.LoadError {
 }
 
 // closest is the name in names nearest to s, where it is near enough to
-// be what s meant: at most 2 edits, and fewer than half the letters of s.
+// be what s meant: at most 2 edits, and fewer than half the letters of s;
+// failing that, the one name that ends in s as a word ("secret" for
+// client_secret, "id" for client_id), or else the one that has it as a word.
 func closest(s string, names []string) string {
+	lower := strings.ToLower(s)
 	best, bestDist := "", 3
+	var word, last []string
 	for _, n := range names {
-		if d := levenshtein.ComputeDistance(strings.ToLower(s), n); d < bestDist && 2*d < len([]rune(s)) {
+		if d := levenshtein.ComputeDistance(lower, n); d < bestDist && 2*d < len([]rune(s)) {
 			best, bestDist = n, d
 		}
+		if slices.Contains(strings.Split(n, "_"), lower) {
+			word = append(word, n)
+		}
+		if strings.HasSuffix(n, "_"+lower) {
+			last = append(last, n)
+		}
 	}
-	return best
+	switch {
+	case best != "":
+		return best
+	case len(last) == 1:
+		return last[0]
+	case len(word) == 1:
+		return word[0]
+	}
+	return ""
 }
 
 // Keys lists the yaml keys of struct type t, inline structs included,
