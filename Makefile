@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test tour vet fmtcheck staticcheck fuzz bench adapters independent clean
+.PHONY: run serve build test tour browser vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -40,6 +40,15 @@ tour:
 	@for t in bash curl jq; do command -v $$t > /dev/null || \
 	  { echo "make tour: needs $$t on PATH (Debian: apt-get install $$t)"; exit 1; }; done
 	OAUTHSIM_TOUR=1 $(GO) test -count=1 -run TestOauthsim ./cmd/oauthsim -args -ginkgo.label-filter=tour
+
+## browser: open index.html for a 16 × 52 matrix in headless Chromium at 1280×800 (reports/browser,
+## built with the browser tag, so not part of test) and check what a reader sees; screenshots go to
+## $(ARTIFACTS). Needs Debian's chromium (or CHROMIUM=path); .ci/run installs it
+ARTIFACTS ?= $(CURDIR)/reports/browser-artifacts
+browser:
+	@command -v "$${CHROMIUM:-chromium}" > /dev/null || \
+	  { echo "make browser: no Chromium: install Debian's chromium package (apt-get install chromium) or set CHROMIUM to its path"; exit 1; }
+	ARTIFACTS=$(ARTIFACTS) $(GO) test -tags browser -count=1 -v ./reports/browser/
 
 ## fuzz: run each Go fuzz target for FUZZTIME executions (default 10000x), starting from its
 ## seeds and its corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a
