@@ -174,7 +174,7 @@ var _ = Describe("index.html", func() {
 		header := findAll(doc, is("header"))
 		Expect(header).To(HaveLen(1))
 		Expect(strings.Join(strings.Fields(text(header[0])), " ")).To(ContainSubstring(
-			"oauthsim conformance: 2 of 6 runs failed 6 runs: 3 passed1 failed1 skipped1 errored · 2 clients × 3 scenarios · wall time 1m35s · sim time covered 7d3h"))
+			"oauthsim conformance: 1 of 6 runs failed, 1 errored 6 runs: 3 passed1 failed1 skipped1 errored · 2 clients × 3 scenarios · wall time 1m35s · sim time covered 7d3h"))
 	})
 
 	It("has a matrix cell per client × scenario, sorted, linking each run to its section", func() {

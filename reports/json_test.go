@@ -34,6 +34,19 @@ var _ = Describe("results.json", func() {
 		Expect(out.Runs[1].Events[1].ExpiresAt).NotTo(BeNil(), "expiry times survive")
 	})
 
+	It("keeps what --expect-fail marked, under the names the README gives", func() {
+		in := withBroken("mutant/missed")
+		var buf bytes.Buffer
+		Expect(reports.WriteJSON(&buf, in)).To(Succeed())
+		Expect(buf.String()).To(ContainSubstring(`"expect_fail": true`))
+		Expect(buf.String()).To(ContainSubstring(`"unmet": "was expected to fail, and passed"`))
+		Expect(buf.String()).To(ContainSubstring(`"expected_failure": true`))
+		out, err := reports.ReadJSON(write(buf.String()))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(BeComparableTo(in, cmpopts.EquateEmpty()))
+		Expect(out.Passed()).To(BeFalse())
+	})
+
 	It("is indented and stamps the schema version even when the caller left it out", func() {
 		in := fixture()
 		in.SchemaVersion = ""

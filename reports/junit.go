@@ -12,6 +12,16 @@ import (
 // The JUnit shapes below follow what CI test tabs (GitHub, GitLab, Jenkins)
 // read: a suite per client, a case per scenario, and the failure's type
 // naming the check, so that a failure is grouped by what went wrong.
+//
+// An expected failure (Run.ExpectedFailure) is a <skipped> of type
+// "expected-failure", as pytest writes an xfail: every JUnit reader knows
+// <skipped> and shows it neutrally, while a reader that knew no other way
+// would count a <failure> and turn a green job red. Its message says it was
+// expected and which checks failed, and its text holds what a <failure>
+// would (GitLab shows that text as the test's details), so nothing is lost;
+// <system-out> stays the client's log. A client expected to fail gets one
+// more testcase, named expectedCase, which fails when it did not
+// (Client.Unmet): junit.xml is then red exactly when conform exits non-zero.
 
 type junitSuites struct {
 	XMLName xml.Name `xml:"testsuites"`
@@ -43,13 +53,14 @@ type junitProperty struct {
 }
 
 type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure"`
-	Error     *junitProblem `xml:"error"`
-	Skipped   *junitSkipped `xml:"skipped"`
-	SystemOut *junitText    `xml:"system-out"`
+	Name       string          `xml:"name,attr"`
+	Classname  string          `xml:"classname,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Failure    *junitProblem   `xml:"failure"`
+	Error      *junitProblem   `xml:"error"`
+	Skipped    *junitSkipped   `xml:"skipped"`
+	SystemOut  *junitText      `xml:"system-out"`
 }
 
 type junitProblem struct {
@@ -66,20 +77,33 @@ type junitText struct {
 
 type junitSkipped struct {
 	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Body    string `xml:",cdata"`
 }
+
+// xfailType is the type of the <skipped> of an expected failure.
+const xfailType = "expected-failure"
+
+// expectedCase names the testcase of a client expected to fail that says
+// whether it did; expectFailProperty marks that client's suite and each of
+// its runs.
+const (
+	expectedCase       = "expected to fail"
+	expectFailProperty = "oauthsim.expect-fail"
+)
 
 // WriteJUnit writes r as JUnit XML: a testsuite per client and a testcase
 // per run. A failed run's <failure> has the first failed check's id as its
-// type and message, and lists every failed check with why it matters.
+// type and message, and lists every failed check with why it matters; an
+// expected failure is a <skipped> that says so (see above), and a client
+// expected to fail has a testcase of its own, failed when it did not.
 func WriteJUnit(w io.Writer, r *Results) error {
 	clients, _ := axes(r)
 	why := rationales(r)
-	t := count(r)
 	doc := junitSuites{Name: "oauthsim conform", junitTally: junitTally{
-		Tests: t.Runs, Failures: t.Fail, Errors: t.Error, Skipped: t.Skip,
 		// The runs of different clients overlap, so only the whole run's wall
 		// time is true of the whole; each suite sums its own runs.
-		Time:      seconds(t.Wall),
+		Time:      seconds(time.Duration(r.Duration)),
 		Timestamp: timestamp(r.StartedAt),
 	}}
 	suites := make(map[string]*junitSuite, len(clients))
@@ -89,37 +113,55 @@ func WriteJUnit(w io.Writer, r *Results) error {
 	for i, name := range clients {
 		suites[name] = &doc.Suites[i]
 	}
+	expectFail := map[string]bool{}
 	for _, c := range r.Clients {
 		s := suites[c.Name]
 		s.Properties = appendProperty(s.Properties, "client.version", c.Version)
 		s.Properties = appendProperty(s.Properties, "client.description", c.Description)
 		s.Properties = appendProperty(s.Properties, "client.capabilities", strings.Join(c.Capabilities, ", "))
 		s.Properties = appendProperty(s.Properties, "oauthsim.version", r.Tool)
+		if c.ExpectFail {
+			expectFail[c.Name] = true
+			s.Properties = appendProperty(s.Properties, expectFailProperty, "broken on purpose (--expect-fail): its failed runs are expected failures, skipped here")
+		}
 	}
 	wallBySuite := make(map[string]time.Duration, len(clients))
 	for _, run := range r.Runs {
-		s := suites[run.Client]
 		c := junitCase{Name: run.Scenario, Classname: run.Client, Time: seconds(time.Duration(run.Duration))}
+		if expectFail[run.Client] {
+			c.Properties = appendProperty(nil, expectFailProperty, "true")
+		}
 		if run.Output != "" {
 			c.SystemOut = &junitText{Text: xmlText(run.Output)}
 		}
 		switch status(run) {
 		case StatusFail:
-			s.Failures++
-			c.Failure = failure(run, why)
+			if run.ExpectedFailure {
+				c.Skipped = expectedFailure(run, why)
+			} else {
+				c.Failure = failure(run, why)
+			}
 		case StatusSkip:
-			s.Skipped++
 			c.Skipped = &junitSkipped{Message: run.Reason}
 		case StatusError:
-			s.Errors++
 			c.Error = &junitProblem{Type: StatusError, Message: firstLine(run.Reason), Body: xmlText(problemBody(run.Reason, run))}
 		}
-		s.Tests++
 		wallBySuite[run.Client] += time.Duration(run.Duration)
-		s.Cases = append(s.Cases, c)
+		suites[run.Client].add(c)
+	}
+	for _, c := range r.Clients {
+		// A client a label filter left without runs has nothing to say.
+		if c.ExpectFail && len(suites[c.Name].Cases) > 0 {
+			suites[c.Name].add(expectation(c))
+		}
 	}
 	for i := range doc.Suites {
-		doc.Suites[i].Time = seconds(wallBySuite[doc.Suites[i].Name])
+		s := &doc.Suites[i]
+		s.Time = seconds(wallBySuite[s.Name])
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -131,6 +173,52 @@ func WriteJUnit(w io.Writer, r *Results) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// add appends c to the suite and counts it, so that the counts are those
+// of the testcases a reader sees.
+func (s *junitSuite) add(c junitCase) {
+	s.Tests++
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Error != nil:
+		s.Errors++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+	s.Cases = append(s.Cases, c)
+}
+
+// expectation is the testcase of a client expected to fail (that ran):
+// it passes when the client failed as expected, and fails with how it did
+// not when it did not.
+func expectation(c Client) junitCase {
+	k := junitCase{Name: expectedCase, Classname: c.Name, Time: seconds(0),
+		Properties: appendProperty(nil, expectFailProperty, "true")}
+	if c.Unmet != "" {
+		msg := c.Name + " " + c.Unmet
+		k.Failure = &junitProblem{Type: "expected-to-fail-and-did-not", Message: msg, Body: xmlText(msg + "\n" +
+			"It is broken on purpose (--expect-fail), so its checks should have caught it: either it is not broken the way it was meant to be, " +
+			"or a check no longer catches what it was written for.\n")}
+	}
+	return k
+}
+
+// expectedFailure describes a failed run of a client expected to fail: a
+// skip that says so, which keeps all that failure would say in its text.
+func expectedFailure(run Run, why map[string]string) *junitSkipped {
+	var checks []string
+	for _, v := range failed(run) {
+		checks = append(checks, v.Check)
+	}
+	msg := fmt.Sprintf("expected failure: %s is broken on purpose (--expect-fail)", run.Client)
+	if len(checks) > 0 {
+		msg += "; failed checks: " + strings.Join(checks, ", ")
+	} else if reason := firstLine(run.Reason); reason != "" {
+		msg += "; " + reason
+	}
+	return &junitSkipped{Type: xfailType, Message: msg, Body: failure(run, why).Body}
 }
 
 // failure describes a failed run: typed and titled by its first failed

@@ -38,13 +38,14 @@ type xProperty struct {
 }
 
 type xCase struct {
-	Name      string    `xml:"name,attr"`
-	Classname string    `xml:"classname,attr"`
-	Time      string    `xml:"time,attr"`
-	Failures  []xResult `xml:"failure"`
-	Errors    []xResult `xml:"error"`
-	Skipped   []xResult `xml:"skipped"`
-	SystemOut string    `xml:"system-out"`
+	Name       string      `xml:"name,attr"`
+	Classname  string      `xml:"classname,attr"`
+	Time       string      `xml:"time,attr"`
+	Properties []xProperty `xml:"properties>property"`
+	Failures   []xResult   `xml:"failure"`
+	Errors     []xResult   `xml:"error"`
+	Skipped    []xResult   `xml:"skipped"`
+	SystemOut  string      `xml:"system-out"`
 }
 
 type xResult struct {

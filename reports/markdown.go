@@ -2,8 +2,11 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,31 +27,78 @@ const summaryLimit = 1 << 20
 // quotes: one line each, and index.html has them whole.
 const quoteLimit = 300
 
-// statusMark is how a status reads in Markdown.
-var statusMark = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusSkip: "⏭", StatusError: "💥"}
+// statusMark is how a status reads in Markdown. An expected failure is not
+// red, since it is what the run was told to expect, and a bug, since it is
+// one planted or known.
+var statusMark = map[string]string{StatusPass: "✅", StatusFail: "❌", statusXFail: "🐛", StatusSkip: "⏭", StatusError: "💥"}
+
+// listedChecks bounds the checks named for each client expected to fail.
+const listedChecks = 4
+
+// runMark is how run reads in the matrix.
+func runMark(run Run) string {
+	if run.ExpectedFailure && status(run) == StatusFail {
+		return statusMark[statusXFail]
+	}
+	return statusMark[status(run)]
+}
+
+// headMark is the headline's mark, red exactly when conform exits
+// non-zero, for a reader who looks no further.
+func headMark(t tally) string {
+	switch {
+	case t.failed():
+		return statusMark[StatusFail] + " "
+	case t.Pass+t.XFail > 0:
+		return statusMark[StatusPass] + " "
+	}
+	return ""
+}
+
+// markedCounts is t by status, each count marked and worded as in the
+// headline: "✅ 3 passed".
+func markedCounts(t tally) []string {
+	var out []string
+	for _, c := range t.byStatus(t.XFail > 0) {
+		out = append(out, fmt.Sprintf("%s %d %s", statusMark[c.status], c.n, c.word))
+	}
+	return out
+}
 
 // WriteMarkdown writes r as a CI step summary: a headline with the totals,
-// the client × scenario matrix (or counts per client when the matrix would
-// be too wide), the failed checks of every run and the checks' rationales.
+// the clients expected to fail that did not, the client × scenario matrix
+// (or counts per client when the matrix would be too wide), the failed
+// checks of every run, which checks caught each client expected to fail,
+// and the checks' rationales. Expected failures are counted and marked as
+// such, never listed or marked as failures.
 func WriteMarkdown(w io.Writer, r *Results) error {
 	var b bytes.Buffer
 	t := count(r)
-	fmt.Fprintf(&b, "## oauthsim conformance: %s\n\n", t.verdict())
-	fmt.Fprintf(&b, "**%d runs**: %s %d passed · %s %d failed · %s %d skipped · %s %d errored — %d clients × %d scenarios · wall time %s · sim time covered %s\n\n",
-		t.Runs, statusMark[StatusPass], t.Pass, statusMark[StatusFail], t.Fail, statusMark[StatusSkip], t.Skip, statusMark[StatusError], t.Error,
-		t.Clients, t.Scenarios, wall(t.Wall), compact(t.Sim))
+	fmt.Fprintf(&b, "## oauthsim conformance: %s%s\n\n", headMark(t), t.verdict())
+	fmt.Fprintf(&b, "**%d runs**: %s — %d clients × %d scenarios · wall time %s · sim time covered %s\n\n",
+		t.Runs, strings.Join(markedCounts(t), " · "), t.Clients, t.Scenarios, wall(t.Wall), compact(t.Sim))
 	if r.LabelFilter != "" {
 		fmt.Fprintf(&b, "Label filter %s: only the specs it selects judged these runs.\n\n", code(r.LabelFilter))
 	}
+	writeMarkdownUnmet(&b, r)
 
 	writeMarkdownMatrix(&b, r)
 	writeMarkdownProblems(&b, r)
+	writeMarkdownExpected(&b, r)
 
 	if len(r.Checks) > 0 {
-		failures := failuresByCheck(r)
-		b.WriteString("### Checks\n\n| check | failed runs | why it matters |\n|---|--:|---|\n")
+		failures, caught := failuresByCheck(r), expectedByCheck(r)
+		if t.XFail > 0 {
+			b.WriteString("### Checks\n\n| check | failed runs | runs " + expectedAndDid + " | why it matters |\n|---|--:|--:|---|\n")
+		} else {
+			b.WriteString("### Checks\n\n| check | failed runs | why it matters |\n|---|--:|---|\n")
+		}
 		for _, c := range r.Checks {
-			fmt.Fprintf(&b, "| %s | %d | %s |\n", code(c.ID), failures[c.ID], md(c.Rationale))
+			if t.XFail > 0 {
+				fmt.Fprintf(&b, "| %s | %d | %d | %s |\n", code(c.ID), failures[c.ID], caught[c.ID], md(c.Rationale))
+			} else {
+				fmt.Fprintf(&b, "| %s | %d | %s |\n", code(c.ID), failures[c.ID], md(c.Rationale))
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -72,6 +122,22 @@ func limit(summary []byte) []byte {
 	return append(kept, summaryCut...)
 }
 
+// writeMarkdownUnmet lists the clients expected to fail that did not, at
+// the top: each is a failure, and the most likely one to be missed.
+func writeMarkdownUnmet(b *bytes.Buffer, r *Results) {
+	var lines []string
+	for _, c := range r.Clients {
+		if c.Unmet != "" {
+			lines = append(lines, fmt.Sprintf("- **%s** %s", md(c.Name), md(c.Unmet)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### ❌ Clients %s\n\n%s\n\n", expectedAndDidNot, strings.Join(lines, "\n"))
+	b.WriteString("They are broken on purpose (--expect-fail), so the checks should have caught them: either one is not broken the way it was meant to be, or a check no longer catches what it was written for.\n\n")
+}
+
 // writeMarkdownMatrix writes the matrix with scenarios as columns, or with
 // clients as columns when there are few clients and many scenarios, or
 // else a row of counts per client.
@@ -81,22 +147,27 @@ func writeMarkdownMatrix(b *bytes.Buffer, r *Results) {
 	mark := func(client, scenario string) string {
 		var marks []string
 		for _, i := range cells[cellKey{client, scenario}] {
-			marks = append(marks, statusMark[status(r.Runs[i])])
+			marks = append(marks, runMark(r.Runs[i]))
 		}
 		if len(marks) == 0 {
 			return "·"
 		}
 		return strings.Join(marks, " ")
 	}
-	versions := make(map[string]string, len(r.Clients))
+	described := make(map[string]Client, len(r.Clients))
 	for _, c := range r.Clients {
-		versions[c.Name] = c.Version
+		described[c.Name] = c
 	}
 	clientHead := func(name string) string {
-		if v := versions[name]; v != "" {
-			return md(name) + " " + md(v)
+		head := md(name)
+		if v := described[name].Version; v != "" {
+			head += " " + md(v)
 		}
-		return md(name)
+		if described[name].ExpectFail {
+			// Its row is full of expected failures: say why up front.
+			head += " (expected to fail)"
+		}
+		return head
 	}
 	switch {
 	case len(scenarios) <= matrixColumns:
@@ -104,7 +175,6 @@ func writeMarkdownMatrix(b *bytes.Buffer, r *Results) {
 	case len(clients) <= matrixColumns:
 		table(b, "scenario", clients, clientHead, scenarios, md, func(row, col string) string { return mark(col, row) })
 	default:
-		b.WriteString("| client | " + strings.Join([]string{statusMark[StatusPass], statusMark[StatusFail], statusMark[StatusSkip], statusMark[StatusError]}, " | ") + " |\n|---|--:|--:|--:|--:|\n")
 		byClient := make(map[string]*tally, len(clients))
 		for _, c := range clients {
 			byClient[c] = &tally{}
@@ -112,9 +182,18 @@ func writeMarkdownMatrix(b *bytes.Buffer, r *Results) {
 		for _, run := range r.Runs {
 			byClient[run.Client].add(run)
 		}
+		xfail := count(r).XFail > 0
+		b.WriteString("| client |")
+		for _, c := range (tally{}).byStatus(xfail) {
+			b.WriteString(" " + statusMark[c.status] + " " + c.word + " |")
+		}
+		b.WriteString("\n|---|" + strings.Repeat("--:|", len((tally{}).byStatus(xfail))) + "\n")
 		for _, c := range clients {
-			t := byClient[c]
-			fmt.Fprintf(b, "| %s | %d | %d | %d | %d |\n", clientHead(c), t.Pass, t.Fail, t.Skip, t.Error)
+			b.WriteString("| " + clientHead(c) + " |")
+			for _, n := range byClient[c].byStatus(xfail) {
+				fmt.Fprintf(b, " %d |", n.n)
+			}
+			b.WriteString("\n")
 		}
 	}
 	b.WriteString("\n")
@@ -145,8 +224,10 @@ func writeMarkdownProblems(b *bytes.Buffer, r *Results) {
 		if len(run.Unexercised) > 0 {
 			unexercised = append(unexercised, fmt.Sprintf("- %s: fault %s never fired on its requests", where, md(strings.Join(run.Unexercised, ", "))))
 		}
-		switch status(run) {
-		case StatusFail:
+		switch {
+		case run.ExpectedFailure:
+			// writeMarkdownExpected counts them: they are not failures.
+		case status(run) == StatusFail:
 			bad := failed(run)
 			if len(bad) == 0 {
 				failures = append(failures, fmt.Sprintf("- %s: %s", where, md(firstLine(run.Reason))))
@@ -154,7 +235,7 @@ func writeMarkdownProblems(b *bytes.Buffer, r *Results) {
 			for _, v := range bad {
 				failures = append(failures, fmt.Sprintf("- %s: %s — %s", where, code(v.Check), md(firstLine(v.Message))))
 			}
-		case StatusError:
+		case status(run) == StatusError:
 			errs = append(errs, fmt.Sprintf("- %s: %s", where, md(firstLine(run.Reason))))
 		}
 	}
@@ -175,6 +256,60 @@ func writeMarkdownProblems(b *bytes.Buffer, r *Results) {
 	// A scenario that never met the client with what it was written for
 	// has not judged it: such a run is no pass, and the reader hears why.
 	list("Not exercised", unexercised)
+}
+
+// writeMarkdownExpected says, for each client expected to fail, how many of
+// its runs failed as expected and which checks caught it, most often first:
+// one line a client, since the details are in index.html.
+func writeMarkdownExpected(b *bytes.Buffer, r *Results) {
+	runs, failedRuns := map[string]int{}, map[string]int{}
+	caught := map[string]map[string]int{}
+	for _, run := range r.Runs {
+		runs[run.Client]++
+		if !run.ExpectedFailure || status(run) != StatusFail {
+			continue
+		}
+		failedRuns[run.Client]++
+		if caught[run.Client] == nil {
+			caught[run.Client] = map[string]int{}
+		}
+		for _, v := range failed(run) {
+			caught[run.Client][v.Check]++
+		}
+	}
+	order := make(map[string]int, len(r.Checks))
+	for i, c := range r.Checks {
+		order[c.ID] = i
+	}
+	clients, _ := axes(r)
+	var lines []string
+	for _, client := range clients {
+		if failedRuns[client] == 0 {
+			continue
+		}
+		by := caught[client]
+		checks := slices.Collect(maps.Keys(by))
+		slices.SortFunc(checks, func(x, y string) int {
+			return cmp.Or(by[y]-by[x], order[x]-order[y], strings.Compare(x, y))
+		})
+		var named []string
+		for _, id := range checks[:min(len(checks), listedChecks)] {
+			named = append(named, fmt.Sprintf("%s ×%d", code(id), by[id]))
+		}
+		line := fmt.Sprintf("- %s: %d of %d runs", md(client), failedRuns[client], runs[client])
+		if len(named) > 0 {
+			line += ", caught by " + strings.Join(named, ", ")
+		}
+		if rest := len(checks) - len(named); rest > 0 {
+			line += fmt.Sprintf(" and %s", plural(rest, "other check", "other checks"))
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### %s Clients %s\n\nBroken on purpose (--expect-fail): their failed runs are expected failures, not failures.\n\n", statusMark[statusXFail], expectedAndDid)
+	b.WriteString(strings.Join(lines, "\n") + "\n\n")
 }
 
 // mdEscaper keeps names and messages from turning into markup, table

@@ -22,7 +22,7 @@ func markdown(r *reports.Results) string {
 var _ = Describe("summary.md", func() {
 	It("heads the summary with the totals", func() {
 		md := markdown(fixture())
-		Expect(md).To(HavePrefix("## oauthsim conformance: 2 of 6 runs failed\n"))
+		Expect(md).To(HavePrefix("## oauthsim conformance: ❌ 1 of 6 runs failed, 1 errored\n"))
 		// Sim time counts each scenario once, by its longest run.
 		Expect(md).To(ContainSubstring("**6 runs**: ✅ 3 passed · ❌ 1 failed · ⏭ 1 skipped · 💥 1 errored — 2 clients × 3 scenarios · wall time 1m35s · sim time covered 7d3h"))
 	})
@@ -53,7 +53,7 @@ var _ = Describe("summary.md", func() {
 		clean := fixture()
 		clean.Runs = []reports.Run{r.Runs[0], clean.Runs[2]}
 		clean.Runs[1].Status = reports.StatusPass
-		Expect(markdown(clean)).To(HavePrefix("## oauthsim conformance: no run failed; 1 of 2 not exercised by their scenario\n"))
+		Expect(markdown(clean)).To(HavePrefix("## oauthsim conformance: ✅ no failures — 1 passed, 1 skipped; 1 of 2 runs not exercised by their scenario\n"))
 	})
 
 	It("tables the checks with how often they failed and why they matter", func() {
@@ -72,7 +72,7 @@ var _ = Describe("summary.md", func() {
 
 	It("counts per client when the matrix would not fit either way, and bounds the failure list", func() {
 		md := markdown(big(16, 35))
-		Expect(md).To(ContainSubstring("| client | ✅ | ❌ | ⏭ | 💥 |\n"))
+		Expect(md).To(ContainSubstring("| client | ✅ passed | ❌ failed | ⏭ skipped | 💥 errored |\n|---|--:|--:|--:|--:|\n"))
 		Expect(md).To(ContainSubstring("| client-00 1.0.0 | 28 | 7 | 0 | 0 |\n"))
 		Expect(md).NotTo(ContainSubstring("| client | scenario-00"))
 		Expect(strings.Count(md, "\n- client-")).To(Equal(60))
@@ -110,14 +110,25 @@ var _ = Describe("summary.md of clients that say too much", func() {
 })
 
 var _ = Describe("summary.md of a clean run", func() {
-	It("says all runs passed", func() {
+	It("says no run failed, and counts those skipped", func() {
 		r := fixture()
 		r.Runs = []reports.Run{r.Runs[0], r.Runs[2], r.Runs[4]}
-		var buf bytes.Buffer
-		Expect(reports.WriteMarkdown(&buf, r)).To(Succeed())
-		Expect(buf.String()).To(HavePrefix("## oauthsim conformance: all runs passed\n"))
-		Expect(buf.String()).NotTo(ContainSubstring("### Failures"))
-		Expect(buf.String()).NotTo(ContainSubstring("### Errors"))
+		md := markdown(r)
+		Expect(md).To(HavePrefix("## oauthsim conformance: ✅ no failures — 2 passed, 1 skipped\n"))
+		Expect(md).NotTo(ContainSubstring("### Failures"))
+		Expect(md).NotTo(ContainSubstring("### Errors"))
+	})
+
+	It("says all runs passed when they did", func() {
+		r := fixture()
+		r.Runs = []reports.Run{r.Runs[0], r.Runs[2]}
+		Expect(markdown(r)).To(HavePrefix("## oauthsim conformance: ✅ all runs passed\n"))
+	})
+
+	It("says no run passed when every run was skipped, with no mark", func() {
+		r := fixture()
+		r.Runs = []reports.Run{r.Runs[4]}
+		Expect(markdown(r)).To(HavePrefix("## oauthsim conformance: no run passed\n"))
 	})
 })
 

@@ -12,7 +12,9 @@ import (
 )
 
 // SchemaVersion is the version of the results.json format. It changes
-// when a field is removed or changes meaning; added fields keep it.
+// when a field is removed or changes meaning; added fields keep it (so
+// expect_fail, unmet and expected_failure, added in version 1, are absent
+// from files written before them, which read as no client expected to fail).
 const SchemaVersion = "1"
 
 // Statuses of a run and of a check within it.
@@ -57,9 +59,12 @@ type Client struct {
 	// client is broken on purpose: its failed runs are expected failures,
 	// and it must fail at least one run.
 	ExpectFail bool `json:"expect_fail,omitempty"`
-	// Unmet says how a client expected to fail did not: it failed no run,
-	// or none on the check written for its bug. Reports count it as a
-	// failure of the client.
+	// Unmet says how a client expected to fail did not: it failed no run
+	// ("was expected to fail, and passed"), or none on the check written
+	// for its bug ("failed, but not on ID, the check written for its
+	// bug"). Reports count it as a failure of the client; it is empty for a
+	// client that failed as expected, and for one a label filter left
+	// without runs.
 	Unmet string `json:"unmet,omitempty"`
 }
 
@@ -112,7 +117,9 @@ type Run struct {
 	Unexercised []string `json:"unexercised,omitempty"`
 	// ExpectedFailure marks a failed run of a client expected to fail
 	// (Client.ExpectFail): reports show it as an expected failure, and it
-	// does not count as a failure.
+	// does not count as a failure. Status stays StatusFail, so that a reader
+	// of results.json that knows nothing of expected failures still sees
+	// what happened; an errored run is never an expected failure.
 	ExpectedFailure bool `json:"expected_failure,omitempty"`
 }
 

@@ -50,18 +50,16 @@ func count(r *Results) tally {
 }
 
 // Tally is the one-line count of r's runs by status, for a terminal: the
-// numbers every report's headline gives.
+// numbers every report's headline gives, in the words they use.
 func Tally(r *Results) string {
 	t := count(r)
-	xfail := ""
-	if t.XFail > 0 {
-		// Only runs given --expect-fail have them: the others are spared the term.
-		xfail = fmt.Sprintf(", %d expected to fail and did", t.XFail)
+	var counts []string
+	for _, c := range t.byStatus(t.XFail > 0) {
+		counts = append(counts, fmt.Sprintf("%d %s", c.n, c.word))
 	}
-	line := fmt.Sprintf("%d runs: %d passed, %d failed%s, %d skipped, %d errored, in %s",
-		t.Runs, t.Pass, t.Fail, xfail, t.Skip, t.Error, t.Wall.Round(time.Millisecond))
+	line := fmt.Sprintf("%d runs: %s, in %s", t.Runs, strings.Join(counts, ", "), t.Wall.Round(time.Millisecond))
 	if t.Unmet > 0 {
-		line += fmt.Sprintf("; %d client(s) expected to fail did not", t.Unmet)
+		line += "; " + t.unmet()
 	}
 	if t.Unexercised > 0 {
 		// Those runs are skipped when their checks held, and failed when
@@ -71,23 +69,98 @@ func Tally(r *Results) string {
 	return line
 }
 
-// verdict is the headline's one-line judgement.
+// The words for a run and a client given --expect-fail, the same in every
+// report: a broken client is "expected to fail", and it either "did" (its
+// failed runs) or "did not" (the client, which fails the whole run).
+const (
+	expectedAndDid    = "expected to fail and did"
+	expectedAndDidNot = "expected to fail and did not"
+)
+
+// unmet counts the clients expected to fail that did not.
+func (t tally) unmet() string {
+	return plural(t.Unmet, "client", "clients") + " " + expectedAndDidNot
+}
+
+// failed tells whether the tally holds a failure: what makes conform exit
+// non-zero (Results.Problems) and junit.xml red.
+func (t tally) failed() bool { return t.Fail+t.Error+t.Unmet > 0 }
+
+// verdict is the headline's one-line judgement. It says "failed" exactly
+// when the results hold a failure, so that a headline never contradicts
+// the exit status; expected failures are counted, not judged.
 func (t tally) verdict() string {
 	switch {
 	case t.Runs == 0:
 		return "no runs"
-	case t.Fail+t.Error > 0:
-		return fmt.Sprintf("%d of %d runs failed", t.Fail+t.Error, t.Runs)
-	case t.Unmet > 0:
-		return fmt.Sprintf("%d client(s) expected to fail did not", t.Unmet)
+	case t.failed():
+		var problems []string
+		if t.Unmet > 0 {
+			// First: one such client is a bug in the suite's checks.
+			problems = append(problems, t.unmet())
+		}
+		switch {
+		case t.Fail > 0 && t.Error > 0:
+			problems = append(problems, fmt.Sprintf("%d of %d runs failed, %d errored", t.Fail, t.Runs, t.Error))
+		case t.Fail > 0:
+			problems = append(problems, fmt.Sprintf("%d of %d runs failed", t.Fail, t.Runs))
+		case t.Error > 0:
+			problems = append(problems, fmt.Sprintf("%d of %d runs errored", t.Error, t.Runs))
+		}
+		return strings.Join(problems, "; ")
 	case t.Pass == 0 && t.XFail == 0:
 		return "no run passed"
-	case t.Unexercised > 0:
-		// Not "all passed": those runs judged nothing of what their
-		// scenario was written for.
-		return fmt.Sprintf("no run failed; %d of %d not exercised by their scenario", t.Unexercised, t.Runs)
+	case t.Pass == t.Runs:
+		return "all runs passed"
 	}
-	return "all runs passed"
+	// Not "all runs passed": some were skipped or failed as expected, and
+	// the counts say which.
+	line := "no failures — " + t.counts()
+	if t.Unexercised > 0 {
+		// Those runs judged nothing of what their scenario was written for.
+		line += fmt.Sprintf("; %d of %d runs not exercised by their scenario", t.Unexercised, t.Runs)
+	}
+	return line
+}
+
+// counts lists the statuses t holds, in the tally's words and order.
+func (t tally) counts() string {
+	var parts []string
+	for _, c := range t.byStatus(true) {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.word))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// statusXFail stands for an expected failure where the reports key by
+// status: a run's Status is still StatusFail.
+const statusXFail = "xfail"
+
+// statusCount is the count of one status, and its word in the headlines.
+type statusCount struct {
+	status, word string
+	n            int
+}
+
+// byStatus is t by status, in the order and words of every headline;
+// with xfail, expected failures come after failures. Runs not given
+// --expect-fail have none, and their reports are spared the term.
+func (t tally) byStatus(xfail bool) []statusCount {
+	out := []statusCount{{StatusPass, "passed", t.Pass}, {StatusFail, "failed", t.Fail}}
+	if xfail {
+		out = append(out, statusCount{statusXFail, expectedAndDid, t.XFail})
+	}
+	return append(out, statusCount{StatusSkip, "skipped", t.Skip}, statusCount{StatusError, "errored", t.Error})
+}
+
+// plural is n and the noun for it: "1 client", "2 clients".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // add counts run.
@@ -170,10 +243,22 @@ func failed(run Run) []Verdict {
 	return out
 }
 
-// failuresByCheck counts the runs each check failed.
-func failuresByCheck(r *Results) map[string]int {
+// failuresByCheck counts the runs each check failed, leaving out expected
+// failures: those are the broken clients' (expectedByCheck).
+func failuresByCheck(r *Results) map[string]int { return checkFailures(r, false) }
+
+// expectedByCheck counts the expected failures each check failed: which
+// checks caught the clients broken on purpose.
+func expectedByCheck(r *Results) map[string]int { return checkFailures(r, true) }
+
+// checkFailures counts, per check, the failed runs whose ExpectedFailure is
+// expected.
+func checkFailures(r *Results, expected bool) map[string]int {
 	n := make(map[string]int, len(r.Checks))
 	for _, run := range r.Runs {
+		if run.ExpectedFailure != expected {
+			continue
+		}
 		for _, v := range failed(run) {
 			n[v.Check]++
 		}
