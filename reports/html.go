@@ -625,7 +625,7 @@ func newStepView(s Step, o time.Time) stepView {
 		if s.Expected != "" && !expectationMet(s.Expected, out) {
 			ov.Class, sv.Class = "unmet", "unmet"
 		}
-		ov.Tip = strings.TrimSpace(fmt.Sprintf("%s %s\n%s", offset(out.Time.Sub(o)), absolute(out.Time), out.Detail))
+		ov.Tip = strings.TrimSpace(offset(out.Time.Sub(o)) + "\n" + out.Detail)
 		sv.Outcomes = append(sv.Outcomes, ov)
 	}
 	if s.Error != "" {
