@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -28,20 +30,47 @@ var indexScript string
 // it is a bug the specs catch, not something to report at run time.
 var indexTemplate = template.Must(template.New("index").Parse(indexSource))
 
-// WriteHTML writes r as one self-contained page: the totals, filters, a
-// client × scenario matrix that scrolls in its own box with its headers in
-// view, a list of the runs, and the checks with their rationales. What each
-// run holds (its verdicts, timeline, steps and events) is most of the
-// page's weight and is read one run at a time, so it travels
-// gzip-compressed inside the page and the page's script unpacks a run
-// when it is opened. The page loads nothing, so it can be opened from a CI
-// artifact or a mail attachment as it is.
+// WriteHTML writes r as a page: the totals, filters, a client × scenario
+// matrix that scrolls in its own box with its headers in view, a list of
+// the runs, and the checks with their rationales. What each run holds (its
+// verdicts, timeline, steps and events) is most of the weight and is read
+// one run at a time, so it is not in the page: WriteRunData writes it,
+// gzip-compressed, into RunDataFile beside the page, which the page's
+// script loads when a run is first opened. It loads it with a script
+// element, which browsers allow a page opened from disk, where they refuse
+// it a fetch. The page names the data it goes with, and says so when the
+// file beside it is another run's or missing.
 func WriteHTML(w io.Writer, r *Results) error {
-	p, err := newPage(r)
+	p, _, err := newPage(r)
 	if err != nil {
 		return err
 	}
 	return indexTemplate.ExecuteTemplate(w, "index", p)
+}
+
+// RunDataFile is the file beside index.html that holds its runs' details.
+const RunDataFile = "index-runs.js"
+
+// runDataMark opens RunDataFile: Write knows its own file by it.
+const runDataMark = "// oauthsim conformance: the runs of index.html"
+
+// WriteRunData writes RunDataFile for the page WriteHTML writes of r: a
+// script that hands the page the runs' sections, packed, with the id of
+// the page they go with.
+func WriteRunData(w io.Writer, r *Results) error {
+	p, chunks, err := newPage(r)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(struct {
+		ID     string   `json:"id"`
+		Chunks []string `json:"chunks"`
+	}{p.Index.Data, chunks})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s (%s); the page opens it when a run is.\noauthsimRunData(%s);\n", runDataMark, RunDataFile, body)
+	return err
 }
 
 // page is what the template draws; everything is computed here so the
@@ -61,11 +90,8 @@ type page struct {
 	Checks    []checkRow
 	Legend    []legendItem
 	// Index lists the runs for the page's script, which draws the run
-	// list from it and finds each run's section in Chunks.
-	Index runIndex
-	// Chunks hold the runs' sections, one a scenario: each is base64url
-	// text of a gzip stream (see pack).
-	Chunks []string
+	// list from it and finds each run's section in RunDataFile.
+	Index  runIndex
 	Script template.JS
 }
 
@@ -103,6 +129,8 @@ type legendItem struct {
 // runIndex is the run list as the page's script reads it: names once,
 // then a row a run in page order, of numbers into them.
 type runIndex struct {
+	// Data is the id of the run data the page goes with: a hash of it.
+	Data      string            `json:"data"`
 	Clients   []string          `json:"clients"`
 	Scenarios []string          `json:"scenarios"`
 	Checks    []string          `json:"checks"`
@@ -201,7 +229,9 @@ func runClass(run Run) string {
 // scenario's own expected outcomes and counts.
 const expectationsCheck = "expectations"
 
-func newPage(r *Results) (page, error) {
+// newPage computes the page of r and its runs' sections, packed in chunks
+// (one a scenario; each base64url text of a gzip stream, see pack).
+func newPage(r *Results) (page, []string, error) {
 	t := count(r)
 	p := page{
 		Tally: t, Tool: r.Tool, Wall: wall(t.Wall), Sim: compact(t.Sim), LabelFilter: r.LabelFilter,
@@ -237,11 +267,16 @@ func newPage(r *Results) (page, error) {
 	p.Legend = legend()
 	chunks, where, err := packRuns(runs, scenarios, described)
 	if err != nil {
-		return page{}, err
+		return page{}, nil, err
 	}
-	p.Chunks = chunks
 	p.Index = newRunIndex(r, runs, clients, scenarios, where)
-	return p, nil
+	sum := sha256.New()
+	for _, c := range chunks {
+		io.WriteString(sum, c)
+		sum.Write([]byte{0})
+	}
+	p.Index.Data = hex.EncodeToString(sum.Sum(nil)[:12])
+	return p, chunks, nil
 }
 
 // packRuns renders the runs' sections and packs them, one chunk a

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -83,22 +84,31 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// decodedRuns reads the runs' sections out of a page as its script does:
-// the run index says where each is in the base64url, gzip-compressed
-// chunks, whose JSON holds an array for each part of a section.
-func decodedRuns(doc *html.Node) []string {
+// decodedRuns reads the runs' sections of the page of r as its script
+// does: from WriteRunData's file, which must name the page's id; the run
+// index says where each run is in its base64url, gzip-compressed chunks,
+// whose JSON holds an array for each part of a section.
+func decodedRuns(doc *html.Node, r *reports.Results) []string {
 	GinkgoHelper()
-	script := func(id string) string {
-		found := findAll(doc, func(n *html.Node) bool { return n.Data == "script" && attr(n, "id") == id })
-		Expect(found).To(HaveLen(1))
-		return text(found[0])
+	found := findAll(doc, func(n *html.Node) bool { return n.Data == "script" && attr(n, "id") == "run-index" })
+	Expect(found).To(HaveLen(1))
+	var index struct {
+		Data string
+		Runs [][]any
 	}
-	var index struct{ Runs [][]any }
-	Expect(json.Unmarshal([]byte(script("run-index")), &index)).To(Succeed())
-	var chunks []string
-	Expect(json.Unmarshal([]byte(script("run-data")), &chunks)).To(Succeed())
-	parts := make([][][]string, len(chunks))
-	for i, c := range chunks {
+	Expect(json.Unmarshal([]byte(text(found[0])), &index)).To(Succeed())
+	var file strings.Builder
+	Expect(reports.WriteRunData(&file, r)).To(Succeed())
+	call := regexp.MustCompile(`(?s)\noauthsimRunData\((.*)\);\n$`).FindStringSubmatch(file.String())
+	Expect(call).To(HaveLen(2), "the file hands the page its data: %.200s", file.String())
+	var data struct {
+		ID     string
+		Chunks []string
+	}
+	Expect(json.Unmarshal([]byte(call[1]), &data)).To(Succeed())
+	Expect(data.ID).To(Equal(index.Data), "the data is the page's")
+	parts := make([][][]string, len(data.Chunks))
+	for i, c := range data.Chunks {
 		zipped, err := base64.RawURLEncoding.DecodeString(c)
 		Expect(err).NotTo(HaveOccurred())
 		zr, err := gzip.NewReader(bytes.NewReader(zipped))
@@ -143,7 +153,7 @@ var _ = Describe("index.html", func() {
 	BeforeEach(func() {
 		r = fixture()
 		raw, doc = render(r)
-		sections = decodedRuns(doc)
+		sections = decodedRuns(doc, r)
 	})
 
 	// runSection is the section of the page's run i, as the page's script
@@ -158,13 +168,14 @@ var _ = Describe("index.html", func() {
 		return found[0]
 	}
 
-	It("is self-contained: nothing to load", func() {
+	It("loads nothing but its runs' file beside it, and that only with a script element", func() {
 		Expect(findAll(doc, is("link"))).To(BeEmpty())
 		Expect(findAll(doc, func(n *html.Node) bool { return attr(n, "src") != "" })).To(BeEmpty())
 		Expect(raw).NotTo(MatchRegexp(`(?i)(https?:)?//[a-z]`), "no URL to fetch")
-		Expect(raw).NotTo(ContainSubstring("fetch("))
+		Expect(raw).NotTo(ContainSubstring("fetch("), "a page opened from disk may not fetch")
+		Expect(raw).To(ContainSubstring(`const dataFile = "` + reports.RunDataFile + `"`))
 		Expect(findAll(doc, is("style"))).To(HaveLen(1))
-		Expect(findAll(doc, is("script"))).To(HaveLen(3), "the run index, the runs, and the code that shows them")
+		Expect(findAll(doc, is("script"))).To(HaveLen(2), "the run index, and the code that shows the runs")
 		for _, s := range sections {
 			Expect(s).NotTo(MatchRegexp(`(?i)(https?:)?//[a-z]`))
 		}
@@ -284,7 +295,7 @@ var _ = Describe("index.html", func() {
 				{Check: "single-flight-refresh", Status: reports.StatusFail, Message: "3 refreshes at +1h0m1s", Events: []uint64{10}},
 			}
 			raw, doc = render(r)
-			sections = decodedRuns(doc)
+			sections = decodedRuns(doc, r)
 		})
 
 		It("puts the check written for the bug before the expectations, and says so", func() {
@@ -333,7 +344,7 @@ var _ = Describe("index.html", func() {
 		func(expected string, out reports.Outcome, met bool) {
 			r.Runs[1].Steps = []reports.Step{{Index: 0, Line: 3, Action: "call", Summary: "call", Start: t0, End: t0, Expected: expected, Outcomes: []reports.Outcome{out}}}
 			_, doc = render(r)
-			sections = decodedRuns(doc)
+			sections = decodedRuns(doc, r)
 			outcome := findAll(runSection(1), is("span", "outcome"))
 			Expect(outcome).To(HaveLen(1))
 			if met {
@@ -358,7 +369,7 @@ var _ = Describe("index.html", func() {
 			reports.Run{Client: "mutant/y", Scenario: "rotation-basic", Status: reports.StatusPass})
 		reports.MarkExpectedFailures(r, func(c string) bool { return strings.HasPrefix(c, "mutant/") }, func(string) string { return "" })
 		raw, doc = render(r)
-		sections = decodedRuns(doc)
+		sections = decodedRuns(doc, r)
 		Expect(strings.Join(strings.Fields(text(findAll(doc, is("header"))[0])), " ")).To(ContainSubstring(
 			"8 runs: 4 passed1 failed1 expected to fail and did1 skipped1 errored"))
 		Expect(text(findAll(doc, is("p", "unmet-clients"))[0])).To(HaveSuffix("mutant/y was expected to fail, and passed"))

@@ -1,21 +1,40 @@
 // index.html's script: filters over the matrix and the run list, and the
-// run view, which unpacks a run's section from the page when it is opened.
-// The page is a file opened from disk, so nothing is fetched.
+// run view, which unpacks a run's section when it is opened. The page is
+// often a file opened from disk, where a fetch is refused: the runs'
+// sections come from index-runs.js beside it, loaded with a script element
+// the first time a run opens.
 "use strict";
 (function () {
   const index = JSON.parse(document.getElementById("run-index").textContent);
-  // The runs' sections are most of the page: read only when a run opens.
+  const dataFile = "index-runs.js";
   let chunks;
   const unpacked = new Map();
+
+  // runData loads dataFile once and resolves with its chunks, refusing
+  // those of another run (a page copied without its file, or beside an
+  // older one).
+  function runData() {
+    chunks ??= new Promise((resolve, reject) => {
+      window.oauthsimRunData = (data) => {
+        if (data.id === index.data) resolve(data.chunks);
+        else reject(new Error(dataFile + " beside this page is another run's: keep the page and its " + dataFile + " together, as oauthsim wrote them."));
+      };
+      const script = document.createElement("script");
+      script.src = dataFile;
+      script.onerror = () => reject(new Error("The runs' details are in " + dataFile + ", which oauthsim wrote beside this page, and it could not be loaded: keep the two together."));
+      document.head.appendChild(script);
+    });
+    return chunks;
+  }
 
   // section unpacks chunk c (base64url of a gzip stream of a JSON array
   // with an array for each part of a section, written by reports.pack) and
   // returns the section at position p.
   async function section(c, p) {
-    chunks ??= JSON.parse(document.getElementById("run-data").textContent);
+    const all = await runData();
     if (!unpacked.has(c)) {
       unpacked.set(c, (async () => {
-        const b64 = chunks[c].replace(/-/g, "+").replace(/_/g, "/");
+        const b64 = all[c].replace(/-/g, "+").replace(/_/g, "/");
         const bin = atob(b64);
         const bytes = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -47,7 +66,18 @@
     const run = index.runs[+m[1].slice(4)];
     if (!run) return;
     if (shown !== m[1]) {
-      view.innerHTML = await section(run[4], run[5]);
+      let html;
+      try {
+        html = await section(run[4], run[5]);
+      } catch (err) {
+        const p = document.createElement("p");
+        p.className = "data-missing";
+        p.textContent = err.message;
+        view.replaceChildren(p);
+        shown = "";
+        return;
+      }
+      view.innerHTML = html;
       shown = m[1];
     }
     const event = m[2] && document.getElementById(m[1] + m[2]);

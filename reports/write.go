@@ -26,6 +26,7 @@ var reportFiles = []struct {
 }{
 	{"summary.md", WriteMarkdown, "## oauthsim conformance"},
 	{"junit.xml", WriteJUnit, `<testsuites name="oauthsim conform"`},
+	{RunDataFile, WriteRunData, runDataMark},
 	{"index.html", WriteHTML, "<title>oauthsim conformance"},
 	{"results.json", WriteJSON, `"schema_version"`},
 }
@@ -51,9 +52,10 @@ var rename = os.Rename
 
 // oldTemporary matches the temporary files of oauthsim versions that
 // replaced the reports one by one: one killed while writing left its file.
-var oldTemporary = regexp.MustCompile(`^\.(summary\.md|junit\.xml|index\.html|results\.json)\.[0-9]+\.tmp$`)
+var oldTemporary = regexp.MustCompile(`^\.(summary\.md|junit\.xml|index\.html|index-runs\.js|results\.json)\.[0-9]+\.tmp$`)
 
-// Write writes results.json, junit.xml, index.html and summary.md into dir,
+// Write writes results.json, junit.xml, index.html with its RunDataFile,
+// and summary.md into dir,
 // creating it if needed and replacing the reports of an earlier run as a
 // set: it writes the new ones into a staging directory inside dir, then
 // renames them into place. Killed while it writes, it leaves the earlier

@@ -218,7 +218,7 @@ func conform(w io.Writer, o conformOptions) error {
 	if err := reports.Write(o.out, res); err != nil {
 		return failure{err}
 	}
-	fmt.Fprintf(w, "\n%s\nreports: %s/index.html, junit.xml, results.json, summary.md\n", reports.Tally(res), o.out)
+	fmt.Fprintf(w, "\n%s\nreports: %s/index.html (with index-runs.js), junit.xml, results.json, summary.md\n", reports.Tally(res), o.out)
 	harness := suite.Problems()
 	if len(harness) == 0 {
 		harness = ginkgoOnly(t, res)

@@ -66,12 +66,12 @@ var bundled = func() []*scenarios.Scenario {
 }()
 
 var _ = Describe("oauthsim conform", func() {
-	It("passes the reference on every bundled scenario, and writes the four reports", func() {
+	It("passes the reference on every bundled scenario, and writes the reports", func() {
 		out := GinkgoT().TempDir()
 		s := runBinary("conform", "--client", "reference", "--out", out)
 		Expect(s.ExitCode()).To(Equal(0), "%s", s.Out.Contents())
 		Expect(string(s.Out.Contents())).To(ContainSubstring(fmt.Sprintf("%d runs: %d passed, 0 failed, 1 skipped", len(bundled), len(bundled)-1)))
-		for _, f := range []string{"results.json", "junit.xml", "index.html", "summary.md"} {
+		for _, f := range []string{"results.json", "junit.xml", "index.html", reports.RunDataFile, "summary.md"} {
 			Expect(filepath.Join(out, f)).To(BeARegularFile())
 		}
 		res, err := reports.ReadJSON(filepath.Join(out, "results.json"))

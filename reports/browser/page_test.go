@@ -69,9 +69,11 @@ type rect struct{ Top, Left, Bottom, Right float64 }
 
 var _ = Describe("index.html for the default matrix", Ordered, ContinueOnFailure, func() {
 	var (
-		ctx      context.Context
-		page     string
-		size     int64
+		ctx  context.Context
+		page string
+		size int64
+		// dataSize is the runs' file beside the page, read when a run opens.
+		dataSize int64
 		runs     int
 		mu       sync.Mutex
 		problems []string
@@ -141,31 +143,18 @@ var _ = Describe("index.html for the default matrix", Ordered, ContinueOnFailure
 			Expect(err).NotTo(HaveOccurred())
 		}
 		runs = len(r.Runs)
-		page = filepath.Join(GinkgoT().TempDir(), "index.html")
-		f, err := os.Create(page)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(reports.WriteHTML(f, r)).To(Succeed())
-		Expect(f.Close()).To(Succeed())
+		// Written as conform writes it: the page and its runs' file.
+		dir := GinkgoT().TempDir()
+		Expect(reports.Write(dir, r)).To(Succeed())
+		page = filepath.Join(dir, "index.html")
 		info, err := os.Stat(page)
 		Expect(err).NotTo(HaveOccurred())
 		size = info.Size()
+		data, err := os.Stat(filepath.Join(dir, reports.RunDataFile))
+		Expect(err).NotTo(HaveOccurred())
+		dataSize = data.Size()
 
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(browser),
-			chromedp.WindowSize(1280, 800),
-			// CI runs as root in a container: no sandbox, no GPU, and
-			// /dev/shm may be small.
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-dev-shm-usage", true),
-		)
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		DeferCleanup(cancelAlloc)
-		var cancel context.CancelFunc
-		ctx, cancel = chromedp.NewContext(actx)
-		DeferCleanup(cancel)
-		ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-		DeferCleanup(cancel)
+		ctx = browserTab(browser)
 		messages := chromedp.Console(ctx)
 		go func() {
 			defer GinkgoRecover()
@@ -195,8 +184,8 @@ var _ = Describe("index.html for the default matrix", Ordered, ContinueOnFailure
 	It("weighs at most 2 MB, and says what it costs to open", func() {
 		var m metrics
 		eval(measure, &m)
-		report := fmt.Sprintf("%d runs: %.2f MB, %d elements (%d DOM nodes), %d px tall, %d px wide in a %d px window, DOMContentLoaded at %.0f ms, first paint at %.0f ms",
-			runs, float64(size)/1e6, m.Elements, m.Nodes, m.Height, m.Width, m.ViewportWidth, m.DOMContentLoaded, m.FirstPaint)
+		report := fmt.Sprintf("%d runs: %.2f MB (and %.2f MB of runs in %s, read when one opens), %d elements (%d DOM nodes), %d px tall, %d px wide in a %d px window, DOMContentLoaded at %.0f ms, first paint at %.0f ms",
+			runs, float64(size)/1e6, float64(dataSize)/1e6, reports.RunDataFile, m.Elements, m.Nodes, m.Height, m.Width, m.ViewportWidth, m.DOMContentLoaded, m.FirstPaint)
 		AddReportEntry("index.html in Chromium", report)
 		fmt.Fprintln(GinkgoWriter, report)
 		screenshot("1-opened")
@@ -325,5 +314,47 @@ var _ = Describe("index.html for the default matrix", Ordered, ContinueOnFailure
 		mu.Lock()
 		defer mu.Unlock()
 		Expect(problems).To(BeEmpty())
+	})
+})
+
+// browserTab starts headless Chromium at 1280×800 and returns a tab's
+// context, ended when the spec or container is over.
+func browserTab(browser string) context.Context {
+	GinkgoHelper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.WindowSize(1280, 800),
+		// CI runs as root in a container: no sandbox, no GPU, and
+		// /dev/shm may be small.
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	DeferCleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	DeferCleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	DeferCleanup(cancel)
+	return ctx
+}
+
+var _ = Describe("index.html without its runs' file beside it", func() {
+	It("says, when a run is opened, that the file is missing and must stay with the page", func() {
+		dir := GinkgoT().TempDir()
+		page := filepath.Join(dir, "index.html")
+		f, err := os.Create(page)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(reports.WriteHTML(f, fixture())).To(Succeed())
+		Expect(f.Close()).To(Succeed())
+		ctx := browserTab(chromium())
+		Expect(chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate("file://"+page),
+			chromedp.WaitVisible(chromedp.CSS("#matrix-box")),
+			chromedp.Click(chromedp.CSS(`td.fail a.cell`)),
+			chromedp.WaitVisible(chromedp.CSS(`#run-view .data-missing`)))).To(Succeed())
+		message, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#run-view .data-missing`)))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(message).To(ContainSubstring(reports.RunDataFile))
+		Expect(message).To(ContainSubstring("keep the two together"))
 	})
 })
