@@ -71,6 +71,13 @@ var _ = Describe("Expected failures (--expect-fail)", func() {
 		}))
 	})
 
+	It("take a run status the reports do not know for an error, as the tally does", func() {
+		r := results(run("go-ref", "s1", "exploded", reports.StatusSkip))
+		mark(r)
+		Expect(r.Problems()).To(Equal([]string{"go-ref: 1 run(s) could not be carried out"}))
+		Expect(reports.Tally(r)).To(HavePrefix("1 run: 0 passed, 0 failed, 0 skipped, 1 errored"))
+	})
+
 	It("say nothing of a broken client that a label filter left without runs", func() {
 		r := results(run("go-ref", "s1", reports.StatusPass, reports.StatusPass))
 		mark(r)

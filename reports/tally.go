@@ -57,7 +57,11 @@ func Tally(r *Results) string {
 	for _, c := range t.byStatus(t.XFail > 0) {
 		counts = append(counts, fmt.Sprintf("%d %s", c.n, c.word))
 	}
-	line := fmt.Sprintf("%d runs: %s, in %s", t.Runs, strings.Join(counts, ", "), t.Wall.Round(time.Millisecond))
+	runs := "runs"
+	if t.Runs == 1 {
+		runs = "run"
+	}
+	line := fmt.Sprintf("%d %s: %s, in %s", t.Runs, runs, strings.Join(counts, ", "), t.Wall.Round(time.Millisecond))
 	if t.Unmet > 0 {
 		line += "; " + t.unmet()
 	}
