@@ -197,15 +197,24 @@ func (c Config) problems(n *yaml.Node) []*yaml.LoadError {
 // setting, in decoding's messages: "clients[0].redirect_uris takes a list".
 var itemSetting = regexp.MustCompile(`^((?:clients|users)\[\d+\])(?:\.([a-z_]+))?`)
 
+// misnamed finds, in decoding's messages, an unknown field of a client or
+// user taken for a setting: `unknown field "id" in clients[0]: did you mean
+// "client_id"?`.
+var misnamed = regexp.MustCompile(`^unknown field "[^"]*" in ((?:clients|users)\[\d+\]): did you mean "([a-z_]+)"`)
+
 // unsettled leaves out of checked, the problems Check found, those about a
-// client's or user's setting that decoding found a problem with: the
-// setting was left out for it, and "redirect_uris are required" beside
-// "redirect_uris takes a list" would send the reader looking for a second
-// mistake.
+// client's or user's setting that decoding found a problem with, or that
+// the client spelled another way: the setting was left out for it, and
+// "redirect_uris are required" beside "redirect_uris takes a list", or
+// "client_id is required" beside `unknown field "id" … did you mean
+// "client_id"?`, would send the reader looking for a second mistake.
 func unsettled(checked, decoded []*yaml.LoadError) []*yaml.LoadError {
 	bad := map[string][]string{}
 	for _, p := range decoded {
 		if m := itemSetting.FindStringSubmatch(p.Message); m != nil && m[2] != "" {
+			bad[m[1]] = append(bad[m[1]], m[2])
+		}
+		if m := misnamed.FindStringSubmatch(p.Message); m != nil {
 			bad[m[1]] = append(bad[m[1]], m[2])
 		}
 	}
