@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
@@ -633,12 +634,38 @@ func shortOffset(s string) string {
 // the specific part of it (fosite's hint) is at its end.
 const cutAbove, cutHead, cutTail = 240, 150, 70
 
+// cutCode is how far around the cut the head looks for an error code.
+const cutCode = 40
+
+// lastRune is the index of the last c in r, -1 for none.
+func lastRune(r []rune, c rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
 func cut(s string) cutText {
 	r := []rune(s)
 	if len(r) <= cutAbove {
 		return cutText{Head: s}
 	}
-	return cutText{Head: string(r[:cutHead]), Middle: string(r[cutHead : len(r)-cutTail]), Tail: string(r[len(r)-cutTail:])}
+	last := len(r) - cutTail
+	end := cutHead
+	// No word is split: "invalid_gr…" reads as neither.
+	for end < last && !unicode.IsSpace(r[end]) {
+		end++
+	}
+	// An error code the head ends inside, "(400 invalid_grant:", is kept
+	// whole: it is the part the reader looks for first.
+	if open := lastRune(r[:end], '('); open >= 0 && end-open < cutCode {
+		if colon := slices.Index(r[end:min(end+cutCode, last)], ':'); colon >= 0 {
+			end += colon + 1
+		}
+	}
+	return cutText{Head: string(r[:end]), Middle: string(r[end:last]), Tail: string(r[last:])}
 }
 
 func newStepView(s Step, o time.Time) stepView {

@@ -325,6 +325,8 @@ var _ = Describe("index.html", func() {
 			full := strings.ReplaceAll(text(findAll(item, is("span", "msg"))[0]), "…", "")
 			Expect(full).To(Equal("step 3 (line 15, call the API 24 times, every 1h0m0s): expected ok, the client answered reauthorize (revoked): reauthorization required: revoked (400 invalid_grant: " + description + ")"))
 			Expect(text(item)).To(ContainSubstring("The refresh token was already used.)"), "the specific end stays in view")
+			Expect(text(more[0])).NotTo(ContainSubstring("invalid_grant"), "the error code before the cut stays in view, whole")
+			Expect(text(more[0])).To(HavePrefix("… The provided"), "no word is split")
 		})
 	})
 
