@@ -2,10 +2,12 @@ package reports_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -101,7 +103,20 @@ var _ = Describe("Write", func() {
 		})
 		done := make(chan error, 1)
 		go func() { done <- reports.Write(dir, run(2)) }()
-		<-reached
+		// Should an assertion below fail, the Write held at index.html is
+		// let go all the same, rather than left holding its staging
+		// directory while the specs after this one run.
+		var let sync.Once
+		letGo := func() { let.Do(func() { close(resume) }) }
+		DeferCleanup(func() { letGo(); <-done })
+		select {
+		case <-reached:
+		case err := <-done:
+			// A Write that ends before index.html would leave the spec
+			// waiting for it for good.
+			done <- err
+			Fail(fmt.Sprintf("Write ended before it reached index.html: %v", err))
+		}
 		restore()
 
 		By("holding, between index.html and the two before it, the earlier set and a hidden staging directory")
@@ -122,8 +137,10 @@ var _ = Describe("Write", func() {
 		Expect(third["results.json"]).NotTo(Equal(earlier["results.json"]))
 		Expect(stagingDirs()).To(HaveLen(1))
 
-		close(resume)
-		Expect(<-done).To(MatchError("write " + filepath.Join(dir, "index.html") + ": interrupted"))
+		letGo()
+		err = <-done
+		done <- err // for the cleanup
+		Expect(err).To(MatchError("write " + filepath.Join(dir, "index.html") + ": interrupted"))
 		Expect(names()).To(ConsistOf(reportNames), "its staging directory is gone")
 		Expect(contents()).To(Equal(third), "and nothing of it was moved into place")
 	})
