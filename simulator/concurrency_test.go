@@ -1,6 +1,7 @@
 package simulator_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -139,27 +140,32 @@ func codeOf(err error) string {
 	return fosite.ErrorToRFC6749Error(err).ErrorField
 }
 
+// answer is how a reply reads in the counts below: "200 ", "400 invalid_grant".
+func (r reply) answer() string { return fmt.Sprint(r.status, " ", errorCode(r.body)) }
+
+// mintAndRefresh mints rounds grants for alice, refreshing each that was
+// granted once, and counts the grants' error codes ("" for none) and the
+// refreshes' answers.
+func mintAndRefresh(ctx context.Context, h *harness, rounds int) (mints, refreshes map[string]int) {
+	GinkgoHelper()
+	mints, refreshes = map[string]int{}, map[string]int{}
+	for range rounds {
+		g, err := h.srv.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+		mints[codeOf(err)]++
+		if err == nil {
+			refreshes[h.refresh(g.RefreshToken).answer()]++
+		}
+	}
+	return mints, refreshes
+}
+
 var _ = Describe("Grants and refreshes racing the control API", func() {
 	const rounds = 1500
 
 	It("complete or answer invalid_grant while the user's grants are revoked, never server_error", func(ctx SpecContext) {
-		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
-		stop := beside(func() { _, _ = sim.Revoke(simulator.Revocation{User: "alice"}) })
-		mints, refreshes := map[string]int{}, map[string]int{}
-		for range rounds {
-			g, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
-			mints[codeOf(err)]++
-			if err != nil {
-				continue
-			}
-			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}}.Encode()
-			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(form))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("demo", "demo-secret")
-			rec := httptest.NewRecorder()
-			sim.ServeHTTP(rec, req)
-			refreshes[fmt.Sprint(rec.Code, " ", errorCode(rec.Body.Bytes()))]++
-		}
+		h := newHarness()
+		stop := beside(func() { _, _ = h.srv.Revoke(simulator.Revocation{User: "alice"}) })
+		mints, refreshes := mintAndRefresh(ctx, h, rounds)
 		stop()
 		// The code's family revoked between fosite's two reads of the code
 		// once made the exchange a server_error.
@@ -173,26 +179,12 @@ var _ = Describe("Grants and refreshes racing the control API", func() {
 	})
 
 	It("complete, and refresh, while the clock jumps an hour back and forth: the clock stands still during a request", func(ctx SpecContext) {
-		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
+		h := newHarness()
 		stop := beside(func() {
-			_, _ = sim.AdvanceClock(61 * time.Minute)
-			_, _ = sim.AdvanceClock(-61 * time.Minute)
+			_, _ = h.srv.AdvanceClock(61 * time.Minute)
+			_, _ = h.srv.AdvanceClock(-61 * time.Minute)
 		})
-		mints, refreshes := map[string]int{}, map[string]int{}
-		for range rounds {
-			g, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
-			mints[codeOf(err)]++
-			if err != nil {
-				continue
-			}
-			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}}.Encode()
-			req := httptest.NewRequest(http.MethodPost, simulator.PathToken, strings.NewReader(form))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("demo", "demo-secret")
-			rec := httptest.NewRecorder()
-			sim.ServeHTTP(rec, req)
-			refreshes[fmt.Sprint(rec.Code, " ", errorCode(rec.Body.Bytes()))]++
-		}
+		mints, refreshes := mintAndRefresh(ctx, h, rounds)
 		stop()
 		// A code issued before a jump ahead and redeemed after it expired
 		// between fosite's two checks of it: invalid_request, or
@@ -202,11 +194,11 @@ var _ = Describe("Grants and refreshes racing the control API", func() {
 	})
 
 	It("complete while the client's secret is rotated: a grant authenticates with the secret of its start", func(ctx SpecContext) {
-		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
-		stop := beside(func() { _, _ = sim.RotateClientSecret("demo", simulator.SecretRotation{}) })
+		h := newHarness()
+		stop := beside(func() { _, _ = h.srv.RotateClientSecret("demo", simulator.SecretRotation{}) })
 		mints := map[string]int{}
 		for range rounds {
-			_, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+			_, err := h.srv.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
 			mints[codeOf(err)]++
 		}
 		stop()
@@ -214,28 +206,24 @@ var _ = Describe("Grants and refreshes racing the control API", func() {
 	})
 
 	It("answer a refresh racing the RFC 7009 revocation of its token with 200 or invalid_grant, never 'retry' (invalid_request)", func(ctx SpecContext) {
-		sim := simulator.MustNew(simulator.WithClock(clock.NewFake(epoch)))
-		post := func(path string, form url.Values) string {
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("demo", "demo-secret")
-			rec := httptest.NewRecorder()
-			sim.ServeHTTP(rec, req)
-			return fmt.Sprint(rec.Code, " ", errorCode(rec.Body.Bytes()))
-		}
+		h := newHarness()
 		refreshes, revocations := map[string]int{}, map[string]int{}
 		for range rounds {
-			g, err := sim.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
+			g, err := h.srv.MintGrant(ctx, simulator.GrantRequest{ClientID: "demo", User: "alice", Scope: new("offline_access")})
 			Expect(err).NotTo(HaveOccurred())
-			var refreshed, revoked string
+			var refreshed, revoked reply
 			var both sync.WaitGroup
 			both.Go(func() {
-				refreshed = post(simulator.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}})
+				defer GinkgoRecover()
+				refreshed = h.refresh(g.RefreshToken)
 			})
-			both.Go(func() { revoked = post(simulator.PathRevoke, url.Values{"token": {g.RefreshToken}}) })
+			both.Go(func() {
+				defer GinkgoRecover()
+				revoked = h.postForm(simulator.PathRevoke, url.Values{"token": {g.RefreshToken}}, "demo", "demo-secret")
+			})
 			both.Wait()
-			refreshes[refreshed]++
-			revocations[revoked]++
+			refreshes[refreshed.answer()]++
+			revocations[revoked.answer()]++
 		}
 		Expect(revocations).To(Equal(map[string]int{"200 ": rounds}))
 		for answer := range refreshes {
