@@ -8,7 +8,7 @@ func SetWriter(name string, write func(io.Writer, *Results) error) (restore func
 	for i := range reportFiles {
 		if reportFiles[i].name == name {
 			old := reportFiles[i].write
-			reportFiles[i].write = write
+			reportFiles[i].write = alone(write)
 			return func() { reportFiles[i].write = old }
 		}
 	}

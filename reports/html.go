@@ -41,13 +41,7 @@ var indexTemplate = template.Must(template.New("index").Parse(indexSource))
 // element, which browsers allow a page opened from disk, where they refuse
 // it a fetch. The page names the data it goes with, and says so when the
 // file beside it is another run's or missing.
-func WriteHTML(w io.Writer, r *Results) error {
-	p, _, err := newPage(r)
-	if err != nil {
-		return err
-	}
-	return indexTemplate.ExecuteTemplate(w, "index", p)
-}
+func WriteHTML(w io.Writer, r *Results) error { return (&rendering{r: r}).writePage(w) }
 
 // RunDataFile is the file beside index.html that holds its runs' details.
 const RunDataFile = "index-runs.js"
@@ -58,8 +52,37 @@ const runDataMark = "// oauthsim conformance: the runs of index.html"
 // WriteRunData writes RunDataFile for the page WriteHTML writes of r: a
 // script that hands the page the runs' sections, packed, with the id of
 // the page they go with.
-func WriteRunData(w io.Writer, r *Results) error {
-	p, chunks, err := newPage(r)
+func WriteRunData(w io.Writer, r *Results) error { return (&rendering{r: r}).writeRunData(w) }
+
+// rendering is the page of r and its runs' sections, computed on first
+// use: Write draws index.html and RunDataFile from one rendering, as
+// packing every run's section is most of the work of both.
+type rendering struct {
+	r      *Results
+	done   bool
+	page   page
+	chunks []string
+	err    error
+}
+
+func (v *rendering) get() (page, []string, error) {
+	if !v.done {
+		v.page, v.chunks, v.err = newPage(v.r)
+		v.done = true
+	}
+	return v.page, v.chunks, v.err
+}
+
+func (v *rendering) writePage(w io.Writer) error {
+	p, _, err := v.get()
+	if err != nil {
+		return err
+	}
+	return indexTemplate.ExecuteTemplate(w, "index", p)
+}
+
+func (v *rendering) writeRunData(w io.Writer) error {
+	p, chunks, err := v.get()
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,19 @@ import (
 // of the new run.
 var reportFiles = []struct {
 	name  string
-	write func(io.Writer, *Results) error
+	write func(io.Writer, *Results, *rendering) error
 	mark  string
 }{
-	{"summary.md", WriteMarkdown, "## oauthsim conformance"},
-	{"junit.xml", WriteJUnit, `<testsuites name="oauthsim conform"`},
-	{RunDataFile, WriteRunData, runDataMark},
-	{"index.html", WriteHTML, "<title>oauthsim conformance"},
-	{"results.json", WriteJSON, `"schema_version"`},
+	{"summary.md", alone(WriteMarkdown), "## oauthsim conformance"},
+	{"junit.xml", alone(WriteJUnit), `<testsuites name="oauthsim conform"`},
+	{RunDataFile, func(w io.Writer, _ *Results, v *rendering) error { return v.writeRunData(w) }, runDataMark},
+	{"index.html", func(w io.Writer, _ *Results, v *rendering) error { return v.writePage(w) }, "<title>oauthsim conformance"},
+	{"results.json", alone(WriteJSON), `"schema_version"`},
+}
+
+// alone adapts the writer of a report that shares nothing with the others.
+func alone(write func(io.Writer, *Results) error) func(io.Writer, *Results, *rendering) error {
+	return func(w io.Writer, r *Results, _ *rendering) error { return write(w, r) }
 }
 
 // IncompleteFile is the file Write leaves in the directory while it moves
@@ -86,8 +91,9 @@ func Write(dir string, r *Results) error {
 		removeStaging(stage)
 		release()
 	}()
+	html := &rendering{r: r}
 	for _, f := range reportFiles {
-		if err := writeFile(filepath.Join(stage, f.name), func(w io.Writer) error { return f.write(w, r) }); err != nil {
+		if err := writeFile(filepath.Join(stage, f.name), func(w io.Writer) error { return f.write(w, r, html) }); err != nil {
 			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
 		}
 	}
