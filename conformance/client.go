@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator/clock"
@@ -65,6 +66,41 @@ type Env struct {
 	// protocol with, as written, searched as Output is: a token in any
 	// field of an answer is a leak as much as one in the log.
 	Answers io.Writer
+	// Browser is how the scenario sets the browser up, for a browser
+	// client (capability browser); nil for a scenario without browser.
+	Browser *contract.BrowserSetup
+}
+
+// Browser is a Process that is a web application in a browser: a tab, or
+// several, of an application page on one origin embedding dashboards from
+// another, whose token manager is under test. The harness drives it
+// through these methods where it has them; Call and Tick are not used.
+type Browser interface {
+	Process
+	// Authorize signs user in through the browser itself: the application
+	// starts the authorization, the browser follows the provider's pages
+	// (the simulator signs the user in by login_hint and sets its session
+	// cookie) and the application completes it at its redirect URI. It
+	// returns the callback URL the browser came back to ("" when it did
+	// not) and how the authorization ended.
+	Authorize(ctx context.Context, user string) (callback string, res Result, err error)
+	// Load has every dashboard of every open tab load its data from the
+	// API once, all at once, and returns how each load ended.
+	Load(ctx context.Context) ([]Result, error)
+	// Pass lets d of sim time pass in the browser. With suspend false the
+	// browser runs: each timer due in between fires at its time, in order,
+	// and the browser calls advance to move the sim clock to that time
+	// before it fires. With suspend true the machine sleeps: the browser
+	// calls advance(d) at once, and overdue timers fire late, once each.
+	// The harness's clock runs with the wall clock during Pass, as during
+	// any operation.
+	Pass(ctx context.Context, d time.Duration, suspend bool, advance func(time.Duration) error) error
+	// Browse carries out a browser step.
+	Browse(ctx context.Context, a contract.BrowserAction) (Result, error)
+	// Log returns what the browser observed since the process started.
+	Log() contract.BrowserLog
+	// Screenshot is a PNG of each open tab's page as it is now.
+	Screenshot(ctx context.Context) ([][]byte, error)
 }
 
 // Process is one running process of a client under test. The harness may

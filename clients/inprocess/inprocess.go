@@ -64,11 +64,12 @@ func (c goClient) Describe() string { return c.description }
 func (c goClient) Version() string  { return c.version }
 
 // Capabilities: the reference can do everything a scenario may ask of a
-// user's token manager; it makes no client credentials calls.
+// user's token manager of a process; it makes no client credentials calls
+// and is no browser.
 func (c goClient) Capabilities() []contract.Capability {
 	var caps []contract.Capability
 	for _, c := range contract.Capabilities() {
-		if c != contract.CapClientCredentials {
+		if c != contract.CapClientCredentials && c != contract.CapBrowser {
 			caps = append(caps, c)
 		}
 	}
