@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -56,6 +57,9 @@ type Record struct {
 	// token the provider minted for it. Both must stay out of Output.
 	Secrets []string
 	Tokens  []string
+	// TokenKinds are the tokens' types: access and refresh tokens and
+	// authorization codes.
+	TokenKinds map[string]fosite.TokenType
 	// Faults are the faults the run added, by id, as the provider took them.
 	Faults map[string]fault.Fault
 	// ClientID and User are whose grant the run is about.
@@ -65,6 +69,9 @@ type Record struct {
 	// another process), kept and searched as Output is.
 	Answers        string
 	AnswersDropped int64
+	// Browser is what a browser client's browser was seen to do; nil for
+	// a client that is no browser.
+	Browser *contract.BrowserLog
 	// droppedLeaks and droppedAnswerLeaks are the credentials found in
 	// the output and answers left out, the latter with those in what was
 	// cut from long details and reasons.
@@ -103,6 +110,9 @@ type StepRecord struct {
 	// Code is the authorization code a callback step handed the client:
 	// one it must not redeem.
 	Code string
+	// Screenshots are PNGs of a browser client's tabs after the step, when
+	// a call of it did not end ok or it failed.
+	Screenshots [][]byte
 }
 
 // CallRecord is one client operation and how it ended, with whether the
@@ -159,6 +169,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	rec.SimEnd = r.clock.Now()
 	rec.Events = r.srv.Events().Since(0)
 	rec.Tokens = r.tokens()
+	r.mu.Lock()
+	rec.TokenKinds = maps.Clone(r.kinds)
+	r.mu.Unlock()
 	out, answers := r.output.result(), r.answers.result()
 	rec.Output, rec.OutputDropped, rec.outputTotal, rec.droppedLeaks = out.text, out.dropped, out.total, out.leaks
 	rec.Answers, rec.AnswersDropped, rec.droppedAnswerLeaks = answers.text, answers.dropped, slices.Concat(answers.leaks, r.clippedLeaks)
@@ -219,6 +232,8 @@ type run struct {
 
 	mu     sync.Mutex
 	minted []string
+	// kinds are the minted tokens' types, by token.
+	kinds map[string]fosite.TokenType
 	// clippedLeaks are the credentials found in what was cut from the
 	// client's answers (see clipAnswer).
 	clippedLeaks []hit
@@ -228,6 +243,8 @@ type run struct {
 	// callback is the last redirect back the client was handed in an
 	// authorization: what a replayed callback hands it again.
 	callback string
+	// shots counts the steps whose screenshots were kept.
+	shots int
 }
 
 func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
@@ -235,7 +252,7 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}, kinds: map[string]fosite.TokenType{}}
 	r.output, r.answers = newOutput(r.credentials), newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
@@ -276,6 +293,12 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		Output:      r.output,
 		Answers:     r.answers,
 	}
+	if sc.NeedsBrowser() {
+		r.env.Browser = &contract.BrowserSetup{}
+		if sc.Browser != nil {
+			*r.env.Browser = *sc.Browser
+		}
+	}
 	if err := os.MkdirAll(r.env.StateDir, 0o700); err != nil {
 		r.close()
 		return nil, err
@@ -299,10 +322,11 @@ func (r *run) registeredClient() (simulator.Client, error) {
 	return c, err
 }
 
-func (r *run) tap(_ fosite.TokenType, token string) {
+func (r *run) tap(kind fosite.TokenType, token string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.minted = append(r.minted, token)
+	r.kinds[token] = kind
 }
 
 func (r *run) tokens() []string {
@@ -344,6 +368,7 @@ func (r *run) close() {
 func (r *run) stop(p Process) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), OperationTimeout)
 	defer cancel()
+	r.keepLog(p)
 	defer r.clock.Run()()
 	defer recovered(&err, "Stop")
 	return p.Stop(ctx)
@@ -381,6 +406,7 @@ func (r *run) steps(ctx context.Context) error {
 	for i, s := range r.sc.Steps {
 		sr := StepRecord{Step: s, Index: i, Start: r.clock.Now(), FirstSeq: r.srv.Events().Last() + 1}
 		sr.Err = clipError(r.env.finder, r.step(ctx, s, &sr))
+		r.screenshot(&sr)
 		sr.End, sr.LastSeq = r.clock.Now(), r.srv.Events().Last()
 		r.rec.Steps = append(r.rec.Steps, sr)
 		if sr.Err != nil {
@@ -399,17 +425,26 @@ func (r *run) start(ctx context.Context) (p Process, err error) {
 }
 
 func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error {
+	b := r.browser()
 	switch s.Action() {
 	case "authorize":
 		r.rec.User = s.Authorize
+		if b != nil {
+			return r.browserAuthorize(ctx, b, s.Authorize, sr)
+		}
 		return r.authorize(ctx, s.Authorize, sr)
 	case "call":
 		return r.call(ctx, s.Call, sr)
-	case "advance":
-		if _, err := r.srv.AdvanceClock(s.Advance.D()); err != nil {
+	case "advance", "suspend":
+		if b != nil {
+			return r.pass(ctx, b, s.Advance.D()+s.Suspend.D(), s.Suspend != 0)
+		}
+		if _, err := r.srv.AdvanceClock(s.Advance.D() + s.Suspend.D()); err != nil {
 			return err
 		}
 		return r.notify(ctx, "Tick", Process.Tick)
+	case "open_tab", "close_tab", "navigate", "hide_tab", "show_tab", "move_origin", "third_party_cookies":
+		return r.browse(ctx, s, sr)
 	case "restart":
 		err := r.stop(r.proc)
 		r.proc = nil
@@ -583,6 +618,18 @@ func (r *run) forge(ctx context.Context, raw string) (string, error) {
 // call makes the step's API calls: in a row, at once, or from several
 // processes sharing the state directory.
 func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error {
+	// A browser's callers are its dashboards, all of which load each round.
+	if b := r.browser(); b != nil {
+		for i := range c.Rounds() {
+			if err := r.interval(ctx, c, i); err != nil {
+				return err
+			}
+			if err := r.load(ctx, b, sr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	switch {
 	case c.Processes > 1:
 		// Each round starts the other processes afresh and stops them
@@ -649,6 +696,9 @@ func (r *run) processes(ctx context.Context, sr *StepRecord, n int) error {
 func (r *run) interval(ctx context.Context, c *scenarios.Call, i int) error {
 	if i == 0 || c.Every <= 0 {
 		return nil
+	}
+	if b := r.browser(); b != nil {
+		return r.pass(ctx, b, c.Every.D(), false)
 	}
 	if _, err := r.srv.AdvanceClock(c.Every.D()); err != nil {
 		return err

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +229,7 @@ func (sc *Scenario) check(root *yaml.Node) []*yaml.LoadError {
 			msgs = append(msgs, at(item(yamldoc.Child(node("provider"), "faults"), i), "%s", msg))
 		}
 	}
+	msgs = append(msgs, sc.checkBrowser(node("browser"), node("requires"))...)
 	for _, st := range sc.Steps {
 		if st.Call != nil && st.Call.ClientCredentials && !slices.Contains(sc.Requires, contract.CapClientCredentials) {
 			msgs = append(msgs, at(&yaml.Node{Line: st.Line, Column: st.Column}, "a client_credentials call needs %q in requires", contract.CapClientCredentials))
@@ -390,8 +393,10 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 			s.Logout = true
 		case "reload":
 			s.Reload = true
+		case "move_origin":
+			s.MoveOrigin = true
 		default:
-			return yamldoc.Problems(at(n, "step %q: a step is a mapping with one action (%s); only restart, logout and reload stand alone", n.Value, strings.Join(actions, ", ")))
+			return yamldoc.Problems(at(n, "step %q: a step is a mapping with one action (%s); only restart, logout, reload and move_origin stand alone", n.Value, strings.Join(actions, ", ")))
 		}
 		return nil
 	}
@@ -463,9 +468,21 @@ func (s *Step) check(n *yaml.Node, action string) []*yaml.LoadError {
 		if c.Every > 0 && c.Times < 2 {
 			msgs = append(msgs, at(keyOf(value, "every"), "call.every: needs times of 2 or more"))
 		}
-	case "advance":
-		if s.Advance <= 0 {
-			msgs = append(msgs, at(value, "advance: the clock only moves forward; give a positive duration"))
+	case "advance", "suspend":
+		if s.Advance+s.Suspend <= 0 {
+			msgs = append(msgs, at(value, "%s: the clock only moves forward; give a positive duration", action))
+		}
+	case "open_tab":
+		if d := s.OpenTab.Dashboards; d < 0 || d > maxDashboards {
+			msgs = append(msgs, at(keyOf(value, "dashboards"), "open_tab.dashboards: %d is not between 0 and %d", d, maxDashboards))
+		}
+	case "third_party_cookies":
+		if !slices.Contains(thirdPartyCookies, s.ThirdPartyCookies) {
+			msgs = append(msgs, at(value, "third_party_cookies %q is not one of %s", s.ThirdPartyCookies, strings.Join(thirdPartyCookies, ", ")))
+		}
+	case "move_origin":
+		if !s.MoveOrigin {
+			msgs = append(msgs, at(value, "move_origin: give it true"))
 		}
 	case "revoke":
 		r := s.Revoke
@@ -515,6 +532,77 @@ func (s *Step) check(n *yaml.Node, action string) []*yaml.LoadError {
 		}
 	}
 	return msgs
+}
+
+// maxDashboards and maxTabs bound a browser: each dashboard is a frame
+// of a real Chromium, and a run must end in seconds.
+const (
+	maxDashboards = 12
+	maxTabs       = 8
+)
+
+var thirdPartyCookies = []string{contract.ThirdPartyCookiesAllowed, contract.ThirdPartyCookiesBlocked}
+
+// checkBrowser checks the browser setup and the tabs the steps name: a
+// tab must be open to be closed, navigated, hidden or shown.
+func (sc *Scenario) checkBrowser(setup, requires *yaml.Node) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
+	if sc.NeedsBrowser() && !slices.Contains(sc.Requires, contract.CapBrowser) {
+		n := requires
+		if yamldoc.Child(requires, "requires") == nil && requires.Kind != yaml.SequenceNode {
+			n = setup
+		}
+		msgs = append(msgs, at(n, "a browser setup or browser step (%s) needs %q in requires", strings.Join(BrowserSteps(), ", "), contract.CapBrowser))
+	}
+	b := contract.BrowserSetup{}
+	if sc.Browser != nil {
+		b = *sc.Browser
+	}
+	if b.Tabs < 0 || b.Tabs > maxTabs {
+		msgs = append(msgs, at(keyOf(setup, "tabs"), "browser.tabs: %d is not between 0 and %d", b.Tabs, maxTabs))
+	}
+	if b.Dashboards < 0 || b.Dashboards > maxDashboards {
+		msgs = append(msgs, at(keyOf(setup, "dashboards"), "browser.dashboards: %d is not between 0 and %d", b.Dashboards, maxDashboards))
+	}
+	if b.ThirdPartyCookies != "" && !slices.Contains(thirdPartyCookies, b.ThirdPartyCookies) {
+		msgs = append(msgs, at(keyOf(setup, "third_party_cookies"), "browser.third_party_cookies %q is not one of %s", b.ThirdPartyCookies, strings.Join(thirdPartyCookies, ", ")))
+	}
+	open := map[int]bool{}
+	tabs := max(1, b.Tabs)
+	for t := 1; t <= tabs; t++ {
+		open[t] = true
+	}
+	for _, s := range sc.Steps {
+		n := &yaml.Node{Line: s.Line, Column: s.Column}
+		switch s.Action() {
+		case "open_tab":
+			tabs++
+			open[tabs] = true
+			if len(open) > maxTabs {
+				msgs = append(msgs, at(n, "open_tab: more than %d tabs open at once", maxTabs))
+			}
+		case "close_tab", "navigate", "hide_tab", "show_tab":
+			t := max(s.CloseTab, s.Navigate, s.HideTab, s.ShowTab)
+			if !open[t] {
+				msgs = append(msgs, at(n, "%s: tab %d is not open here (open: %s)", s.Action(), t, openTabs(open)))
+			}
+			if s.CloseTab != 0 {
+				delete(open, t)
+			}
+		}
+	}
+	return msgs
+}
+
+func openTabs(open map[int]bool) string {
+	if len(open) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, t := range slices.Sorted(maps.Keys(open)) {
+		out = append(out, strconv.Itoa(t))
+	}
+	return strings.Join(out, ", ")
 }
 
 // maxCalls bounds the calls of a call step, rounds times callers: each is

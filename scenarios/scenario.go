@@ -38,7 +38,11 @@ type Scenario struct {
 	// to run; a client without one is reported as skipped.
 	Requires []contract.Capability `yaml:"requires" example:"[refresh, restart]"`
 	Steps    []Step                `yaml:"steps" example:"[{authorize: alice}, {call: {}}]"`
-	Expect   Expectations          `yaml:"expect" example:"{counts: {refreshes: {max: 3}}}"`
+	// Browser sets up the browser of a browser client (capability
+	// browser): tabs and dashboards at the start, third-party cookies. A
+	// scenario with it, or with a browser step, requires browser.
+	Browser *contract.BrowserSetup `yaml:"browser" example:"{tabs: 1, dashboards: 3}"`
+	Expect  Expectations           `yaml:"expect" example:"{counts: {refreshes: {max: 3}}}"`
 	// Waive names checks that cannot fairly judge this scenario, each with
 	// the reason (e.g. no-expired-access-token when the provider does not
 	// say when access tokens expire). A waived check is reported as skipped
@@ -87,6 +91,30 @@ type Step struct {
 	PublishingStatus string `yaml:"publishing_status" example:"testing"`
 	// RequireConsent marks the user as having to consent again.
 	RequireConsent string `yaml:"require_consent" example:"alice"`
+	// Suspend puts the machine to sleep for a while, as a laptop's closed
+	// lid does: the sim clock jumps, and a browser's overdue timers fire
+	// late, once each, when it wakes. To a client that is no browser it is
+	// an advance.
+	Suspend profile.Duration `yaml:"suspend" example:"3h"`
+	// OpenTab opens another tab of the application (browser).
+	OpenTab *OpenTab `yaml:"open_tab" example:"{dashboards: 2}"`
+	// CloseTab closes a tab, by number: tabs count from 1 in the order
+	// they were opened (browser).
+	CloseTab int `yaml:"close_tab" example:"2"`
+	// Navigate moves a tab to another page of the application: what the
+	// page held in memory is gone, its storage stays (browser).
+	Navigate int `yaml:"navigate" example:"1"`
+	// HideTab and ShowTab put a tab in the background and back; Chromium
+	// throttles a hidden page's timers (browser).
+	HideTab int `yaml:"hide_tab" example:"2"`
+	ShowTab int `yaml:"show_tab" example:"2"`
+	// MoveOrigin moves the application to a new origin, which the
+	// provider does not know: its redirect URI is not registered, and
+	// its requests are not allowed cross-origin (browser).
+	MoveOrigin bool `yaml:"move_origin" example:"true"`
+	// ThirdPartyCookies sets whether the browser sends cookies to
+	// third-party frames: allowed or blocked (browser).
+	ThirdPartyCookies string `yaml:"third_party_cookies" example:"blocked"`
 	// Expect is how every client call the step makes must end. A call,
 	// an authorize and a logout default to "ok"; other actions, a
 	// callback among them, expect nothing unless told.
@@ -100,6 +128,12 @@ type Step struct {
 	// Line and Column are where the step starts in its file.
 	Line   int `yaml:"-"`
 	Column int `yaml:"-"`
+}
+
+// OpenTab is an open_tab step: a tab with Dashboards dashboards (the
+// scenario's browser.dashboards when zero).
+type OpenTab struct {
+	Dashboards int `yaml:"dashboards" example:"2"`
 }
 
 // Call is a call step: Times rounds, Every apart on the sim clock; each
@@ -339,7 +373,8 @@ func (r Range) String() string {
 
 // actions are a step's action keys, in the order Action reports them.
 var actions = []string{"authorize", "callback", "call", "advance", "restart", "fault", "remove_fault", "revoke",
-	"rotate_secret", "reload", "change_password", "logout", "publishing_status", "require_consent"}
+	"rotate_secret", "reload", "change_password", "logout", "publishing_status", "require_consent",
+	"suspend", "open_tab", "close_tab", "navigate", "hide_tab", "show_tab", "move_origin", "third_party_cookies"}
 
 // Actions lists the keys of the step actions, in the order of the docs.
 func Actions() []string { return slices.Clone(actions) }
@@ -375,6 +410,22 @@ func (s Step) Action() string {
 		return "publishing_status"
 	case s.RequireConsent != "":
 		return "require_consent"
+	case s.Suspend != 0:
+		return "suspend"
+	case s.OpenTab != nil:
+		return "open_tab"
+	case s.CloseTab != 0:
+		return "close_tab"
+	case s.Navigate != 0:
+		return "navigate"
+	case s.HideTab != 0:
+		return "hide_tab"
+	case s.ShowTab != 0:
+		return "show_tab"
+	case s.MoveOrigin:
+		return "move_origin"
+	case s.ThirdPartyCookies != "":
+		return "third_party_cookies"
 	}
 	return ""
 }
@@ -435,6 +486,25 @@ func (s Step) Summary() string {
 		return "set the app's publishing status to " + s.PublishingStatus
 	case "require_consent":
 		return s.RequireConsent + " must consent again"
+	case "suspend":
+		return "suspend the machine for " + s.Suspend.String()
+	case "open_tab":
+		if s.OpenTab.Dashboards > 0 {
+			return fmt.Sprintf("open another tab, with %d dashboards", s.OpenTab.Dashboards)
+		}
+		return "open another tab"
+	case "close_tab":
+		return fmt.Sprintf("close tab %d", s.CloseTab)
+	case "navigate":
+		return fmt.Sprintf("navigate tab %d to another page", s.Navigate)
+	case "hide_tab":
+		return fmt.Sprintf("put tab %d in the background", s.HideTab)
+	case "show_tab":
+		return fmt.Sprintf("bring tab %d back to the front", s.ShowTab)
+	case "move_origin":
+		return "move the application to a new origin"
+	case "third_party_cookies":
+		return "third-party cookies " + s.ThirdPartyCookies
 	}
 	return "nothing"
 }
@@ -497,12 +567,23 @@ func (s Step) Expected() (Expect, bool) {
 func (sc *Scenario) SimDuration() time.Duration {
 	var d time.Duration
 	for _, s := range sc.Steps {
-		d += s.Advance.D()
+		d += s.Advance.D() + s.Suspend.D()
 		if s.Call != nil {
 			d += time.Duration(s.Call.Rounds()-1) * s.Call.Every.D()
 		}
 	}
 	return d
+}
+
+// BrowserSteps lists the browser actions, which only a browser client takes.
+func BrowserSteps() []string {
+	return []string{"open_tab", "close_tab", "navigate", "hide_tab", "show_tab", "move_origin", "third_party_cookies"}
+}
+
+// NeedsBrowser reports whether the scenario sets a browser up or has a
+// browser step: it requires capability browser.
+func (sc *Scenario) NeedsBrowser() bool {
+	return sc.Browser != nil || slices.ContainsFunc(sc.Steps, func(s Step) bool { return slices.Contains(BrowserSteps(), s.Action()) })
 }
 
 // Profile is the name of the scenario's provider profile.

@@ -25,11 +25,21 @@ const (
 	CallbackState        = "verifies-callback-state"
 	PKCE                 = "uses-pkce-s256"
 	Nonce                = "checks-id-token-nonce"
+
+	BrowserNoBlankDashboard  = "browser-no-dashboard-401"
+	BrowserOneRefresh        = "browser-one-refresh-across-frames"
+	BrowserNoTokenInURL      = "browser-no-token-in-url"
+	BrowserExactOrigin       = "browser-postmessage-exact-origin"
+	BrowserRefreshStaysInApp = "browser-refresh-token-stays-in-app"
+	BrowserReportsConfig     = "browser-reports-configuration-problem"
+	BrowserNavigationReuses  = "browser-navigation-reuses-token"
 )
 
 // All lists every check id, in the order reports show the checks.
 func All() []string {
 	return []string{Expectations, NoExpiredAccessToken, NoSupersededRefresh, SingleRefresh, RetryAfter, Backoff,
 		NoRefreshAfterDead, ReauthorizeWhenDead, NoSecretsInOutput, NoRetiredSecret, AsksForOfflineAccess,
-		NoNeedlessRefresh, NoRefreshLoop, APIRetryAfter, KeepsOfflineAccess, CallbackState, PKCE, Nonce}
+		NoNeedlessRefresh, NoRefreshLoop, APIRetryAfter, KeepsOfflineAccess, CallbackState, PKCE, Nonce,
+		BrowserNoBlankDashboard, BrowserOneRefresh, BrowserNoTokenInURL, BrowserExactOrigin, BrowserRefreshStaysInApp,
+		BrowserReportsConfig, BrowserNavigationReuses}
 }

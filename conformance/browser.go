@@ -1,0 +1,121 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/oauthsim/oauthsim/clients/contract"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+// maxScreenshots bounds the pictures a run keeps: a run failing at every
+// step of a long timeline must not make a report of hundreds of them.
+const maxScreenshots = 8
+
+// browser is the running process as a browser, or nil when it is none.
+func (r *run) browser() Browser {
+	b, _ := r.proc.(Browser)
+	return b
+}
+
+// browserAuthorize signs the user in through the browser itself, which
+// keeps the provider's session cookie as a user's browser does.
+func (r *run) browserAuthorize(ctx context.Context, b Browser, user string, sr *StepRecord) error {
+	return r.do(ctx, sr, "the authorization", func(ctx context.Context) (Result, error) {
+		callback, res, err := b.Authorize(ctx, user)
+		if callback != "" {
+			r.callback = callback
+		}
+		return res, err
+	})
+}
+
+// load has every dashboard load its data once: they load at once, as the
+// callers of a concurrent step do, and are judged alike.
+func (r *run) load(ctx context.Context, b Browser, sr *StepRecord) error {
+	first := r.srv.Events().Last() + 1
+	var results []Result
+	_, err := r.bounded(ctx, "Load", func(ctx context.Context) (Result, error) {
+		var err error
+		results, err = b.Load(ctx)
+		return Result{}, err
+	})
+	if err != nil {
+		results = []Result{{Outcome: contract.OutcomeError, Detail: err.Error()}}
+	}
+	for _, res := range results {
+		c := r.called(res)
+		c.FirstSeq, c.Callers = first, len(results)
+		sr.Calls = append(sr.Calls, c)
+	}
+	return err
+}
+
+// pass lets d of sim time pass in the browser: it runs, firing its timers
+// at their times, or it sleeps and wakes late.
+func (r *run) pass(ctx context.Context, b Browser, d time.Duration, suspend bool) error {
+	_, err := r.bounded(ctx, "Pass", func(ctx context.Context) (Result, error) {
+		return Result{}, b.Pass(ctx, d, suspend, func(d time.Duration) error {
+			_, err := r.srv.AdvanceClock(d)
+			return err
+		})
+	})
+	return err
+}
+
+// browse carries out a browser step. What the step did to the page (an
+// origin move that the application reports, say) is its outcome, kept as
+// a call's is, with expect nothing unless the scenario says.
+func (r *run) browse(ctx context.Context, s scenarios.Step, sr *StepRecord) error {
+	b := r.browser()
+	if b == nil {
+		return fmt.Errorf("%s: the client is no browser", s.Action())
+	}
+	a := contract.BrowserAction{Kind: s.Action(), Tab: max(s.CloseTab, s.Navigate, s.HideTab, s.ShowTab), Value: s.ThirdPartyCookies}
+	if s.OpenTab != nil {
+		a.Dashboards = s.OpenTab.Dashboards
+	}
+	_, err := r.bounded(ctx, "Browse", func(ctx context.Context) (Result, error) { return b.Browse(ctx, a) })
+	return err
+}
+
+// screenshot keeps pictures of the pages after a step that went wrong: a
+// call that did not end ok, or an error of the run.
+func (r *run) screenshot(sr *StepRecord) {
+	b := r.browser()
+	if b == nil || r.shots >= maxScreenshots {
+		return
+	}
+	wrong := sr.Err != nil
+	for _, c := range sr.Calls {
+		wrong = wrong || c.Outcome != contract.OutcomeOK
+	}
+	if !wrong {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), OperationTimeout)
+	defer cancel()
+	pngs, err := b.Screenshot(ctx)
+	if err != nil {
+		return // a picture is a help for the reader; its absence fails nothing
+	}
+	sr.Screenshots = pngs
+	r.shots++
+}
+
+// keepLog adds what process p's browser observed to the run's record.
+func (r *run) keepLog(p Process) {
+	b, ok := p.(Browser)
+	if !ok {
+		return
+	}
+	l := b.Log()
+	if r.rec.Browser == nil {
+		r.rec.Browser = &contract.BrowserLog{}
+	}
+	r.rec.Browser.Frames = append(r.rec.Browser.Frames, l.Frames...)
+	r.rec.Browser.Requests = append(r.rec.Browser.Requests, l.Requests...)
+	r.rec.Browser.Messages = append(r.rec.Browser.Messages, l.Messages...)
+	r.rec.Browser.Reports = append(r.rec.Browser.Reports, l.Reports...)
+}
