@@ -119,6 +119,18 @@ var _ = Describe("Loading a scenario", func() {
 		Entry("firings in a step that failed to decode, its own fault counting as named", "steps:\n  - fault: {id: gone, kind: reset, bogus: 1}\n    fired: {gone: 1, went: 1}\n",
 			"f.yaml:3:36: unknown field \"bogus\" in a fault (fields: body, by, content_type, delay, deviation, error_description, headers, id, jitter, key, kind, limit, match, max, max_lifetime, min_lifetime, mode, oauth_error, offset, on, per, retry_after, retry_after_format, signal, situation, status)\n"+
 				`f.yaml:4:22: fired: no fault has id "went" (ids given here: gone)`),
+		Entry("a browser step without browser in requires", "requires: [refresh]\nsteps:\n  - navigate: 1\n",
+			`f.yaml:2:11: a browser setup or browser step (open_tab, close_tab, navigate, hide_tab, show_tab, move_origin, third_party_cookies) needs "browser" in requires`),
+		Entry("a browser setup without requires", "browser: {dashboards: 2}\nsteps: [{advance: 1h}]\n",
+			`f.yaml:2:10: a browser setup or browser step (open_tab, close_tab, navigate, hide_tab, show_tab, move_origin, third_party_cookies) needs "browser" in requires`),
+		Entry("a tab that is not open", "requires: [browser]\nbrowser: {tabs: 2}\nsteps:\n  - close_tab: 2\n  - navigate: 2\n",
+			"f.yaml:6:5: navigate: tab 2 is not open here (open: 1)"),
+		Entry("too many dashboards", "requires: [browser]\nbrowser: {dashboards: 40}\nsteps: [{advance: 1h}]\n",
+			"f.yaml:3:11: browser.dashboards: 40 is not between 0 and 12"),
+		Entry("an unknown cookie setting", "requires: [browser]\nsteps:\n  - third_party_cookies: partitioned\n",
+			`f.yaml:4:26: third_party_cookies "partitioned" is not one of allowed, blocked`),
+		Entry("a zero suspend", "steps:\n  - suspend: 0s\n",
+			"f.yaml:3:14: suspend: the clock only moves forward; give a positive duration"),
 		Entry("a negative count of firings", "provider:\n  faults: [{id: slow, kind: latency, delay: 1ms}]\nsteps: [{advance: 1h}]\nexpect:\n  fired: {slow: -1}\n",
 			`f.yaml:6:11: fired "slow": counts are not negative`),
 	)
