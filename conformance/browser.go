@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
@@ -118,4 +119,29 @@ func (r *run) keepLog(p Process) {
 	r.rec.Browser.Requests = append(r.rec.Browser.Requests, l.Requests...)
 	r.rec.Browser.Messages = append(r.rec.Browser.Messages, l.Messages...)
 	r.rec.Browser.Reports = append(r.rec.Browser.Reports, l.Reports...)
+}
+
+// maskedBrowser is the browser's log with every credential masked, for a
+// report; nil for a client that is no browser.
+func (r *Record) maskedBrowser() *contract.BrowserLog {
+	if r.Browser == nil {
+		return nil
+	}
+	l := &contract.BrowserLog{Reports: slices.Clone(r.Browser.Reports)}
+	for _, f := range r.Browser.Frames {
+		f.URL = r.Mask(f.URL)
+		l.Frames = append(l.Frames, f)
+	}
+	for _, q := range r.Browser.Requests {
+		q.URL, q.Referer, q.Authorization, q.Body = r.Mask(q.URL), r.Mask(q.Referer), r.Mask(q.Authorization), r.Mask(q.Body)
+		l.Requests = append(l.Requests, q)
+	}
+	for _, m := range r.Browser.Messages {
+		m.Data = r.Mask(m.Data)
+		l.Messages = append(l.Messages, m)
+	}
+	for i := range l.Reports {
+		l.Reports[i].Detail = r.Mask(l.Reports[i].Detail)
+	}
+	return l
 }

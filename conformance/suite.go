@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"cmp"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -239,8 +240,12 @@ func (s *Suite) begin(r *Record) []string {
 		for _, c := range st.Calls {
 			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: string(c.Outcome), Reason: string(c.Reason), Detail: r.Mask(c.Detail)})
 		}
+		for _, png := range st.Screenshots {
+			step.Screenshots = append(step.Screenshots, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
+		}
 		run.Steps = append(run.Steps, step)
 	}
+	run.Browser = r.maskedBrowser()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runs[key(run.Client, run.Scenario)] = run

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
@@ -121,6 +122,10 @@ type Run struct {
 	// of results.json that knows nothing of expected failures still sees
 	// what happened; an errored run is never an expected failure.
 	ExpectedFailure bool `json:"expected_failure,omitempty"`
+	// Browser is what a browser client's browser did: its tabs and frames,
+	// their requests, their postMessages and what the application told its
+	// user, every token and secret in them masked.
+	Browser *contract.BrowserLog `json:"browser,omitempty"`
 }
 
 // Verdict is one check's judgement of one run.
@@ -152,6 +157,9 @@ type Step struct {
 	Expected string `json:"expected,omitempty"`
 	// Error says why the step failed, when it did.
 	Error string `json:"error,omitempty"`
+	// Screenshots are a browser client's tabs after the step, as PNG data
+	// URLs, when a call of the step did not end ok.
+	Screenshots []string `json:"screenshots,omitempty"`
 }
 
 // Outcome is how one client call ended.
