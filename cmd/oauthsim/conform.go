@@ -156,6 +156,17 @@ func conform(w io.Writer, o conformOptions) error {
 	if err != nil {
 		return err
 	}
+	var leftOut []string
+	if len(o.scenarios) == 0 && !slices.ContainsFunc(clients, isBrowser) {
+		// The bundled browser scenarios would be skipped for every client:
+		// say so once rather than in a skipped run each.
+		scs = slices.DeleteFunc(scs, func(sc *scenarios.Scenario) bool {
+			if sc.NeedsBrowser() {
+				leftOut = append(leftOut, sc.Name)
+			}
+			return sc.NeedsBrowser()
+		})
+	}
 	for _, p := range o.expectFail {
 		if _, err := path.Match(p, ""); err != nil {
 			return flagProblem("--expect-fail %q: %w", p, err)
@@ -183,7 +194,11 @@ func conform(w io.Writer, o conformOptions) error {
 	if err := usableDir(o.out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	fmt.Fprintf(w, "oauthsim conform: %s (%d client(s) × %d scenario(s)), %d checks each\n", plural(suite.Selected(), "run"), len(clients), len(scs), len(conformance.Checks()))
+	without := ""
+	if len(leftOut) > 0 {
+		without = fmt.Sprintf("; %s left out, no client being a browser", plural(len(leftOut), "browser scenario"))
+	}
+	fmt.Fprintf(w, "oauthsim conform: %s (%d client(s) × %d scenario(s)%s), %d checks each\n", plural(suite.Selected(), "run"), len(clients), len(scs), without, len(conformance.Checks()))
 
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
 	suiteConfig.LabelFilter = o.labels
@@ -229,6 +244,11 @@ func conform(w io.Writer, o conformOptions) error {
 	}
 	fmt.Fprintln(w, ok)
 	return nil
+}
+
+// isBrowser reports whether c is a browser client.
+func isBrowser(c conformance.Client) bool {
+	return slices.Contains(c.Capabilities(), contract.CapBrowser)
 }
 
 // startClients selects the built-in clients and starts each --client-cmd

@@ -7,8 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -57,13 +57,20 @@ func readJUnit(path string) junit {
 	return j
 }
 
-var bundled = func() []*scenarios.Scenario {
+var every = func() []*scenarios.Scenario {
 	scs, err := scenarios.Bundled()
 	if err != nil {
 		panic(err)
 	}
 	return scs
 }()
+
+// bundled are the bundled scenarios a run of clients that are no browser
+// plans: the browser scenarios are left out of it.
+var bundled = slices.DeleteFunc(slices.Clone(every), (*scenarios.Scenario).NeedsBrowser)
+
+// browserLeftOut is what conform's first line says of them.
+var browserLeftOut = fmt.Sprintf("; %d browser scenarios left out, no client being a browser", len(every)-len(bundled))
 
 var _ = Describe("oauthsim conform", func() {
 	It("passes the reference on every bundled scenario, and writes the reports", func() {
@@ -301,7 +308,7 @@ var _ = Describe("oauthsim conform's terminal output", func() {
 		// The header, a blank line, the tally, the reports, the verdict;
 		// Ginkgo's reporter printed thousands of lines here.
 		Expect(lines).To(HaveLen(5), stdout)
-		Expect(lines[0]).To(Equal(fmt.Sprintf("oauthsim conform: %d runs (3 client(s) × %d scenario(s)), %d checks each", 3*len(bundled), len(bundled), len(conformance.Checks()))))
+		Expect(lines[0]).To(Equal(fmt.Sprintf("oauthsim conform: %d runs (3 client(s) × %d scenario(s)%s), %d checks each", 3*len(bundled), len(bundled), browserLeftOut, len(conformance.Checks()))))
 		Expect(lines[2]).To(MatchRegexp(`^%d runs: \d+ passed, 0 failed, \d+ expected to fail and did, \d+ skipped, 0 errored, in `, 3*len(bundled)))
 		Expect(lines[4]).To(Equal("OK: the 2 clients broken on purpose failed as expected; no other run failed or errored"))
 		Expect(stdout).NotTo(ContainSubstring("FAIL"))
@@ -389,7 +396,7 @@ var _ = Describe("oauthsim validate, scenarios and schema", func() {
 	It("lists the scenarios with their sim time", func() {
 		s := runBinary("scenarios")
 		Expect(s.ExitCode()).To(Equal(0))
-		for _, sc := range bundled {
+		for _, sc := range every {
 			Expect(string(s.Out.Contents())).To(ContainSubstring(sc.Name))
 		}
 		Expect(string(s.Out.Contents())).To(MatchRegexp(`\d+ scenarios\s+\d+d`))
