@@ -14,7 +14,8 @@ import (
 // SchemaVersion is the version of the results.json format. It changes
 // when a field is removed or changes meaning; added fields keep it (so
 // expect_fail, unmet and expected_failure, added in version 1, are absent
-// from files written before them, which read as no client expected to fail).
+// from files written before them, which read as no client expected to fail;
+// so is a run's metrics, which reads as a run without figures).
 const SchemaVersion = "1"
 
 // Statuses of a run and of a check within it.
@@ -121,6 +122,10 @@ type Run struct {
 	// of results.json that knows nothing of expected failures still sees
 	// what happened; an errored run is never an expected failure.
 	ExpectedFailure bool `json:"expected_failure,omitempty"`
+	// Metrics are the run's monitoring figures: refresh latency, failure
+	// rate and time to refresh. Absent from a run the harness did not carry
+	// out, and from files written before they existed.
+	Metrics *Metrics `json:"metrics,omitempty"`
 }
 
 // Verdict is one check's judgement of one run.
