@@ -220,6 +220,7 @@ func (s *Suite) begin(r *Record) []string {
 		Output:   r.outputTail(),
 		Checks:   []reports.Verdict{},
 		Steps:    []reports.Step{},
+		Metrics:  Metrics(r),
 	}
 	switch {
 	case r.Skipped != "":

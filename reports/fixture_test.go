@@ -78,6 +78,22 @@ func calmEvents(start time.Time) []events.Event {
 	return log.events
 }
 
+// calmMetrics are the figures of a run of calmEvents: its one refresh, answered
+// in under a millisecond the moment the first access token expired.
+func calmMetrics() *reports.Metrics {
+	return reports.NewMetrics(1, nil, []reports.Sample{{Seq: 5}}, []reports.Sample{{Seq: 5, Replaced: "at-fam-b-0"}})
+}
+
+// stormMetrics are the figures of the run of stormEvents: four refreshes,
+// three failed, one slow; the one that succeeded came a second after the
+// access token it replaced expired.
+func stormMetrics() *reports.Metrics {
+	ms := func(n int) reports.Duration { return reports.Duration(time.Duration(n) * time.Millisecond) }
+	return reports.NewMetrics(4, map[string][]uint64{"429": {10}, "5xx": {12}, "invalid_grant": {16}},
+		[]reports.Sample{{Seq: 7, Value: ms(120)}, {Seq: 10}, {Seq: 12, Value: ms(2000)}, {Seq: 16}},
+		[]reports.Sample{{Seq: 7, Value: ms(-1000), Replaced: "at-fam-a-0"}})
+}
+
 // fixture is a conformance run of two clients over three scenarios with a
 // run of every status; Runs[1] fails two checks.
 func fixture() *reports.Results {
@@ -114,24 +130,24 @@ func fixture() *reports.Results {
 		},
 		Runs: []reports.Run{
 			{Client: "go-ref", Scenario: "rotation-basic", Status: reports.StatusPass, Duration: reports.Duration(2 * time.Second),
-				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0),
+				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0), Metrics: calmMetrics(),
 				Checks: []reports.Verdict{{Check: "single-flight-refresh", Status: reports.StatusPass}, {Check: "backs-off-on-429", Status: reports.StatusSkip, Message: "no 429 in this run"}, {Check: "expectations", Status: reports.StatusPass}}},
 			{Client: "go-ref", Scenario: "refresh-storm", Status: reports.StatusFail, Duration: reports.Duration(12500 * time.Millisecond),
-				SimStart: t0, SimEnd: weekEnd, Events: storm.events, Steps: steps, Output: "level=info msg=refreshing token=****\n<script>x</script>",
+				SimStart: t0, SimEnd: weekEnd, Events: storm.events, Steps: steps, Output: "level=info msg=refreshing token=****\n<script>x</script>", Metrics: stormMetrics(),
 				Checks: []reports.Verdict{
 					{Check: "single-flight-refresh", Status: reports.StatusFail, Message: "3 refreshes at +1h0m1s, at most 1 expected\nthe second one raced the first", Events: hits},
 					{Check: "backs-off-on-429", Status: reports.StatusFail, Message: "retried 0s after a 429 that asked for 30s"},
 					{Check: "expectations", Status: reports.StatusPass},
 				}},
 			{Client: "go-ref", Scenario: hostile, Status: reports.StatusPass, Duration: reports.Duration(time.Second),
-				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0),
+				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0), Metrics: calmMetrics(),
 				Checks: []reports.Verdict{{Check: "expectations", Status: reports.StatusPass}}},
 			{Client: "py-lib", Scenario: "rotation-basic", Status: reports.StatusError, Reason: "client crashed: exit status 2\ntraceback follows", Duration: reports.Duration(3 * time.Second),
-				SimStart: t0, SimEnd: t0.Add(time.Minute), Events: calmEvents(t0)[:3],
+				SimStart: t0, SimEnd: t0.Add(time.Minute), Events: calmEvents(t0)[:3], Metrics: reports.NewMetrics(0, nil, nil, nil),
 				Steps: []reports.Step{{Index: 0, Line: 12, Action: "call", Summary: "get a token", Start: t0, End: t0.Add(time.Minute), Error: "client exited"}}},
 			{Client: "py-lib", Scenario: "refresh-storm", Status: reports.StatusSkip, Reason: "client lacks capability concurrency"},
 			{Client: "py-lib", Scenario: hostile, Status: reports.StatusPass, Duration: reports.Duration(1500 * time.Millisecond),
-				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0),
+				SimStart: t0, SimEnd: t0.Add(time.Hour + time.Second), Events: calmEvents(t0), Metrics: calmMetrics(),
 				Checks: []reports.Verdict{{Check: "expectations", Status: reports.StatusPass}}},
 		},
 	}

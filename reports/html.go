@@ -113,6 +113,8 @@ type page struct {
 	Rows      []matrixRow
 	Checks    []checkRow
 	Legend    []legendItem
+	// Monitoring is each client's refresh figures over all its runs.
+	Monitoring []clientFigures
 	// Index lists the runs for the page's script, which draws the run
 	// list from it and finds each run's section in RunDataFile.
 	Index  runIndex
@@ -179,7 +181,9 @@ type runView struct {
 	Ranked   bool
 	Passed   []string
 	Timeline *timeline
-	Steps    []stepView
+	// Metrics is the run's refresh figures in a line.
+	Metrics string
+	Steps   []stepView
 	// Events lists the event log in full for runs someone will debug.
 	Events []eventRow
 	Output string
@@ -289,6 +293,7 @@ func newPage(r *Results) (page, []string, error) {
 		p.Checks = append(p.Checks, checkRow{ID: c.ID, Rationale: c.Rationale, Failed: failures[c.ID]})
 	}
 	p.Legend = legend()
+	p.Monitoring = monitoring(r, clients, 0)
 	chunks, where, err := packRuns(runs, scenarios, described)
 	if err != nil {
 		return page{}, nil, err
@@ -555,6 +560,9 @@ func newRunView(i int, run Run, s Scenario) runView {
 	}
 	v.Ranked = len(bad) > 1 && bad[len(bad)-1].Check == expectationsCheck
 	v.Timeline = newTimeline(run, o, hit)
+	if run.Metrics != nil {
+		v.Metrics = run.Metrics.summary()
+	}
 	for _, s := range run.Steps {
 		v.Steps = append(v.Steps, newStepView(s, o))
 	}

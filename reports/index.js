@@ -109,10 +109,12 @@
   // Filters: a cell matches when its client, scenario, status and failed
   // checks do; rows and columns with no match are hidden, cells that do
   // not match in the rest are dimmed, and the run list keeps the matches.
+  // The monitoring table keeps the client filtered for.
   const form = document.getElementById("filters");
   const table = document.querySelector("table.matrix");
   const heads = Array.from(table.tHead.rows[0].cells).slice(1);
   const rows = Array.from(table.tBodies[0].rows);
+  const figures = document.querySelectorAll("#monitoring tbody tr");
   // The run list, drawn from the index rather than sent as markup, once
   // the matrix is on the screen.
   const list = document.getElementById("runlist");
@@ -170,6 +172,7 @@
       if (ok) n++;
     }
     out.textContent = n === runs.length ? `${n} runs` : `${n} of ${runs.length} runs match`;
+    for (const tr of figures) tr.classList.toggle("hide", !!f.client && tr.dataset.client !== f.client);
   }
   form.addEventListener("change", apply);
   form.addEventListener("reset", () => setTimeout(apply));

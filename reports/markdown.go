@@ -32,6 +32,10 @@ const quoteLimit = 300
 // one planted or known.
 var statusMark = map[string]string{StatusPass: "✅", StatusFail: "❌", statusXFail: "🐛", StatusSkip: "⏭", StatusError: "💥"}
 
+// listedFailureKinds bounds the kinds of failed refresh named for each
+// client: a row a client stays on a line, and index.html names them all.
+const listedFailureKinds = 3
+
 // listedChecks bounds the checks named for each client expected to fail.
 const listedChecks = 4
 
@@ -85,6 +89,7 @@ func WriteMarkdown(w io.Writer, r *Results) error {
 	writeMarkdownMatrix(&b, r)
 	writeMarkdownProblems(&b, r)
 	writeMarkdownExpected(&b, r)
+	writeMarkdownMonitoring(&b, r)
 
 	if len(r.Checks) > 0 {
 		failures, caught := failuresByCheck(r), expectedByCheck(r)
@@ -310,6 +315,24 @@ func writeMarkdownExpected(b *bytes.Buffer, r *Results) {
 	}
 	fmt.Fprintf(b, "### %s Clients %s\n\nBroken on purpose (--expect-fail): their failed runs are expected failures, not failures.\n\n", statusMark[statusXFail], expectedAndDid)
 	b.WriteString(strings.Join(lines, "\n") + "\n\n")
+}
+
+// writeMarkdownMonitoring writes each client's refresh figures over all its
+// runs, a row a client; nothing when no run has figures.
+func writeMarkdownMonitoring(b *bytes.Buffer, r *Results) {
+	clients, _ := axes(r)
+	rows := monitoring(r, clients, listedFailureKinds)
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("### Monitoring\n\nRefreshes over all runs: those failed (no tokens back) by kind, latency from arrival to answer, " +
+		"and time to refresh, before the expiry of the access token replaced (negative: after it). Each run's in index.html.\n\n")
+	b.WriteString("| client | refreshes | failed | latency median · p95 · max | time to refresh min · median |\n|---|--:|---|--:|--:|\n")
+	for _, f := range rows {
+		fmt.Fprintf(b, "| %s | %d | %s | %s · %s · %s | %s · %s |\n", md(f.Client), f.Refreshes, md(f.Failed),
+			md(f.LatencyMedian), md(f.LatencyP95), md(f.LatencyMax), md(f.AheadMin), md(f.AheadMedian))
+	}
+	b.WriteString("\n")
 }
 
 // mdEscaper keeps names and messages from turning into markup, table

@@ -15,7 +15,8 @@ import (
 // SchemaVersion is the version of the results.json format. It changes
 // when a field is removed or changes meaning; added fields keep it (so
 // expect_fail, unmet and expected_failure, added in version 1, are absent
-// from files written before them, which read as no client expected to fail).
+// from files written before them, which read as no client expected to fail;
+// so is a run's metrics, which reads as a run without figures).
 const SchemaVersion = "1"
 
 // Statuses of a run and of a check within it.
@@ -126,6 +127,10 @@ type Run struct {
 	// their requests, their postMessages and what the application told its
 	// user, every token and secret in them masked.
 	Browser *contract.BrowserLog `json:"browser,omitempty"`
+	// Metrics are the run's monitoring figures: refresh latency, failure
+	// rate and time to refresh. Absent from a run the harness did not carry
+	// out, and from files written before they existed.
+	Metrics *Metrics `json:"metrics,omitempty"`
 }
 
 // Verdict is one check's judgement of one run.

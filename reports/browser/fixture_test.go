@@ -121,12 +121,19 @@ func fixtureRun(rng *rand.Rand, client, scenario string, start time.Time, ci, si
 	steps = append(steps, reports.Step{Index: 0, Line: 12, Action: "authorize", Summary: "authorize as alice", Start: at, End: at.Add(jitter())})
 	calls := reports.Step{Index: 1, Line: 15, Action: "call", Summary: "call the API 24 times, every 1h0m0s", Start: at, Expected: "ok"}
 	var lastRefresh uint64
+	// The figures conform reads from these events: each refresh answered
+	// within 9 ms, after the access token it replaced expired.
+	var latency, ahead []reports.Sample
+	expired := start.Add(time.Hour)
 	for hour := range 6 {
 		at = start.Add(time.Duration(hour+1) * time.Hour)
 		add(at, events.Event{Kind: events.ClockMoved, Detail: "advanced 1h0m0s"})
 		at = at.Add(jitter())
 		add(at, events.Event{Kind: events.ResourceRequest, Endpoint: "/api/me", Status: 401, Outcome: events.OutcomeDenied, Error: "invalid_token", Detail: "token expired"})
 		lastRefresh = add(at, events.Event{Kind: events.TokenRequest, Endpoint: "/oauth2/token", GrantType: "refresh_token", Family: family, Status: 200, Outcome: events.OutcomeOK})
+		latency = append(latency, reports.Sample{Seq: lastRefresh, Value: reports.Duration(jitter())})
+		ahead = append(ahead, reports.Sample{Seq: lastRefresh, Value: reports.Duration(expired.Sub(at)), Replaced: token("at")})
+		expired = at.Add(time.Hour)
 		add(at, events.Event{Kind: events.RefreshRotated, Family: family, Token: token("rt")})
 		issue(at)
 		add(at.Add(jitter()), events.Event{Kind: events.ResourceRequest, Endpoint: "/api/me", Status: 200, Outcome: events.OutcomeOK})
@@ -143,7 +150,13 @@ func fixtureRun(rng *rand.Rand, client, scenario string, start time.Time, ci, si
 		steps = append(steps, reports.Step{Index: i, Line: 15 + 2*i, Action: "advance", Summary: "advance 1h", Start: at, End: at})
 	}
 	run := reports.Run{Client: client, Scenario: scenario, Status: reports.StatusPass, Duration: reports.Duration(time.Duration(200+rng.IntN(900)) * time.Millisecond),
-		SimStart: start, SimEnd: at, Events: evs, Steps: steps, Output: "level=info msg=\"refreshed\" token=****"}
+		SimStart: start, SimEnd: at, Events: evs, Steps: steps, Output: "level=info msg=\"refreshed\" token=****",
+		Metrics: reports.NewMetrics(len(latency), nil, latency, ahead)}
+	if si%7 == 3 {
+		// Some runs with failed refreshes, which their figures break down.
+		run.Metrics = reports.NewMetrics(len(latency)+3, map[string][]uint64{"429": {lastRefresh + 1}, "lost": {lastRefresh + 2},
+			"invalid_grant": {lastRefresh + 3}}, latency, ahead)
+	}
 	for _, id := range checkIDs {
 		run.Checks = append(run.Checks, reports.Verdict{Check: id, Status: reports.StatusPass})
 	}

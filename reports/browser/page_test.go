@@ -303,6 +303,29 @@ var _ = Describe("index.html for the default matrix", Ordered, ContinueOnFailure
 		Expect(count().Cells).To(Equal(all.Cells))
 	})
 
+	It("shows each client's refresh figures, following the client filter, and a run's under its timeline", func() {
+		madeUp()
+		var rows []string
+		eval(`Array.from(document.querySelectorAll("#monitoring tbody tr")).map(tr => tr.dataset.client)`, &rows)
+		Expect(rows).To(HaveLen(fixtureClients))
+		run(chromedp.ScrollIntoView(chromedp.CSS("#monitoring")), chromedp.Sleep(50*time.Millisecond))
+		Expect(box("#monitoring table").Right).To(BeNumerically("<=", 1280), "the table fits the page's width")
+		screenshot("5-monitoring")
+		choose("client", buggy)
+		eval(`Array.from(document.querySelectorAll("#monitoring tbody tr:not(.hide)")).map(tr => tr.dataset.client)`, &rows)
+		Expect(rows).To(Equal([]string{buggy}))
+		run(chromedp.Click(chromedp.CSS(`#filters button[type=reset]`)), chromedp.Sleep(50*time.Millisecond))
+
+		cell := fmt.Sprintf(`tr[data-client=%q] a.cell[title^=%q]`, buggy, buggy+" × "+rotation+":")
+		run(chromedp.Click(chromedp.CSS(cell)), chromedp.WaitVisible(chromedp.CSS(`#run-view p.metrics`)),
+			chromedp.ScrollIntoView(chromedp.CSS(`#run-view p.metrics`)), chromedp.Sleep(100*time.Millisecond))
+		screenshot("6-run-figures")
+		line, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#run-view p.metrics`)))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(line).To(MatchRegexp(`^Refreshes: 6 requests, failed 0 · latency median .*, p95 .*, max .* \(6 answers\) · time to refresh min -.*, median -.* \(6 refreshes\)$`))
+		Expect(box("#run-view p.metrics").Top).To(BeNumerically(">", box("#run-view svg.timeline").Bottom-1), "under the timeline")
+	})
+
 	It("flags a client expected to fail that did not", func() {
 		madeUp()
 		var flagged []string
