@@ -443,7 +443,15 @@ func days(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
 		rest = ""
 	}
-	return fmt.Sprintf("%dd%s", d/(24*time.Hour), strings.TrimSuffix(strings.TrimSuffix(rest, "0s"), "0m"))
+	// Duration.String says 8h0m0s: drop the zero seconds and minutes, not
+	// the zero of 8h18m30s.
+	if strings.HasSuffix(rest, "m0s") {
+		rest = strings.TrimSuffix(rest, "0s")
+	}
+	if strings.HasSuffix(rest, "h0m") {
+		rest = strings.TrimSuffix(rest, "0m")
+	}
+	return fmt.Sprintf("%dd%s", d/(24*time.Hour), rest)
 }
 
 func newSchemaCommand() *cobra.Command {

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
+	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/oauthsim/oauthsim/clients/mutants"
 	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/conformance/checkid"
 	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/scenarios"
 )
@@ -423,5 +424,34 @@ var _ = Describe("oauthsim validate, scenarios and schema", func() {
 		var schema map[string]any
 		Expect(json.Unmarshal(s.Out.Contents(), &schema)).To(Succeed())
 		Expect(schema).To(HaveKey("$schema"))
+	})
+})
+
+var _ = DescribeTable("the sim time of the scenarios list, in days and the rest",
+	func(d time.Duration, want string) { Expect(days(d)).To(Equal(want)) },
+	Entry("under a day", 90*time.Minute, "1h30m0s"),
+	Entry("whole days", 48*time.Hour, "2d"),
+	Entry("days and hours", 50*time.Hour, "2d2h"),
+	Entry("days and minutes", 48*time.Hour+18*time.Minute, "2d18m"),
+	Entry("seconds that end in a zero", 751*24*time.Hour+8*time.Hour+18*time.Minute+30*time.Second, "751d8h18m30s"),
+)
+
+var _ = Describe("The README", func() {
+	readme := func() string {
+		b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		Expect(err).NotTo(HaveOccurred())
+		return string(b)
+	}
+	It("has a row for every check in its checks table", func() {
+		text := readme()
+		for _, id := range checkid.All() {
+			Expect(text).To(ContainSubstring("| `"+id+"` |"), "the checks table lacks %s", id)
+		}
+	})
+	It("names every step of scenario files in its steps table", func() {
+		text := readme()
+		for _, a := range scenarios.Actions() {
+			Expect(text).To(MatchRegexp("\\n\\| [^\\n]*`"+a+"`[^\\n]*\\|"), "the steps table lacks %s", a)
+		}
 	})
 })
