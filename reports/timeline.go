@@ -126,10 +126,16 @@ const (
 	laneWait
 	laneFault
 	laneFamily
-	laneCount
+	// laneTab is the first of a browser client's tabs, one lane each.
+	laneTab
+	laneCount = laneTab + maxTabLanes
 )
 
-var laneLabels = [laneCount]string{"access token", "refresh token", "refreshes", "401 · 429", "Retry-After", "faults", "token family"}
+// maxTabLanes is how many tabs get a lane: as many as a scenario opens.
+const maxTabLanes = 8
+
+var laneLabels = [laneCount]string{"access token", "refresh token", "refreshes", "401 · 429", "Retry-After", "faults", "token family",
+	"tab 1", "tab 2", "tab 3", "tab 4", "tab 5", "tab 6", "tab 7", "tab 8"}
 
 // shape draws a marker centred on (x, y) as SVG path data.
 type shape func(x, y float64) string
@@ -156,6 +162,9 @@ type marker struct {
 	// nth is the marker's place among those at its instant in its lane,
 	// of count.
 	nth, count int
+	// tip, when set, says what a browser marker is; an event's marker
+	// says what its event is.
+	tip string
 }
 
 // markers are the symbols e is drawn as: usually none or one, two for a
@@ -251,7 +260,15 @@ func newTimeline(run Run, origin time.Time, hit map[uint64]bool) *timeline {
 	for _, t := range instants {
 		points = append(points, axisPoint{T: t})
 	}
-	marks := spreadMarkers(evs)
+	marks := spreadMarkers(evs, browserMarkers(run.Browser, origin)...)
+	for _, m := range marks {
+		if m.e.Time.Before(start) {
+			start = m.e.Time
+		}
+		if m.e.Time.After(end) {
+			end = m.e.Time
+		}
+	}
 	for _, m := range marks {
 		points = append(points, axisPoint{T: m.e.Time, Lanes: 1 << m.lane, Width: float64(m.count-1) * markPitchAt(m.count)})
 	}
@@ -311,7 +328,11 @@ func newTimeline(run Run, origin time.Time, hit map[uint64]bool) *timeline {
 			class += " hit"
 		}
 		cy := laneY[m.lane] + lanePadding/2 + float64(m.row)*markPitch + markPitch/2
-		t.Marks = append(t.Marks, markView{D: m.shape(m.x, cy), Class: class, Tip: eventTip(m.e, origin), Seq: m.e.Seq, x: m.x, y: cy})
+		tip := m.tip
+		if tip == "" {
+			tip = eventTip(m.e, origin)
+		}
+		t.Marks = append(t.Marks, markView{D: m.shape(m.x, cy), Class: class, Tip: tip, Seq: m.e.Seq, x: m.x, y: cy})
 	}
 	for _, w := range waits {
 		x0, x1 := ax.x(w.from), ax.x(w.to)
@@ -450,11 +471,13 @@ func markPitchAt(count int) float64 {
 
 // spreadMarkers are the markers of evs (sorted by time), each numbered
 // among those at its instant in its lane, in the order of the log.
-func spreadMarkers(evs []events.Event) []marker {
+func spreadMarkers(evs []events.Event, more ...marker) []marker {
 	var out []marker
 	for _, e := range evs {
 		out = append(out, markers(e)...)
 	}
+	out = append(out, more...)
+	slices.SortStableFunc(out, func(a, b marker) int { return a.e.Time.Compare(b.e.Time) })
 	type key struct {
 		lane int
 		t    int64
