@@ -41,14 +41,11 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 		s.authorizeError(w, r, ar, err, op, sh)
 		return
 	}
-	userID := r.PostForm.Get("user")
-	if userID == "" && s.cfg.autoApprove {
-		userID = ar.GetRequestForm().Get("login_hint")
-	}
+	userID, bySession, why := s.signedIn(wd, r, ar)
 	user, known := wd.users.get(userID)
 	if !known {
 		if silent(ar) {
-			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("No user is signed in at the simulator and prompt=none forbids the login page."), op, sh)
+			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint(why), op, sh)
 			return
 		}
 		s.showLogin(w, r, userID, sh)
@@ -72,13 +69,45 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 	if stateless {
 		resp.GetParameters().Del("state")
 	}
+	if !bySession {
+		s.signIn(w, wd, user.ID)
+	}
 	wd.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
-	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld)
+	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld, bySession)
 	e.Scope = eventScope(ar.GetGrantedScopes())
 	e.Token, e.TokenType = events.Fingerprint(string(fosite.AuthorizeCode), s.tokens.signature(resp.GetCode())), string(fosite.AuthorizeCode)
 	noteAuthorizeParams(&e, r.Form)
 	s.events.Emit(e)
+}
+
+// signedIn is the user an authorization request r signs in: whoever the
+// login page's form names; with auto-approve on, whoever login_hint names,
+// except on a single-page application's prompt=none request, which stands
+// for silent renewal in a hidden iframe and so has only the session cookie
+// to go by; else whoever the session cookie names (bySession). why says
+// why no user was found, for a prompt=none request's login_required.
+func (s *Simulator) signedIn(wd *world, r *http.Request, ar fosite.AuthorizeRequester) (user string, bySession bool, why string) {
+	if user = r.PostForm.Get("user"); user != "" {
+		return user, false, ""
+	}
+	spa := false
+	if c, ok := ar.GetClient().(*fositeClient); ok {
+		spa = c.Platform == PlatformSPA
+	}
+	if hint := ar.GetRequestForm().Get("login_hint"); s.cfg.autoApprove && hint != "" && !(spa && silent(ar)) {
+		return hint, false, ""
+	}
+	user, ok, sent := wd.sessions.user(r)
+	switch {
+	case ok:
+		return user, true, ""
+	case sent:
+		return "", false, "The session cookie names no session at the simulator (signed out, or the simulator was reset), and prompt=none forbids the login page."
+	case spa:
+		return "", false, "No session cookie was sent (a browser that blocks third-party cookies keeps it from a frame), and prompt=none forbids the login page."
+	}
+	return "", false, "No user is signed in at the simulator and prompt=none forbids the login page."
 }
 
 // noteAuthorizeParams records in an authorize_request event how the request
@@ -166,10 +195,14 @@ func consentsAnew(wd *world, ar fosite.AuthorizeRequester, user string) bool {
 		wd.consents.required(user, client) || !wd.store.HoldsOfflineGrant(user, client)
 }
 
-// grantNote tells in an event what include_granted_scopes added, and that
-// the code brings no refresh token when grantScopes withheld it.
-func grantNote(added []string, withheld bool) string {
+// grantNote tells in an event that the session cookie signed the user in,
+// what include_granted_scopes added, and that the code brings no refresh
+// token when grantScopes withheld it.
+func grantNote(added []string, withheld, bySession bool) string {
 	var notes []string
+	if bySession {
+		notes = append(notes, "signed in by the session cookie")
+	}
 	if len(added) > 0 {
 		notes = append(notes, "include_granted_scopes added "+strings.Join(added, " "))
 	}

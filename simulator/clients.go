@@ -60,7 +60,27 @@ type Client struct {
 	// the profile's testing_app_expiry set, grants consented while the
 	// client is in testing lose their refresh tokens that long after consent.
 	PublishingStatus string `json:"publishing_status" yaml:"publishing_status,omitempty" example:"testing"`
+	// Platform is where the client runs, as Entra's redirect URI platforms
+	// name it: PlatformWeb (a server, the default for a confidential
+	// client), PlatformNative (a desktop, mobile or command-line app, the
+	// default for a public one) or PlatformSPA (a single-page application:
+	// a public client whose token requests come from a browser page, with
+	// CORS, from AllowedOrigins).
+	Platform string `json:"platform,omitempty" yaml:"platform,omitempty" example:"spa"`
+	// AllowedOrigins are the origins (scheme://host[:port]) whose pages may
+	// call the token, revocation and userinfo endpoints for a PlatformSPA
+	// client: Auth0's Allowed Web Origins, Okta's Trusted Origins for CORS.
+	// It defaults to the origins of the client's redirect URIs, as Entra
+	// allows the origins of a single-page application's redirect URIs.
+	AllowedOrigins []string `json:"allowed_origins,omitempty" yaml:"allowed_origins,omitempty" example:"[http://app.localhost:3000]"`
 }
+
+// Platforms of a client (Client.Platform).
+const (
+	PlatformWeb    = "web"
+	PlatformSPA    = "spa"
+	PlatformNative = "native"
+)
 
 // Publishing statuses of a client.
 const (
@@ -211,6 +231,7 @@ func (c Client) normalize() (Client, error) {
 			errs = append(errs, fmt.Errorf("redirect URI %q has a scheme the browser runs or renders itself: the code would go to a script, not to a client", u))
 		}
 	}
+	errs = append(errs, c.normalizePlatform()...)
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"openid", "offline_access", "profile", "api"}
 	}
@@ -232,6 +253,63 @@ func (c Client) normalize() (Client, error) {
 		return c, fmt.Errorf("client %q: %w", c.ID, errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// normalizePlatform fills in the client's platform and allowed origins
+// and reports what does not fit: a single-page application runs in a
+// browser, where no secret stays secret, so it is public (Entra: "the
+// client must be a public client"; Auth0: SPAs use token_endpoint_auth_method
+// none), and only one has origins allowed to call the provider.
+func (c *Client) normalizePlatform() []error {
+	var errs []error
+	switch c.Platform {
+	case "":
+		c.Platform = PlatformWeb
+		if c.Public {
+			c.Platform = PlatformNative
+		}
+	case PlatformWeb, PlatformNative:
+	case PlatformSPA:
+		if !c.Public {
+			errs = append(errs, errors.New("a client of platform spa is public: a page in a browser cannot keep a client_secret"))
+		}
+	default:
+		return append(errs, fmt.Errorf("platform %q is not %q, %q or %q", c.Platform, PlatformWeb, PlatformSPA, PlatformNative))
+	}
+	if c.Platform != PlatformSPA {
+		if len(c.AllowedOrigins) > 0 {
+			errs = append(errs, fmt.Errorf("allowed_origins are for a client of platform spa, not %s: only a single-page application calls the provider from a page", c.Platform))
+		}
+		return errs
+	}
+	c.AllowedOrigins = slices.Clone(c.AllowedOrigins)
+	if len(c.AllowedOrigins) == 0 {
+		for _, u := range c.RedirectURIs {
+			if o := originOf(u); o != "" && !slices.Contains(c.AllowedOrigins, o) {
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if originOf(o) != o {
+			errs = append(errs, fmt.Errorf("allowed origin %q is not an origin: scheme://host[:port], lowercase, without a path or a trailing slash (as a browser sends it in the Origin header)", o))
+		}
+	}
+	return errs
+}
+
+// originOf is the origin of an http or https URL as a browser writes it in
+// an Origin header (RFC 6454 §6.1), or "" when u has none.
+func originOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	host := strings.ToLower(p.Host)
+	if port := p.Port(); (p.Scheme == "http" && port == "80") || (p.Scheme == "https" && port == "443") {
+		host = strings.TrimSuffix(host, ":"+port)
+	}
+	return strings.ToLower(p.Scheme) + "://" + host
 }
 
 // fositeClient is the immutable view of a Client that fosite sees. Changing

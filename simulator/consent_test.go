@@ -15,10 +15,16 @@ import (
 // redirectQuery reads the query of an authorization redirect to the demo redirect URI.
 func redirectQuery(r reply) url.Values {
 	GinkgoHelper()
+	return redirectQueryTo(r, simulator.DemoRedirectURI)
+}
+
+// redirectQueryTo reads the query of an authorization redirect to uri.
+func redirectQueryTo(r reply, uri string) url.Values {
+	GinkgoHelper()
 	Expect(r.status).To(Equal(http.StatusSeeOther), "%s", r.body)
 	loc, err := url.Parse(r.header.Get("Location"))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(loc.Scheme + "://" + loc.Host + loc.Path).To(Equal(simulator.DemoRedirectURI))
+	Expect(loc.Scheme + "://" + loc.Host + loc.Path).To(Equal(uri))
 	return loc.Query()
 }
 

@@ -227,7 +227,7 @@ func (s *Simulator) mintGrant(ctx context.Context, client *fositeClient, user Us
 	}
 	g.Family = op.Family
 	detail := "scope " + scope
-	if note := grantNote(added, withheld); note != "" {
+	if note := grantNote(added, withheld, false); note != "" {
 		detail += "; " + note
 	}
 	s.events.Emit(events.Event{Kind: events.GrantMinted, Client: client.ID, User: user.ID, Family: op.Family, Detail: detail})

@@ -35,18 +35,22 @@ func (s *Simulator) handler() http.Handler {
 }
 
 // routes routes each request to its endpoint. The provider's endpoints,
-// and the 405s at their paths, are served through the faults (withFaults).
+// and the 405s at their paths, are served through the faults (withFaults);
+// those a browser page may call, with CORS (crossOrigin, corsRoutes).
 func (s *Simulator) routes() *mux.Router {
 	r := mux.NewRouter()
+	c := s.newCORS()
+	s.corsRoutes(r, c)
+	provider := func(h providerHandler) http.Handler { return s.crossOrigin(c, s.withFaults(h)) }
 	r.Handle(PathAuthorize, s.withFaults(s.handleAuthorize)).Methods(http.MethodGet, http.MethodPost)
-	r.Handle(PathToken, s.withFaults(s.handleToken))
-	r.Handle(PathRevoke, s.withFaults(s.handleRevoke))
+	r.Handle(PathToken, provider(s.handleToken))
+	r.Handle(PathRevoke, provider(s.handleRevoke))
 	r.Handle(PathIntrospect, s.withFaults(s.handleIntrospect))
-	r.Handle(PathUserinfo, s.withFaults(s.handleUserinfo)).Methods(http.MethodGet, http.MethodPost)
-	r.Handle(PathJWKS, s.withFaults(s.handleJWKS)).Methods(http.MethodGet)
-	r.Handle(PathASMetadata, s.withFaults(s.handleMetadata)).Methods(http.MethodGet)
-	r.Handle(PathOIDCDiscovery, s.withFaults(s.handleMetadata)).Methods(http.MethodGet)
-	r.Handle(PathResourceMe, s.withFaults(s.handleResource))
+	r.Handle(PathUserinfo, provider(s.handleUserinfo)).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(PathJWKS, provider(s.handleJWKS)).Methods(http.MethodGet)
+	r.Handle(PathASMetadata, provider(s.handleMetadata)).Methods(http.MethodGet)
+	r.Handle(PathOIDCDiscovery, provider(s.handleMetadata)).Methods(http.MethodGet)
+	r.Handle(PathResourceMe, provider(s.handleResource))
 	s.controlRoutes(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint at %s", r.URL.Path))

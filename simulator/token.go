@@ -26,7 +26,7 @@ const maxFormMemory = 1 << 20
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request, sh shaping) {
 	s.still.RLock()
-	ar, resp, op, err := s.shapedExchange(r.Context(), r, sh)
+	ar, resp, op, err := s.shapedExchange(r.Context(), r, sh, true)
 	s.still.RUnlock()
 	e := s.requestEvent(events.TokenRequest, r, op, sh)
 	e.GrantType = op.GrantType
@@ -77,13 +77,14 @@ func requestedScope(grant string, form url.Values) *string {
 // control API's grants use it, so that a minted grant answers exactly as the
 // token endpoint would.
 func (s *Simulator) exchange(ctx context.Context, r *http.Request) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
-	return s.shapedExchange(ctx, r, shaping{})
+	return s.shapedExchange(ctx, r, shaping{}, false)
 }
 
 // shapedExchange runs one token request through fosite and shapes the
 // response by sim time, the profile and the faults sh that fired on the
-// request.
-func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shaping) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
+// request. A request from a client, not the simulator's own (fromClient),
+// is held to the profile's rule on its Origin header (redemptionOrigin).
+func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shaping, fromClient bool) (fosite.AccessRequester, fosite.AccessResponder, *family.Op, error) {
 	wd := s.within(ctx)
 	op := &family.Op{}
 	// Parse as fosite will, multipart bodies included, so that the grant and
@@ -95,6 +96,11 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 	if op.GrantType != "" && !slices.Contains(knownGrantTypes, op.GrantType) {
 		// fosite says invalid_request when no handler takes a grant; RFC 6749 §5.2 has a code for it.
 		return nil, nil, op, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported here.", op.GrantType)
+	}
+	if fromClient {
+		if err := s.redemptionOrigin(wd, r, op.GrantType); err != nil {
+			return nil, nil, op, err
+		}
 	}
 	s.prepareOp(op, sh)
 	defer s.lockFamily(wd, op.GrantType, r.PostForm)()
@@ -304,14 +310,21 @@ func (s *Simulator) writeTokenError(w http.ResponseWriter, r *http.Request, ar f
 	rec := newRecorder()
 	s.noteOAuthError(rec, r, err, e)
 	rfc := fosite.ErrorToRFC6749Error(err)
-	if resp, ok := s.situationResponse(s.situation(r, rfc.ErrorField, op)); ok {
+	situation := s.situation(r, rfc.ErrorField, op)
+	var refused originRefusal
+	if errors.As(err, &refused) {
+		situation = refused.situation
+	}
+	if resp, ok := s.situationResponse(situation); ok {
 		var issued time.Time
 		if op.GrantType == "refresh_token" {
 			if info, ok := s.within(r.Context()).store.Token(s.tokens.signature(r.PostForm.Get("refresh_token"))); ok {
 				issued = info.IssuedAt
 			}
 		}
-		s.writeRendered(rec, resp, s.responseData(fault.Firing{}, issued))
+		data := s.responseData(fault.Firing{}, issued)
+		data.Origin = shownOrigin(r)
+		s.writeRendered(rec, resp, data)
 	} else {
 		s.within(r.Context()).oauth.WriteAccessError(r.Context(), rec, ar, err)
 	}
@@ -411,7 +424,8 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 // learned while serving it, and the fault, of those sh that fired on it,
 // that keeps its answer from reaching the client readable.
 func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op, sh shaping) events.Event {
-	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), Fault: sh.lostTo()}
+	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), Fault: sh.lostTo(),
+		Origin: r.Header.Get("Origin"), CORSRefused: corsRefusal(r.Context())}
 	if op != nil {
 		// Reason is the store's refusal as a code (expired, revoked,
 		// reused...), so that a harness can tell an expired access token

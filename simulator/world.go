@@ -12,7 +12,7 @@ import (
 )
 
 // world is everything Reset starts afresh: the token families, the clients,
-// users and consents, the active faults, and the fosite instance composed
+// users, consents and sign-in sessions, the active faults, and the fosite instance composed
 // on them. Reset builds a new world, filled as New filled the first, and
 // puts it in place of the old one in one atomic step. A request works in
 // the world that was current when it arrived, from its first lookup to its
@@ -23,6 +23,7 @@ type world struct {
 	clients  *registry
 	users    *directory
 	consents *consentBook
+	sessions *sessionBook
 	faults   *fault.Engine
 	oauth    *fosite.Fosite
 	strategy tokenStrategy
@@ -36,7 +37,7 @@ func (s *Simulator) newWorld() (*world, error) {
 	wd := &world{
 		store: family.New(s.provider, s.events, s.cfg.profile),
 		// Secrets expire on the provider's clock, skew included.
-		clients: newRegistry(s.provider.Now), users: newDirectory(), consents: newConsentBook(), faults: fault.NewEngine(),
+		clients: newRegistry(s.provider.Now), users: newDirectory(), consents: newConsentBook(), sessions: newSessionBook(), faults: fault.NewEngine(),
 	}
 	for _, c := range append(DemoClients(), s.cfg.clients...) {
 		if _, err := wd.clients.put(c, true); err != nil {

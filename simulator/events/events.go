@@ -126,6 +126,15 @@ type Event struct {
 	// NonceSent is, on an authorize_request, whether the request carried a
 	// non-empty nonce.
 	NonceSent bool `json:"nonce_sent,omitempty"`
+	// Origin is, on a request event, the Origin header the request came
+	// with: a browser page's origin on its cross-origin requests, empty
+	// for a request from a process, which sends none.
+	Origin string `json:"origin,omitempty"`
+	// CORSRefused says, on the request event of a cross-origin request,
+	// why its answer carried no Access-Control-Allow-Origin, so that the
+	// browser kept the page from reading it; empty when the origin was
+	// allowed, or the request sent none.
+	CORSRefused string `json:"cors_refused,omitempty"`
 }
 
 // Now is what the log stamps events with: the simulator's clock.

@@ -143,6 +143,17 @@ type Profile struct {
 	// "testing" this long after consent (Google: 7 days), unless only identity scopes
 	// (openid, email, profile) were granted. 0: testing status changes nothing.
 	TestingAppExpiry Duration `json:"testing_app_expiry,omitempty" yaml:"testing_app_expiry,omitempty"`
+	// SPARedemptionByOrigin ties token redemption to the client's platform
+	// by the request's Origin header, as Entra does: a token request with an
+	// Origin (from a browser page) is refused unless its client is a
+	// single-page application (SituationCrossOriginRedemption), and a code
+	// or refresh token of a single-page application is refused without one
+	// (SituationSPARedemptionWithoutOrigin), both as invalid_request. The
+	// token endpoint then answers every origin with CORS headers, so that a
+	// page can read the refusal. Off: only a single-page application's
+	// allowed origins get CORS headers, and the browser keeps any other
+	// page from reading the answer.
+	SPARedemptionByOrigin bool `json:"spa_redemption_by_origin,omitempty" yaml:"spa_redemption_by_origin,omitempty"`
 	// Responses replaces the RFC 6749 answer in the situations it names with the
 	// provider's own, byte for byte as documented. See Situation.
 	Responses map[Situation]Response `json:"responses,omitempty" yaml:"responses,omitempty"`
@@ -187,6 +198,14 @@ const (
 	SituationRateLimited Situation = "rate_limited"
 	// SituationInteractionRequired: step-up or a claims challenge (Entra AADSTS50076, Google invalid_rapt).
 	SituationInteractionRequired Situation = "interaction_required"
+	// SituationCrossOriginRedemption: with SPARedemptionByOrigin, a token request from a
+	// browser page (with an Origin header) for a client that is no single-page
+	// application (Entra AADSTS9002326).
+	SituationCrossOriginRedemption Situation = "cross_origin_redemption"
+	// SituationSPARedemptionWithoutOrigin: with SPARedemptionByOrigin, a single-page
+	// application's code or refresh token redeemed without an Origin header, not from a
+	// browser page (Entra AADSTS9002327).
+	SituationSPARedemptionWithoutOrigin Situation = "spa_redemption_without_origin"
 )
 
 // Situations lists every situation a profile may give a response for.
@@ -195,7 +214,7 @@ func Situations() []Situation {
 		SituationRefreshTokenInvalid, SituationRefreshTokenExpired, SituationRefreshTokenInactive,
 		SituationRefreshTokenRevoked, SituationRefreshTokenReused, SituationRefreshTokenTestingApp,
 		SituationClientSecretInvalid, SituationClientSecretExpired, SituationRateLimited,
-		SituationInteractionRequired,
+		SituationInteractionRequired, SituationCrossOriginRedemption, SituationSPARedemptionWithoutOrigin,
 	}
 }
 
@@ -217,6 +236,10 @@ type ResponseData struct {
 	TraceID, CorrelationID string
 	// TokenIssuedAt is when the refused token was issued (zero when unknown).
 	TokenIssuedAt time.Time
+	// Origin is the Origin header of the request refused, an origin
+	// (scheme://host[:port]) or "null", never other text, so that it can
+	// stand in a JSON string.
+	Origin string
 	// RetryAfterSeconds, RetryAfterDate (an HTTP-date) and ResetUnix say when a rate-limited
 	// caller may try again; Limit and Remaining are the limiter's counters.
 	RetryAfterSeconds int
