@@ -3,11 +3,14 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator"
 )
 
 // maxScreenshots bounds the pictures a run keeps: a run failing at every
@@ -144,4 +147,39 @@ func (r *Record) maskedBrowser() *contract.BrowserLog {
 		l.Reports[i].Detail = r.Mask(l.Reports[i].Detail)
 	}
 	return l
+}
+
+// atOrigins gives the scenario's clients the browser client's origins: a
+// redirect URI or allowed origin on one of its hosts without a port gets
+// the port the client serves that host on.
+func atOrigins(clients []simulator.Client, origins map[string]string) []simulator.Client {
+	at := func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil || u.Port() != "" {
+			return raw
+		}
+		o, ok := origins[u.Host]
+		if !ok {
+			return raw
+		}
+		return o + strings.TrimPrefix(raw, u.Scheme+"://"+u.Host)
+	}
+	out := make([]simulator.Client, len(clients))
+	for i, c := range clients {
+		c.RedirectURIs = mapped(c.RedirectURIs, at)
+		c.AllowedOrigins = mapped(c.AllowedOrigins, at)
+		out[i] = c
+	}
+	return out
+}
+
+func mapped(in []string, f func(string) string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
 }

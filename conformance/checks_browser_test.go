@@ -10,6 +10,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
+	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
@@ -232,5 +233,17 @@ var _ = Describe("The browser checks", func() {
 			Expect(j.Applies).To(BeTrue())
 			Expect(j.Failures).To(BeEmpty())
 		})
+	})
+})
+
+var _ = Describe("A browser run's registration", func() {
+	It("gives the scenario's browser hosts the client's ports, and leaves other URIs alone", func() {
+		in := []simulator.Client{{ID: "spa",
+			RedirectURIs:   []string{"http://app.localhost/callback", "http://app.localhost:9/cb", "http://127.0.0.1:3000/callback"},
+			AllowedOrigins: []string{"http://dash.localhost", "http://other.localhost"}}}
+		out := conformance.AtOrigins(in, map[string]string{"app.localhost": "http://app.localhost:4000", "dash.localhost": "http://dash.localhost:4001"})
+		Expect(out[0].RedirectURIs).To(Equal([]string{"http://app.localhost:4000/callback", "http://app.localhost:9/cb", "http://127.0.0.1:3000/callback"}))
+		Expect(out[0].AllowedOrigins).To(Equal([]string{"http://dash.localhost:4001", "http://other.localhost"}))
+		Expect(in[0].RedirectURIs[0]).To(Equal("http://app.localhost/callback"), "the scenario's own clients are untouched")
 	})
 })

@@ -71,6 +71,15 @@ type Env struct {
 	Browser *contract.BrowserSetup
 }
 
+// Origins is implemented by a browser client: the origins its pages are
+// served from, by host name ("app.localhost", "dash.localhost"...), each
+// with the port it listens on. A scenario names the hosts without a port
+// (a redirect URI of http://app.localhost/callback); a run gives them the
+// client's.
+type Origins interface {
+	Origins() map[string]string
+}
+
 // Browser is a Process that is a web application in a browser: a tab, or
 // several, of an application page on one origin embedding dashboards from
 // another, whose token manager is under test. The harness drives it

@@ -21,3 +21,6 @@ var HarnessMark = harnessMark
 // Drive makes p count to total runs (Define sets it from the plan) and
 // draw only when the spec calls it, never on its own time.
 func (p *Progress) Drive(total int) { p.total, p.redraw = total, 0 }
+
+// AtOrigins is atOrigins, for specs of a browser client's registration.
+var AtOrigins = atOrigins

@@ -259,7 +259,11 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	opts := append(sc.Provider.Options(), simulator.WithClock(r.clock), simulator.WithTokenTap(r.tap), simulator.WithSigningKey(key))
+	provider := sc.Provider
+	if o, ok := c.(Origins); ok {
+		provider.Clients = atOrigins(provider.Clients, o.Origins())
+	}
+	opts := append(provider.Options(), simulator.WithClock(r.clock), simulator.WithTokenTap(r.tap), simulator.WithSigningKey(key))
 	r.srv, err = simulator.NewServer(opts...)
 	if err != nil {
 		os.RemoveAll(dir)
