@@ -40,7 +40,10 @@ func browserMarkers(l *contract.BrowserLog, origin time.Time) []marker {
 		if err != nil {
 			continue
 		}
-		what := fmt.Sprintf("%s %s from %s frame %s", q.Method, u.Path, roleOr(roles[q.Frame]), q.FrameOrigin)
+		what := fmt.Sprintf("%s %s from %s frame", q.Method, u.Path, roleOr(roles[q.Frame]))
+		if q.FrameOrigin != "" {
+			what += " on " + q.FrameOrigin
+		}
 		at := exact(q.At.Sub(origin))
 		switch {
 		case q.Blocked != "":

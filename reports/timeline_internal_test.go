@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
 
@@ -165,6 +166,45 @@ var _ = Describe("A run's timeline", func() {
 		}
 		Expect(labels).To(Equal([]string{"0", "1", "2", "3–5", "", "", "6,7", "", "8", "9", "10", "11", "12"}),
 			"steps at one instant, and those too close for a label of their own, share one")
+	})
+
+	It("of a browser client has a lane per tab, with what each tab did", func() {
+		seq = 0
+		run := newRun(refresh(0), issued(0, time.Hour), refresh(time.Hour))
+		at := func(d time.Duration) time.Time { return start.Add(d) }
+		run.Browser = &contract.BrowserLog{
+			Frames: []contract.BrowserFrame{
+				{ID: "A", Tab: 1, Role: contract.FrameApp, Origin: "http://app.localhost:1", URL: "http://app.localhost:1/", Opened: at(0)},
+				{ID: "D", Tab: 1, Role: contract.FrameDashboard, Origin: "http://dash.localhost:2", Opened: at(time.Second)},
+				{ID: "B", Tab: 2, Role: contract.FrameApp, Origin: "http://app.localhost:1", URL: "http://app.localhost:1/reports", Opened: at(time.Minute)},
+			},
+			Requests: []contract.BrowserRequest{
+				{At: at(30 * time.Minute), Tab: 2, Frame: "B", Method: "POST", URL: "http://127.0.0.1:3/oauth2/token", Status: 200},
+				{At: at(61 * time.Minute), Tab: 1, Frame: "D", Method: "GET", URL: "http://127.0.0.1:3/api/me", Status: 401},
+				{At: at(62 * time.Minute), Tab: 1, Frame: "A", Method: "POST", URL: "http://127.0.0.1:3/oauth2/token", Failed: "net::ERR_FAILED", Blocked: "cors: AllowOriginMismatch"},
+			},
+			Messages: []contract.BrowserMessage{{At: at(2 * time.Minute), Tab: 1, FromOrigin: "http://app.localhost:1", ToOrigin: "http://dash.localhost:2", TargetOrigin: "*"}},
+			Reports:  []contract.BrowserReport{{At: at(62 * time.Minute), Tab: 1, Outcome: contract.OutcomeConfigurationError, Detail: "origin not allowed"}},
+		}
+		t := newTimeline(run, start, nil)
+		var lanes []string
+		for _, l := range t.Lanes {
+			lanes = append(lanes, l.Label)
+		}
+		Expect(lanes).To(ContainElements("tab 1", "tab 2"))
+		var tips []string
+		for _, m := range t.Marks {
+			tips = append(tips, m.Class+": "+m.Tip)
+		}
+		Expect(tips).To(ContainElements(
+			"m page: tab 1 loaded / at +0s",
+			"m page: tab 2 loaded /reports at +1m0s",
+			"m frame: tab 1 embedded a dashboard from http://dash.localhost:2 at +1s",
+			"m refresh ok: POST /oauth2/token from the app frame at +30m0s: 200",
+			"m s401: GET /api/me from the dashboard frame at +1h1m0s: 401",
+			"m blocked: the browser blocked POST /oauth2/token from the app frame at +1h2m0s: cors: AllowOriginMismatch",
+			`m star: http://app.localhost:1 posted a message to http://dash.localhost:2 with targetOrigin "*" at +2m0s`,
+			"m told: the application told the user configuration_error at +1h2m0s: origin not allowed"))
 	})
 })
 
