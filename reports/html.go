@@ -29,7 +29,7 @@ var indexScript string
 
 // indexTemplate is parsed once: it is part of the program, so an error in
 // it is a bug the specs catch, not something to report at run time.
-var indexTemplate = template.Must(template.New("index").Parse(indexSource))
+var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).Parse(indexSource))
 
 // WriteHTML writes r as a page: the totals, filters, a client × scenario
 // matrix that scrolls in its own box with its headers in view, a list of
@@ -217,6 +217,8 @@ type stepView struct {
 	Action, Summary, At, Abs string
 	Expected, Error, Class   string
 	Outcomes                 []outcomeView
+	// Shots are a browser client's tabs after the step went wrong.
+	Shots []template.URL
 }
 
 type outcomeView struct{ Text, Tip, Class string }
@@ -703,6 +705,13 @@ func newStepView(s Step, o time.Time) stepView {
 	sv := stepView{
 		Index: s.Index, Line: s.Line, Action: s.Action, Summary: s.Summary,
 		Expected: s.Expected, Error: s.Error,
+	}
+	for _, shot := range s.Screenshots {
+		// Only the PNG data URLs the harness writes: a results.json edited
+		// by hand must not put another URL in an img.
+		if strings.HasPrefix(shot, "data:image/png;base64,") {
+			sv.Shots = append(sv.Shots, template.URL(shot))
+		}
 	}
 	if !s.Start.IsZero() {
 		sv.At, sv.Abs = offsetIn(s.Start.Sub(o), 3), absolute(s.Start)

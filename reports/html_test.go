@@ -181,6 +181,19 @@ var _ = Describe("index.html", func() {
 		}
 	})
 
+	It("shows a step's screenshots, and only as PNG data URLs", func() {
+		i := slices.IndexFunc(r.Runs, func(run reports.Run) bool { return len(run.Steps) > 0 })
+		Expect(i).To(BeNumerically(">=", 0))
+		png := "data:image/png;base64,iVBORw0KGgo="
+		r.Runs[i].Steps[0].Screenshots = []string{png, "javascript:alert(1)"}
+		_, doc = render(r)
+		sections = decodedRuns(doc, r)
+		imgs := findAll(runSection(i), is("img"))
+		Expect(imgs).To(HaveLen(1))
+		Expect(attr(imgs[0], "src")).To(Equal(png))
+		Expect(attr(imgs[0], "alt")).To(Equal("tab 1 after this step"))
+	})
+
 	It("heads the page with the totals", func() {
 		header := findAll(doc, is("header"))
 		Expect(header).To(HaveLen(1))
