@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test tour browser vet fmtcheck staticcheck fuzz bench adapters independent clean
+.PHONY: run serve build test tour browser browser-assets browser-clients-test vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -49,6 +49,22 @@ browser:
 	@command -v "$${CHROMIUM:-chromium}" > /dev/null || \
 	  { echo "make browser: no Chromium: install Debian's chromium package (apt-get install chromium) or set CHROMIUM to its path"; exit 1; }
 	ARTIFACTS=$(ARTIFACTS) $(GO) test -tags browser -count=1 -v ./reports/browser/
+
+## browser-assets: rebuild clients/browser/assets/fake-timers.js, the fake clock the browser runner
+## installs in every frame, from @sinonjs/fake-timers with esbuild as pinned by clients/browser's
+## package-lock.json (npm ci). Commit the result: go build embeds it and needs no Node
+browser-assets:
+	@for t in node npm; do command -v $$t > /dev/null || \
+	  { echo "make browser-assets: needs $$t on PATH (Node 20 or later with npm)"; exit 1; }; done
+	cd clients/browser && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+## browser-clients-test: the browser runner's specs (clients/browser, built with the browser tag):
+## token managers in headless Chromium against an in-process simulator. Needs Debian's chromium
+## (or OAUTHSIM_CHROMIUM=path); .ci/run installs it
+browser-clients-test:
+	@command -v "$${OAUTHSIM_CHROMIUM:-chromium}" > /dev/null || \
+	  { echo "make browser-clients-test: no Chromium: install Debian's chromium package (apt-get install chromium) or set OAUTHSIM_CHROMIUM to its path"; exit 1; }
+	$(GO) test -tags browser -count=1 -v ./clients/browser/ -args -ginkgo.v
 
 ## fuzz: run each Go fuzz target for FUZZTIME executions (default 10000x), starting from its
 ## seeds and its corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a
