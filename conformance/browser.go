@@ -76,6 +76,11 @@ func (r *run) browse(ctx context.Context, s scenarios.Step, sr *StepRecord) erro
 	if b == nil {
 		return fmt.Errorf("%s: the client is no browser", s.Action())
 	}
+	if s.MoveOrigin {
+		if err := r.moveRegistration(); err != nil {
+			return err
+		}
+	}
 	a := contract.BrowserAction{Kind: s.Action(), Tab: max(s.CloseTab, s.Navigate, s.HideTab, s.ShowTab), Value: s.ThirdPartyCookies}
 	if s.OpenTab != nil {
 		a.Dashboards = s.OpenTab.Dashboards
@@ -183,3 +188,39 @@ func mapped(in []string, f func(string) string) []string {
 	}
 	return out
 }
+
+// moveRegistration is the provider's side of an origin move: the team
+// registered the application's new origin in place of the old one, so its
+// redirect URIs and allowed origins on the old origin now name the new.
+// Pages still open on the old origin are then refused.
+func (r *run) moveRegistration() error {
+	o, ok := r.client.(Origins)
+	if !ok {
+		return fmt.Errorf("move_origin: the client names no origins")
+	}
+	origins := o.Origins()
+	from, to := origins[hostApp], origins[hostApp2]
+	if from == "" || to == "" {
+		return fmt.Errorf("move_origin: the client names no origin for %s and %s", hostApp, hostApp2)
+	}
+	c, err := r.registeredClient()
+	if err != nil {
+		return err
+	}
+	move := func(raw string) string {
+		if raw == from || strings.HasPrefix(raw, from+"/") {
+			return to + strings.TrimPrefix(raw, from)
+		}
+		return raw
+	}
+	c.RedirectURIs, c.AllowedOrigins = mapped(c.RedirectURIs, move), mapped(c.AllowedOrigins, move)
+	_, err = r.srv.ReplaceClient(c)
+	return err
+}
+
+// The host names of a browser client's application, before and after an
+// origin move.
+const (
+	hostApp  = "app.localhost"
+	hostApp2 = "app2.localhost"
+)

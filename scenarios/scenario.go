@@ -108,9 +108,10 @@ type Step struct {
 	// throttles a hidden page's timers (browser).
 	HideTab int `yaml:"hide_tab" example:"2"`
 	ShowTab int `yaml:"show_tab" example:"2"`
-	// MoveOrigin moves the application to a new origin, which the
-	// provider does not know: its redirect URI is not registered, and
-	// its requests are not allowed cross-origin (browser).
+	// MoveOrigin deploys the application on a new origin, and moves its
+	// registration at the provider there: tabs already open stay on the
+	// old origin, whose redirect URI and requests the provider now
+	// refuses; what loads afterwards comes from the new one (browser).
 	MoveOrigin bool `yaml:"move_origin" example:"true"`
 	// ThirdPartyCookies sets whether the browser sends cookies to
 	// third-party frames: allowed or blocked (browser).

@@ -31,7 +31,14 @@ var assets embed.FS
 // with its first process and ends with its last.
 type Client struct {
 	name, description, version string
-	module                     func() ([]byte, error)
+	// dir holds the module, file, and what it imports relatively.
+	dir  fs.FS
+	file string
+	// app and app2 are the application's origins, before and after an
+	// origin move: their ports are picked once, for every run's
+	// registration.
+	app, app2 string
+	portsOnce sync.Once
 
 	mu      sync.Mutex
 	users   int
@@ -58,18 +65,31 @@ func WithVersion(v string) Option { return func(c *Client) { c.version = v } }
 // is picked up by the next run).
 func New(name, modulePath string, opts ...Option) *Client {
 	c := &Client{name: name, description: "the browser token manager " + modulePath, version: "dev",
-		module: func() ([]byte, error) { return os.ReadFile(modulePath) }}
+		dir: os.DirFS(filepath.Dir(modulePath)), file: filepath.Base(modulePath)}
 	for _, o := range opts {
 		o(c)
 	}
 	return c
 }
 
-// NewFS is New for a module that is built in: the file path in fsys.
-func NewFS(name string, fsys fs.FS, path string, opts ...Option) *Client {
-	c := New(name, path, opts...)
-	c.module = func() ([]byte, error) { return fs.ReadFile(fsys, path) }
+// NewFS is New for a module that is built in: the file name in fsys, a
+// directory whose other modules it may import (./reference.js).
+func NewFS(name string, fsys fs.FS, file string, opts ...Option) *Client {
+	c := New(name, file, opts...)
+	c.dir, c.file = fsys, file
 	return c
+}
+
+// Origins implements conformance.Origins: the application's origin, and
+// the one it moves to, each on a port the client keeps for its runs.
+func (c *Client) Origins() map[string]string {
+	c.portsOnce.Do(func() {
+		c.app, c.app2 = freeOrigin(hostApp), freeOrigin(hostApp2)
+	})
+	if c.app == "" || c.app2 == "" {
+		return nil
+	}
+	return map[string]string{hostApp: c.app, hostApp2: c.app2}
 }
 
 // Name implements conformance.Client.
@@ -202,7 +222,7 @@ func (c *Client) release() {
 // Start implements conformance.Client: a fresh browser context (no
 // cookies, no storage), the runner's origins, and the scenario's tabs.
 func (c *Client) Start(ctx context.Context, env conformance.Env) (conformance.Process, error) {
-	module, err := c.module()
+	module, err := fs.ReadFile(c.dir, c.file)
 	if err != nil {
 		return nil, fmt.Errorf("read the token manager module: %w", err)
 	}
@@ -210,7 +230,8 @@ func (c *Client) Start(ctx context.Context, env conformance.Env) (conformance.Pr
 	if err != nil {
 		return nil, err
 	}
-	p, err := start(ctx, browser, env, module)
+	c.Origins()
+	p, err := start(ctx, browser, env, module, c.dir, c.app2)
 	if err != nil {
 		c.release()
 		return nil, err

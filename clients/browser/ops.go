@@ -499,14 +499,13 @@ func (p *process) Browse(ctx context.Context, a contract.BrowserAction) (conform
 		}
 		return ok, nil
 	case contract.BrowseMoveOrigin:
+		// The application is deployed on its new origin: what is loaded
+		// from now on (a navigation, a new tab, a sign-in) comes from there,
+		// with no storage; a tab already open stays on the old origin, with
+		// what it holds, as a user's open tab does until reloaded.
 		p.mu.Lock()
 		p.moved = true
 		p.mu.Unlock()
-		for _, t := range p.openTabs() {
-			if err := p.navigate(ctx, t, p.origins.app2+t.path); err != nil {
-				return conformance.Result{}, err
-			}
-		}
 		return ok, nil
 	}
 	t, err := p.tab(a.Tab)

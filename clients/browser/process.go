@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"slices"
 	"strconv"
@@ -34,9 +35,12 @@ const (
 // process is one process of a browser client: a browser context with its
 // tabs, the runner's four origins, and what was observed.
 type process struct {
-	env     conformance.Env
-	setup   contract.BrowserSetup
-	module  []byte
+	env    conformance.Env
+	setup  contract.BrowserSetup
+	module []byte
+	// imports are the files beside the module, which it may import by a
+	// relative path.
+	imports fs.FS
 	origins origins
 	release func()
 	// root holds the browser context: a blank target of its own, so that
@@ -90,9 +94,9 @@ type frame struct {
 
 var yes = true
 
-func start(ctx context.Context, browser context.Context, env conformance.Env, module []byte) (*process, error) {
-	p := &process{env: env, module: module}
-	if err := p.serve(); err != nil {
+func start(ctx context.Context, browser context.Context, env conformance.Env, module []byte, imports fs.FS, app2 string) (*process, error) {
+	p := &process{env: env, module: module, imports: imports}
+	if err := p.serve(app2); err != nil {
 		return nil, err
 	}
 	p.root, p.cancel = chromedp.NewContext(browser, chromedp.WithNewBrowserContext())

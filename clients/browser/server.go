@@ -2,6 +2,7 @@ package browser
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io/fs"
@@ -45,12 +46,22 @@ func appPort(redirectURI string) (string, error) {
 // page on it. The port is free when RedirectURI returns; a process of the
 // client listens on it.
 func RedirectURI() (string, error) {
+	o := freeOrigin(hostApp)
+	if o == "" {
+		return "", errors.New("no free loopback port")
+	}
+	return o + "/callback", nil
+}
+
+// freeOrigin is host's origin on a loopback port free now, or "" when
+// there is none.
+func freeOrigin(host string) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return ""
 	}
 	defer l.Close()
-	return fmt.Sprintf("http://%s:%d/callback", hostApp, l.Addr().(*net.TCPAddr).Port), nil
+	return fmt.Sprintf("http://%s:%d", host, l.Addr().(*net.TCPAddr).Port)
 }
 
 // origins are the runner's servers for one process.
@@ -103,6 +114,23 @@ func (p *process) handler(role string) http.Handler {
 	mux.HandleFunc("GET /tm.js", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w, "application/javascript")
 		_, _ = w.Write(p.module)
+	})
+	// What the module imports by a relative path (./reference.js) resolves
+	// beside /tm.js: the other modules of its directory. Only modules, so
+	// that nothing else of the user's directory is served.
+	mux.HandleFunc("GET /{file}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("file")
+		if !strings.HasSuffix(name, ".js") && !strings.HasSuffix(name, ".mjs") {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := fs.ReadFile(p.imports, name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		noStore(w, "application/javascript")
+		_, _ = w.Write(b)
 	})
 	switch role {
 	case contract.FrameApp:
@@ -207,10 +235,14 @@ func (p *process) dashboardEnv() map[string]any {
 
 // serve starts the four origins; the application's on the redirect URI's
 // port.
-func (p *process) serve() error {
+func (p *process) serve(app2 string) error {
 	port, err := appPort(p.env.RedirectURI)
 	if err != nil {
 		return err
+	}
+	port2 := "0"
+	if u, err := url.Parse(app2); err == nil && u.Port() != "" {
+		port2 = u.Port()
 	}
 	o := &p.origins
 	for _, s := range []struct {
@@ -218,7 +250,7 @@ func (p *process) serve() error {
 		origin           *string
 	}{
 		{hostApp, port, contract.FrameApp, &o.app},
-		{hostApp2, "0", contract.FrameApp, &o.app2},
+		{hostApp2, port2, contract.FrameApp, &o.app2},
 		{hostDash, "0", contract.FrameDashboard, &o.dash},
 		{hostProbe, "0", contract.FrameProbe, &o.probe},
 	} {

@@ -132,8 +132,9 @@ const (
 	// back: Chromium throttles a hidden page's timers.
 	BrowseHideTab = "hide_tab"
 	BrowseShowTab = "show_tab"
-	// BrowseMoveOrigin moves the application to a new origin, whose
-	// redirect URI the provider does not know: every tab navigates there.
+	// BrowseMoveOrigin deploys the application on a new origin (the
+	// harness moves its registration there): a tab already open stays on
+	// the old origin, and what loads from then on comes from the new one.
 	BrowseMoveOrigin = "move_origin"
 	// BrowseThirdPartyCookies sets the browser's third-party cookie
 	// setting to Value.
