@@ -80,6 +80,12 @@ func (r *run) browse(ctx context.Context, s scenarios.Step, sr *StepRecord) erro
 		if err := r.moveRegistration(); err != nil {
 			return err
 		}
+		// The grants the old origin's pages hold can no longer be used: the
+		// provider refuses their refreshes from there, and the new origin's
+		// pages never had them. Asking the user to sign in again is right.
+		for _, f := range r.srv.Families() {
+			r.dropped[f.ID] = true
+		}
 	}
 	a := contract.BrowserAction{Kind: s.Action(), Tab: max(s.CloseTab, s.Navigate, s.HideTab, s.ShowTab), Value: s.ThirdPartyCookies}
 	if s.OpenTab != nil {
