@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test tour browser browser-assets browser-clients-test vet fmtcheck staticcheck fuzz bench adapters independent clean
+.PHONY: run serve build test tour browser browser-assets browser-clients-test browser-clients vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -64,7 +64,17 @@ browser-assets:
 browser-clients-test:
 	@command -v "$${OAUTHSIM_CHROMIUM:-chromium}" > /dev/null || \
 	  { echo "make browser-clients-test: no Chromium: install Debian's chromium package (apt-get install chromium) or set OAUTHSIM_CHROMIUM to its path"; exit 1; }
-	$(GO) test -tags browser -count=1 -v ./clients/browser/ -args -ginkgo.v
+	$(GO) test -tags browser -count=1 ./clients/browser/
+
+## browser-clients: the browser token managers in headless Chromium: the runner's and the
+## simulator's browser specs, then conform over the browser scenarios with browser/reference,
+## browser/bff and every browser/mutant/* (each must fail the check written for its bug); reports
+## in $(BROWSER_OUT). Needs Debian's chromium (or OAUTHSIM_CHROMIUM=path); .ci/run installs it
+BROWSER_OUT ?= reports/browser-out
+browser-clients: build browser-clients-test
+	$(GO) test -tags browser -count=1 ./simulator/ -args -ginkgo.label-filter=browser
+	./$(BIN) conform --client 'browser/*' --client 'browser/mutant/*' --expect-fail 'browser/mutant/*' \
+	  --label-filter browser --out $(BROWSER_OUT) $(ARGS)
 
 ## fuzz: run each Go fuzz target for FUZZTIME executions (default 10000x), starting from its
 ## seeds and its corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/spf13/cobra"
 
+	"github.com/oauthsim/oauthsim/clients/browser"
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/inprocess"
 	"github.com/oauthsim/oauthsim/clients/mutants"
@@ -29,6 +31,7 @@ import (
 type conformOptions struct {
 	clients   []string
 	commands  []string
+	modules   []string
 	scenarios []string
 	labels    string
 	out       string
@@ -71,6 +74,7 @@ start.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.clients, "client", nil, `client to test: reference, mutant/NAME, a pattern like 'mutant/*', or all (repeatable; default reference)`)
 	f.StringArrayVar(&o.commands, "client-cmd", nil, "a client to test that speaks clients/PROTOCOL.md, run by sh -c (repeatable)")
+	f.StringArrayVar(&o.modules, "browser-module", nil, "a browser token manager to test: an ES module exporting app(env) and dashboard(env), run in headless Chromium (repeatable; see clients/browser/README.md)")
 	f.StringArrayVar(&o.scenarios, "scenarios", nil, "scenario file or directory (repeatable; default: the bundled scenarios)")
 	f.StringVar(&o.labels, "label-filter", "", `Ginkgo label filter over scenario tags, "client:NAME" and "check:ID" labels`)
 	f.StringVar(&o.out, "out", "reports/out", "directory for the reports, replaced as a set; other files in it are left alone")
@@ -256,7 +260,7 @@ func isBrowser(c conformance.Client) bool {
 // and nothing runs: every one of its runs would fail for the same reason.
 func startClients(w io.Writer, o conformOptions) ([]conformance.Client, error) {
 	var clients []conformance.Client
-	if len(o.clients) > 0 || len(o.commands) == 0 {
+	if len(o.clients) > 0 || len(o.commands)+len(o.modules) == 0 {
 		builtin, err := selectClients(o.clients)
 		if err != nil {
 			return nil, flagProblem("%w", err)
@@ -282,6 +286,13 @@ func startClients(w io.Writer, o conformOptions) ([]conformance.Client, error) {
 	}
 	if len(unstarted) > 0 {
 		return nil, fmt.Errorf("%s\nno run started: fix the client, or leave it out (--client-cmd)", strings.Join(unstarted, "\n"))
+	}
+	for _, m := range o.modules {
+		if st, err := os.Stat(m); err != nil || st.IsDir() {
+			return nil, flagProblem("--browser-module %q: not a file (an ES module exporting app and dashboard)", m)
+		}
+		name := uniqueName(clients, "browser/"+strings.TrimSuffix(filepath.Base(m), filepath.Ext(m)))
+		clients = append(clients, browser.New(name, m, browser.WithVersion("local")))
 	}
 	return clients, nil
 }
