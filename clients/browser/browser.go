@@ -34,6 +34,9 @@ type Client struct {
 	// dir holds the module, file, and what it imports relatively.
 	dir  fs.FS
 	file string
+	// bff: the application has its own server, which holds the grant
+	// (WithBFF).
+	bff bool
 	// app and app2 are the application's origins, before and after an
 	// origin move: their ports are picked once, for every run's
 	// registration.
@@ -56,6 +59,11 @@ type Option func(*Client)
 
 // WithDescription sets what Describe says.
 func WithDescription(d string) Option { return func(c *Client) { c.description = d } }
+
+// WithBFF gives the application its own server, a backend-for-frontend
+// that holds the user's grant with the reference token manager and hands
+// the page access tokens (tm/BFF.md): for a module written against it.
+func WithBFF() Option { return func(c *Client) { c.bff = true } }
 
 // WithVersion sets what Version says.
 func WithVersion(v string) Option { return func(c *Client) { c.version = v } }
@@ -231,7 +239,7 @@ func (c *Client) Start(ctx context.Context, env conformance.Env) (conformance.Pr
 		return nil, err
 	}
 	c.Origins()
-	p, err := start(ctx, browser, env, module, c.dir, c.app2)
+	p, err := start(ctx, browser, env, setup{module: module, imports: c.dir, app2: c.app2, bff: c.bff})
 	if err != nil {
 		c.release()
 		return nil, err

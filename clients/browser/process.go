@@ -41,6 +41,8 @@ type process struct {
 	// imports are the files beside the module, which it may import by a
 	// relative path.
 	imports fs.FS
+	// bff is the application's own server, for a module that has one.
+	bff *bff
 	origins origins
 	release func()
 	// root holds the browser context: a blank target of its own, so that
@@ -94,9 +96,22 @@ type frame struct {
 
 var yes = true
 
-func start(ctx context.Context, browser context.Context, env conformance.Env, module []byte, imports fs.FS, app2 string) (*process, error) {
-	p := &process{env: env, module: module, imports: imports}
-	if err := p.serve(app2); err != nil {
+// setup is what a process is started with, beside its environment: the
+// module and the files beside it, the origin the application moves to, and
+// whether it has a server of its own.
+type setup struct {
+	module  []byte
+	imports fs.FS
+	app2    string
+	bff     bool
+}
+
+func start(ctx context.Context, browser context.Context, env conformance.Env, s setup) (*process, error) {
+	p := &process{env: env, module: s.module, imports: s.imports}
+	if s.bff {
+		p.bff = newBFF(env)
+	}
+	if err := p.serve(s.app2); err != nil {
 		return nil, err
 	}
 	p.root, p.cancel = chromedp.NewContext(browser, chromedp.WithNewBrowserContext())

@@ -134,6 +134,9 @@ func (p *process) handler(role string) http.Handler {
 	})
 	switch role {
 	case contract.FrameApp:
+		if p.bff != nil {
+			p.bff.routes(mux)
+		}
 		app := func(callback bool) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				origin := "http://" + r.Host

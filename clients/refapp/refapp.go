@@ -51,6 +51,10 @@ type Result struct {
 	Outcome contract.Outcome
 	Reason  contract.Reason
 	Detail  string
+	// Err is the error the outcome was read from, nil for ok: a server
+	// that hands the outcome on (a backend-for-frontend) reads when to try
+	// again from it.
+	Err error
 }
 
 // App is one running application: a manager on the state directory, and
@@ -185,13 +189,28 @@ func (a *App) Call(ctx context.Context) (Result, error) {
 	}
 }
 
+// Token is a usable access token for a page of the application to call
+// the API with (a backend-for-frontend hands it out), refreshed first when
+// due. rejected, when not "", is a token the API refused with 401: a new
+// one is asked for, once for every page that reports it.
+func (a *App) Token(ctx context.Context, rejected string) (tokenmanager.Token, Result) {
+	t, err := a.m.Token(ctx)
+	if err == nil && rejected != "" && t.AccessToken == rejected {
+		t, err = a.m.Refused(ctx, rejected)
+	}
+	if err != nil {
+		return tokenmanager.Token{}, classify(err)
+	}
+	return t, Result{Outcome: contract.OutcomeOK}
+}
+
 // Logout revokes and forgets the user's tokens.
 func (a *App) Logout(ctx context.Context) Result { return classify(a.m.Logout(ctx)) }
 
 // classify maps the reference's errors onto the protocol's outcomes.
 func classify(err error) Result {
 	outcome, reason := tokenmanager.Outcome(err)
-	res := Result{Outcome: outcome, Reason: reason}
+	res := Result{Outcome: outcome, Reason: reason, Err: err}
 	if err != nil {
 		res.Detail = err.Error()
 	}

@@ -224,6 +224,13 @@ func (m *Manager) Token(ctx context.Context) (Token, error) {
 	return m.refreshShared(ctx, t.AccessToken)
 }
 
+// Refused tells the manager that a resource refused accessToken with 401:
+// it refreshes, once for every caller that reports the same token, and
+// returns the new token (or the newer one another caller already got).
+func (m *Manager) Refused(ctx context.Context, accessToken string) (Token, error) {
+	return m.refreshShared(ctx, accessToken)
+}
+
 // current returns the cached token, loading it from the store on first use
 // (after a restart, say).
 func (m *Manager) current(ctx context.Context) (Token, error) {
