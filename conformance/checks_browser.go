@@ -183,7 +183,7 @@ func judgeBrowserOneRefresh(r *Record) Judgement {
 			if g := last[e.Family]; g != nil && (e.Outcome == events.OutcomeOK || e.Reason == events.RefusedReused) {
 				life, left := g.expires.Sub(g.issued), g.expires.Sub(e.Time)
 				if left*needlessRefreshRemainShare > life {
-					j.fail(e, "at %s a refresh came %s after the previous one, whose access token had %s of its %s left: another frame or tab refreshed on its own%s",
+					j.fail(e, "at %s a refresh came %s after the previous one, whose access token had %s of its %s left: a frame, tab or page that did not share the tokens of the previous refresh refreshed again%s",
 						offset(r, e.Time), round(e.Time.Sub(g.at)), round(left), round(life), senderOf(r, e))
 				}
 			}

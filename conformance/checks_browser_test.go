@@ -110,7 +110,7 @@ var _ = Describe("The browser checks", func() {
 			s.issue(50*time.Minute+time.Second, "refresh_token")
 			s.request(50*time.Minute+time.Second, contract.BrowserRequest{Tab: 2, Frame: "B", FrameOrigin: appOrigin, Method: "POST", URL: tokenURL, Status: 200})
 			j := s.judge(checkid.BrowserOneRefresh)
-			Expect(j.Failures).To(ConsistOf(ContainSubstring("a refresh came 1s after the previous one, whose access token had 59m59s of its 1h0m0s left: another frame or tab refreshed on its own (sent by tab 2, frame B")))
+			Expect(j.Failures).To(ConsistOf(ContainSubstring("a refresh came 1s after the previous one, whose access token had 59m59s of its 1h0m0s left: a frame, tab or page that did not share the tokens of the previous refresh refreshed again (sent by tab 2, frame B")))
 		})
 
 		It("fails a superseded token another tab presents, and passes refreshes an hour apart or after a 401", func() {

@@ -194,6 +194,16 @@ var _ = Describe("CORS", func() {
 			Entry("a client that is not registered", "nobody", appOrigin, `no client "nobody" is registered`),
 		)
 
+		It("refuses a refresh from an origin the client does not allow, rotating nothing the page could not see", func() {
+			t := h.mint("spa", "alice", "openid offline_access api")
+			r := h.crossOrigin(http.MethodPost, simulator.PathToken, otherOrigin, refreshForm("spa", t.Refresh), "")
+			Expect(r.status).To(Equal(http.StatusBadRequest), "%s", r.body)
+			Expect(r.json()["error"]).To(Equal("invalid_request"))
+			Expect(r.header).NotTo(HaveKey("Access-Control-Allow-Origin"))
+			again := h.crossOrigin(http.MethodPost, simulator.PathToken, appOrigin, refreshForm("spa", t.Refresh), "")
+			Expect(again.status).To(Equal(http.StatusOK), "the refresh token is still the current one: %s", again.body)
+		})
+
 		It("finds a userinfo request's client by its access token", func() {
 			t := h.mint("demo", "alice", "openid api")
 			r := h.crossOrigin(http.MethodGet, simulator.PathUserinfo, appOrigin, nil, t.Access)

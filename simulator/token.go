@@ -101,6 +101,14 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 		if err := s.redemptionOrigin(wd, r, op.GrantType); err != nil {
 			return nil, nil, op, err
 		}
+		// A page whose origin the client does not allow cannot read the
+		// answer: carried out, its refresh would rotate a token that no
+		// client could ever see, and the next refresh, however correct,
+		// would present a superseded one. Refused, it changes nothing; the
+		// page sees the browser's CORS error either way.
+		if why := corsRefusal(ctx); why != "" {
+			return nil, nil, op, fosite.ErrInvalidRequest.WithHintf("The request's origin is not allowed: %s.", why)
+		}
 	}
 	s.prepareOp(op, sh)
 	defer s.lockFamily(wd, op.GrantType, r.PostForm)()

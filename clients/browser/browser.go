@@ -113,7 +113,12 @@ func (c *Client) Version() string { return c.version }
 // sim clock (the runner moves it), and it is a browser. A restart would be
 // a browser restart, which the browser steps stand for.
 func (c *Client) Capabilities() []contract.Capability {
-	return []contract.Capability{contract.CapBrowser, contract.CapRefresh, contract.CapLogout, contract.CapClockNow}
+	caps := []contract.Capability{contract.CapBrowser, contract.CapRefresh, contract.CapLogout, contract.CapClockNow}
+	if !c.bff {
+		// The page itself redeems; a backend-for-frontend's server does.
+		caps = append(caps, contract.CapSPA)
+	}
+	return caps
 }
 
 // EnvChromium names the Chromium executable to use instead of the first of

@@ -8,15 +8,37 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
+	"github.com/oauthsim/oauthsim/conformance/checkid"
 )
 
 var _ = Describe("The browser client", func() {
-	It("is a browser that refreshes and logs out on the sim clock", func() {
+	It("is a browser that refreshes and logs out on the sim clock, a single-page app unless its server holds the grant", func() {
 		c := New("mine", "testdata/smoke.js", WithVersion("1.2"))
 		Expect(c.Name()).To(Equal("mine"))
 		Expect(c.Version()).To(Equal("1.2"))
 		Expect(c.Describe()).To(ContainSubstring("testdata/smoke.js"))
-		Expect(c.Capabilities()).To(ConsistOf(contract.CapBrowser, contract.CapRefresh, contract.CapLogout, contract.CapClockNow))
+		Expect(c.Capabilities()).To(ConsistOf(contract.CapBrowser, contract.CapRefresh, contract.CapLogout, contract.CapClockNow, contract.CapSPA))
+		Expect(New("bff", "tm/bff.js", WithBFF()).Capabilities()).NotTo(ContainElement(contract.CapSPA))
+	})
+
+	It("has built in the reference, its BFF variant and a mutant for each browser check, each in its file", func() {
+		names := map[string]bool{}
+		for _, c := range Builtin("v") {
+			names[c.Name()] = true
+		}
+		Expect(names).To(HaveKey("browser/reference"))
+		Expect(names).To(HaveKey("browser/bff"))
+		targets := map[string]bool{}
+		for _, m := range Mutants() {
+			Expect(names).To(HaveKey("browser/mutant/" + m.Name))
+			_, err := builtin.ReadFile("tm/" + m.File)
+			Expect(err).NotTo(HaveOccurred(), m.File)
+			targets[m.Target] = true
+		}
+		for _, id := range []string{checkid.BrowserNoBlankDashboard, checkid.BrowserOneRefresh, checkid.BrowserNoTokenInURL, checkid.BrowserExactOrigin,
+			checkid.BrowserRefreshStaysInApp, checkid.BrowserReportsConfig, checkid.BrowserNavigationReuses} {
+			Expect(targets).To(HaveKey(id), "no mutant for %s", id)
+		}
 	})
 
 	It("says why every run is skipped when there is no Chromium", func() {

@@ -119,7 +119,11 @@ func (p *process) Pass(ctx context.Context, d time.Duration, suspend bool, advan
 		if err := advance(d); err != nil {
 			return err
 		}
-		_, err := p.settleAfter(ctx, "jumpTo")
+		// The machine wakes: overdue timers fire, once. What they start (a
+		// refresh, say) is still on the wire when the user's next action
+		// comes, as on a real wake-up, where the network comes back with
+		// the page: the runner does not wait for it.
+		_, err := p.each(ctx, "jumpTo")
 		return err
 	}
 	st, err := p.each(ctx, "hold")

@@ -42,7 +42,7 @@ type process struct {
 	// relative path.
 	imports fs.FS
 	// bff is the application's own server, for a module that has one.
-	bff *bff
+	bff     *bff
 	origins origins
 	release func()
 	// root holds the browser context: a blank target of its own, so that

@@ -9,6 +9,13 @@ import "time"
 // protocol from a process of its own never lists it.
 const CapBrowser Capability = "browser"
 
+// CapSPA: a browser client whose pages redeem codes and refresh tokens
+// themselves, cross-origin: a single-page application. One whose own
+// server does (a backend-for-frontend) lacks it, and scenarios about the
+// provider's rules for pages (CORS on the token endpoint, Entra's spa
+// redemption) are skipped for it.
+const CapSPA Capability = "spa"
+
 // BrowserLog is what the browser runner observed of a browser client from
 // the start of its process: the tabs and frames it opened, every request
 // they made (read from the DevTools protocol's network events), every

@@ -37,7 +37,7 @@ const (
 // Capabilities lists the capabilities a scenario may require, in a stable
 // order: every capability but the clock ones.
 func Capabilities() []Capability {
-	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials, CapBrowser}
+	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials, CapBrowser, CapSPA}
 }
 
 // Clocks lists the clock capabilities, of which a hello lists exactly one.

@@ -69,7 +69,7 @@ func (c goClient) Version() string  { return c.version }
 func (c goClient) Capabilities() []contract.Capability {
 	var caps []contract.Capability
 	for _, c := range contract.Capabilities() {
-		if c != contract.CapClientCredentials && c != contract.CapBrowser {
+		if c != contract.CapClientCredentials && c != contract.CapBrowser && c != contract.CapSPA {
 			caps = append(caps, c)
 		}
 	}

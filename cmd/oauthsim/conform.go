@@ -99,6 +99,16 @@ func selectClients(patterns []string) ([]conformance.Client, error) {
 			}
 		}
 	}
+	// The browser clients only by name: "all" is the process clients, which
+	// run in seconds without Chromium.
+	for _, c := range browser.Builtin(version) {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, c.Name()); ok {
+				out = append(out, c)
+				break
+			}
+		}
+	}
 	for _, p := range patterns {
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("--client %q: %w", p, err)
@@ -226,7 +236,7 @@ func conform(w io.Writer, o conformOptions) error {
 	}
 	res := suite.Results()
 	reports.MarkExpectedFailures(res, expected, func(name string) string {
-		target, _ := targetCheck(strings.TrimPrefix(name, "mutant/"))
+		target, _ := targetCheck(name)
 		return target
 	})
 	if len(res.Runs) == 0 {
@@ -483,6 +493,10 @@ server validate and complete scenario files with it, e.g. with a first line
 // targetCheck is the id of the check written to catch the named mutant's
 // bug (its name without "mutant/"); false for a name that is no mutant.
 func targetCheck(name string) (string, bool) {
-	m, ok := mutants.Lookup(name)
+	if b, ok := strings.CutPrefix(name, "browser/mutant/"); ok {
+		m, ok := browser.LookupMutant(b)
+		return m.Target, ok
+	}
+	m, ok := mutants.Lookup(strings.TrimPrefix(name, "mutant/"))
 	return m.Target, ok
 }
