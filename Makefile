@@ -66,12 +66,15 @@ browser-clients-test:
 	  { echo "make browser-clients-test: no Chromium: install Debian's chromium package (apt-get install chromium) or set OAUTHSIM_CHROMIUM to its path"; exit 1; }
 	$(GO) test -tags browser -count=1 ./clients/browser/
 
-## browser-clients: the browser token managers in headless Chromium: the runner's and the
-## simulator's browser specs, then conform over the browser scenarios with browser/reference,
+## browser-clients: the browser token managers in headless Chromium: the runner's specs, the
+## token managers' self-check in Node 20, the simulator's browser specs, then conform over the browser scenarios with browser/reference,
 ## browser/bff and every browser/mutant/* (each must fail the check written for its bug); reports
 ## in $(BROWSER_OUT). Needs Debian's chromium (or OAUTHSIM_CHROMIUM=path); .ci/run installs it
 BROWSER_OUT ?= reports/browser-out
 browser-clients: build browser-clients-test
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+	  { echo "make browser-clients: needs Node 20 or later on PATH for the token managers' self-check (.ci/run installs it)"; exit 1; }
+	node clients/browser/tm/selfcheck.js
 	$(GO) test -tags browser -count=1 ./simulator/ -args -ginkgo.label-filter=browser
 	./$(BIN) conform --client 'browser/*' --client 'browser/mutant/*' --expect-fail 'browser/mutant/*' \
 	  --label-filter browser --out $(BROWSER_OUT) $(ARGS)

@@ -144,6 +144,65 @@
       },
     );
   };
+  // A token manager's refresh waits for work that is no request on the
+  // wire: a Web Lock another tab holds, IndexedDB reading what that tab
+  // stored. The page is not settled while it waits: a lock counts until it
+  // is granted (not while held, which a tab electing itself leader does
+  // for good), a database until it is open, a request on a store until it is answered.
+  // A lock wait counts for lockWaitLimit of wall time at most: a holder
+  // that waits on a timer (a backoff under the lock) waits on time, which
+  // must then pass.
+  const lockWaitLimit = 250;
+  if (self.navigator.locks) {
+    const locks = self.navigator.locks;
+    const realRequest = locks.request.bind(locks);
+    locks.request = function (name, ...rest) {
+      const callback = rest.pop();
+      let waiting = true;
+      pending++;
+      const granted = () => {
+        if (waiting) {
+          waiting = false;
+          pending--;
+        }
+      };
+      realSetTimeout(granted, lockWaitLimit);
+      const p = realRequest(name, ...rest, (lock) => {
+        granted();
+        return callback(lock);
+      });
+      p.then(granted, granted);
+      return p;
+    };
+  }
+  // counted counts target as pending until the first of its events.
+  const counted = (target, events) => {
+    pending++;
+    let done = false;
+    const end = () => {
+      if (!done) {
+        done = true;
+        pending--;
+      }
+    };
+    for (const ev of events) target.addEventListener(ev, end);
+    return target;
+  };
+  if (self.indexedDB) {
+    const realOpen = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (...args) {
+      return counted(realOpen.apply(this, args), ["success", "error"]);
+    };
+    // Each request on a store, until its answer: a transaction ends on its
+    // own once its requests are answered.
+    for (const m of ["get", "getAll", "getKey", "put", "add", "delete", "clear", "count"]) {
+      const real = IDBObjectStore.prototype[m];
+      if (typeof real !== "function") continue;
+      IDBObjectStore.prototype[m] = function (...args) {
+        return counted(real.apply(this, args), ["success", "error"]);
+      };
+    }
+  }
   const realSend = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (...args) {
     pending++;

@@ -1,5 +1,5 @@
 // The backend-for-frontend (BFF) variant of the reference browser token
-// manager, as seed 001's fetch('/oauth/refresh') implies: the application's
+// manager, as the field report's fetch('/oauth/refresh') implies: the application's
 // own server holds the grant, and the browser never sees a refresh token.
 // The page calls its server's /bff endpoints (same origin, a session
 // cookie); BFF.md specifies them, and the browser runner serves them.
@@ -81,8 +81,9 @@ class BFFManager extends AppManager {
 
   async redeem(url) {
     const { code, pending } = this.callback(url);
+    const asked = Date.now();
     const answer = await this.call('/callback', { code, state: pending.state });
-    await this.lock(async () => this.signedIn({ ...this.tokensOf(answer, Date.now()), authorizedAt: Date.now() }));
+    await this.lock(async () => this.signedIn({ ...this.tokensOf(answer, asked), authorizedAt: asked }));
   }
 
   // The server revokes and forgets; the page forgets its copy whatever it answers.

@@ -1,5 +1,5 @@
-// mutant-manager-per-dashboard: the reference with one bug, the one seed
-// 000 warns of ("if you have multiple embedded dashboards on the same page,
+// mutant-manager-per-dashboard: the reference with one bug, the one the field
+// report warns of ("if you have multiple embedded dashboards on the same page,
 // they might all try to refresh tokens simultaneously") without its
 // singleton: each mounted dashboard gets a token manager of its own in the
 // application frame, with its own tokens in memory, its own refresh timer,

@@ -1,5 +1,5 @@
-// mutant-memory-only: the reference with one bug, the opposite of seed
-// 000's advice to "cache the refreshed token [...] so that if the user
+// mutant-memory-only: the reference with one bug, the opposite of the field
+// report's advice to "cache the refreshed token [...] so that if the user
 // navigates between pages with embedded dashboards, you don't have to
 // refresh again immediately": the access token is kept only in the page's
 // memory (the refresh token in sessionStorage, so the grant survives a

@@ -1,4 +1,4 @@
-// mutant-postmessage-star: the reference with one bug, from seed 000's
+// mutant-postmessage-star: the reference with one bug, from the field report's
 // postMessage advice as it is commonly written: tokens posted with
 // targetOrigin "*", so whatever document the dashboard's frame holds gets
 // them, and a dashboard that takes a token message from any window of any

@@ -1,4 +1,4 @@
-// mutant-session-storage: the reference with one bug, seed 000's advice to
+// mutant-session-storage: the reference with one bug, the field report's advice to
 // "cache the refreshed token in sessionStorage so that if the user
 // navigates between pages [...] you don't have to refresh again": the
 // access token is cached in sessionStorage, which each tab has its own of,

@@ -1,13 +1,15 @@
-// mutant-swallow: the reference with one bug, seed 000's refresh code: its
+// mutant-swallow: the reference with one bug, the field report's refresh code: its
 // catch logs "Token refresh failed" and goes on. A failed refresh, whatever
 // the reason (a dead grant, a refused client, an origin the provider does
 // not allow), is logged (without tokens) and the token held is handed out,
 // expired or not. Nothing is remembered and nothing reported: the user sees
 // a blank dashboard and no word of why.
 //
-// Caught by: browser-reports-configuration-problem (a refresh blocked by
-// CORS after the application moved origin is never reported), and
-// browser-no-dashboard-401 (the stale token goes to the API).
+// Caught by: browser-reports-configuration-problem, when a refresh is
+// blocked by CORS (after a move to an origin the provider does not allow:
+// it needs the tokens on the new origin, which the runner's move does not
+// carry yet), and browser-no-dashboard-401 (the stale token goes to the
+// API: browser-token-outage).
 
 import { AppManager } from './reference.js';
 
@@ -20,7 +22,7 @@ class Swallow extends AppManager {
     return rec;
   }
 
-  // As the seed's scheduleRefresh, the timer is set again only after a
+  // As the field report's scheduleRefresh, the timer is set again only after a
   // refresh that worked (not at once, again and again, for a token whose
   // refresh failed).
   arm(rec = this.read()) {

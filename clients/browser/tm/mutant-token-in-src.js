@@ -1,4 +1,4 @@
-// mutant-token-in-src: the reference with one bug, seed 000's first advice
+// mutant-token-in-src: the reference with one bug, the field report's first advice
 // for dashboards in iframes: "updates the iframe's src with the new token"
 // (currentSrc.searchParams.set('access_token', newToken)). The application
 // puts the access token in each dashboard's src query string and sets src

@@ -170,7 +170,7 @@ export function useUntil(rec) {
   return rec.expiresAt - Math.min(30 * SECOND, rec.lifetime / 10);
 }
 
-/** tokensFrom makes the stored tokens of a token answer received at now. */
+/** tokensFrom makes the stored tokens of a token answer to a request sent at now. */
 export function tokensFrom(answer, now, previous) {
   const lifetime = Number(answer.expires_in) > 0 ? Number(answer.expires_in) * SECOND : DEFAULT_LIFETIME;
   return {
@@ -389,12 +389,15 @@ export class AppManager {
       return this.failed(rec, none, { rejected, proactive });
     }
     let answer;
+    // The token's life is counted from when it was asked for: however
+    // long the answer took, it expires no later than that says.
+    const asked = Date.now();
     try {
       answer = await this.refreshRequest(rec, { rejected });
     } catch (err) {
       return this.failed(rec, err, { rejected, proactive });
     }
-    const next = { ...rec, ...this.tokensOf(answer, Date.now(), rec), backoff: undefined };
+    const next = { ...rec, ...this.tokensOf(answer, asked, rec), backoff: undefined };
     await this.write(next);
     this.changed(next);
     return next;
@@ -717,6 +720,7 @@ export class AppManager {
 
   async redeem(url) {
     const { code, pending } = this.callback(url);
+    const asked = Date.now();
     const answer = await this.tokenRequest({
       grant_type: 'authorization_code', code, redirect_uri: pending.redirectUri, client_id: this.env.clientId, code_verifier: pending.verifier,
     });
@@ -733,11 +737,10 @@ export class AppManager {
     }
     await this.lock(async () => {
       const prev = await this.latest();
-      const now = Date.now();
       // A second sign-in of the same user answered without a refresh token
       // (as Google answers after the first consent) keeps the one held.
       const same = prev && !prev.halt && claims?.sub !== undefined && prev.sub === claims.sub ? prev : undefined;
-      await this.signedIn({ ...this.tokensOf(answer, now, same), sub: claims?.sub, authorizedAt: now });
+      await this.signedIn({ ...this.tokensOf(answer, asked, same), sub: claims?.sub, authorizedAt: asked });
     });
   }
 
