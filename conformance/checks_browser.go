@@ -137,7 +137,7 @@ func judgeBrowserNoBlankDashboard(r *Record) Judgement {
 		if at, ok := revoked[e.Family]; ok && !at.After(e.Time) {
 			continue
 		}
-		j.fail(e, "at %s dashboard frame %s of tab %d called the API with a token it refused (%s) while the user's grant was alive: a blank dashboard", offset(r, e.Time), q.Frame, q.Tab, refusal(e))
+		j.fail(e, "at %s dashboard frame %s of tab %d called the API with a token it refused (%s) while the user's grant was alive: a blank dashboard", offset(r, e.Time), shortFrame(q.Frame), q.Tab, refusal(e))
 	}
 	return j
 }
@@ -151,6 +151,15 @@ func providerEvent(evs []events.Event, kind events.Kind, at time.Time, status in
 		}
 	}
 	return events.Event{}, false
+}
+
+// shortFrame is the first 8 characters of a DevTools frame id (32 hex
+// digits): enough to tell a run's frames apart; results.json has it whole.
+func shortFrame(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // refusal says why the provider refused a request.
@@ -221,7 +230,7 @@ func senderOf(r *Record, e events.Event) string {
 	if !found {
 		return ""
 	}
-	return fmt.Sprintf(" (sent by tab %d, frame %s on %s)", best.Tab, best.Frame, best.FrameOrigin)
+	return fmt.Sprintf(" (sent by tab %d, frame %s on %s)", best.Tab, shortFrame(best.Frame), best.FrameOrigin)
 }
 
 func judgeBrowserNoTokenInURL(r *Record) Judgement {
@@ -274,7 +283,7 @@ func judgeBrowserExactOrigin(r *Record) Judgement {
 	for _, q := range r.Browser.Requests {
 		if strings.Contains(q.Authorization, ForgedTokenPrefix) || strings.Contains(q.URL, ForgedTokenPrefix) {
 			j.Applies = true
-			browserFail(&j, r, q.At, "at %s frame %s on %s called %s with a token forged by the probe frame on another origin: it accepted a message without checking its origin", offset(r, q.At), q.Frame, q.FrameOrigin, stripQuery(q.URL))
+			browserFail(&j, r, q.At, "at %s frame %s on %s called %s with a token forged by the probe frame on another origin: it accepted a message without checking its origin", offset(r, q.At), shortFrame(q.Frame), q.FrameOrigin, stripQuery(q.URL))
 			break
 		}
 	}

@@ -332,7 +332,13 @@ func compactIn(d time.Duration, n int) string {
 	var b strings.Builder
 	for i := first; i <= last; i++ {
 		if durationUnits[i].name == "s" && i < last {
-			b.WriteString(strconv.FormatFloat(float64(values[i])+float64(values[i+1])/1000, 'f', -1, 64) + "s")
+			// In whole numbers: 1 + 503/1000 as a float64 prints as
+			// 1.5030000000000001.
+			b.WriteString(strconv.FormatInt(values[i], 10))
+			if ms := values[i+1]; ms != 0 {
+				b.WriteString("." + strings.TrimRight(fmt.Sprintf("%03d", ms), "0"))
+			}
+			b.WriteString("s")
 			break
 		}
 		b.WriteString(strconv.FormatInt(values[i], 10) + durationUnits[i].name)
