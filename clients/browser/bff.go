@@ -83,31 +83,34 @@ func (b *bff) routes(mux *http.ServeMux) {
 // the answer with the status of its outcome.
 func (b *bff) serve(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, string, map[string]any) bffAnswer) {
 	own := "http://" + r.Host
-	var a bffAnswer
-	var body map[string]any
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		w.WriteHeader(http.StatusUnsupportedMediaType)
-		a = bffAnswer{Outcome: contract.OutcomeError, Detail: "the application's server takes JSON only"}
-	} else if o := r.Header.Get("Origin"); o != "" && o != own {
-		a = bffAnswer{Outcome: contract.OutcomeError, Detail: "a request from another origin: " + o}
-		w.WriteHeader(http.StatusForbidden)
-	} else if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		a = bffAnswer{Outcome: contract.OutcomeError, Detail: "the body is no JSON object: " + err.Error()}
-		w.WriteHeader(http.StatusBadRequest)
-	} else {
-		session := ""
-		if c, err := r.Cookie(bffCookie); err == nil {
-			session = c.Value
-		}
-		a = h(w, r, session, body)
-		if a.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(a.retryAfter.Seconds())), 10))
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(bffStatus[a.Outcome])
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	status, a := b.answer(w, r, own, h)
+	if a.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(a.retryAfter.Seconds())), 10))
 	}
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(a)
+}
+
+// answer is the status and answer to r: a refusal, or h's.
+func (b *bff) answer(w http.ResponseWriter, r *http.Request, own string, h func(http.ResponseWriter, *http.Request, string, map[string]any) bffAnswer) (int, bffAnswer) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return http.StatusUnsupportedMediaType, bffAnswer{Outcome: contract.OutcomeError, Detail: "the application's server takes JSON only"}
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != own {
+		return http.StatusForbidden, bffAnswer{Outcome: contract.OutcomeError, Detail: "a request from another origin: " + o}
+	}
+	var body map[string]any
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
+		return http.StatusBadRequest, bffAnswer{Outcome: contract.OutcomeError, Detail: "the body is no JSON object: " + err.Error()}
+	}
+	session := ""
+	if c, err := r.Cookie(bffCookie); err == nil {
+		session = c.Value
+	}
+	a := h(w, r, session, body)
+	return bffStatus[a.Outcome], a
 }
 
 // app is the session's application, or nil.
