@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"slices"
@@ -9,13 +10,18 @@ import (
 	"time"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
+	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/scenarios"
 	"github.com/oauthsim/oauthsim/simulator"
 )
 
-// maxScreenshots bounds the pictures a run keeps: a run failing at every
-// step of a long timeline must not make a report of hundreds of them.
-const maxScreenshots = 8
+// maxScreenshots bounds the steps a run takes pictures after: a report
+// shows those of the steps that went wrong, and a long timeline must not
+// hold hundreds of them.
+const maxScreenshots = 40
+
+// maxShown bounds the steps whose pictures a report shows.
+const maxShown = 8
 
 // browser is the running process as a browser, or nil when it is none.
 func (r *run) browser() Browser {
@@ -95,18 +101,12 @@ func (r *run) browse(ctx context.Context, s scenarios.Step, sr *StepRecord) erro
 	return err
 }
 
-// screenshot keeps pictures of the pages after a step that went wrong: a
-// call that did not end ok, or an error of the run.
+// screenshot keeps pictures of the pages after each step of a browser
+// run: which steps went wrong is known only once the checks have judged
+// the run (see Suite.verdict), and the pages are gone by then.
 func (r *run) screenshot(sr *StepRecord) {
 	b := r.browser()
 	if b == nil || r.shots >= maxScreenshots {
-		return
-	}
-	wrong := sr.Err != nil
-	for _, c := range sr.Calls {
-		wrong = wrong || c.Outcome != contract.OutcomeOK
-	}
-	if !wrong {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), OperationTimeout)
@@ -117,6 +117,42 @@ func (r *run) screenshot(sr *StepRecord) {
 	}
 	sr.Screenshots = pngs
 	r.shots++
+}
+
+// wentWrong reports whether step s of a run went wrong by itself: a call
+// did not end ok, or the step failed.
+func (s StepRecord) wentWrong() bool {
+	return s.Err != nil || slices.ContainsFunc(s.Calls, func(c CallRecord) bool { return c.Outcome != contract.OutcomeOK })
+}
+
+// shots are step s's pictures as a report shows them: PNG data URLs.
+func (s StepRecord) shots() []string {
+	var out []string
+	for _, png := range s.Screenshots {
+		out = append(out, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
+	}
+	return out
+}
+
+// showShots gives the report's steps of run the pictures of the steps of
+// r that went wrong or that hold an event of a failed check, the earliest
+// maxShown of them.
+func showShots(run *reports.Run, r *Record, failed []uint64) {
+	shown := 0
+	for i, s := range r.Steps {
+		if i >= len(run.Steps) || len(s.Screenshots) == 0 {
+			continue
+		}
+		if len(run.Steps[i].Screenshots) > 0 {
+			shown++
+			continue
+		}
+		flagged := s.wentWrong() || slices.ContainsFunc(failed, func(seq uint64) bool { return seq >= s.FirstSeq && seq <= s.LastSeq })
+		if flagged && shown < maxShown {
+			run.Steps[i].Screenshots = s.shots()
+			shown++
+		}
+	}
 }
 
 // keepLog adds what process p's browser observed to the run's record.

@@ -10,6 +10,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/conformance/checkid"
+	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
@@ -245,5 +246,26 @@ var _ = Describe("A browser run's registration", func() {
 		Expect(out[0].RedirectURIs).To(Equal([]string{"http://app.localhost:4000/callback", "http://app.localhost:9/cb", "http://127.0.0.1:3000/callback"}))
 		Expect(out[0].AllowedOrigins).To(Equal([]string{"http://dash.localhost:4001", "http://other.localhost"}))
 		Expect(in[0].RedirectURIs[0]).To(Equal("http://app.localhost/callback"), "the scenario's own clients are untouched")
+	})
+})
+
+var _ = Describe("A browser run's screenshots in the report", func() {
+	It("are those of the steps that went wrong or hold an event of a failed check", func() {
+		png := []byte("\x89PNG")
+		rec := &conformance.Record{Steps: []conformance.StepRecord{
+			{FirstSeq: 1, LastSeq: 3, Screenshots: [][]byte{png}, Calls: []conformance.CallRecord{{Result: conformance.Result{Outcome: contract.OutcomeOK}}}},
+			{FirstSeq: 4, LastSeq: 6, Screenshots: [][]byte{png}, Calls: []conformance.CallRecord{{Result: conformance.Result{Outcome: contract.OutcomeUnauthorized}}}},
+			{FirstSeq: 7, LastSeq: 9, Screenshots: [][]byte{png, png}},
+			{FirstSeq: 10, LastSeq: 12, Screenshots: [][]byte{png}},
+		}}
+		run := &reports.Run{Steps: make([]reports.Step, 4)}
+		conformance.ShowShots(run, rec, nil)
+		Expect(run.Steps[1].Screenshots).To(HaveLen(1), "a call that did not end ok")
+		Expect(run.Steps[2].Screenshots).To(BeEmpty())
+		conformance.ShowShots(run, rec, []uint64{8})
+		Expect(run.Steps[2].Screenshots).To(HaveLen(2), "a failed check's event, one picture a tab")
+		Expect(run.Steps[2].Screenshots[0]).To(HavePrefix("data:image/png;base64,"))
+		Expect(run.Steps[0].Screenshots).To(BeEmpty())
+		Expect(run.Steps[3].Screenshots).To(BeEmpty())
 	})
 })

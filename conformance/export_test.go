@@ -24,3 +24,6 @@ func (p *Progress) Drive(total int) { p.total, p.redraw = total, 0 }
 
 // AtOrigins is atOrigins, for specs of a browser client's registration.
 var AtOrigins = atOrigins
+
+// ShowShots is showShots, for specs of which screenshots a report shows.
+var ShowShots = showShots

@@ -110,8 +110,7 @@ type StepRecord struct {
 	// Code is the authorization code a callback step handed the client:
 	// one it must not redeem.
 	Code string
-	// Screenshots are PNGs of a browser client's tabs after the step, when
-	// a call of it did not end ok or it failed.
+	// Screenshots are PNGs of a browser client's tabs after the step.
 	Screenshots [][]byte
 }
 

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"cmp"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -241,11 +240,9 @@ func (s *Suite) begin(r *Record) []string {
 		for _, c := range st.Calls {
 			step.Outcomes = append(step.Outcomes, reports.Outcome{Time: c.Time, Result: string(c.Outcome), Reason: string(c.Reason), Detail: r.Mask(c.Detail)})
 		}
-		for _, png := range st.Screenshots {
-			step.Screenshots = append(step.Screenshots, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
-		}
 		run.Steps = append(run.Steps, step)
 	}
+	showShots(run, r, nil)
 	run.Browser = r.maskedBrowser()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -261,6 +258,9 @@ func (s *Suite) verdict(r *Record, v reports.Verdict) {
 	run.Checks = append(run.Checks, v)
 	if v.Status == reports.StatusFail && run.Status == reports.StatusPass {
 		run.Status = reports.StatusFail
+	}
+	if v.Status == reports.StatusFail {
+		showShots(run, r, v.Events)
 	}
 }
 

@@ -163,7 +163,8 @@ type Step struct {
 	// Error says why the step failed, when it did.
 	Error string `json:"error,omitempty"`
 	// Screenshots are a browser client's tabs after the step, as PNG data
-	// URLs, when a call of the step did not end ok.
+	// URLs, when the step went wrong (a call did not end ok, the step
+	// failed) or holds an event a failed check points at.
 	Screenshots []string `json:"screenshots,omitempty"`
 }
 
