@@ -23,6 +23,19 @@ const maxScreenshots = 40
 // maxShown bounds the steps whose pictures a report shows.
 const maxShown = 8
 
+// passLimit bounds the wall time of letting d of sim time pass in a
+// browser: the operation timeout for each sim hour begun, at most
+// maxPassLimit. A page's timers fire one by one, each followed by what it
+// started; a library whose timer ticks every few seconds (oidc-client-ts
+// checks expiry every 5 s) fires hundreds of them an hour.
+func passLimit(d time.Duration) time.Duration {
+	hours := max(1, int64((d+time.Hour-1)/time.Hour))
+	return min(time.Duration(hours)*OperationTimeout, maxPassLimit)
+}
+
+// maxPassLimit is the most a Pass may take, however long it is.
+const maxPassLimit = 10 * time.Minute
+
 // browser is the running process as a browser, or nil when it is none.
 func (r *run) browser() Browser {
 	b, _ := r.proc.(Browser)
@@ -65,7 +78,7 @@ func (r *run) load(ctx context.Context, b Browser, sr *StepRecord) error {
 // pass lets d of sim time pass in the browser: it runs, firing its timers
 // at their times, or it sleeps and wakes late.
 func (r *run) pass(ctx context.Context, b Browser, d time.Duration, suspend bool) error {
-	_, err := r.bounded(ctx, "Pass", func(ctx context.Context) (Result, error) {
+	_, err := r.boundedWithin(ctx, "Pass", passLimit(d), func(ctx context.Context) (Result, error) {
 		return Result{}, b.Pass(ctx, d, suspend, func(d time.Duration) error {
 			_, err := r.srv.AdvanceClock(d)
 			return err

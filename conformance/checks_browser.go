@@ -192,8 +192,11 @@ func judgeBrowserOneRefresh(r *Record) Judgement {
 			if g := last[e.Family]; g != nil && (e.Outcome == events.OutcomeOK || e.Reason == events.RefusedReused) {
 				life, left := g.expires.Sub(g.issued), g.expires.Sub(e.Time)
 				if left*needlessRefreshRemainShare > life {
+					// The log has a request when it was answered, stamped
+					// with when it came: two sent at once may be in either
+					// order.
 					j.fail(e, "at %s a refresh came %s after the previous one, whose access token had %s of its %s left: a frame, tab or page that did not share the tokens of the previous refresh refreshed again%s",
-						offset(r, e.Time), round(e.Time.Sub(g.at)), round(left), round(life), senderOf(r, e))
+						offset(r, e.Time), round(max(0, e.Time.Sub(g.at))), round(min(left, life)), round(life), senderOf(r, e))
 				}
 			}
 			if g := pending[e.Family]; g != nil && e.Outcome == events.OutcomeOK && e.Fault == "" {

@@ -798,7 +798,12 @@ func (r *run) do(ctx context.Context, sr *StepRecord, what string, op func(conte
 // own waits (a retry delay, a slow answer it sits out) are then on the
 // record as the time they took.
 func (r *run) bounded(ctx context.Context, what string, op func(context.Context) (Result, error)) (Result, error) {
-	octx, cancel := context.WithTimeout(ctx, OperationTimeout)
+	return r.boundedWithin(ctx, what, OperationTimeout, op)
+}
+
+// boundedWithin is bounded with a limit of its own.
+func (r *run) boundedWithin(ctx context.Context, what string, limit time.Duration, op func(context.Context) (Result, error)) (Result, error) {
+	octx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	defer r.clock.Run()()
 	type answer struct {
@@ -822,7 +827,7 @@ func (r *run) bounded(ctx context.Context, what string, op func(context.Context)
 		if ctx.Err() != nil {
 			return Result{Outcome: contract.OutcomeError, Detail: "interrupted"}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
 		}
-		return Result{Outcome: contract.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", OperationTimeout)
+		return Result{Outcome: contract.OutcomeError, Detail: "no answer"}, fmt.Errorf("the client did not answer within %s", limit)
 	}
 }
 

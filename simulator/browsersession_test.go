@@ -82,6 +82,14 @@ var _ = Describe("The session cookie", func() {
 		Expect(sessionCookie(r).Value).NotTo(BeEmpty())
 	})
 
+	It("takes response_mode=query, which discovery lists and MSAL.js always sends, and refuses fragment, which it does not list", func() {
+		challenge := "challenge-" + url.QueryEscape("0123456789012345678901234567890123456789")
+		r := h.get(authorizeURL("demo-public", "openid", challenge, "login_hint", "bob", "response_mode", "query"))
+		Expect(redirectQuery(r).Get("code")).NotTo(BeEmpty(), "%s", r.body)
+		r = h.get(authorizeURL("demo-public", "openid", challenge, "login_hint", "bob", "response_mode", "fragment"))
+		Expect(redirectQuery(r).Get("code")).To(BeEmpty())
+	})
+
 	Describe("with prompt=none from a single-page application", func() {
 		var cookie string
 		BeforeEach(func() {

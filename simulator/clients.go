@@ -324,6 +324,14 @@ type fositeClient struct {
 	now      func() time.Time
 }
 
+// GetResponseModes implements fosite.ResponseModeClient: a client may name
+// the response mode discovery lists, query, or none. Without it fosite
+// refuses any response_mode parameter, even query, which some libraries
+// always send (MSAL.js does).
+func (c *fositeClient) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery}
+}
+
 var (
 	_ fosite.ClientWithSecretRotation = (*fositeClient)(nil)
 	_ family.TestingAppClient         = (*fositeClient)(nil)

@@ -283,15 +283,22 @@ func (p *process) complete(ctx context.Context, t *tab) (conformance.Result, err
 	return res, err
 }
 
-// Load implements conformance.Browser: the probe re-sends what the
-// application posted to its dashboards, forged, then every dashboard of
-// every open tab loads at once.
+// Load implements conformance.Browser: every dashboard of every open tab
+// loads at once; then the probe re-sends what the application posted to
+// its dashboards, forged, and a dashboard that takes it uses the forged
+// token at its next load. The probe comes after the load, not before: it
+// waits for what its messages cause, and must not let what a step before
+// started (a refresh a wake-up sent) finish before the dashboards load.
 func (p *process) Load(ctx context.Context) ([]conformance.Result, error) {
 	defer p.begin(ctx)()
+	results, err := p.load(ctx, p.live(contract.FrameDashboard))
+	if err != nil {
+		return nil, err
+	}
 	if err := p.probe(ctx); err != nil {
 		return nil, err
 	}
-	return p.load(ctx, p.live(contract.FrameDashboard))
+	return results, nil
 }
 
 func (p *process) load(ctx context.Context, dashboards []liveFrame) ([]conformance.Result, error) {
