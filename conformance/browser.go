@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
@@ -58,14 +59,18 @@ func (r *run) browserAuthorize(ctx context.Context, b Browser, user string, sr *
 // callers of a concurrent step do, and are judged alike.
 func (r *run) load(ctx context.Context, b Browser, sr *StepRecord) error {
 	first := r.srv.Events().Last() + 1
-	var results []Result
+	// A Load that overran the timeout may still end, and write, later.
+	var loaded atomic.Pointer[[]Result]
 	_, err := r.bounded(ctx, "Load", func(ctx context.Context) (Result, error) {
-		var err error
-		results, err = b.Load(ctx)
+		results, err := b.Load(ctx)
+		loaded.Store(&results)
 		return Result{}, err
 	})
+	results := []Result{{Outcome: contract.OutcomeError}}
 	if err != nil {
-		results = []Result{{Outcome: contract.OutcomeError, Detail: err.Error()}}
+		results[0].Detail = err.Error()
+	} else if p := loaded.Load(); p != nil {
+		results = *p
 	}
 	for _, res := range results {
 		c := r.called(res)
@@ -87,10 +92,10 @@ func (r *run) pass(ctx context.Context, b Browser, d time.Duration, suspend bool
 	return err
 }
 
-// browse carries out a browser step. What the step did to the page (an
-// origin move that the application reports, say) is its outcome, kept as
-// a call's is, with expect nothing unless the scenario says.
-func (r *run) browse(ctx context.Context, s scenarios.Step, sr *StepRecord) error {
+// browse carries out a browser step. It is no client call: what the
+// application makes of it shows in the calls after it and in what the
+// browser observed, which the checks judge.
+func (r *run) browse(ctx context.Context, s scenarios.Step) error {
 	b := r.browser()
 	if b == nil {
 		return fmt.Errorf("%s: the client is no browser", s.Action())

@@ -447,7 +447,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		}
 		return r.notify(ctx, "Tick", Process.Tick)
 	case "open_tab", "close_tab", "navigate", "hide_tab", "show_tab", "move_origin", "third_party_cookies":
-		return r.browse(ctx, s, sr)
+		return r.browse(ctx, s)
 	case "restart":
 		err := r.stop(r.proc)
 		r.proc = nil
