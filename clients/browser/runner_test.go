@@ -337,6 +337,18 @@ var _ = Describe("A browser client", func() {
 		Expect(w.cookies).To(Equal([]bool{true, false}), "the cookie is sent with third-party cookies allowed, then not once blocked")
 	})
 
+	It("delivers a same-origin frame's message with that frame as its source, as a browser does", func() {
+		w := newWorld(contract.BrowserSetup{Tabs: 1, Dashboards: 1})
+		got := w.eval(1, `new Promise((resolve) => {
+			const f = document.createElement("iframe");
+			window.addEventListener("message", (e) => { if (e.data === "from the child") resolve(String(e.source === f.contentWindow)); });
+			f.onload = () => f.contentWindow.eval('parent.postMessage("from the child", location.origin)');
+			f.src = "/callback";
+			document.body.append(f);
+		})`)
+		Expect(got).To(Equal("true"), "the source is the child, not the parent the message went to")
+	})
+
 	It("takes a PNG screenshot of each open tab", func() {
 		w := newWorld(contract.BrowserSetup{Tabs: 2, Dashboards: 1})
 		shots := op(w, w.p.Screenshot)

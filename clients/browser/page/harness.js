@@ -236,10 +236,20 @@
     if (w === realTop) return { how: "top" };
     return { how: "other" };
   };
+  // The message is posted by this window's own postMessage, so that its
+  // MessageEvent.source is this window: a same-origin target's postMessage
+  // is that window's replacement, and posting through it would make the
+  // target its own source. Where this window's method cannot be called on
+  // the target, the target's (a cross-origin window's is the real one).
   const posting = (target) =>
     function (message, targetOrigin, transfer) {
       record("message", { to: where(target), targetOrigin: targetOriginOf(targetOrigin), data: serialize(message) });
-      return target.postMessage(...arguments);
+      try {
+        return realPost.apply(target, arguments);
+      } catch (e) {
+        if (!(e instanceof TypeError)) throw e;
+        return target.postMessage(...arguments);
+      }
     };
   self.postMessage = function (message, targetOrigin) {
     record("message", { to: { how: "self" }, targetOrigin: targetOriginOf(targetOrigin), data: serialize(message) });
