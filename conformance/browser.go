@@ -259,9 +259,9 @@ func (r *run) moveRegistration() error {
 		return fmt.Errorf("move_origin: the client names no origins")
 	}
 	origins := o.Origins()
-	from, to := origins[hostApp], origins[hostApp2]
+	from, to := origins[contract.BrowserAppHost], origins[contract.BrowserMovedAppHost]
 	if from == "" || to == "" {
-		return fmt.Errorf("move_origin: the client names no origin for %s and %s", hostApp, hostApp2)
+		return fmt.Errorf("move_origin: the client names no origin for %s and %s", contract.BrowserAppHost, contract.BrowserMovedAppHost)
 	}
 	c, err := r.registeredClient()
 	if err != nil {
@@ -277,10 +277,3 @@ func (r *run) moveRegistration() error {
 	_, err = r.srv.ReplaceClient(c)
 	return err
 }
-
-// The host names of a browser client's application, before and after an
-// origin move.
-const (
-	hostApp  = "app.localhost"
-	hostApp2 = "app2.localhost"
-)

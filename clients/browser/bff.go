@@ -21,7 +21,6 @@ import (
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/conformance"
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // bffCookie is the backend-for-frontend's session cookie.
@@ -163,12 +162,8 @@ func (b *bff) newApp(ctx context.Context, session, redirect string) (*refapp.App
 	s := refapp.Settings{
 		Issuer: e.Issuer, ClientID: e.ClientID, RedirectURI: redirect, Scopes: e.Scopes, Resource: e.Resource,
 		StateDir: filepath.Join(e.StateDir, "bff", session),
-		Provider: tokenmanager.Provider{
-			OfflineAccessType: e.Profile.OfflineAccess == profile.OfflineAccessType,
-			Rotates:           e.Profile.Refresh.Rotation != profile.RotationNone,
-			Grace:             e.Profile.Refresh.Grace.D(),
-		},
-		Clock: e.Clock, HTTP: e.HTTP,
+		Provider: refapp.ProviderOf(e.Profile),
+		Clock:    e.Clock, HTTP: e.HTTP,
 		Logger: slog.New(slog.NewTextHandler(e.Output, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	return refapp.New(ctx, s, tokenmanager.New)

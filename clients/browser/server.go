@@ -22,8 +22,8 @@ import (
 // name to the loopback address and treats it as a secure context; each
 // name is a site of its own.
 const (
-	hostApp   = "app.localhost"
-	hostApp2  = "app2.localhost"
+	hostApp   = contract.BrowserAppHost
+	hostApp2  = contract.BrowserMovedAppHost
 	hostDash  = "dash.localhost"
 	hostProbe = "probe.localhost"
 )

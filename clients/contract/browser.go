@@ -16,6 +16,14 @@ const CapBrowser Capability = "browser"
 // redemption) are skipped for it.
 const CapSPA Capability = "spa"
 
+// The host names of a browser client's application, before and after an
+// origin move (Chromium resolves every *.localhost to loopback). A
+// scenario registers them without a port; a run gives them the client's.
+const (
+	BrowserAppHost      = "app.localhost"
+	BrowserMovedAppHost = "app2.localhost"
+)
+
 // BrowserLog is what the browser runner observed of a browser client from
 // the start of its process: the tabs and frames it opened, every request
 // they made (read from the DevTools protocol's network events), every

@@ -19,7 +19,6 @@ import (
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/conformance"
-	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // goClient is a token manager built from the reference in this repository,
@@ -80,14 +79,10 @@ func (c goClient) Start(ctx context.Context, env conformance.Env) (conformance.P
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
 		Resource: env.Resource, StateDir: env.StateDir,
-		Provider: tokenmanager.Provider{
-			OfflineAccessType: env.Profile.OfflineAccess == profile.OfflineAccessType,
-			Rotates:           env.Profile.Refresh.Rotation != profile.RotationNone,
-			Grace:             env.Profile.Refresh.Grace.D(),
-		},
-		Clock:  env.Clock,
-		HTTP:   env.HTTP,
-		Logger: slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: simTime(env.Clock)})),
+		Provider: refapp.ProviderOf(env.Profile),
+		Clock:    env.Clock,
+		HTTP:     env.HTTP,
+		Logger:   slog.New(slog.NewTextHandler(env.Output, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: simTime(env.Clock)})),
 	}
 	if env.SecretFile != "" {
 		s.Secret = func() (string, error) {

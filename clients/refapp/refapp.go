@@ -22,6 +22,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/internal/flaw"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Settings is what the application is configured with.
@@ -41,6 +42,16 @@ type Settings struct {
 	Clock    clockwork.Clock
 	HTTP     *http.Client
 	Logger   *slog.Logger
+}
+
+// ProviderOf is what an integrator configures from the documentation of
+// the provider that profile p simulates.
+func ProviderOf(p profile.Profile) tokenmanager.Provider {
+	return tokenmanager.Provider{
+		OfflineAccessType: p.OfflineAccess == profile.OfflineAccessType,
+		Rotates:           p.Refresh.Rotation != profile.RotationNone,
+		Grace:             p.Refresh.Grace.D(),
+	}
 }
 
 // Build makes the manager: tokenmanager.New, or a broken variant's.

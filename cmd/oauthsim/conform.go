@@ -90,23 +90,23 @@ func selectClients(patterns []string) ([]conformance.Client, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"reference"}
 	}
-	var out []conformance.Client
-	for _, c := range inprocess.Builtin(version) {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, c.Name()); ok || p == "all" {
-				out = append(out, c)
-				break
-			}
-		}
-	}
 	// The browser clients only by name: "all" is the process clients, which
 	// run in seconds without Chromium.
+	selected := func(name string, byAll bool) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool {
+			ok, _ := path.Match(p, name)
+			return ok || byAll && p == "all"
+		})
+	}
+	var out []conformance.Client
+	for _, c := range inprocess.Builtin(version) {
+		if selected(c.Name(), true) {
+			out = append(out, c)
+		}
+	}
 	for _, c := range browser.Builtin(version) {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, c.Name()); ok {
-				out = append(out, c)
-				break
-			}
+		if selected(c.Name(), false) {
+			out = append(out, c)
 		}
 	}
 	for _, p := range patterns {

@@ -152,20 +152,25 @@
   // A lock wait counts for lockWaitLimit of wall time at most: a holder
   // that waits on a timer (a backoff under the lock) waits on time, which
   // must then pass.
+  // holding counts one piece of work as pending, and returns what ends
+  // it: once, however often it is called.
+  const holding = () => {
+    pending++;
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        pending--;
+      }
+    };
+  };
   const lockWaitLimit = 250;
   if (self.navigator.locks) {
     const locks = self.navigator.locks;
     const realRequest = locks.request.bind(locks);
     locks.request = function (name, ...rest) {
       const callback = rest.pop();
-      let waiting = true;
-      pending++;
-      const granted = () => {
-        if (waiting) {
-          waiting = false;
-          pending--;
-        }
-      };
+      const granted = holding();
       realSetTimeout(granted, lockWaitLimit);
       const p = realRequest(name, ...rest, (lock) => {
         granted();
@@ -177,14 +182,7 @@
   }
   // counted counts target as pending until the first of its events.
   const counted = (target, events) => {
-    pending++;
-    let done = false;
-    const end = () => {
-      if (!done) {
-        done = true;
-        pending--;
-      }
-    };
+    const end = holding();
     for (const ev of events) target.addEventListener(ev, end);
     return target;
   };
