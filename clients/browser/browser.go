@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -171,6 +172,13 @@ func flags() []chromedp.ExecAllocatorOption {
 	}
 }
 
+// startAttempts is how many times acquire starts Chromium before it gives
+// up. A Chromium started while the previous one is still exiting now and
+// then quits before it prints its DevTools address ("chrome failed to
+// start:" with nothing after it: 1 of 80 starts in one CI run on a loaded
+// 2-core machine); a second start has always come up.
+const startAttempts = 3
+
 // acquire starts the client's browser with its first process.
 func (c *Client) acquire() (context.Context, error) {
 	c.mu.Lock()
@@ -180,27 +188,42 @@ func (c *Client) acquire() (context.Context, error) {
 		if err != nil {
 			return nil, err
 		}
-		dir, err := profileDir()
-		if err != nil {
-			return nil, err
+		for attempt := 1; c.browser == nil; attempt++ {
+			err := c.start(path)
+			if err == nil {
+				break
+			}
+			if attempt == startAttempts {
+				return nil, fmt.Errorf("start Chromium %s (%d attempts): %w", path, attempt, err)
+			}
+			time.Sleep(time.Duration(attempt) * time.Second)
 		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.UserDataDir(dir))
-		opts = append(opts, flags()...)
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, cancel := chromedp.NewContext(actx)
-		stop := func() {
-			cancel()
-			cancelAlloc()
-			os.RemoveAll(dir)
-		}
-		if err := chromedp.Do(bctx); err != nil {
-			stop()
-			return nil, fmt.Errorf("start Chromium %s: %w", path, err)
-		}
-		c.browser, c.stop = bctx, stop
 	}
 	c.users++
 	return c.browser, nil
+}
+
+// start starts one Chromium, with a profile of its own, as c's browser.
+func (c *Client) start(path string) error {
+	dir, err := profileDir()
+	if err != nil {
+		return err
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.UserDataDir(dir))
+	opts = append(opts, flags()...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancel := chromedp.NewContext(actx)
+	stop := func() {
+		cancel()
+		cancelAlloc()
+		os.RemoveAll(dir)
+	}
+	if err := chromedp.Do(bctx); err != nil {
+		stop()
+		return err
+	}
+	c.browser, c.stop = bctx, stop
+	return nil
 }
 
 // profileDir makes the browser's user data directory, with the one

@@ -349,6 +349,22 @@ var _ = Describe("A browser client", func() {
 		Expect(got).To(Equal("true"), "the source is the child, not the parent the message went to")
 	})
 
+	It("starts Chromium again when a start quits before the browser is up", func() {
+		real, err := chromium()
+		Expect(err).NotTo(HaveOccurred())
+		dir := GinkgoT().TempDir()
+		marker := filepath.Join(dir, "first-start")
+		// The first start exits at once, as a Chromium that quits before
+		// printing its DevTools address does; the next is the real one.
+		wrapper := filepath.Join(dir, "chromium")
+		Expect(os.WriteFile(wrapper, []byte("#!/bin/sh\nif [ ! -e "+marker+" ]; then touch "+marker+"; exit 1; fi\nexec "+real+" \"$@\"\n"), 0o755)).To(Succeed())
+		GinkgoT().Setenv(EnvChromium, wrapper)
+		w := newWorldOf(New("restart", "testdata/smoke.js"), contract.BrowserSetup{Tabs: 1, Dashboards: 1})
+		Expect(marker).To(BeAnExistingFile())
+		w.login()
+		allOK(w.load())
+	})
+
 	It("takes a PNG screenshot of each open tab", func() {
 		w := newWorld(contract.BrowserSetup{Tabs: 2, Dashboards: 1})
 		shots := op(w, w.p.Screenshot)
