@@ -46,12 +46,13 @@ func requestRole(q contract.BrowserRequest, byFrame, byOrigin map[string]string)
 	return byOrigin[q.FrameOrigin]
 }
 
-// isEndpoint reports whether raw is a request to the provider's path: the
+// isEndpoint reports whether raw is a request to the provider's path, or to
+// the path the profile's shape serves it at (simulator.CanonicalPath): the
 // simulator of a run listens on loopback by address, the browser's own
 // origins by *.localhost name.
 func isEndpoint(raw, path string) bool {
 	u, err := url.Parse(raw)
-	return err == nil && u.Path == path && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
+	return err == nil && simulator.CanonicalPath(u.Path) == path && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
 }
 
 // tokensOf lists the tokens of the kinds given that the provider minted.

@@ -293,6 +293,18 @@ var _ = Describe("no-token-or-secret-in-output", func() {
 			ContainSubstring("1 client secret value(s) the provider issued (an HTTP Basic credential")))
 	})
 
+	It("finds a JWT-shaped token (a profile with shape.token_format: jwt) as issued and inside a JSON string", func() {
+		jwt := "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJleHAiOjE3NjcyNTg0MDAsInR5cCI6IlJlZnJlc2gifQ.c2lnbmF0dXJlLW9mLXRoZS1yZWZyZXNoLXRva2Vu"
+		s := newStory("description: x\nsteps:\n  - call: {}\n")
+		s.rec.Tokens = []string{jwt}
+		s.call(0, 1, "error", true, func() {})
+		s.rec.Steps[0].Calls[0].Detail = "refresh with " + jwt + " failed"
+		s.rec.Answers = `{"id":"1","outcome":"error","debug":{"refresh_token":"` + jwt + `"}}` + "\n"
+		Expect(s.judge(conformance.CheckNoSecretsInOutput).Failures).To(ConsistOf(And(
+			ContainSubstring("protocol answers contain 1 token value(s) the provider issued (as issued)"),
+			ContainSubstring("[MASKED]"), Not(ContainSubstring(jwt)))))
+	})
+
 	It("passes answers that carry neither", func() {
 		j := judge("invalid_grant: Token has been expired or revoked.", `{"id":"1","outcome":"reauthorize"}`)
 		Expect(j.Applies).To(BeTrue())

@@ -510,6 +510,7 @@ var _ = Describe("Schema", func() {
 			Entry("the profile section", "/$defs/profile/properties", reflect.TypeFor[simulator.ProfileConfig](), []string{"source", "unconfirmed"}),
 			Entry("profile.Refresh", "/$defs/refresh/properties", reflect.TypeFor[profile.Refresh](), []string{"source", "unconfirmed"}),
 			Entry("profile.Response", "/$defs/response/properties", reflect.TypeFor[profile.Response](), []string{"source", "unconfirmed"}),
+			Entry("profile.Shape", "/$defs/shape/properties", reflect.TypeFor[profile.Shape](), []string{"source", "unconfirmed"}),
 		)
 
 		DescribeTable("enumerates the Go values",

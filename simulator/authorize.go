@@ -75,6 +75,9 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request, sh s
 	wd.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 	e := s.requestEvent(events.AuthorizeRequest, r, op, sh)
 	e.Status, e.Outcome, e.Detail = http.StatusSeeOther, events.OutcomeOK, grantNote(added, withheld, bySession)
+	if ar.GetResponseMode() == responseModeWebMessage {
+		e.Status = http.StatusOK // the page that posts the response (shape.go)
+	}
 	e.Scope = eventScope(ar.GetGrantedScopes())
 	e.Token, e.TokenType = events.Fingerprint(string(fosite.AuthorizeCode), s.tokens.signature(resp.GetCode())), string(fosite.AuthorizeCode)
 	noteAuthorizeParams(&e, r.Form)

@@ -325,11 +325,12 @@ type fositeClient struct {
 }
 
 // GetResponseModes implements fosite.ResponseModeClient: a client may name
-// the response mode discovery lists, query, or none. Without it fosite
-// refuses any response_mode parameter, even query, which some libraries
-// always send (MSAL.js does).
+// the response modes discovery lists, query and, where the profile's shape
+// accepts it, web_message (fosite refuses web_message itself elsewhere), or
+// none. Without it fosite refuses any response_mode parameter, even query,
+// which some libraries always send (MSAL.js does).
 func (c *fositeClient) GetResponseModes() []fosite.ResponseModeType {
-	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery}
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, responseModeWebMessage}
 }
 
 var (

@@ -111,7 +111,7 @@ faults:
 		Expect(err).To(HaveOccurred())
 		clientFields := "(fields: allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, scopes, token_endpoint_auth_methods)"
 		Expect(strings.Split(err.Error(), "\n")).To(Equal([]string{
-			`c.yaml:2:3: unknown field "access_token_lifetim" in profile: did you mean "access_token_lifetime"? (fields: access_token_lifetime, access_token_lifetime_max, base, code_lifetime, deviations, id_token_lifetime, name, offline_access, refresh, responses, spa_redemption_by_origin, testing_app_expiry, title)`,
+			`c.yaml:2:3: unknown field "access_token_lifetim" in profile: did you mean "access_token_lifetime"? (fields: access_token_lifetime, access_token_lifetime_max, base, code_lifetime, deviations, id_token_lifetime, name, offline_access, refresh, responses, shape, spa_redemption_by_origin, testing_app_expiry, title)`,
 			`c.yaml:3:20: invalid duration "soon": use forms like 90s, 10m, 1h, 7d`,
 			`c.yaml:7:5: unknown field "colour" in clients[0] ` + clientFields,
 			"c.yaml:8:20: clients[0].redirect_uris takes a list, e.g. `redirect_uris: [http://127.0.0.1:3000/callback]`",

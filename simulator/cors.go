@@ -55,8 +55,13 @@ const preflightHeader = "Access-Control-Request-Method"
 // record no event: a browser sends them on its own, not the token manager,
 // and caches the answer (Access-Control-Max-Age).
 func (s *Simulator) corsRoutes(r *mux.Router, c *cors.Cors) {
+	bound := s.boundCORS(c)
 	for _, p := range slices.Concat(openOrigins, clientBound) {
-		r.Methods(http.MethodOptions).Path(p).Headers(preflightHeader, "").Handler(c.Handler(http.NotFoundHandler()))
+		h := c
+		if slices.Contains(clientBound, p) {
+			h = bound
+		}
+		r.Methods(http.MethodOptions).Path(p).Headers(preflightHeader, "").Handler(h.Handler(http.NotFoundHandler()))
 	}
 }
 
@@ -65,7 +70,38 @@ func (s *Simulator) corsRoutes(r *mux.Router, c *cors.Cors) {
 // or, for a preflight, which carries no credentials and no body, whether
 // any request to the endpoint from origin could be allowed.
 func (s *Simulator) newCORS() *cors.Cors {
-	return cors.New(cors.Options{
+	return cors.New(s.corsOptions())
+}
+
+// boundCORS is the CORS policy of the client-bound endpoints: c, or, where
+// the profile says so (profile.Shape.CORSAllowCredentials), the same policy with
+// Access-Control-Allow-Credentials: true. rs/cors then still echoes the
+// one allowed origin, never "*", as the Fetch standard requires of an
+// answer to a request with credentials (§3.2.5, CORS check).
+//
+// Keycloak answers an origin among a client's Web Origins with the origin
+// and Access-Control-Allow-Credentials: true (keycloak.org/docs/latest/
+// server_admin, "Basic configuration": Web Origins "handles Cross-Origin
+// Resource Sharing (CORS)"; github.com/keycloak/keycloak
+// services/src/main/java/org/keycloak/services/cors/DefaultCors.java sets
+// the header to its auth flag, which the token, revocation and userinfo
+// endpoints set: Cors.add(request).auth() in TokenEndpoint,
+// TokenRevocationEndpoint and UserInfoEndpoint), and
+// keycloak-js depends on it: it sends its token requests with credentials:
+// 'include' (lib/keycloak.js, fetchAccessToken and fetchRefreshToken). The
+// open endpoints are left as they are.
+func (s *Simulator) boundCORS(c *cors.Cors) *cors.Cors {
+	if !s.cfg.profile.Shape.CORSAllowCredentials {
+		return c
+	}
+	o := s.corsOptions()
+	o.AllowCredentials = true
+	return cors.New(o)
+}
+
+// corsOptions are the options of the CORS policy newCORS makes.
+func (s *Simulator) corsOptions() cors.Options {
+	return cors.Options{
 		AllowOriginVaryRequestFunc: func(r *http.Request, origin string) (bool, []string) {
 			if r.Method == http.MethodOptions && r.Header.Get(preflightHeader) != "" {
 				return s.mayPreflight(r.URL.Path, origin), nil
@@ -73,10 +109,10 @@ func (s *Simulator) newCORS() *cors.Cors {
 			return corsRefusal(r.Context()) == "", nil
 		},
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		AllowedHeaders: s.corsRequestHeaders(),
 		ExposedHeaders: corsExposed,
 		MaxAge:         600,
-	})
+	}
 }
 
 // mayPreflight reports whether a page at origin may send requests to the
@@ -104,7 +140,7 @@ func corsRefusal(ctx context.Context) string {
 // the CORS headers c decides on, after deciding whether the request's
 // origin is allowed; requests without an Origin header go to next alone.
 func (s *Simulator) crossOrigin(c *cors.Cors, next http.Handler) http.Handler {
-	withCORS := c.Handler(next)
+	withCORS, withBound := c.Handler(next), s.boundCORS(c).Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin == "" {
@@ -113,6 +149,10 @@ func (s *Simulator) crossOrigin(c *cors.Cors, next http.Handler) http.Handler {
 		}
 		if why := s.originVerdict(r, origin); why != "" {
 			r = r.WithContext(context.WithValue(r.Context(), corsRefusalKey{}, why))
+		}
+		if slices.Contains(clientBound, r.URL.Path) {
+			withBound.ServeHTTP(w, r)
+			return
 		}
 		withCORS.ServeHTTP(w, r)
 	})

@@ -228,17 +228,20 @@ func (s *Simulator) handleUserinfo(w http.ResponseWriter, r *http.Request, sh sh
 // same document at both addresses.
 func (s *Simulator) handleMetadata(w http.ResponseWriter, r *http.Request, _ shaping) {
 	iss := issuerFrom(r.Context())
+	// The endpoints are the issuer's: at its profile's paths (shape.go),
+	// under an issuer that may end in a slash.
+	at := func(path string) string { return strings.TrimSuffix(iss, "/") + endpointPath(s.cfg.profile, path) }
 	auth := []string{AuthSecretBasic, AuthSecretPost, AuthNone}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                     iss,
-		"authorization_endpoint":                     iss + PathAuthorize,
-		"token_endpoint":                             iss + PathToken,
-		"revocation_endpoint":                        iss + PathRevoke,
-		"introspection_endpoint":                     iss + PathIntrospect,
-		"userinfo_endpoint":                          iss + PathUserinfo,
-		"jwks_uri":                                   iss + PathJWKS,
+		"authorization_endpoint":                     at(PathAuthorize),
+		"token_endpoint":                             at(PathToken),
+		"revocation_endpoint":                        at(PathRevoke),
+		"introspection_endpoint":                     at(PathIntrospect),
+		"userinfo_endpoint":                          at(PathUserinfo),
+		"jwks_uri":                                   at(PathJWKS),
 		"response_types_supported":                   []string{"code"},
-		"response_modes_supported":                   []string{"query"},
+		"response_modes_supported":                   s.responseModes(),
 		"grant_types_supported":                      knownGrantTypes,
 		"code_challenge_methods_supported":           []string{"S256"},
 		"token_endpoint_auth_methods_supported":      auth,

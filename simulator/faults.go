@@ -280,7 +280,7 @@ func (s *Simulator) fired(r *http.Request, req faulted, f fault.Firing, detail s
 // event is an event about req, on which f acted.
 func (req faulted) event(kind events.Kind, r *http.Request, f fault.Firing) events.Event {
 	return events.Event{
-		Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), GrantType: req.GrantType,
+		Kind: kind, Endpoint: requestPath(r), Time: requestTime(r.Context()), GrantType: req.GrantType,
 		Client: req.Client, User: req.User, Family: req.Family, Token: req.token, TokenType: req.tokenType,
 		Fault: f.Fault.ID,
 	}

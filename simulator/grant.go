@@ -136,7 +136,7 @@ func (s *Simulator) MintGrant(ctx context.Context, req GrantRequest) (Grant, err
 		scope = *req.Scope
 	}
 	if issuerFrom(ctx) == "" {
-		ctx = context.WithValue(ctx, issuerKey{}, s.cfg.issuer)
+		ctx = context.WithValue(ctx, issuerKey{}, s.shapeIssuer(s.cfg.issuer))
 	}
 	// The clock stands still from the authorization to the token answer.
 	s.still.RLock()

@@ -31,7 +31,7 @@ const (
 // every answer needs, 404s and 405s included (mux runs its own middleware
 // only for routes that match).
 func (s *Simulator) handler() http.Handler {
-	return s.recoverPanics(s.stampRequest(s.routes()))
+	return s.recoverPanics(s.stampRequest(s.shapePaths(s.routes())))
 }
 
 // routes routes each request to its endpoint. The provider's endpoints,

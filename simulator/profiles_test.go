@@ -107,6 +107,7 @@ var deadBodies = []struct {
 	{"xero", 400, exactly(`{"error":"invalid_grant"}`)},
 	{"intuit", 400, exactly(`{"error":"invalid_grant"}`)},
 	{"oracle-idcs", 400, rfcInvalidGrant},
+	{"keycloak", 400, exactly(`{"error":"invalid_grant","error_description":"Session not active"}`)},
 }
 
 var _ = Describe("Provider profiles over HTTP", func() {

@@ -44,6 +44,9 @@ func (s *Simulator) compose(wd *world) (*fosite.Fosite, tokenStrategy) {
 		ClientSecretsHasher:      secretHasher{},
 		JWKSFetcherStrategy:      s.jwks,
 	}
+	if p.Shape.WebMessage {
+		cfg.ResponseModeHandlerExtension = webMessage{}
+	}
 	cfg.ClientAuthenticationStrategy = func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 		return s.authenticateClient(ctx, wd, r, form)
 	}
@@ -52,6 +55,7 @@ func (s *Simulator) compose(wd *world) (*fosite.Fosite, tokenStrategy) {
 		tokenKeys:                 s.tokens,
 		store:                     wd.store,
 		tap:                       s.cfg.tokenTap,
+		format:                    s.cfg.profile.Shape.TokenFormat,
 	}
 	provider := compose.Compose(cfg, storage{Store: wd.store, registry: wd.clients},
 		&compose.CommonStrategy{CoreStrategy: strategy, OpenIDConnectTokenStrategy: idTokenStrategy{sim: s}, Signer: s.jwtSigner},

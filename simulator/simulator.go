@@ -208,7 +208,7 @@ func New(opts ...Option) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.tokens, s.jwks = tokenKeys{secret: secret}, fosite.NewDefaultJWKSFetcherStrategy()
+	s.tokens, s.jwks = tokenKeys{secret: secret, signer: s.key}, fosite.NewDefaultJWKSFetcherStrategy()
 	wd, err := s.newWorld()
 	if err != nil {
 		return nil, err
@@ -359,13 +359,13 @@ func issuerFrom(ctx context.Context) string {
 
 func (s *Simulator) issuerFor(r *http.Request) string {
 	if s.cfg.issuer != "" {
-		return s.cfg.issuer
+		return s.shapeIssuer(s.cfg.issuer)
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return s.shapeIssuer(scheme + "://" + r.Host)
 }
 
 // randomSecret returns n random bytes.

@@ -22,6 +22,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/oauthsim/oauthsim/simulator/internal/family"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // tokenStrategy mints opaque HMAC tokens as fosite does, but decides expiry
@@ -30,13 +31,18 @@ import (
 // their claims (family.Claim) in the part fosite fills with random bytes,
 // and their store key holds those claims once the HMAC shows the simulator
 // minted them: the store keeps no record of access tokens, nor of the
-// refresh tokens a rotation superseded. Codes are fosite's.
+// refresh tokens a rotation superseded. Codes are fosite's. Under a profile
+// with shape.token_format jwt, access and refresh tokens are JWTs that carry the
+// same claims in their jti (jwttokens.go).
 type tokenStrategy struct {
 	*oauth2.HMACSHAStrategyUnPrefixed
 	tokenKeys
 	store *family.Store
 	// tap, when set, sees every token minted (WithTokenTap).
 	tap func(kind fosite.TokenType, token string)
+	// format is the profile's token format: JWT-shaped access and refresh
+	// tokens when profile.TokenJWT (jwttokens.go).
+	format profile.TokenFormat
 }
 
 // tokenKeys mints the simulator's access and refresh tokens and finds the
@@ -44,6 +50,8 @@ type tokenStrategy struct {
 // every world.
 type tokenKeys struct {
 	secret []byte
+	// signer is the key JWT-shaped access tokens are signed with (jwttokens.go).
+	signer func() (*signingKey, error)
 }
 
 var _ oauth2.CoreStrategy = tokenStrategy{}
@@ -58,6 +66,12 @@ var tokenEncoding = base64.RawURLEncoding
 func (s tokenStrategy) validate(ctx context.Context, kind fosite.TokenType, token string) error {
 	if err := s.store.CheckExpiry(ctx, kind, s.signature(token)); err != nil {
 		return err
+	}
+	if kind != fosite.AuthorizeCode && isJWT(token) {
+		if _, ok := s.jwtKey(token); !ok {
+			return fosite.ErrTokenSignatureMismatch
+		}
+		return nil
 	}
 	return s.Enigma.Validate(ctx, token)
 }
@@ -79,12 +93,20 @@ func (s tokenStrategy) ValidateAuthorizeCode(ctx context.Context, _ fosite.Reque
 
 // GenerateAccessToken mints an access token that carries its claims, and shows it to the tap.
 func (s tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	return s.tapped(fosite.AccessToken)(s.mint(s.store.Claim(ctx, fosite.AccessToken, r)))
+	claims := s.store.Claim(ctx, fosite.AccessToken, r)
+	if s.format == profile.TokenJWT {
+		return s.tapped(fosite.AccessToken)(s.mintJWT(ctx, fosite.AccessToken, r, claims))
+	}
+	return s.tapped(fosite.AccessToken)(s.mint(claims))
 }
 
 // GenerateRefreshToken mints a refresh token that carries its claims, and shows it to the tap.
 func (s tokenStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	return s.tapped(fosite.RefreshToken)(s.mint(s.store.Claim(ctx, fosite.RefreshToken, r)))
+	claims := s.store.Claim(ctx, fosite.RefreshToken, r)
+	if s.format == profile.TokenJWT {
+		return s.tapped(fosite.RefreshToken)(s.mintJWT(ctx, fosite.RefreshToken, r, claims))
+	}
+	return s.tapped(fosite.RefreshToken)(s.mint(claims))
 }
 
 // GenerateAuthorizeCode mints an authorization code and shows it to the tap.
@@ -138,6 +160,11 @@ func (s tokenStrategy) tapped(kind fosite.TokenType) func(token, sig string, err
 // whose HMAC does not match keeps its claims out of the key, so that the
 // store never takes a forged token's word.
 func (k tokenKeys) signature(token string) string {
+	if isJWT(token) {
+		if key, ok := k.jwtKey(token); ok {
+			return key
+		}
+	}
 	half, sig, ok := strings.Cut(token, ".")
 	if ok && !strings.Contains(sig, ".") {
 		key, err := tokenEncoding.DecodeString(half)

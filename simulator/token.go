@@ -432,7 +432,7 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 // learned while serving it, and the fault, of those sh that fired on it,
 // that keeps its answer from reaching the client readable.
 func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.Op, sh shaping) events.Event {
-	e := events.Event{Kind: kind, Endpoint: r.URL.Path, Time: requestTime(r.Context()), Fault: sh.lostTo(),
+	e := events.Event{Kind: kind, Endpoint: requestPath(r), Time: requestTime(r.Context()), Fault: sh.lostTo(),
 		Origin: r.Header.Get("Origin"), CORSRefused: corsRefusal(r.Context())}
 	if op != nil {
 		// Reason is the store's refusal as a code (expired, revoked,

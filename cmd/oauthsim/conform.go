@@ -26,6 +26,7 @@ import (
 	"github.com/oauthsim/oauthsim/conformance"
 	"github.com/oauthsim/oauthsim/reports"
 	"github.com/oauthsim/oauthsim/scenarios"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 type conformOptions struct {
@@ -40,6 +41,9 @@ type conformOptions struct {
 	expectFail []string
 	// findings: failed checks are what is being reported on, not a failure.
 	findings bool
+	// shape is the built-in profile whose shape every scenario's provider
+	// takes (--provider-shape).
+	shape string
 }
 
 func newConformCommand() *cobra.Command {
@@ -80,6 +84,7 @@ start.`,
 	f.StringVar(&o.out, "out", "reports/out", "directory for the reports, replaced as a set; other files in it are left alone")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print Ginkgo's detail of every check as it runs, every expected failure in full, in place of the progress line")
 	f.BoolVar(&o.findings, "findings", false, "failed checks are findings to report, not a failure: exit 1 only when a run could not be carried out")
+	f.StringVar(&o.shape, "provider-shape", "", "give every scenario's provider the shape of built-in profile NAME (its paths, issuer spelling, response modes and CORS headers), keeping each scenario's lifetimes: for an SDK that builds a provider's URLs itself, as auth0-spa-js does (auth0)")
 	f.StringArrayVar(&o.expectFail, "expect-fail", nil, `clients (a name or pattern) that are broken on purpose: each must fail a check, and their failures do not fail the run (repeatable)`)
 	return c
 }
@@ -143,6 +148,27 @@ func uniqueName(clients []conformance.Client, name string) string {
 	return out
 }
 
+// shapeProviders gives every scenario's provider the shape of built-in
+// profile name (--provider-shape), and says so: a run's report names the
+// scenario's own profile, whose lifetimes and rotation it keeps.
+func shapeProviders(w io.Writer, scs []*scenarios.Scenario, name string) error {
+	if name == "" {
+		return nil
+	}
+	p, err := profile.Builtin(name)
+	if err != nil {
+		return flagProblem("--provider-shape: %w", err)
+	}
+	if p.Shape.IsZero() {
+		return flagProblem("--provider-shape %s: that profile has oauthsim's own shape; these have one of their own: %s", name, strings.Join(profile.Shaped(), ", "))
+	}
+	for _, sc := range scs {
+		sc.Provider.Profile.Shape = p.Shape.Clone()
+	}
+	fmt.Fprintf(w, "every scenario's provider takes %s's shape: %s\n", name, p.Shape)
+	return nil
+}
+
 // loadScenarios reads --scenarios, or the bundled scenarios.
 func loadScenarios(paths []string) ([]*scenarios.Scenario, error) {
 	if len(paths) == 0 {
@@ -168,6 +194,9 @@ func conform(w io.Writer, o conformOptions) error {
 	}
 	scs, err := loadScenarios(o.scenarios)
 	if err != nil {
+		return err
+	}
+	if err := shapeProviders(w, scs, o.shape); err != nil {
 		return err
 	}
 	var leftOut []string

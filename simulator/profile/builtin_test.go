@@ -32,10 +32,10 @@ var rendering = profile.ResponseData{
 }
 
 var _ = Describe("The built-in provider profiles", func() {
-	It("are the fourteen built-in providers, one data file each", func() {
+	It("are the fifteen built-in providers, one data file each", func() {
 		Expect(profile.Names()).To(Equal([]string{
 			"auth0", "dropbox", "entra", "entra-spa", "generic", "github", "google", "intuit",
-			"okta", "okta-custom", "oracle-idcs", "salesforce", "slack", "xero",
+			"keycloak", "okta", "okta-custom", "oracle-idcs", "salesforce", "slack", "xero",
 		}))
 		files, err := os.ReadDir("data")
 		Expect(err).NotTo(HaveOccurred())
@@ -83,6 +83,10 @@ var _ = Describe("The built-in provider profiles", func() {
 		Entry("Google's rate-limit page", "google", "responses.rate_limited.body", true),
 		Entry("Slack's dead refresh token body", "slack", "responses.refresh_token_invalid.body", true),
 		Entry("Auth0's 15-day idle timeout", "auth0", "refresh.idle_timeout", true),
+		Entry("Auth0's issuer with a trailing slash", "auth0", "shape.issuer_trailing_slash", true),
+		Entry("Auth0's Auth0-Client header allowed across origins", "auth0", "shape.cors_request_headers", true),
+		Entry("Auth0's Authentication API paths", "auth0", "shape.paths", false),
+		Entry("Auth0's web_message response mode", "auth0", "shape.web_message", false),
 		Entry("Intuit's 24-hour rotation", "intuit", "refresh.rotate_after", true),
 		Entry("Oracle's idle timeout", "oracle-idcs", "refresh.idle_timeout", true),
 		Entry("GitHub's reuse detection", "github", "refresh.reuse_detection", true),
@@ -201,6 +205,10 @@ var _ = Describe("The built-in provider profiles", func() {
 		Entry("intuit", "intuit", want{at: time.Hour, rotation: profile.RotationRotate, reuse: profile.ReuseOff,
 			idle: 100 * day, absolute: 1825 * day, mode: profile.AbsoluteInherited, offlineAccess: profile.OfflineScope,
 			dead: profile.SituationRefreshTokenInvalid, status: 400, body: `{"error":"invalid_grant"}`}),
+		Entry("keycloak", "keycloak", want{at: 5 * time.Minute, rotation: profile.RotationRotateKeepOld, reuse: profile.ReuseOff,
+			idle: 30 * time.Minute, absolute: 10 * time.Hour, mode: profile.AbsoluteInherited, offlineAccess: profile.OfflineScope,
+			dead: profile.SituationRefreshTokenInactive, status: 400,
+			body: `{"error":"invalid_grant","error_description":"Token is not active"}`}),
 		Entry("oracle-idcs", "oracle-idcs", want{at: time.Hour, rotation: profile.RotationRotate, reuse: profile.ReuseOff,
 			absolute: 7 * day, mode: profile.AbsoluteSliding, offlineAccess: profile.OfflineScope,
 			dead: profile.SituationRefreshTokenInvalid}),

@@ -184,6 +184,12 @@ refresh:
 			"data/broken.yaml:1:1: a profile document is a mapping of settings"),
 		Entry("a complete document with an inconsistent profile", "base: generic\nname: x\nrefresh: {grace: 5s}\n",
 			`data/broken.yaml:3:11: profile "x": refresh.grace is only meaningful`),
+		Entry("paths no provider has", "base: generic\nname: x\nshape: {paths: okta}\n",
+			`data/broken.yaml:3:9: profile "x": shape.paths must be one of "", "oauthsim", "auth0", got "okta"`),
+		Entry("a CORS request header that is no header name", "base: generic\nname: x\nshape:\n  cors_request_headers: [Auth0-Client, 'Bad Header']\n",
+			`data/broken.yaml:4:3: profile "x": shape.cors_request_headers[1] must be an HTTP header name, got "Bad Header"`),
+		Entry("a CORS request header that is always allowed", "base: generic\nname: x\nshape: {cors_request_headers: [content-type]}\n",
+			`shape.cors_request_headers[0]: Content-Type is always allowed`),
 	)
 
 	It("report every mistake of a document at once", func() {

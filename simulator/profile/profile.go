@@ -115,6 +115,22 @@ const (
 	WithoutOfflineNoRefreshToken WithoutOfflineAccess = "no_refresh_token"
 )
 
+// TokenFormat is the form of the access and refresh tokens a profile issues.
+type TokenFormat string
+
+// Token formats.
+const (
+	// TokenOpaque: fosite's HMAC tokens, base64url(key).base64url(HMAC), the
+	// default ("" too).
+	TokenOpaque TokenFormat = "opaque"
+	// TokenJWT: JSON Web Tokens, header.payload.signature. The access token
+	// is signed RS256 with the key the JWKS endpoint publishes, the refresh
+	// token HS512 with a key of the simulator's own; both carry exp, iat,
+	// jti, iss, sub (a user's), typ ("Bearer", "Refresh"), azp, sid and
+	// scope, and the simulator keeps the same books on them as on opaque ones.
+	TokenJWT TokenFormat = "jwt"
+)
+
 // Reconsent says what re-authorizing does to a user's existing grants for the same client.
 type Reconsent string
 
@@ -154,6 +170,9 @@ type Profile struct {
 	// allowed origins get CORS headers, and the browser keeps any other
 	// page from reading the answer.
 	SPARedemptionByOrigin bool `json:"spa_redemption_by_origin,omitempty" yaml:"spa_redemption_by_origin,omitempty"`
+	// Shape is where the provider serves its endpoints and how it spells
+	// what a provider's own SDK checks: the zero value is oauthsim's own.
+	Shape Shape `json:"shape,omitzero" yaml:"shape,omitempty"`
 	// Responses replaces the RFC 6749 answer in the situations it names with the
 	// provider's own, byte for byte as documented. See Situation.
 	Responses map[Situation]Response `json:"responses,omitempty" yaml:"responses,omitempty"`
@@ -296,6 +315,7 @@ func (p Profile) Clone() Profile {
 		c.Responses[s] = r
 	}
 	c.Deviations = slices.Clone(p.Deviations)
+	c.Shape = p.Shape.Clone()
 	c.Sources = maps.Clone(p.Sources)
 	return c
 }
@@ -348,6 +368,8 @@ func (p Profile) Validate() error {
 	if r.MaxFamiliesPerUserClient < 0 {
 		errs = append(errs, fmt.Errorf("refresh.max_families_per_user_client must not be negative, got %d", r.MaxFamiliesPerUserClient))
 	}
+
+	errs = append(errs, p.Shape.validate()...)
 
 	for _, s := range slices.Sorted(maps.Keys(p.Responses)) {
 		at := "responses." + string(s)

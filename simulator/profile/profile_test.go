@@ -139,6 +139,9 @@ var _ = Describe("Profiles", func() {
 		Entry("an unknown scope_without_offline_access", func(p *profile.Profile) {
 			p.Refresh.ScopeWithoutOfflineAccess = "revoke"
 		}, `refresh.scope_without_offline_access must be one of "", "keep", "no_refresh_token", got "revoke"`),
+		Entry("an unknown token_format", func(p *profile.Profile) {
+			p.Shape.TokenFormat = "jws"
+		}, `shape.token_format must be one of "", "opaque", "jwt", got "jws"`),
 		Entry("a negative testing_app_expiry", func(p *profile.Profile) {
 			p.TestingAppExpiry = profile.Duration(-time.Hour)
 		}, "testing_app_expiry must not be negative"),

@@ -1,0 +1,205 @@
+package simulator
+
+import (
+	"context"
+	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/oauthsim/oauthsim/simulator/internal/family"
+)
+
+// JWT-shaped access and refresh tokens (profile.TokenJWT), as Keycloak
+// issues them: the access token a JWS signed RS256 with the realm's key
+// that its JWKS publishes, the refresh token a JWS signed with an HMAC key
+// of the realm's own that it publishes nowhere (HS512 since
+// github.com/keycloak/keycloak/pull/26957 of 2024, "the internal algorithm
+// has changed from HS256 to HS512", the one refresh tokens use; HS256
+// before; the first release with it is unconfirmed; issue 15390: "Refresh token is an token that only Keycloak should be able
+// verify and understand, and it's signed with keys not advertised"), each
+// payload with exp, iat, jti, iss, sub, typ ("Bearer", "Refresh"), azp, sid
+// and scope. keycloak-js reads them: it decodes both tokens' payloads
+// (decodeToken), takes exp and iat for its expiry timer and sid for the
+// session (keycloak-js lib/keycloak.js, #setToken), and fails the sign-in
+// on a token whose second part is not base64url JSON
+// (github.com/keycloak/keycloak/issues/33568).
+//
+// The simulator keeps the same books on these as on its opaque tokens: the
+// jti is the opaque token's key half, base64url(claims || 32 random bytes)
+// (family.Claim), and the store key is family.Key(claims, signature), the
+// signature taking the place of fosite's HMAC. So rotation, reuse
+// detection, revocation, introspection, the resource's bearer check,
+// events and faults see the token exactly as they see an opaque one, and
+// a token whose signature does not verify keeps its claims out of the key,
+// as a forged opaque token does. The token as issued is what the tap (and
+// so the harness's leak checks) sees.
+
+// jwtHeader is a token's JOSE header.
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+	Kid string `json:"kid,omitempty"`
+}
+
+// jwtPayload is what a JWT-shaped token says of itself.
+type jwtPayload struct {
+	Exp int64  `json:"exp,omitempty"`
+	Iat int64  `json:"iat"`
+	Jti string `json:"jti"`
+	Iss string `json:"iss,omitempty"`
+	Sub string `json:"sub,omitempty"`
+	// Typ is Keycloak's token type claim: "Bearer" for access tokens,
+	// "Refresh" for refresh tokens.
+	Typ string `json:"typ"`
+	// Azp is the client the token was issued to.
+	Azp string `json:"azp"`
+	// Sid is the session the token belongs to: here its grant (family), of
+	// which a sign-in makes one per client; Keycloak's is the user's SSO
+	// session, shared by the clients the user signed in to.
+	Sid   string `json:"sid"`
+	Scope string `json:"scope,omitempty"`
+}
+
+// JOSE algorithms of the two kinds of token.
+const (
+	algAccess  = "RS256"
+	algRefresh = "HS512"
+)
+
+// mintJWT makes the JWT-shaped token of kind whose claims (family.Claim)
+// are claims, for request r. It returns the token and its store key.
+func (s tokenStrategy) mintJWT(ctx context.Context, kind fosite.TokenType, r fosite.Requester, claims []byte) (string, string, error) {
+	st, ok := family.StampOf(claims)
+	if !ok {
+		return "", "", errors.New("mint a JWT: the store's claims do not parse")
+	}
+	random, err := randomSecret(tokenEntropy)
+	if err != nil {
+		return "", "", err
+	}
+	p := jwtPayload{Iat: st.Issued.Unix(), Jti: tokenEncoding.EncodeToString(append(claims, random...)),
+		Iss: issuerFrom(ctx), Azp: r.GetClient().GetID(), Sid: st.Family}
+	if sess := r.GetSession(); sess != nil {
+		p.Sub = sess.GetSubject()
+	}
+	h := jwtHeader{Typ: "JWT"}
+	switch kind {
+	case fosite.AccessToken:
+		h.Alg, p.Typ, p.Scope = algAccess, "Bearer", strings.Join(st.Scopes, " ")
+		if !st.Expires.IsZero() {
+			p.Exp = st.Expires.Unix()
+		}
+		key, err := s.signer()
+		if err != nil {
+			return "", "", err
+		}
+		h.Kid = key.public.KeyID
+	default:
+		h.Alg, p.Typ, p.Scope = algRefresh, "Refresh", strings.Join(r.GetGrantedScopes(), " ")
+		if at := s.store.RefreshExpiry(r, st.Issued); !at.IsZero() {
+			p.Exp = at.Unix()
+		}
+	}
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return "", "", err
+	}
+	pb, err := json.Marshal(p)
+	if err != nil {
+		return "", "", err
+	}
+	input := tokenEncoding.EncodeToString(hb) + "." + tokenEncoding.EncodeToString(pb)
+	sig, err := s.sign(h.Alg, input)
+	if err != nil {
+		return "", "", err
+	}
+	enc := tokenEncoding.EncodeToString(sig)
+	return input + "." + enc, family.Key(claims, enc), nil
+}
+
+// sign signs a JWS signing input with alg, one of the two the simulator uses.
+func (k tokenKeys) sign(alg, input string) ([]byte, error) {
+	if alg == algRefresh {
+		return k.hs512(input), nil
+	}
+	key, err := k.signer()
+	if err != nil {
+		return nil, err
+	}
+	priv, ok := key.private.Key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("the signing key is not an RSA key")
+	}
+	sum := sha256.Sum256([]byte(input))
+	return rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, sum[:])
+}
+
+// hs512 is a refresh token's HMAC, keyed with the simulator's secret.
+func (k tokenKeys) hs512(input string) []byte {
+	h := hmac.New(sha512.New, k.secret)
+	h.Write([]byte(input))
+	return h.Sum(nil)
+}
+
+// jwtKey is the store key of a JWT-shaped token the simulator minted:
+// family.Key of the claims its jti holds and its signature; ok is false
+// for any other token, a forged or altered one included.
+func (k tokenKeys) jwtKey(token string) (key string, ok bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	var h jwtHeader
+	var p jwtPayload
+	hb, err := tokenEncoding.DecodeString(parts[0])
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		return "", false
+	}
+	sig, err := tokenEncoding.DecodeString(parts[2])
+	if err != nil || !k.verify(h.Alg, parts[0]+"."+parts[1], sig) {
+		return "", false
+	}
+	pb, err := tokenEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(pb, &p) != nil {
+		return "", false
+	}
+	raw, err := tokenEncoding.DecodeString(p.Jti)
+	if err != nil || len(raw) <= tokenEntropy {
+		return "", false
+	}
+	return family.Key(raw[:len(raw)-tokenEntropy], parts[2]), true
+}
+
+// verify checks a JWS signature of alg over input.
+func (k tokenKeys) verify(alg, input string, sig []byte) bool {
+	switch alg {
+	case algRefresh:
+		return hmac.Equal(sig, k.hs512(input))
+	case algAccess:
+		if k.signer == nil {
+			return false
+		}
+		key, err := k.signer()
+		if err != nil {
+			return false
+		}
+		priv, ok := key.private.Key.(*rsa.PrivateKey)
+		if !ok {
+			return false
+		}
+		sum := sha256.Sum256([]byte(input))
+		return rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, sum[:], sig) == nil
+	}
+	return false
+}
+
+// isJWT says whether token has a JWS's three parts.
+func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
