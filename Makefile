@@ -6,7 +6,7 @@ ARGS    ?=
 
 OUT     ?= reports/out
 
-.PHONY: run serve build test tour browser browser-assets browser-clients-test browser-clients vet fmtcheck staticcheck fuzz bench adapters independent clean
+.PHONY: run serve build test tour browser browser-assets browser-clients-test browser-clients browser-sdks vet fmtcheck staticcheck fuzz bench adapters independent clean
 
 ## run: run the conformance suite on the reference token manager, every broken variant
 ## (each must fail: they are broken on purpose) and, where Node 20 or later is on PATH,
@@ -78,6 +78,18 @@ browser-clients: build browser-clients-test
 	$(GO) test -tags browser -count=1 ./simulator/ -args -ginkgo.label-filter=browser
 	./$(BIN) conform --client 'browser/*' --client 'browser/mutant/*' --expect-fail 'browser/mutant/*' \
 	  --label-filter browser --out $(BROWSER_OUT) $(ARGS)
+
+## browser-sdks: the browser SDKs people ship (clients/browser/adapters: MSAL.js,
+## oidc-client-ts, ...), each bundled with esbuild from its package-lock, over the browser
+## scenarios and the SDK's own in headless Chromium; failed checks are findings about the SDKs
+## (README, "Browser SDKs"). Reports in $(SDK_OUT)/NAME. Needs Node 20 with npm and chromium
+SDK_OUT ?= reports/browser-sdks
+browser-sdks: build
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' && command -v npm > /dev/null || \
+	  { echo "make browser-sdks: needs Node 20 or later with npm on PATH to build the SDKs' pages (.ci/run installs it)"; exit 1; }
+	@command -v "$${OAUTHSIM_CHROMIUM:-chromium}" > /dev/null || \
+	  { echo "make browser-sdks: no Chromium: install Debian's chromium package (apt-get install chromium) or set OAUTHSIM_CHROMIUM to its path"; exit 1; }
+	./clients/browser/adapters/conform-all $(BIN) $(SDK_OUT) $(SDKS)
 
 ## fuzz: run each Go fuzz target for FUZZTIME executions (default 10000x), starting from its
 ## seeds and its corpus in testdata/fuzz/TARGET (make test runs those as regression cases); a
