@@ -2,16 +2,11 @@ package simulator
 
 import (
 	"context"
-	"crypto"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"strings"
 
+	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/simulator/internal/family"
@@ -42,13 +37,6 @@ import (
 // as a forged opaque token does. The token as issued is what the tap (and
 // so the harness's leak checks) sees.
 
-// jwtHeader is a token's JOSE header.
-type jwtHeader struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ"`
-	Kid string `json:"kid,omitempty"`
-}
-
 // jwtPayload is what a JWT-shaped token says of itself.
 type jwtPayload struct {
 	Exp int64  `json:"exp,omitempty"`
@@ -70,8 +58,8 @@ type jwtPayload struct {
 
 // JOSE algorithms of the two kinds of token.
 const (
-	algAccess  = "RS256"
-	algRefresh = "HS512"
+	algAccess  = jose.RS256
+	algRefresh = jose.HS512
 )
 
 // mintJWT makes the JWT-shaped token of kind whose claims (family.Claim)
@@ -90,115 +78,87 @@ func (s tokenStrategy) mintJWT(ctx context.Context, kind fosite.TokenType, r fos
 	if sess := r.GetSession(); sess != nil {
 		p.Sub = sess.GetSubject()
 	}
-	h := jwtHeader{Typ: "JWT"}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	var key jose.SigningKey
 	switch kind {
 	case fosite.AccessToken:
-		h.Alg, p.Typ, p.Scope = algAccess, "Bearer", strings.Join(st.Scopes, " ")
+		p.Typ, p.Scope = "Bearer", strings.Join(st.Scopes, " ")
 		if !st.Expires.IsZero() {
 			p.Exp = st.Expires.Unix()
 		}
-		key, err := s.signer()
+		sk, err := s.signer()
 		if err != nil {
 			return "", "", err
 		}
-		h.Kid = key.public.KeyID
+		key = jose.SigningKey{Algorithm: algAccess, Key: sk.private.Key}
+		opts = opts.WithHeader(jose.HeaderKey("kid"), sk.public.KeyID)
 	default:
-		h.Alg, p.Typ, p.Scope = algRefresh, "Refresh", strings.Join(r.GetGrantedScopes(), " ")
+		p.Typ, p.Scope = "Refresh", strings.Join(r.GetGrantedScopes(), " ")
 		if at := s.store.RefreshExpiry(r, st.Issued); !at.IsZero() {
 			p.Exp = at.Unix()
 		}
-	}
-	hb, err := json.Marshal(h)
-	if err != nil {
-		return "", "", err
+		key = jose.SigningKey{Algorithm: algRefresh, Key: s.secret}
 	}
 	pb, err := json.Marshal(p)
 	if err != nil {
 		return "", "", err
 	}
-	input := tokenEncoding.EncodeToString(hb) + "." + tokenEncoding.EncodeToString(pb)
-	sig, err := s.sign(h.Alg, input)
+	signer, err := jose.NewSigner(key, opts)
 	if err != nil {
 		return "", "", err
 	}
-	enc := tokenEncoding.EncodeToString(sig)
-	return input + "." + enc, family.Key(claims, enc), nil
-}
-
-// sign signs a JWS signing input with alg, one of the two the simulator uses.
-func (k tokenKeys) sign(alg, input string) ([]byte, error) {
-	if alg == algRefresh {
-		return k.hs512(input), nil
-	}
-	key, err := k.signer()
+	obj, err := signer.Sign(pb)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
-	priv, ok := key.private.Key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("the signing key is not an RSA key")
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		return "", "", err
 	}
-	sum := sha256.Sum256([]byte(input))
-	return rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, sum[:])
-}
-
-// hs512 is a refresh token's HMAC, keyed with the simulator's secret.
-func (k tokenKeys) hs512(input string) []byte {
-	h := hmac.New(sha512.New, k.secret)
-	h.Write([]byte(input))
-	return h.Sum(nil)
+	sig := token[strings.LastIndex(token, ".")+1:]
+	return token, family.Key(claims, sig), nil
 }
 
 // jwtKey is the store key of a JWT-shaped token the simulator minted:
 // family.Key of the claims its jti holds and its signature; ok is false
 // for any other token, a forged or altered one included.
 func (k tokenKeys) jwtKey(token string) (key string, ok bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	obj, err := jose.ParseSigned(token)
+	if err != nil || len(obj.Signatures) != 1 {
 		return "", false
 	}
-	var h jwtHeader
+	// The key by the header's algorithm, and only the two the simulator
+	// signs with: an HMAC key is never offered to an RS256 header, nor a
+	// token with "none" verified at all.
+	var verifier any
+	switch jose.SignatureAlgorithm(obj.Signatures[0].Header.Algorithm) {
+	case algRefresh:
+		verifier = k.secret
+	case algAccess:
+		if k.signer == nil {
+			return "", false
+		}
+		sk, err := k.signer()
+		if err != nil {
+			return "", false
+		}
+		verifier = sk.public
+	default:
+		return "", false
+	}
+	pb, err := obj.Verify(verifier)
+	if err != nil {
+		return "", false
+	}
 	var p jwtPayload
-	hb, err := tokenEncoding.DecodeString(parts[0])
-	if err != nil || json.Unmarshal(hb, &h) != nil {
-		return "", false
-	}
-	sig, err := tokenEncoding.DecodeString(parts[2])
-	if err != nil || !k.verify(h.Alg, parts[0]+"."+parts[1], sig) {
-		return "", false
-	}
-	pb, err := tokenEncoding.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(pb, &p) != nil {
+	if json.Unmarshal(pb, &p) != nil {
 		return "", false
 	}
 	raw, err := tokenEncoding.DecodeString(p.Jti)
 	if err != nil || len(raw) <= tokenEntropy {
 		return "", false
 	}
-	return family.Key(raw[:len(raw)-tokenEntropy], parts[2]), true
-}
-
-// verify checks a JWS signature of alg over input.
-func (k tokenKeys) verify(alg, input string, sig []byte) bool {
-	switch alg {
-	case algRefresh:
-		return hmac.Equal(sig, k.hs512(input))
-	case algAccess:
-		if k.signer == nil {
-			return false
-		}
-		key, err := k.signer()
-		if err != nil {
-			return false
-		}
-		priv, ok := key.private.Key.(*rsa.PrivateKey)
-		if !ok {
-			return false
-		}
-		sum := sha256.Sum256([]byte(input))
-		return rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, sum[:], sig) == nil
-	}
-	return false
+	return family.Key(raw[:len(raw)-tokenEntropy], token[strings.LastIndex(token, ".")+1:]), true
 }
 
 // isJWT says whether token has a JWS's three parts.
