@@ -69,6 +69,33 @@ type Env struct {
 	// Browser is how the scenario sets the browser up, for a browser
 	// client (capability browser); nil for a scenario without browser.
 	Browser *contract.BrowserSetup
+	// StorageKeyFile holds the keys the client may encrypt its state with
+	// (PROTOCOL.md, Storage keys), the current one first; rewritten when
+	// the key is rotated. It is outside StateDir.
+	StorageKeyFile string
+	// Tenants are the client registrations of a scenario that names
+	// tenants (capability multi_tenant), the first the default, whose
+	// registration ClientID, SecretFile and RedirectURI describe too; nil
+	// otherwise.
+	Tenants []contract.Tenant
+}
+
+// KeyRotator is implemented by a Process of a client with capability
+// key_rotation.
+type KeyRotator interface {
+	// StorageKey tells the process Env.StorageKeyFile changed: a new
+	// current key.
+	StorageKey(ctx context.Context) error
+}
+
+// Tenanted is implemented by a Process of a client with capability
+// multi_tenant.
+type Tenanted interface {
+	// Tenant is the process seen by the tenant of Env.Tenants named name:
+	// its operations are that tenant's (a Reload says its secret file
+	// changed). Tenant of the first tenant's name is the process itself,
+	// or acts as it.
+	Tenant(name string) Process
 }
 
 // Origins is implemented by a browser client: the origins its pages are

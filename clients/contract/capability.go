@@ -26,6 +26,15 @@ const (
 	// CapClientCredentials: the client calls the API as itself, with the
 	// client credentials grant (OpServiceCall).
 	CapClientCredentials Capability = "client_credentials"
+	// CapEncryptsAtRest: nothing the client keeps in EnvStateDir holds a
+	// token or a secret in plain text or a plain encoding of it.
+	CapEncryptsAtRest Capability = "encrypts_at_rest"
+	// CapKeyRotation: the client encrypts what it keeps with the keys of
+	// EnvStorageKeyFile and reads the file again on OpStorageKey.
+	CapKeyRotation Capability = "key_rotation"
+	// CapMultiTenant: the client serves several client registrations at
+	// once (EnvTenants), each op for the tenant it names.
+	CapMultiTenant Capability = "multi_tenant"
 	// CapClockNow: the client takes the sim time from each request's now
 	// (PROTOCOL.md, Time).
 	CapClockNow Capability = "clock:now"
@@ -37,7 +46,7 @@ const (
 // Capabilities lists the capabilities a scenario may require, in a stable
 // order: every capability but the clock ones.
 func Capabilities() []Capability {
-	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials, CapBrowser, CapSPA}
+	return []Capability{CapRefresh, CapRestart, CapConcurrency, CapLogout, CapSecretRotation, CapSharedState, CapClientCredentials, CapEncryptsAtRest, CapKeyRotation, CapMultiTenant, CapBrowser, CapSPA}
 }
 
 // Clocks lists the clock capabilities, of which a hello lists exactly one.

@@ -54,13 +54,20 @@ const (
 	EnvStateDir = "OAUTHSIM_STATE_DIR"
 	// EnvTime is the sim time at start, RFC 3339.
 	EnvTime = "OAUTHSIM_TIME"
+	// EnvStorageKeyFile names a file holding the keys the client may
+	// encrypt what it keeps with (StorageKeys), rewritten atomically when
+	// the key is rotated.
+	EnvStorageKeyFile = "OAUTHSIM_STORAGE_KEY_FILE"
+	// EnvTenants holds the client registrations of a scenario that names
+	// tenants, as a JSON array of Tenant; unset otherwise.
+	EnvTenants = "OAUTHSIM_TENANTS"
 )
 
 // Variables lists every environment variable of the protocol, in the
 // order of PROTOCOL.md's table.
 func Variables() []string {
 	return []string{EnvProtocol, EnvIssuer, EnvResource, EnvClientID, EnvClientSecretFile, EnvRedirectURI, EnvScopes,
-		EnvOfflineAccess, EnvProfile, EnvRefreshRotation, EnvRefreshGrace, EnvStateDir, EnvTime}
+		EnvOfflineAccess, EnvProfile, EnvRefreshRotation, EnvRefreshGrace, EnvStateDir, EnvTime, EnvStorageKeyFile, EnvTenants}
 }
 
 // OfflineAccess is how the provider wants offline access (a refresh token)

@@ -22,7 +22,15 @@ type Hello struct {
 	// Capabilities lists what the client can do, exactly one clock
 	// capability among them.
 	Capabilities []Capability `json:"capabilities"`
+	// Glue lists what an adapter's own code does where the library leaves
+	// it to the application (GlueStorage), so that what the checks find
+	// there is reported as the glue's, not the library's.
+	Glue []string `json:"glue,omitempty"`
 }
+
+// GlueStorage: the adapter's code, not the library, writes what is kept in
+// EnvStateDir.
+const GlueStorage = "storage"
 
 // Features are the capabilities the hello lists that a scenario may
 // require (Capabilities), in the hello's order.

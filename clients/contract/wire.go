@@ -25,6 +25,10 @@ const (
 	// OpReload: read the configuration again (the client secret's file
 	// changed); no outcome.
 	OpReload Op = "reload"
+	// OpStorageKey: EnvStorageKeyFile changed (a new current key): read
+	// it again; what is kept is encrypted with the new key from its next
+	// save (CapKeyRotation); no outcome.
+	OpStorageKey Op = "storage_key"
 	// OpTime: the sim clock moved, to the request's now; no outcome.
 	OpTime Op = "time"
 	// OpShutdown: answer, then exit with status 0.
@@ -33,7 +37,7 @@ const (
 
 // Ops lists the ops, in the order of PROTOCOL.md's table.
 func Ops() []Op {
-	return []Op{OpAuthorize, OpCallback, OpCall, OpServiceCall, OpLogout, OpReload, OpTime, OpShutdown}
+	return []Op{OpAuthorize, OpCallback, OpCall, OpServiceCall, OpLogout, OpReload, OpStorageKey, OpTime, OpShutdown}
 }
 
 // Request is one line from the harness.
@@ -46,6 +50,10 @@ type Request struct {
 	Now time.Time `json:"now"`
 	// URL is OpCallback's redirect back.
 	URL string `json:"url,omitempty"`
+	// Tenant names the tenant (of EnvTenants) an op is for; empty for the
+	// first, whose registration the other variables describe too. Set
+	// only when the scenario names tenants (CapMultiTenant).
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // Response is one line from the client after its hello: the answer to the

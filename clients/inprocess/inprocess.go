@@ -68,9 +68,12 @@ func (c goClient) Version() string  { return c.version }
 func (c goClient) Capabilities() []contract.Capability {
 	var caps []contract.Capability
 	for _, c := range contract.Capabilities() {
-		if c != contract.CapClientCredentials && c != contract.CapBrowser && c != contract.CapSPA {
-			caps = append(caps, c)
+		switch c {
+		case contract.CapClientCredentials, contract.CapBrowser, contract.CapSPA,
+			contract.CapEncryptsAtRest, contract.CapKeyRotation, contract.CapMultiTenant:
+			continue
 		}
+		caps = append(caps, c)
 	}
 	return caps
 }
