@@ -48,7 +48,7 @@ var _ = Describe("Loading a scenario", func() {
 			`bad.yaml:1:1: description: say what the scenario shows, for the reports`,
 			`bad.yaml:1:7: name "Bad Name": use lower-case letters, digits, '-', '_' and '.'`,
 			`bad.yaml:2:12: tag "no way": use lower-case letters, digits, '-', '_' and '.'`,
-			`bad.yaml:3:21: unknown capability "teleport" (known: refresh, restart, concurrency, logout, secret_rotation, shared_state, client_credentials, browser, spa)`,
+			`bad.yaml:3:21: unknown capability "teleport" (known: refresh, restart, concurrency, logout, secret_rotation, shared_state, client_credentials, encrypts_at_rest, key_rotation, multi_tenant, browser, spa)`,
 			`bad.yaml:5:19: profile.base: no built-in profile "nosuch" (built in: auth0, dropbox, entra, entra-spa, generic, github, google, intuit, keycloak, okta, okta-custom, oracle-idcs, salesforce, slack, xero)`,
 			`bad.yaml:7:5: no user "carol": the provider has alice, bob`,
 			`bad.yaml:8:11: call: give one of concurrent and processes (times, the rounds, goes with either)`,

@@ -109,6 +109,6 @@ var _ = Describe("A scenario value of the wrong shape", func() {
 		Entry("with nothing close", "steps: [{advance: 1h}]\ncolour: red\n",
 			`f.yaml:3:1: unknown field "colour" in a scenario (fields: browser, client, description, expect, name, provider, reproduces, requires, steps, tags, waive)`),
 		Entry("in a provider's client", "provider:\n  clients: [{client_id: a, client_secret: s, redirect_uris: [http://127.0.0.1/cb], scope: [api]}]\nsteps: [{advance: 1h}]\n",
-			`f.yaml:3:84: unknown field "scope" in provider.clients[0]: did you mean "scopes"? (fields: allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, scopes, token_endpoint_auth_methods)`),
+			`f.yaml:3:84: unknown field "scope" in provider.clients[0]: did you mean "scopes"? (fields: access_token_lifetime, allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, refresh, scopes, token_endpoint_auth_methods)`),
 	)
 })

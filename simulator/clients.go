@@ -73,6 +73,19 @@ type Client struct {
 	// It defaults to the origins of the client's redirect URIs, as Entra
 	// allows the origins of a single-page application's redirect URIs.
 	AllowedOrigins []string `json:"allowed_origins,omitempty" yaml:"allowed_origins,omitempty" example:"[http://app.localhost:3000]"`
+	// AccessTokenLifetime, when set, is the lifetime of every access token
+	// minted for this client, in place of the profile's (and of its
+	// range): an application with a token lifetime policy of its own, as
+	// Entra assigns one per application and an Okta authorization server's
+	// access policy per client. See ClientProfile.
+	AccessTokenLifetime *profile.Duration `json:"access_token_lifetime,omitempty" yaml:"access_token_lifetime,omitempty" example:"5m"`
+	// Refresh, when set, replaces the profile's refresh-token rotation,
+	// grace, idle timeout and absolute lifetime for this client's grants,
+	// each that it sets. See ClientProfile. The store reads it on every
+	// refresh, so a registration replaced later governs the refresh tokens
+	// issued before it too; an access token keeps the lifetime it was
+	// minted with.
+	Refresh *ClientRefresh `json:"refresh,omitempty" yaml:"refresh,omitempty" example:"{rotation: none, idle_timeout: 30d}"`
 }
 
 // Platforms of a client (Client.Platform).
@@ -232,6 +245,8 @@ func (c Client) normalize() (Client, error) {
 		}
 	}
 	errs = append(errs, c.normalizePlatform()...)
+	c.cloneLifetimes()
+	errs = append(errs, c.checkLifetimes()...)
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"openid", "offline_access", "profile", "api"}
 	}
@@ -322,6 +337,9 @@ type fositeClient struct {
 	hash     []byte
 	previous [][]byte // hashes of PreviousSecrets, in their order
 	now      func() time.Time
+	// policy is the profile as it governs this client's tokens: the one in
+	// force, amended by the client's own lifetimes.
+	policy profile.Profile
 }
 
 // GetResponseModes implements fosite.ResponseModeClient: a client may name
@@ -375,6 +393,7 @@ func (c *fositeClient) IsTestingApp() bool { return c.PublishingStatus == Publis
 func (c *fositeClient) view() Client {
 	now := c.now()
 	v := c.Client
+	v.cloneLifetimes()
 	v.SecretState = v.secretState(now)
 	v.PreviousSecrets = slices.Clone(v.PreviousSecrets)
 	for i := range v.PreviousSecrets {
@@ -435,14 +454,18 @@ func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
 
 // registry holds the registered clients.
 type registry struct {
-	now     func() time.Time
+	now func() time.Time
+	// base is the profile in force, which a client's own lifetimes
+	// (Client.AccessTokenLifetime, Client.Refresh) amend.
+	base    profile.Profile
 	mu      sync.RWMutex
 	clients map[string]*fositeClient
 }
 
-// newRegistry returns an empty registry whose clients judge secret expiry by now.
-func newRegistry(now func() time.Time) *registry {
-	return &registry{now: now, clients: map[string]*fositeClient{}}
+// newRegistry returns an empty registry whose clients judge secret expiry
+// by now and amend the profile base with their own lifetimes.
+func newRegistry(now func() time.Time, base profile.Profile) *registry {
+	return &registry{now: now, base: base, clients: map[string]*fositeClient{}}
 }
 
 // put registers c, replacing a client with its id only when replace is
@@ -492,7 +515,11 @@ func (r *registry) compile(c Client) (*fositeClient, error) {
 	// A public client gets no hash at all: the hash of "" would let anyone
 	// authenticate as it with an empty secret where fosite checks secrets
 	// without asking whether the client is public (introspection).
-	fc := &fositeClient{Client: c, now: r.now}
+	policy, err := c.amend(r.base)
+	if err != nil {
+		return nil, err
+	}
+	fc := &fositeClient{Client: c, now: r.now, policy: policy}
 	if !c.Public {
 		fc.hash = hashSecret(c.Secret)
 	}
@@ -587,6 +614,9 @@ func (s *Simulator) authenticateClient(ctx context.Context, wd *world, r *http.R
 	if fc, ok := client.(*fositeClient); ok && !slices.Contains(fc.AuthMethods, method) {
 		return nil, fosite.ErrInvalidClient.WithHintf("The client may not authenticate with %s; it allows %v.", method, fc.AuthMethods)
 	}
+	// The store holds a code or refresh token to the client it was issued
+	// to, and refuses it to any other before it looks at anything else.
+	family.Authenticated(ctx, client.GetID())
 	return client, nil
 }
 

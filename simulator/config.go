@@ -180,6 +180,9 @@ func (c Config) problems(n *yaml.Node) []*yaml.LoadError {
 	for i, cl := range c.Clients {
 		if _, err := cl.normalize(); err != nil {
 			each("clients", i, err)
+		} else if _, err := cl.amend(c.Profile.Profile); err != nil {
+			// Its own lifetimes, over the profile of the same file.
+			each("clients", i, err)
 		}
 	}
 	for i, u := range c.Users {

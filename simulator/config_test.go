@@ -109,7 +109,7 @@ faults:
 `
 		_, err := simulator.ParseConfig("c.yaml", []byte(file))
 		Expect(err).To(HaveOccurred())
-		clientFields := "(fields: allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, scopes, token_endpoint_auth_methods)"
+		clientFields := "(fields: access_token_lifetime, allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, refresh, scopes, token_endpoint_auth_methods)"
 		Expect(strings.Split(err.Error(), "\n")).To(Equal([]string{
 			`c.yaml:2:3: unknown field "access_token_lifetim" in profile: did you mean "access_token_lifetime"? (fields: access_token_lifetime, access_token_lifetime_max, base, code_lifetime, deviations, id_token_lifetime, name, offline_access, refresh, responses, shape, spa_redemption_by_origin, testing_app_expiry, title)`,
 			`c.yaml:3:20: invalid duration "soon": use forms like 90s, 10m, 1h, 7d`,
@@ -129,7 +129,7 @@ faults:
 	It("suggest the field a short name stands for, as other tools spell them", func() {
 		_, err := simulator.ParseConfig("c.yaml", []byte("clients:\n  - {id: a, secret: s, redirect_uris: [http://127.0.0.1:3000/callback]}\n"))
 		Expect(err).To(HaveOccurred())
-		clientFields := "(fields: allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, scopes, token_endpoint_auth_methods)"
+		clientFields := "(fields: access_token_lifetime, allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, refresh, scopes, token_endpoint_auth_methods)"
 		Expect(strings.Split(err.Error(), "\n")).To(Equal([]string{
 			`c.yaml:2:6: unknown field "id" in clients[0]: did you mean "client_id"? ` + clientFields,
 			`c.yaml:2:13: unknown field "secret" in clients[0]: did you mean "client_secret"? ` + clientFields,

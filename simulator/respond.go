@@ -35,7 +35,8 @@ func (s *Simulator) situationResponse(situation profile.Situation) (profile.Resp
 func isRefreshSituation(s profile.Situation) bool {
 	switch s {
 	case profile.SituationRefreshTokenInvalid, profile.SituationRefreshTokenExpired, profile.SituationRefreshTokenInactive,
-		profile.SituationRefreshTokenRevoked, profile.SituationRefreshTokenReused, profile.SituationRefreshTokenTestingApp:
+		profile.SituationRefreshTokenRevoked, profile.SituationRefreshTokenReused, profile.SituationRefreshTokenTestingApp,
+		profile.SituationRefreshTokenWrongClient:
 		return true
 	}
 	return false

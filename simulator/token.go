@@ -110,12 +110,12 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 			return nil, nil, op, fosite.ErrInvalidRequest.WithHintf("The request's origin is not allowed: %s.", why)
 		}
 	}
-	s.prepareOp(op, sh)
+	s.prepareOp(wd.clients.policyOf(requestClient(r)), op, sh)
 	defer s.lockFamily(wd, op.GrantType, r.PostForm)()
 	ctx = family.WithOp(ctx, op)
 	ar, err := wd.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
-		return ar, nil, op, err
+		return ar, nil, op, wrongClient(err, op)
 	}
 	switch {
 	case ar.GetGrantTypes().ExactOne("client_credentials"):
@@ -148,6 +148,22 @@ func (s *Simulator) shapedExchange(ctx context.Context, r *http.Request, sh shap
 		resp.SetExpiresIn(op.AccessExpiresAt.Add(op.Mint.Backdate).Sub(s.provider.Now()).Round(time.Second))
 	}
 	return ar, resp, op, nil
+}
+
+// wrongClient is the error a token request refused because its code or
+// refresh token belongs to another client (events.RefusedWrongClient)
+// answers with: invalid_grant, which RFC 6749 §5.2 names for a grant
+// "issued to another client", saying so. The store refuses such a token
+// as not found, before fosite's own check of the client could tell it.
+func wrongClient(err error, op *family.Op) error {
+	if op.Refusal != events.RefusedWrongClient {
+		return err
+	}
+	what := "refresh token"
+	if op.GrantType == "authorization_code" {
+		what = "authorization code"
+	}
+	return fosite.ErrInvalidGrant.WithWrap(err).WithHintf("The %s was issued to another client.", what)
 }
 
 // narrowScope gives a refresh's access token the narrower scope its scope
@@ -189,11 +205,11 @@ func (s *Simulator) narrowScope(ar fosite.AccessRequester, form url.Values, op *
 }
 
 // prepareOp sets what this request mints differently: an access-token
-// lifetime drawn from the profile's range, what the faults that fired on it
-// change (fault.Minter), and what the deviations of the answer, the
-// profile's and the faults' alike, ask of the minting.
-func (s *Simulator) prepareOp(op *family.Op, sh shaping) {
-	p := s.cfg.profile
+// lifetime drawn from the range of p, the profile as it governs the
+// requesting client's tokens, what the faults that fired on it change
+// (fault.Minter), and what the deviations of the answer, the profile's and
+// the faults' alike, ask of the minting.
+func (s *Simulator) prepareOp(p profile.Profile, op *family.Op, sh shaping) {
 	if p.AccessTokenLifetimeMax > p.AccessTokenLifetime {
 		op.Mint.AccessLifetime = s.lifetimes.between(p.AccessTokenLifetime.D(), p.AccessTokenLifetimeMax.D())
 	}
@@ -388,6 +404,8 @@ func (s *Simulator) situation(r *http.Request, code string, op *family.Op) profi
 			return profile.SituationRefreshTokenInactive
 		case events.RefusedTestingApp:
 			return profile.SituationRefreshTokenTestingApp
+		case events.RefusedWrongClient:
+			return profile.SituationRefreshTokenWrongClient
 		}
 		return profile.SituationRefreshTokenInvalid
 	case code == fosite.ErrInvalidClient.ErrorField && op.ClientRefusal == events.ClientSecretExpired:
@@ -428,6 +446,20 @@ func (s *Simulator) presentedToken(grant string, form url.Values) string {
 	return ""
 }
 
+// requestClient is the client a request names, by HTTP Basic or by its
+// client_id parameter, before anything has authenticated it: for what only
+// matters once it has (a request that fails to authenticate mints nothing).
+func requestClient(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		id, _ = url.QueryUnescape(id)
+		return id
+	}
+	if r.Form != nil {
+		return r.Form.Get("client_id")
+	}
+	return ""
+}
+
 // requestEvent starts the event for a request: who asked, what the store
 // learned while serving it, and the fault, of those sh that fired on it,
 // that keeps its answer from reaching the client readable.
@@ -439,13 +471,10 @@ func (s *Simulator) requestEvent(kind events.Kind, r *http.Request, op *family.O
 		// reused...), so that a harness can tell an expired access token
 		// from a revoked one without reading the detail text.
 		e.Client, e.User, e.Family, e.Detail, e.Reason = op.Client, op.User, op.Family, op.Denial, op.Refusal
+		e.Owner = op.Owner
 	}
 	if e.Client == "" {
-		if id, _, ok := r.BasicAuth(); ok {
-			e.Client, _ = url.QueryUnescape(id)
-		} else if r.Form != nil {
-			e.Client = r.Form.Get("client_id")
-		}
+		e.Client = requestClient(r)
 	}
 	return e
 }

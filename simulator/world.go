@@ -37,8 +37,10 @@ func (s *Simulator) newWorld() (*world, error) {
 	wd := &world{
 		store: family.New(s.provider, s.events, s.cfg.profile),
 		// Secrets expire on the provider's clock, skew included.
-		clients: newRegistry(s.provider.Now), users: newDirectory(), consents: newConsentBook(), sessions: newSessionBook(), faults: fault.NewEngine(),
+		clients: newRegistry(s.provider.Now, s.cfg.profile), users: newDirectory(), consents: newConsentBook(), sessions: newSessionBook(), faults: fault.NewEngine(),
 	}
+	// A client's own lifetimes govern its tokens (Client.AccessTokenLifetime, Client.Refresh).
+	wd.store.SetClientPolicies(wd.clients.policyOf)
 	for _, c := range append(DemoClients(), s.cfg.clients...) {
 		if _, err := wd.clients.put(c, true); err != nil {
 			return nil, err

@@ -135,6 +135,11 @@ type Event struct {
 	// browser kept the page from reading it; empty when the origin was
 	// allowed, or the request sent none.
 	CORSRefused string `json:"cors_refused,omitempty"`
+	// Owner is, on a token_request refused with RefusedWrongClient, the
+	// client the presented refresh token or code was issued to. Client is
+	// then the client that authenticated, and Family and User are the
+	// presented grant's, so that a reader can tell whose grant it was.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Now is what the log stamps events with: the simulator's clock.

@@ -31,6 +31,11 @@ const (
 	RefusedInactive   = "inactive"    // a refresh token past its idle timeout
 	RefusedTestingApp = "testing_app" // the testing-app expiry killed the grant
 	RefusedRedeemed   = "redeemed"    // an authorization code used twice
+	// RefusedWrongClient: a refresh token or authorization code presented
+	// by a client other than the one it was issued to (RFC 6749 §6 and
+	// §4.1.3 bind each to its client). The grant itself is left alone: its
+	// owner may go on using it.
+	RefusedWrongClient = "wrong_client"
 )
 
 // Client-authentication refusal codes: an Event's Reason on a token

@@ -209,6 +209,9 @@ const (
 	SituationRefreshTokenReused Situation = "refresh_token_reused"
 	// SituationRefreshTokenTestingApp: the testing-app expiry killed the grant.
 	SituationRefreshTokenTestingApp Situation = "refresh_token_testing_app"
+	// SituationRefreshTokenWrongClient: the refresh token was issued to another client than
+	// the one that authenticated (RFC 6749 §6); the grant stays valid for its own client.
+	SituationRefreshTokenWrongClient Situation = "refresh_token_wrong_client"
 	// SituationClientSecretInvalid: the client authenticated with a wrong or retired secret.
 	SituationClientSecretInvalid Situation = "client_secret_invalid"
 	// SituationClientSecretExpired: the client authenticated with a secret past its expiry.
@@ -232,7 +235,7 @@ func Situations() []Situation {
 	return []Situation{
 		SituationRefreshTokenInvalid, SituationRefreshTokenExpired, SituationRefreshTokenInactive,
 		SituationRefreshTokenRevoked, SituationRefreshTokenReused, SituationRefreshTokenTestingApp,
-		SituationClientSecretInvalid, SituationClientSecretExpired, SituationRateLimited,
+		SituationRefreshTokenWrongClient, SituationClientSecretInvalid, SituationClientSecretExpired, SituationRateLimited,
 		SituationInteractionRequired, SituationCrossOriginRedemption, SituationSPARedemptionWithoutOrigin,
 	}
 }

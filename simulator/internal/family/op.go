@@ -25,8 +25,17 @@ type Op struct {
 	// Mint is what a token request mints other than as the profile has it.
 	Mint Minting
 
-	// Family, Client and User name the family the request touched.
+	// Caller is the client the request authenticated as, once it has
+	// (Authenticated); empty before, and for requests that authenticate none.
+	Caller string
+
+	// Family, Client and User name the family the request touched. On a
+	// token request refused with events.RefusedWrongClient, Client is the
+	// Caller and Owner the client the family belongs to.
 	Family, Client, User string
+	// Owner is the client a code or refresh token presented by another
+	// client was issued to; empty unless the request was refused for it.
+	Owner string
 	// Denial says why the store refused a token, or why client
 	// authentication failed on the secret; empty when neither happened.
 	Denial string
@@ -106,6 +115,13 @@ func RefuseClient(ctx context.Context, code, why string) {
 		if o.Denial == "" {
 			o.Denial = why
 		}
+	}
+}
+
+// Authenticated records in the request's Op the client it authenticated as.
+func Authenticated(ctx context.Context, client string) {
+	if o := OpFrom(ctx); o != nil {
+		o.Caller = client
 	}
 }
 

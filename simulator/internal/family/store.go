@@ -37,6 +37,9 @@ type Store struct {
 	clock  clockwork.Clock
 	log    *events.Log
 	policy profile.Profile
+	// clientPolicy, when set, is the profile as it governs one client's
+	// tokens: policy amended by the client's own lifetimes.
+	clientPolicy func(client string) profile.Profile
 
 	mu       sync.Mutex
 	counter  uint64 // orders families; sim times tie on a clock that stands still
@@ -137,6 +140,24 @@ func New(clock clockwork.Clock, log *events.Log, p profile.Profile) *Store {
 
 // Policy returns the profile in force.
 func (s *Store) Policy() profile.Profile { return s.policy }
+
+// SetClientPolicies makes the store govern each client's tokens by what
+// of returns for it (the access-token lifetime and the refresh policy),
+// in place of the profile in force. It must be called before the store
+// serves any request. of is called with the store's lock held, and must
+// not call the store.
+func (s *Store) SetClientPolicies(of func(client string) profile.Profile) { s.clientPolicy = of }
+
+// policyFor is the profile as it governs the tokens of client.
+func (s *Store) policyFor(client string) profile.Profile {
+	if s.clientPolicy == nil {
+		return s.policy
+	}
+	return s.clientPolicy(client)
+}
+
+// refreshPolicy is the refresh-token policy of family f's client.
+func (s *Store) refreshPolicy(f *family) profile.Refresh { return s.policyFor(f.client).Refresh }
 
 func (t *token) fingerprint() string { return t.fp }
 
@@ -248,7 +269,11 @@ func (s *Store) Claim(ctx context.Context, kind fosite.TokenType, r fosite.Reque
 	c := claims{kind: kind, family: r.GetID(), issued: s.clock.Now()}
 	switch kind {
 	case fosite.AccessToken:
-		lifetime := s.policy.AccessTokenLifetime.D()
+		policy := s.policy
+		if client := r.GetClient(); client != nil {
+			policy = s.policyFor(client.GetID())
+		}
+		lifetime := policy.AccessTokenLifetime.D()
 		if o := OpFrom(ctx); o != nil {
 			if o.Mint.AccessLifetime > 0 {
 				lifetime = o.Mint.AccessLifetime
@@ -321,6 +346,32 @@ func (s *Store) alive(ctx context.Context, f *family, revoked bool) error {
 	return nil
 }
 
+// foreign refuses a code or refresh token of family f that a token request
+// presents for a client other than f's: RFC 6749 binds both to the client
+// they were issued to (§4.1.3, §6). It comes before every other check, so
+// that whatever state the grant is in, another client's request neither
+// learns it nor changes it: no reuse detection, no revocation, no use
+// that keeps an idle timer running. s.mu must be held.
+func (s *Store) foreign(ctx context.Context, t *token) error {
+	o := OpFrom(ctx)
+	if o == nil || o.Caller == "" || o.Caller == t.fam.client {
+		return nil
+	}
+	if o.GrantType != "refresh_token" && o.GrantType != "authorization_code" {
+		// Revocation and introspection answer another client's token
+		// as fosite has them.
+		return nil
+	}
+	o.observe(t.fam)
+	o.Client, o.Owner = o.Caller, t.fam.client
+	what := "refresh token"
+	if t.kind == fosite.AuthorizeCode {
+		what = "authorization code"
+	}
+	deny(ctx, events.RefusedWrongClient, fmt.Sprintf("the %s was issued to client %q, not to %q", what, t.fam.client, o.Caller))
+	return fosite.ErrNotFound
+}
+
 // CreateAuthorizeCodeSession stores an authorization code.
 func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
 	s.mu.Lock()
@@ -347,6 +398,11 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosit
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.codes[sig]
+	if t != nil {
+		if err := s.foreign(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.live(ctx, t); err != nil {
 		return nil, err
 	}
@@ -516,6 +572,11 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, key string, _ fosite
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.refreshToken(key)
+	if t != nil {
+		if err := s.foreign(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.live(ctx, t); err != nil {
 		return nil, err
 	}
@@ -548,10 +609,11 @@ func supersededWhen(t *token) string {
 // superseded reports whether a refresh token was rotated away and is past
 // any grace window: presenting it again is reuse. s.mu must be held.
 func (s *Store) superseded(t *token) bool {
-	switch {
-	case t.forgotten:
+	if t.forgotten {
 		return true
-	case s.policy.Refresh.Rotation == profile.RotationNone, s.policy.Refresh.Rotation == profile.RotationRotateKeepOld:
+	}
+	switch s.refreshPolicy(t.fam).Rotation {
+	case profile.RotationNone, profile.RotationRotateKeepOld:
 		return false
 	}
 	return !t.used.IsZero() && !s.inGrace(t)
@@ -559,7 +621,7 @@ func (s *Store) superseded(t *token) bool {
 
 // inGrace reports whether a used refresh token is still accepted. s.mu must be held.
 func (s *Store) inGrace(t *token) bool {
-	r := s.policy.Refresh
+	r := s.refreshPolicy(t.fam)
 	return r.Rotation == profile.RotationRotateWithGrace && !t.childUsed &&
 		s.clock.Now().Before(t.used.Add(r.Grace.D()))
 }
@@ -582,7 +644,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, _ string, key string) er
 	}
 	now := s.clock.Now()
 	o := OpFrom(ctx)
-	r := s.policy.Refresh
+	r := s.refreshPolicy(t.fam)
 	notDue := r.RotateAfter > 0 && now.Sub(t.issued) < r.RotateAfter.D()
 	if !t.forgotten && (r.Rotation == profile.RotationNone || (o != nil && o.Mint.KeepRefresh) || notDue) {
 		t.lastUsed = now
@@ -798,7 +860,7 @@ func (s *Store) CheckExpiry(ctx context.Context, kind fosite.TokenType, key stri
 // deadlines, with the refusal code and reason it dies then; zero when it
 // never expires. s.mu must be held.
 func (s *Store) refreshDeadline(t *token) (time.Time, string, string) {
-	r := s.policy.Refresh
+	r := s.refreshPolicy(t.fam)
 	var deadline time.Time
 	var code, why string
 	earliest := func(d time.Time, c, reason string) {
