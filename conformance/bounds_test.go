@@ -174,16 +174,26 @@ type tellerProcess struct{ env conformance.Env }
 var errNotOffered = errors.New("not offered")
 
 func (p tellerProcess) ServiceCall(ctx context.Context) (conformance.Result, error) {
-	secret, err := os.ReadFile(p.env.SecretFile)
+	tok, err := p.serviceToken(ctx)
 	if err != nil {
 		return conformance.Result{}, err
+	}
+	return conformance.Result{Outcome: contract.OutcomeOK, Detail: strings.Repeat("x", 4<<20) + " token " + tok}, nil
+}
+
+// serviceToken is an access token of the client credentials grant, with
+// the secret in the client's file.
+func (p tellerProcess) serviceToken(ctx context.Context) (string, error) {
+	secret, err := os.ReadFile(p.env.SecretFile)
+	if err != nil {
+		return "", err
 	}
 	cc := clientcredentials.Config{ClientID: p.env.ClientID, ClientSecret: strings.TrimSpace(string(secret)), TokenURL: p.env.Issuer + "/oauth2/token"}
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, p.env.HTTP))
 	if err != nil {
-		return conformance.Result{}, err
+		return "", err
 	}
-	return conformance.Result{Outcome: contract.OutcomeOK, Detail: strings.Repeat("x", 4<<20) + " token " + tok.AccessToken}, nil
+	return tok.AccessToken, nil
 }
 
 func (tellerProcess) AuthorizationURL(context.Context) (string, error) { return "", errNotOffered }

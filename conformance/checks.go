@@ -68,6 +68,8 @@ const (
 	CheckCallbackState        = checkid.CallbackState
 	CheckPKCE                 = checkid.PKCE
 	CheckNonce                = checkid.Nonce
+	CheckNoPlainTextAtRest    = checkid.NoPlainTextAtRest
+	CheckOwningClient         = checkid.OwningClient
 )
 
 // needlessRefreshRemainShare: a refresh with more than 1/2 of the access
@@ -95,6 +97,8 @@ func Checks() []Check {
 		{CheckCallbackState, "A callback whose state the client did not issue, or has spent, is an attack or a reload: redeeming its code signs the user in to an attacker's account (login CSRF, RFC 6749 §10.12) or reuses a code, which providers answer by revoking what it gave.", judgeVerifiesCallbackState},
 		{CheckPKCE, "Without PKCE (RFC 7636) an intercepted authorization code can be redeemed by whoever holds it; RFC 9700 requires it of public clients and recommends it to all, with S256.", judgeUsesPKCE},
 		{CheckNonce, "The nonce binds an id_token to the authorization that asked for it (OpenID Connect Core §3.1.3.7): a client that sends one and does not compare it accepts a replayed or injected id_token.", judgeChecksNonce},
+		{checkid.NoPlainTextAtRest, "Token stores are copied into backups, support bundles and other people's laptops; a refresh token in plain text there is a long-lived credential for whoever reads it (OWASP's Cryptographic Storage Cheat Sheet: encrypt stored secrets, and keep the key apart from the data). Judged on every file of the state directory after every step, for every token, secret and storage key of the run, as issued and in base64, base64url, hex, JSON-escaped and URL-encoded forms.", judgeNoPlainTextAtRest},
+		{checkid.OwningClient, "An integration that serves several customers' OAuth apps must refresh each grant with the credentials of the app it was issued to (RFC 6749 §6: a refresh token is bound to its client); the provider refuses any other, and the customer's integration breaks though its grant lives. A bearer access token is taken from anyone: a tenant's call made with another tenant's reads another customer's data.", judgeOwningClient},
 		{checkid.BrowserNoBlankDashboard, "An embedded dashboard handed an expired access token calls the API, gets 401 and goes blank; a token manager that refreshes only by a timer does so after a laptop's sleep, when the timer fires late. Judged on every dashboard request the API refused with 401 while the user's grant was alive, unless a fault made the 401.", judgeBrowserNoBlankDashboard},
 		{checkid.BrowserOneRefresh, "Dashboards and tabs that each refresh on their own multiply token traffic and, at providers that rotate with reuse detection, kill the grant with the second refresh. A refresh while the access token of the previous one still has more than half its lifetime left, with no API 401 between them, is a second refresher.", judgeBrowserOneRefresh},
 		{checkid.BrowserNoTokenInURL, "URLs end up in browser history, server logs and Referer headers sent to third parties; a token in an iframe src or a query string leaks there (RFC 9700 §2.1.2, RFC 6750 §5.3).", judgeBrowserNoTokenInURL},
@@ -117,9 +121,10 @@ func LookupCheck(id string) (Check, bool) {
 
 // mine keeps the events of the client under test.
 func mine(r *Record) []events.Event {
+	tenants := slices.Collect(maps.Values(r.TenantClients))
 	out := make([]events.Event, 0, len(r.Events))
 	for _, e := range r.Events {
-		if e.Client == "" || e.Client == r.ClientID {
+		if e.Client == "" || e.Client == r.ClientID || slices.Contains(tenants, e.Client) {
 			out = append(out, e)
 		}
 	}

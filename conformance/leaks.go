@@ -30,7 +30,7 @@ const minNeedle = 8
 // encoded text) and in hex; and each secret inside an HTTP Basic
 // credential, the base64 of client id and secret (RFC 6749 §2.3.1 has both
 // form-encoded first; clients also send them raw).
-func needles(tokens, secrets []string, clientID string) []needle {
+func needles(tokens, secrets []string, clientIDs ...string) []needle {
 	var out []needle
 	seen := map[string]bool{}
 	var of string
@@ -64,7 +64,10 @@ func needles(tokens, secrets []string, clientID string) []needle {
 			}
 			add(hex.EncodeToString([]byte(v)), kind.name, "hex")
 			add(strings.ToUpper(hex.EncodeToString([]byte(v))), kind.name, "hex")
-			if kind.name == "client secret" && clientID != "" {
+			for _, clientID := range clientIDs {
+				if kind.name != "client secret" || clientID == "" {
+					continue
+				}
 				for _, pair := range []string{clientID + ":" + v, url.QueryEscape(clientID) + ":" + url.QueryEscape(v)} {
 					add(base64.StdEncoding.EncodeToString([]byte(pair)), kind.name, "an HTTP Basic credential")
 				}

@@ -24,6 +24,7 @@ import (
 	"github.com/oauthsim/oauthsim/simulator/clock"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/fault"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // Epoch is where every run's sim clock starts.
@@ -62,9 +63,18 @@ type Record struct {
 	TokenKinds map[string]fosite.TokenType
 	// Faults are the faults the run added, by id, as the provider took them.
 	Faults map[string]fault.Fault
-	// ClientID and User are whose grant the run is about.
+	// ClientID and User are whose grant the run is about: with tenants,
+	// the first tenant's client and the user it last authorized.
 	ClientID string
 	User     string
+	// TenantClients are the registered clients of the scenario's tenants,
+	// by tenant name; nil without tenants.
+	TenantClients map[string]string
+	// AtRest are the credentials found in the client's state directory,
+	// each the first time it was seen there; StateFiles counts the files
+	// found there over every search.
+	AtRest     []StoredCredential
+	StateFiles int
 	// Answers are the lines of the client's protocol answers (a client in
 	// another process), kept and searched as Output is.
 	Answers        string
@@ -84,7 +94,19 @@ type Record struct {
 }
 
 // needles are every form of the run's credentials (see needles).
-func (r *Record) needles() []needle { return needles(r.Tokens, r.Secrets, r.ClientID) }
+func (r *Record) needles() []needle { return needles(r.Tokens, r.Secrets, r.clientIDs()...) }
+
+// clientIDs are the run's client ids: the scenario's client, and every
+// tenant's.
+func (r *Record) clientIDs() []string {
+	ids := []string{r.ClientID}
+	for _, name := range slices.Sorted(maps.Keys(r.TenantClients)) {
+		if id := r.TenantClients[name]; id != r.ClientID {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
 // Mask replaces every token and secret of the run in s, in every form the
 // leak check looks for, with [MASKED]: what reports show must not spread
@@ -120,8 +142,12 @@ type CallRecord struct {
 	Result
 	Time time.Time
 	// Live: the provider held a usable refresh token (or, for a grant
-	// without one, a live access token) for the user and the client.
+	// without one, a live access token) for the user and the client (the
+	// tenant's, with tenants).
 	Live bool
+	// Tenant is the tenant the operation was for; "" without tenants, or
+	// for the first.
+	Tenant string
 	// FirstSeq and LastSeq bound the events of the operation. Operations
 	// that ran at once (a step of concurrent calls or processes) cannot be
 	// told apart in the log: each has the bounds of all of them.
@@ -165,6 +191,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, c Client) *Record {
 	if err := r.stopLast(); err != nil && rec.Err == nil {
 		rec.Err = clipError(r.env.finder, fmt.Errorf("stop the client at the end: %w", err))
 	}
+	// What the client left in its state directory after its last words
+	// is judged too.
+	r.searchState("the end of the run")
 	rec.SimEnd = r.clock.Now()
 	rec.Events = r.srv.Events().Since(0)
 	rec.Tokens = r.tokens()
@@ -244,6 +273,20 @@ type run struct {
 	callback string
 	// shots counts the steps whose screenshots were kept.
 	shots int
+	// users are the users each tenant last authorized, by tenant name
+	// ("" for the first tenant, or the scenario's only client).
+	users map[string]string
+	// storageKeys are the keys of the client's key file, current first.
+	storageKeys []contract.StorageKey
+	// secretFiles are the tenants' secret files, by tenant name ("" for
+	// the first).
+	secretFiles map[string]string
+	// stored are the credentials already found in the state directory,
+	// by file and credential.
+	stored map[[2]string]bool
+	// tenant is the tenant the step being carried out is for, as
+	// tenantKey has it: the operations it records are that tenant's.
+	tenant string
 }
 
 func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
@@ -251,7 +294,8 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}, kinds: map[string]fosite.TokenType{}}
+	r := &run{rec: rec, sc: sc, client: c, clock: clock.NewFlow(Epoch), dir: dir, dropped: map[string]bool{}, kinds: map[string]fosite.TokenType{},
+		users: map[string]string{}, secretFiles: map[string]string{}, stored: map[[2]string]bool{}}
 	r.output, r.answers = newOutput(r.credentials), newOutput(r.credentials)
 	key, err := signingKey()
 	if err != nil {
@@ -296,6 +340,9 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 		Output:      r.output,
 		Answers:     r.answers,
 	}
+	// What the client is told of its tokens is its registration's, where
+	// that has lifetimes of its own.
+	r.env.Profile = r.tenantProfile(registered.ID)
 	if sc.NeedsBrowser() {
 		r.env.Browser = &contract.BrowserSetup{}
 		if sc.Browser != nil {
@@ -308,12 +355,119 @@ func newRun(sc *scenarios.Scenario, c Client, rec *Record) (*run, error) {
 	}
 	if !registered.Public {
 		r.env.SecretFile = filepath.Join(dir, "client_secret")
-		if err := r.setSecret(registered.Secret); err != nil {
+		r.secretFiles[""] = r.env.SecretFile
+		if err := r.setSecret("", registered.Secret); err != nil {
 			r.close()
 			return nil, err
 		}
 	}
+	if err := r.setUpTenants(); err != nil {
+		r.close()
+		return nil, err
+	}
+	r.env.StorageKeyFile = filepath.Join(dir, "storage_keys")
+	if err := r.rotateStorageKey(); err != nil {
+		r.close()
+		return nil, fmt.Errorf("storage key file: %w", err)
+	}
 	return r, nil
+}
+
+// setUpTenants registers the scenario's tenants with the run: each its
+// secret file (the first tenant's is the client's), and its entry in the
+// client's environment.
+func (r *run) setUpTenants() error {
+	if len(r.sc.Tenants) == 0 {
+		return nil
+	}
+	r.rec.TenantClients = map[string]string{}
+	for i, t := range r.sc.Tenants {
+		c, err := r.srv.RegisteredClient(t.Client)
+		if err == nil && len(c.RedirectURIs) == 0 {
+			err = fmt.Errorf("client %q has no redirect URI", t.Client)
+		}
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		r.rec.TenantClients[t.Name] = c.ID
+		p := r.tenantProfile(c.ID)
+		ct := contract.Tenant{Name: t.Name, ClientID: c.ID, RedirectURI: c.RedirectURIs[0],
+			RefreshRotation: contract.Rotation(p.Refresh.Rotation), RefreshGrace: int(p.Refresh.Grace.D().Seconds())}
+		if !c.Public {
+			if i == 0 {
+				ct.ClientSecretFile = r.env.SecretFile
+			} else {
+				ct.ClientSecretFile = filepath.Join(r.dir, "client_secret."+t.Name)
+				r.secretFiles[t.Name] = ct.ClientSecretFile
+				if err := r.setSecret(t.Name, c.Secret); err != nil {
+					return err
+				}
+			}
+		}
+		r.env.Tenants = append(r.env.Tenants, ct)
+	}
+	return nil
+}
+
+// tenantProfile is what the provider documents for client id's tokens:
+// the profile, with what the client's registration says of its own.
+func (r *run) tenantProfile(id string) profile.Profile {
+	if p, err := r.srv.ClientProfile(id); err == nil {
+		return p
+	}
+	return r.env.Profile
+}
+
+// tenantKey is how the run keys a tenant: "" for the first (or the
+// scenario's only client), else its name.
+func (r *run) tenantKey(name string) string {
+	if len(r.sc.Tenants) == 0 || name == r.sc.Tenants[0].Name {
+		return ""
+	}
+	return name
+}
+
+// clientOf is the client id of the tenant named name ("" for the first).
+func (r *run) clientOf(name string) string {
+	if key := r.tenantKey(name); key != "" {
+		return r.rec.TenantClients[key]
+	}
+	return r.env.ClientID
+}
+
+// procFor is the running process as the tenant named name sees it.
+func (r *run) procFor(name string) (Process, error) {
+	if r.tenantKey(name) == "" {
+		return r.proc, nil
+	}
+	t, ok := r.proc.(Tenanted)
+	if !ok {
+		return nil, fmt.Errorf("the client lists %s but its process serves no tenant", contract.CapMultiTenant)
+	}
+	return t.Tenant(name), nil
+}
+
+// view is p as the tenant of the step being carried out sees it: p itself
+// for the first tenant. A process of a client without tenants is never
+// asked for another (procFor refused the step).
+func (r *run) view(p Process) Process {
+	if t, ok := p.(Tenanted); ok && r.tenant != "" {
+		return t.Tenant(r.tenant)
+	}
+	return p
+}
+
+// rotateStorageKey puts a new random key first in the client's key file,
+// keeping the older ones: what the client saved before stays readable.
+func (r *run) rotateStorageKey() error {
+	key := make([]byte, 32)
+	rand.Read(key)
+	r.storageKeys = append([]contract.StorageKey{{ID: fmt.Sprintf("k%d", len(r.storageKeys)+1), Key: key}}, r.storageKeys...)
+	tmp := r.env.StorageKeyFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(contract.FormatStorageKeys(r.storageKeys)), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.env.StorageKeyFile)
 }
 
 // registeredClient reads the client under test's registration.
@@ -385,17 +539,19 @@ func recovered(err *error, what string) {
 	}
 }
 
-// setSecret writes the client's secret file, atomically, as a deployment
-// that rotates secrets would.
-func (r *run) setSecret(secret string) error {
+// setSecret writes a tenant's secret file (tenant "" is the first, or the
+// scenario's only client), atomically, as a deployment that rotates
+// secrets would.
+func (r *run) setSecret(tenant, secret string) error {
 	r.mu.Lock()
 	r.rec.Secrets = append(r.rec.Secrets, secret)
 	r.mu.Unlock()
-	tmp := r.env.SecretFile + ".tmp"
+	file := r.secretFiles[tenant]
+	tmp := file + ".tmp"
 	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, r.env.SecretFile)
+	return os.Rename(tmp, file)
 }
 
 // steps carries out the timeline, stopping at the first step the harness
@@ -409,6 +565,7 @@ func (r *run) steps(ctx context.Context) error {
 	for i, s := range r.sc.Steps {
 		sr := StepRecord{Step: s, Index: i, Start: r.clock.Now(), FirstSeq: r.srv.Events().Last() + 1}
 		sr.Err = clipError(r.env.finder, r.step(ctx, s, &sr))
+		r.searchState(fmt.Sprintf("step %d (line %d, %s)", i+1, s.Line, s.Summary()))
 		r.screenshot(&sr)
 		sr.End, sr.LastSeq = r.clock.Now(), r.srv.Events().Last()
 		r.rec.Steps = append(r.rec.Steps, sr)
@@ -429,13 +586,20 @@ func (r *run) start(ctx context.Context) (p Process, err error) {
 
 func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error {
 	b := r.browser()
+	r.tenant = r.tenantKey(s.Tenant)
+	proc, err := r.procFor(s.Tenant)
+	if err != nil {
+		return err
+	}
+	client := r.clientOf(s.Tenant)
 	switch s.Action() {
 	case "authorize":
 		r.rec.User = s.Authorize
+		r.users[r.tenant] = s.Authorize
 		if b != nil {
 			return r.browserAuthorize(ctx, b, s.Authorize, sr)
 		}
-		return r.authorize(ctx, s.Authorize, sr)
+		return r.authorize(ctx, proc, s.Authorize, sr)
 	case "call":
 		return r.call(ctx, s.Call, sr)
 	case "advance", "suspend":
@@ -476,7 +640,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		case s.Revoke.User != "":
 			rev.User = s.Revoke.User
 		case s.Revoke.Client:
-			rev.ClientID = r.env.ClientID
+			rev.ClientID = client
 		default:
 			rev.All = true
 		}
@@ -484,11 +648,11 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		return err
 	case "rotate_secret":
 		rot := simulator.SecretRotation{Grace: s.RotateSecret.Grace, ExpiresIn: s.RotateSecret.ExpiresIn}
-		c, err := r.srv.RotateClientSecret(r.env.ClientID, rot)
+		c, err := r.srv.RotateClientSecret(client, rot)
 		if err != nil {
 			return err
 		}
-		if err := r.setSecret(c.Secret); err != nil {
+		if err := r.setSecret(r.tenant, c.Secret); err != nil {
 			return err
 		}
 		if !s.RotateSecret.Reloads() {
@@ -496,27 +660,42 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 			// is in the file, and nobody says so.
 			return nil
 		}
-		return r.notify(ctx, "Reload", Process.Reload)
+		return r.notifyProc(ctx, proc, "Reload", Process.Reload)
 	case "reload":
-		return r.notify(ctx, "Reload", Process.Reload)
+		return r.notifyProc(ctx, proc, "Reload", Process.Reload)
+	case "rotate_storage_key":
+		if err := r.rotateStorageKey(); err != nil {
+			return fmt.Errorf("rewrite the storage key file: %w", err)
+		}
+		if !s.RotateStorageKey.Reloads() {
+			// The client reads the file when it next starts.
+			return nil
+		}
+		k, ok := r.proc.(KeyRotator)
+		if !ok {
+			return fmt.Errorf("the client lists %s but its process takes no storage key", contract.CapKeyRotation)
+		}
+		return r.notifyProc(ctx, r.proc, "StorageKey", func(Process, context.Context) error { return k.StorageKey(ctx) })
 	case "callback":
-		return r.badCallback(ctx, s.Callback, sr)
+		return r.badCallback(ctx, proc, s.Callback, sr)
 	case "change_password":
 		_, err := r.srv.Revoke(simulator.Revocation{User: s.ChangePassword, Reason: events.ReasonPasswordChange})
 		return err
 	case "logout":
-		err := r.do(ctx, sr, "Logout", r.proc.Logout)
-		// The user gave up every grant the client held, whatever became of
-		// its revocation at the provider.
+		err := r.do(ctx, sr, "Logout", proc.Logout)
+		// The user gave up every grant the client (the tenant's app) held,
+		// whatever became of its revocation at the provider.
 		for _, f := range r.srv.Families() {
-			r.dropped[f.ID] = true
+			if f.Client == client {
+				r.dropped[f.ID] = true
+			}
 		}
 		return err
 	case "publishing_status":
-		_, err := r.srv.SetPublishingStatus(r.env.ClientID, s.PublishingStatus)
+		_, err := r.srv.SetPublishingStatus(client, s.PublishingStatus)
 		return err
 	case "require_consent":
-		_, _, err := r.srv.ChangeConsent(simulator.ConsentChange{User: s.RequireConsent, ClientID: r.env.ClientID, Require: true})
+		_, _, err := r.srv.ChangeConsent(simulator.ConsentChange{User: s.RequireConsent, ClientID: client, Require: true})
 		return err
 	}
 	return fmt.Errorf("a step without an action")
@@ -525,10 +704,9 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 // authorize is the user's browser: it opens the client's authorization
 // URL as user (the simulator signs them in and consents at once) and hands
 // the redirect back to the client.
-func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error {
+func (r *run) authorize(ctx context.Context, proc Process, user string, sr *StepRecord) error {
 	// The operation may outlive a timeout, and close with it: it keeps to
 	// the process it started with.
-	proc := r.proc
 	return r.do(ctx, sr, "the authorization", func(ctx context.Context) (Result, error) {
 		raw, err := proc.AuthorizationURL(ctx)
 		if err != nil {
@@ -565,8 +743,7 @@ func (r *run) authorize(ctx context.Context, user string, sr *StepRecord) error 
 // fit), under a state of their own, and makes the victim's browser deliver
 // the result. A replayed one is the last callback the client completed, as
 // a reload of the redirect page delivers it again.
-func (r *run) badCallback(ctx context.Context, kind string, sr *StepRecord) error {
-	proc := r.proc
+func (r *run) badCallback(ctx context.Context, proc Process, kind string, sr *StepRecord) error {
 	return r.do(ctx, sr, "the callback", func(ctx context.Context) (Result, error) {
 		callback := r.callback
 		if kind == scenarios.CallbackForged {
@@ -652,15 +829,16 @@ func (r *run) call(ctx context.Context, c *scenarios.Call, sr *StepRecord) error
 			if err := r.interval(ctx, c, i); err != nil {
 				return err
 			}
-			if err := r.together(ctx, sr, c.Concurrent, func(int) Process { return r.proc }, c.ClientCredentials); err != nil {
+			if err := r.together(ctx, sr, c.Concurrent, func(int) Process { return r.view(r.proc) }, c.ClientCredentials); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	op := r.proc.Call
+	proc := r.view(r.proc)
+	op := proc.Call
 	if c.ClientCredentials {
-		op = r.proc.ServiceCall
+		op = proc.ServiceCall
 	}
 	for i := range c.Rounds() {
 		if err := r.interval(ctx, c, i); err != nil {
@@ -687,7 +865,7 @@ func (r *run) processes(ctx context.Context, sr *StepRecord, n int) error {
 		procs = append(procs, p)
 	}
 	if err == nil {
-		err = r.together(ctx, sr, len(procs), func(i int) Process { return procs[i] }, false)
+		err = r.together(ctx, sr, len(procs), func(i int) Process { return r.view(procs[i]) }, false)
 	}
 	for _, p := range procs[1:] {
 		err = errors.Join(err, r.stop(p))
@@ -775,7 +953,11 @@ func joinDistinct(errs []error) error {
 // notify tells the running process something, within the operation
 // timeout; a failure to take it is an error of the run.
 func (r *run) notify(ctx context.Context, what string, op func(Process, context.Context) error) error {
-	p := r.proc
+	return r.notifyProc(ctx, r.proc, what, op)
+}
+
+// notifyProc is notify through p (a tenant's view of the process).
+func (r *run) notifyProc(ctx context.Context, p Process, what string, op func(Process, context.Context) error) error {
 	_, err := r.bounded(ctx, what, func(ctx context.Context) (Result, error) { return Result{}, op(p, ctx) })
 	return err
 }
@@ -835,7 +1017,7 @@ func (r *run) boundedWithin(ctx context.Context, what string, limit time.Duratio
 func (r *run) called(res Result) CallRecord {
 	res.Detail = r.clipAnswer(res.Detail, "the detail")
 	res.Reason = contract.Reason(r.clipAnswer(string(res.Reason), "the reason"))
-	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live(), LastSeq: r.srv.Events().Last(), Callers: 1}
+	return CallRecord{Result: res, Time: r.clock.Now(), Live: r.live(r.tenant), Tenant: r.tenant, LastSeq: r.srv.Events().Last(), Callers: 1}
 }
 
 // clipAnswer keeps the first answerKeep bytes of a text the client
@@ -859,13 +1041,14 @@ func (r *run) clipAnswer(s, of string) string {
 // live access token. A token minted for an answer that never arrived (a
 // lost or spoiled response) does not count: no client could hold it; nor
 // does a grant the user logged out of.
-func (r *run) live() bool {
-	if r.rec.User == "" {
+func (r *run) live(tenant string) bool {
+	user, client := r.users[tenant], r.clientOf(tenant)
+	if user == "" {
 		return false
 	}
 	delivered := deliveredRefreshTokens(r.srv.Events().Since(0))
 	for _, f := range r.srv.Families() {
-		if f.Client != r.env.ClientID || f.User != r.rec.User || f.Revoked || r.dropped[f.ID] {
+		if f.Client != client || f.User != user || f.Revoked || r.dropped[f.ID] {
 			continue
 		}
 		if f.RefreshTokens == 0 && f.LiveAccess > 0 {

@@ -119,6 +119,9 @@ func (c *Command) Version() string { return c.hello.Version }
 // Capabilities are those of the hello that scenarios may require.
 func (c *Command) Capabilities() []contract.Capability { return c.hello.Features() }
 
+// Glue is what the hello says the adapter's own code does (Glued).
+func (c *Command) Glue() []string { return c.hello.Glue }
+
 // Ignored are the capabilities of the hello that this version of the
 // protocol does not have (a misspelling, or one from a later version).
 func (c *Command) Ignored() []string {
@@ -228,6 +231,16 @@ func (c *Command) start(ctx context.Context, env Env, preload bool) (*subprocess
 	)
 	if env.SecretFile != "" {
 		cmd.Env = append(cmd.Env, contract.EnvClientSecretFile+"="+env.SecretFile)
+	}
+	if env.StorageKeyFile != "" {
+		cmd.Env = append(cmd.Env, contract.EnvStorageKeyFile+"="+env.StorageKeyFile)
+	}
+	if len(env.Tenants) > 0 {
+		tenants, err := json.Marshal(env.Tenants)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, contract.EnvTenants+"="+string(tenants))
 	}
 	p := &subprocess{cmd: cmd, env: env, mark: mark, pending: map[string]chan contract.Response{}, done: make(chan struct{}), exited: make(chan struct{}),
 		tail: &tailBuffer{limit: outputLimit}}
@@ -549,6 +562,11 @@ func (p *subprocess) stderrTail() string {
 
 // send writes a request and waits for its response.
 func (p *subprocess) send(ctx context.Context, op contract.Op, url string) (contract.Response, error) {
+	return p.sendFor(ctx, "", op, url)
+}
+
+// sendFor is send of a request for tenant ("" for the first).
+func (p *subprocess) sendFor(ctx context.Context, tenant string, op contract.Op, url string) (contract.Response, error) {
 	now := p.env.Clock.Now()
 	if p.stamp != nil {
 		if err := p.stamp.error(); err != nil {
@@ -568,7 +586,7 @@ func (p *subprocess) send(ctx context.Context, op contract.Op, url string) (cont
 		p.shutdownID = id
 	}
 	p.mu.Unlock()
-	line, err := json.Marshal(contract.Request{ID: id, Op: op, Now: now.UTC(), URL: url})
+	line, err := json.Marshal(contract.Request{ID: id, Op: op, Now: now.UTC(), URL: url, Tenant: tenant})
 	if err == nil {
 		err = p.write(ctx, append(line, '\n'))
 	}
@@ -687,35 +705,76 @@ func outcome(r contract.Response, err error) (Result, error) {
 	return Result{Outcome: r.Outcome, Reason: r.Reason, Detail: r.Detail}, nil
 }
 
+// The user's operations are the first tenant's: requests without a tenant.
+
 func (p *subprocess) AuthorizationURL(ctx context.Context) (string, error) {
-	r, err := p.send(ctx, contract.OpAuthorize, "")
+	return tenantView{p: p}.AuthorizationURL(ctx)
+}
+
+func (p *subprocess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
+	return tenantView{p: p}.CompleteAuthorization(ctx, callback)
+}
+
+func (p *subprocess) Call(ctx context.Context) (Result, error) { return tenantView{p: p}.Call(ctx) }
+
+func (p *subprocess) ServiceCall(ctx context.Context) (Result, error) {
+	return tenantView{p: p}.ServiceCall(ctx)
+}
+
+func (p *subprocess) Logout(ctx context.Context) (Result, error) { return tenantView{p: p}.Logout(ctx) }
+
+// Reload tells the client its configuration changed.
+func (p *subprocess) Reload(ctx context.Context) error { return tenantView{p: p}.Reload(ctx) }
+
+// StorageKey tells the client its storage key file changed.
+func (p *subprocess) StorageKey(ctx context.Context) error {
+	_, err := p.send(ctx, contract.OpStorageKey, "")
+	return err
+}
+
+// Tenant is the process as the tenant named name sees it: its operations
+// carry the tenant's name.
+func (p *subprocess) Tenant(name string) Process { return tenantView{p: p, name: name} }
+
+// tenantView is a subprocess whose requests are for one tenant.
+type tenantView struct {
+	p    *subprocess
+	name string
+}
+
+func (t tenantView) AuthorizationURL(ctx context.Context) (string, error) {
+	r, err := t.p.sendFor(ctx, t.name, contract.OpAuthorize, "")
 	if err == nil && r.URL == "" {
 		err = errors.New("the client answered authorize without a url")
 	}
 	return r.URL, err
 }
 
-func (p *subprocess) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
-	return outcome(p.send(ctx, contract.OpCallback, callback))
+func (t tenantView) CompleteAuthorization(ctx context.Context, callback string) (Result, error) {
+	return outcome(t.p.sendFor(ctx, t.name, contract.OpCallback, callback))
 }
 
-func (p *subprocess) Call(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, contract.OpCall, ""))
+func (t tenantView) Call(ctx context.Context) (Result, error) {
+	return outcome(t.p.sendFor(ctx, t.name, contract.OpCall, ""))
 }
 
-func (p *subprocess) ServiceCall(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, contract.OpServiceCall, ""))
+func (t tenantView) ServiceCall(ctx context.Context) (Result, error) {
+	return outcome(t.p.sendFor(ctx, t.name, contract.OpServiceCall, ""))
 }
 
-func (p *subprocess) Logout(ctx context.Context) (Result, error) {
-	return outcome(p.send(ctx, contract.OpLogout, ""))
+func (t tenantView) Logout(ctx context.Context) (Result, error) {
+	return outcome(t.p.sendFor(ctx, t.name, contract.OpLogout, ""))
 }
 
-// Reload tells the client its configuration changed.
-func (p *subprocess) Reload(ctx context.Context) error {
-	_, err := p.send(ctx, contract.OpReload, "")
+func (t tenantView) Reload(ctx context.Context) error {
+	_, err := t.p.sendFor(ctx, t.name, contract.OpReload, "")
 	return err
 }
+
+// Tick and Stop are the process's: the clock and the process are every
+// tenant's.
+func (t tenantView) Tick(ctx context.Context) error { return t.p.Tick(ctx) }
+func (t tenantView) Stop(ctx context.Context) error { return t.p.Stop(ctx) }
 
 // Tick tells the client the sim clock moved.
 func (p *subprocess) Tick(ctx context.Context) error {

@@ -149,6 +149,9 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	}
 	if sc.Client == "" {
 		sc.Client = "demo"
+		if len(sc.Tenants) > 0 {
+			sc.Client = sc.Tenants[0].Client
+		}
 	}
 	ps = append(ps, sc.check(root)...)
 	var errs []error
@@ -230,6 +233,7 @@ func (sc *Scenario) check(root *yaml.Node) []*yaml.LoadError {
 		}
 	}
 	msgs = append(msgs, sc.checkBrowser(node("browser"), node("requires"))...)
+	msgs = append(msgs, sc.checkTenants(root, node, clients)...)
 	for _, st := range sc.Steps {
 		if st.Call != nil && st.Call.ClientCredentials && !slices.Contains(sc.Requires, contract.CapClientCredentials) {
 			msgs = append(msgs, at(&yaml.Node{Line: st.Line, Column: st.Column}, "a client_credentials call needs %q in requires", contract.CapClientCredentials))
@@ -395,8 +399,10 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 			s.Reload = true
 		case "move_origin":
 			s.MoveOrigin = true
+		case "rotate_storage_key":
+			s.RotateStorageKey = &RotateStorageKey{}
 		default:
-			return yamldoc.Problems(at(n, "step %q: a step is a mapping with one action (%s); only restart, logout, reload and move_origin stand alone", n.Value, strings.Join(actions, ", ")))
+			return yamldoc.Problems(at(n, "step %q: a step is a mapping with one action (%s); only restart, logout, reload, move_origin and rotate_storage_key stand alone", n.Value, strings.Join(actions, ", ")))
 		}
 		return nil
 	}
@@ -678,4 +684,68 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// tenantName is what a tenant's name may look like: it travels in
+// requests and names files.
+var tenantName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// checkTenants finds what is wrong with the scenario's tenants and the
+// steps that name one, and the steps whose capability requires does not
+// list (multi_tenant, key_rotation).
+func (sc *Scenario) checkTenants(root *yaml.Node, node func(string) *yaml.Node, clients map[string]bool) []*yaml.LoadError {
+	var msgs []*yaml.LoadError
+	tenants := node("tenants")
+	if len(sc.Tenants) > 0 {
+		if len(sc.Tenants) < 2 {
+			msgs = append(msgs, at(tenants, "tenants: name two or more, or none (one tenant is the scenario's client)"))
+		}
+		if !slices.Contains(sc.Requires, contract.CapMultiTenant) {
+			msgs = append(msgs, at(tenants, "tenants need %q in requires", contract.CapMultiTenant))
+		}
+		if c := yamldoc.Child(root, "client"); c != nil && sc.Client != sc.Tenants[0].Client {
+			msgs = append(msgs, at(c, "client %q: with tenants the client under test is the first tenant's (%q); leave client out", sc.Client, sc.Tenants[0].Client))
+		}
+	}
+	names, owners := map[string]bool{}, map[string]string{}
+	for i, t := range sc.Tenants {
+		n := item(tenants, i)
+		switch {
+		case !tenantName.MatchString(t.Name):
+			msgs = append(msgs, at(n, "tenant %q: a name is 1 to 32 lower-case letters, digits, '-' and '_', starting with a letter or digit", t.Name))
+		case names[t.Name]:
+			msgs = append(msgs, at(n, "tenant %q is named twice", t.Name))
+		}
+		names[t.Name] = true
+		switch {
+		case t.Client == "":
+			msgs = append(msgs, at(n, "tenant %q: give its client, a registration of the provider's clients", t.Name))
+		case !clients[t.Client]:
+			msgs = append(msgs, at(n, "tenant %q: no client %q: the provider has %s", t.Name, t.Client, joined(sortedKeys(clients))))
+		case owners[t.Client] != "":
+			msgs = append(msgs, at(n, "tenant %q: client %q is tenant %q's already; each tenant is an OAuth app of its own", t.Name, t.Client, owners[t.Client]))
+		}
+		if t.Client != "" && owners[t.Client] == "" {
+			owners[t.Client] = t.Name
+		}
+	}
+	for _, s := range sc.Steps {
+		n := &yaml.Node{Line: s.Line, Column: s.Column}
+		if s.Tenant != "" {
+			switch {
+			case len(sc.Tenants) == 0:
+				msgs = append(msgs, at(n, "tenant %q: the scenario names no tenants", s.Tenant))
+			case !names[s.Tenant]:
+				msgs = append(msgs, at(n, "no tenant %q: the scenario names %s", s.Tenant, joined(sortedKeys(names))))
+			case !slices.Contains(TenantSteps(), s.Action()):
+				msgs = append(msgs, at(n, "a %s step is for no tenant: a tenant goes with %s", s.Action(), strings.Join(TenantSteps(), ", ")))
+			case s.Action() == "revoke" && !s.Revoke.Client:
+				msgs = append(msgs, at(n, "revoke: a tenant goes with `client: true` (that tenant's app's grants); a user's grants or all of them are every tenant's"))
+			}
+		}
+		if s.RotateStorageKey != nil && !slices.Contains(sc.Requires, contract.CapKeyRotation) {
+			msgs = append(msgs, at(n, "rotate_storage_key needs %q in requires", contract.CapKeyRotation))
+		}
+	}
+	return msgs
 }

@@ -57,11 +57,11 @@ var _ = Describe("Loading a scenario", func() {
 			`bad.yaml:11:5: a step has one action, this one has 2 (advance, restart): split it into steps`,
 			`bad.yaml:13:5: expect: a restart step makes no client call to expect anything of`,
 			`bad.yaml:14:5: remove_fault: no fault "nope" is active at this step (give faults an id to remove them)`,
-			`bad.yaml:15:5: unknown field "jump" in a step (fields: advance, authorize, call, callback, change_password, close_tab, counts, expect, fault, fired, hide_tab, logout, move_origin, navigate, open_tab, publishing_status, reload, remove_fault, require_consent, restart, revoke, rotate_secret, show_tab, suspend, third_party_cookies)`,
+			`bad.yaml:15:5: unknown field "jump" in a step (fields: advance, authorize, call, callback, change_password, close_tab, counts, expect, fault, fired, hide_tab, logout, move_origin, navigate, open_tab, publishing_status, reload, remove_fault, require_consent, restart, revoke, rotate_secret, rotate_storage_key, show_tab, suspend, tenant, third_party_cookies)`,
 			`bad.yaml:16:31: unknown field "retry_aftr" in a fault: did you mean "retry_after"? (fields: body, by, content_type, delay, deviation, error_description, headers, id, jitter, key, kind, limit, match, max, max_lifetime, min_lifetime, mode, oauth_error, offset, on, per, retry_after, retry_after_format, signal, situation, status)`,
 			`bad.yaml:17:13: revoke: give exactly one of user, client: true and all: true`,
 			`bad.yaml:17:38: revoke.reason "boredom" is not one of user, admin, password_change, security`,
-			`bad.yaml:18:5: step "sing": a step is a mapping with one action (authorize, callback, call, advance, restart, fault, remove_fault, revoke, rotate_secret, reload, change_password, logout, publishing_status, require_consent, suspend, open_tab, close_tab, navigate, hide_tab, show_tab, move_origin, third_party_cookies); only restart, logout, reload and move_origin stand alone`,
+			`bad.yaml:18:5: step "sing": a step is a mapping with one action (authorize, callback, call, advance, restart, fault, remove_fault, revoke, rotate_secret, rotate_storage_key, reload, change_password, logout, publishing_status, require_consent, suspend, open_tab, close_tab, navigate, hide_tab, show_tab, move_origin, third_party_cookies); only restart, logout, reload, move_origin and rotate_storage_key stand alone`,
 			`bad.yaml:19:5: an empty step: give it an action`,
 			`bad.yaml:20:12: unknown field "tims" in call: did you mean "times"? (fields: client_credentials, concurrent, every, processes, times)`,
 			`bad.yaml:22:12: unknown count "refreshs" (known: api_calls, authorizations, families_revoked, refreshes, reuse_detected, revocations, token_requests, unauthorized)`,
@@ -133,7 +133,50 @@ var _ = Describe("Loading a scenario", func() {
 			"f.yaml:3:14: suspend: the clock only moves forward; give a positive duration"),
 		Entry("a negative count of firings", "provider:\n  faults: [{id: slow, kind: latency, delay: 1ms}]\nsteps: [{advance: 1h}]\nexpect:\n  fired: {slow: -1}\n",
 			`f.yaml:6:11: fired "slow": counts are not negative`),
+		Entry("a storage-key rotation without key_rotation in requires", "requires: [refresh]\nsteps:\n  - rotate_storage_key\n",
+			`f.yaml:4:5: rotate_storage_key needs "key_rotation" in requires`),
+		Entry("a step for a tenant in a scenario without tenants", "steps:\n  - call: {}\n    tenant: acme\n",
+			`f.yaml:3:5: tenant "acme": the scenario names no tenants`),
+		Entry("tenants without multi_tenant in requires", tenants("requires: [refresh]"),
+			`f.yaml:4:3: tenants need "multi_tenant" in requires`),
+		Entry("one tenant", "requires: [multi_tenant]\ntenants: [{name: acme, client: demo}]\nsteps: [{advance: 1h}]\n",
+			`f.yaml:3:10: tenants: name two or more, or none`),
+		Entry("a tenant's client the provider does not have", "requires: [multi_tenant]\ntenants: [{name: acme, client: demo}, {name: globex, client: nosuch}]\nsteps: [{advance: 1h}]\n",
+			`tenant "globex": no client "nosuch": the provider has demo, demo-public`),
+		Entry("two tenants on one client", "requires: [multi_tenant]\ntenants: [{name: acme, client: demo}, {name: globex, client: demo}]\nsteps: [{advance: 1h}]\n",
+			`tenant "globex": client "demo" is tenant "acme"'s already`),
+		Entry("a tenant named twice", "requires: [multi_tenant]\ntenants: [{name: acme, client: demo}, {name: acme, client: demo-public}]\nsteps: [{advance: 1h}]\n",
+			`tenant "acme" is named twice`),
+		Entry("a bad tenant name", "requires: [multi_tenant]\ntenants: [{name: Acme Corp, client: demo}, {name: globex, client: demo-public}]\nsteps: [{advance: 1h}]\n",
+			`tenant "Acme Corp": a name is 1 to 32 lower-case letters`),
+		Entry("a step for an unknown tenant", tenants("requires: [multi_tenant]")+"  - call: {}\n    tenant: initech\n",
+			`no tenant "initech": the scenario names acme, globex`),
+		Entry("a tenant on a step that concerns no client registration", tenants("requires: [multi_tenant]")+"  - advance: 1h\n    tenant: acme\n",
+			`a advance step is for no tenant`),
+		Entry("a tenant on a revoke of a user", tenants("requires: [multi_tenant]")+"  - revoke: {user: alice}\n    tenant: acme\n",
+			"revoke: a tenant goes with `client: true`"),
+		Entry("a client beside tenants", "client: demo-public\n"+tenants("requires: [multi_tenant]"),
+			`f.yaml:2:9: client "demo-public": with tenants the client under test is the first tenant's ("demo"); leave client out`),
 	)
+
+	It("reads tenants, steps for a tenant and storage-key rotations", func() {
+		sc, err := scenarios.Parse("t.yaml", []byte("description: two apps\n"+tenants("requires: [multi_tenant, key_rotation]")+
+			"  - call: {}\n    tenant: globex\n  - rotate_storage_key\n  - rotate_storage_key: {reload: false}\n  - rotate_secret: {}\n    tenant: globex\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Client).To(Equal("demo"), "the first tenant's client is the scenario's")
+		Expect(sc.Tenants).To(Equal([]scenarios.Tenant{{Name: "acme", Client: "demo"}, {Name: "globex", Client: "demo-public"}}))
+		Expect(sc.Steps[1].Tenant).To(Equal("globex"))
+		Expect(sc.Steps[1].Summary()).To(Equal("call the API (tenant globex)"))
+		Expect(sc.Steps[2].Action()).To(Equal("rotate_storage_key"))
+		Expect(sc.Steps[2].RotateStorageKey.Reloads()).To(BeTrue())
+		Expect(sc.Steps[3].RotateStorageKey.Reloads()).To(BeFalse())
+		Expect(sc.Steps[3].Summary()).To(Equal("rotate the client's storage key, without telling the client"))
+		client, found := sc.ClientOf("globex")
+		Expect(found).To(BeTrue())
+		Expect(client).To(Equal("demo-public"))
+		id, ok := sc.ClientOf("initech")
+		Expect(ok).To(BeFalse(), id)
+	})
 
 	It("reads rounds of calls, reloads, callbacks, and counts and firings by step and by run", func() {
 		sc, err := scenarios.Parse("new-words.yaml", []byte(`
@@ -354,3 +397,9 @@ steps:
 		}
 	})
 })
+
+// tenants is a scenario head with two tenants on the demo clients, the
+// requires line given, and a steps list with one step to add to.
+func tenants(requires string) string {
+	return requires + "\ntenants:\n  - {name: acme, client: demo}\n  - {name: globex, client: demo-public}\nsteps:\n  - authorize: alice\n    tenant: acme\n"
+}

@@ -32,8 +32,14 @@ type Scenario struct {
 	// and faults active from the start. The client under test is "demo"
 	// unless Client says otherwise.
 	Provider simulator.Config `yaml:"provider" example:"{profile: {base: okta}}"`
-	// Client is the registered client the client under test uses.
+	// Client is the registered client the client under test uses; with
+	// tenants, the first tenant's.
 	Client string `yaml:"client" example:"demo"`
+	// Tenants are the client registrations the client under test serves
+	// at once (an enterprise customer's own OAuth app each), the first the
+	// default: a scenario with tenants requires multi_tenant, and its
+	// steps name the tenant they are for.
+	Tenants []Tenant `yaml:"tenants" example:"[{name: acme, client: acme-app}, {name: globex, client: globex-app}]"`
 	// Requires lists the capabilities a client must have for the scenario
 	// to run; a client without one is reported as skipped.
 	Requires []contract.Capability `yaml:"requires" example:"[refresh, restart]"`
@@ -79,6 +85,9 @@ type Step struct {
 	// RotateSecret gives the client a new secret; the client under test
 	// reads it from its configuration.
 	RotateSecret *RotateSecret `yaml:"rotate_secret" example:"{grace: 1h}"`
+	// RotateStorageKey gives the client a new key to encrypt its state
+	// with, keeping the old ones in its key file (capability key_rotation).
+	RotateStorageKey *RotateStorageKey `yaml:"rotate_storage_key" example:"{reload: false}"`
 	// Reload tells the client to read its configuration again, as an
 	// operator does after changing it (a rotate_secret with reload: false
 	// leaves that to a later step).
@@ -116,6 +125,12 @@ type Step struct {
 	// ThirdPartyCookies sets whether the browser sends cookies to
 	// third-party frames: allowed or blocked (browser).
 	ThirdPartyCookies string `yaml:"third_party_cookies" example:"blocked"`
+	// Tenant names the tenant (of the scenario's tenants) the step is for:
+	// whose grant an authorize, callback, call or logout is, whose secret a
+	// rotate_secret or reload rotates, whose registration a revoke of the
+	// client, a publishing_status or a require_consent concerns. Without
+	// it, the first tenant.
+	Tenant string `yaml:"tenant" example:"globex"`
 	// Expect is how every client call the step makes must end. A call,
 	// an authorize and a logout default to "ok"; other actions, a
 	// callback among them, expect nothing unless told.
@@ -193,6 +208,50 @@ type RotateSecret struct {
 
 // Reloads reports whether the rotation tells the client to reload at once.
 func (r *RotateSecret) Reloads() bool { return r.Reload == nil || *r.Reload }
+
+// RotateStorageKey is a storage-key rotation: a new current key first in
+// the client's key file, the old ones kept after it.
+type RotateStorageKey struct {
+	// Reload, unless false, sends the client storage_key at once; false
+	// only rewrites the key file, which the client reads when it next
+	// starts.
+	Reload *bool `yaml:"reload"`
+}
+
+// Reloads reports whether the rotation tells the client at once.
+func (r *RotateStorageKey) Reloads() bool { return r.Reload == nil || *r.Reload }
+
+// Tenant is one client registration of a scenario with tenants.
+type Tenant struct {
+	// Name is what steps call the tenant, and requests to the client.
+	Name string `yaml:"name" example:"acme"`
+	// Client is the registered client (of the provider's clients) that is
+	// the tenant's OAuth app.
+	Client string `yaml:"client" example:"acme-app"`
+}
+
+// TenantSteps lists the actions a step may name a tenant for.
+func TenantSteps() []string {
+	return []string{"authorize", "callback", "call", "logout", "rotate_secret", "reload", "revoke", "publishing_status", "require_consent"}
+}
+
+// ClientOf is the registered client of the tenant named name ("" for the
+// first), and whether the scenario has such a tenant; without tenants the
+// scenario's Client is every step's.
+func (sc *Scenario) ClientOf(name string) (string, bool) {
+	if len(sc.Tenants) == 0 {
+		return sc.Client, name == ""
+	}
+	if name == "" {
+		return sc.Tenants[0].Client, true
+	}
+	for _, t := range sc.Tenants {
+		if t.Name == name {
+			return t.Client, true
+		}
+	}
+	return "", false
+}
 
 // The callbacks a callback step hands the client.
 const (
@@ -374,7 +433,7 @@ func (r Range) String() string {
 
 // actions are a step's action keys, in the order Action reports them.
 var actions = []string{"authorize", "callback", "call", "advance", "restart", "fault", "remove_fault", "revoke",
-	"rotate_secret", "reload", "change_password", "logout", "publishing_status", "require_consent",
+	"rotate_secret", "rotate_storage_key", "reload", "change_password", "logout", "publishing_status", "require_consent",
 	"suspend", "open_tab", "close_tab", "navigate", "hide_tab", "show_tab", "move_origin", "third_party_cookies"}
 
 // Actions lists the keys of the step actions, in the order of the docs.
@@ -401,6 +460,8 @@ func (s Step) Action() string {
 		return "revoke"
 	case s.RotateSecret != nil:
 		return "rotate_secret"
+	case s.RotateStorageKey != nil:
+		return "rotate_storage_key"
 	case s.Reload:
 		return "reload"
 	case s.ChangePassword != "":
@@ -431,8 +492,16 @@ func (s Step) Action() string {
 	return ""
 }
 
-// Summary says what the step does, in words for a report.
+// Summary says what the step does, in words for a report, with the tenant
+// it is for when it names one.
 func (s Step) Summary() string {
+	if s.Tenant != "" {
+		return s.summary() + " (tenant " + s.Tenant + ")"
+	}
+	return s.summary()
+}
+
+func (s Step) summary() string {
 	switch s.Action() {
 	case "authorize":
 		return "authorize as " + s.Authorize
@@ -477,6 +546,11 @@ func (s Step) Summary() string {
 			out += ", without telling the client to reload"
 		}
 		return out
+	case "rotate_storage_key":
+		if !s.RotateStorageKey.Reloads() {
+			return "rotate the client's storage key, without telling the client"
+		}
+		return "rotate the client's storage key"
 	case "reload":
 		return "tell the client to reload its configuration"
 	case "change_password":

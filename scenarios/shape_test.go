@@ -102,12 +102,12 @@ var _ = Describe("A scenario value of the wrong shape", func() {
 		Entry("in revoke", "steps:\n  - revoke: {usr: alice}\n",
 			`f.yaml:3:14: unknown field "usr" in revoke: did you mean "user"? (fields: all, client, reason, user)`),
 		Entry("in a step", "steps:\n  - advanc: 1h\n",
-			`f.yaml:3:5: unknown field "advanc" in a step: did you mean "advance"? (fields: advance, authorize, call, callback, change_password, close_tab, counts, expect, fault, fired, hide_tab, logout, move_origin, navigate, open_tab, publishing_status, reload, remove_fault, require_consent, restart, revoke, rotate_secret, show_tab, suspend, third_party_cookies)`),
+			`f.yaml:3:5: unknown field "advanc" in a step: did you mean "advance"? (fields: advance, authorize, call, callback, change_password, close_tab, counts, expect, fault, fired, hide_tab, logout, move_origin, navigate, open_tab, publishing_status, reload, remove_fault, require_consent, restart, revoke, rotate_secret, rotate_storage_key, show_tab, suspend, tenant, third_party_cookies)`),
 		Entry("at the top", "step: [{advance: 1h}]\n",
 			"f.yaml:1:1: steps: a scenario needs at least one step\n"+
-				`f.yaml:2:1: unknown field "step" in a scenario: did you mean "steps"? (fields: browser, client, description, expect, name, provider, reproduces, requires, steps, tags, waive)`),
+				`f.yaml:2:1: unknown field "step" in a scenario: did you mean "steps"? (fields: browser, client, description, expect, name, provider, reproduces, requires, steps, tags, tenants, waive)`),
 		Entry("with nothing close", "steps: [{advance: 1h}]\ncolour: red\n",
-			`f.yaml:3:1: unknown field "colour" in a scenario (fields: browser, client, description, expect, name, provider, reproduces, requires, steps, tags, waive)`),
+			`f.yaml:3:1: unknown field "colour" in a scenario (fields: browser, client, description, expect, name, provider, reproduces, requires, steps, tags, tenants, waive)`),
 		Entry("in a provider's client", "provider:\n  clients: [{client_id: a, client_secret: s, redirect_uris: [http://127.0.0.1/cb], scope: [api]}]\nsteps: [{advance: 1h}]\n",
 			`f.yaml:3:84: unknown field "scope" in provider.clients[0]: did you mean "scopes"? (fields: access_token_lifetime, allowed_origins, client_id, client_secret, client_secret_expires_at, grant_types, platform, previous_secrets, public, publishing_status, redirect_uris, refresh, scopes, token_endpoint_auth_methods)`),
 	)

@@ -161,7 +161,7 @@ func (b *bff) newApp(ctx context.Context, session, redirect string) (*refapp.App
 	e := b.env
 	s := refapp.Settings{
 		Issuer: e.Issuer, ClientID: e.ClientID, RedirectURI: redirect, Scopes: e.Scopes, Resource: e.Resource,
-		StateDir: filepath.Join(e.StateDir, "bff", session),
+		StateDir: filepath.Join(e.StateDir, "bff", session), StorageKeyFile: e.StorageKeyFile,
 		Provider: refapp.ProviderOf(e.Profile),
 		Clock:    e.Clock, HTTP: e.HTTP,
 		Logger: slog.New(slog.NewTextHandler(e.Output, &slog.HandlerOptions{Level: slog.LevelInfo})),

@@ -19,6 +19,7 @@ import (
 	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
 	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/simulator/profile"
 )
 
 // goClient is a token manager built from the reference in this repository,
@@ -63,14 +64,15 @@ func (c goClient) Describe() string { return c.description }
 func (c goClient) Version() string  { return c.version }
 
 // Capabilities: the reference can do everything a scenario may ask of a
-// user's token manager of a process; it makes no client credentials calls
-// and is no browser.
+// user's token manager of a process (it encrypts its files with the keys of
+// Env.StorageKeyFile and serves Env.Tenants); it makes no client
+// credentials calls and is no browser. A mutant declares the same: one
+// that does not do what it declares is what the checks must catch.
 func (c goClient) Capabilities() []contract.Capability {
 	var caps []contract.Capability
 	for _, c := range contract.Capabilities() {
 		switch c {
-		case contract.CapClientCredentials, contract.CapBrowser, contract.CapSPA,
-			contract.CapEncryptsAtRest, contract.CapKeyRotation, contract.CapMultiTenant:
+		case contract.CapClientCredentials, contract.CapBrowser, contract.CapSPA:
 			continue
 		}
 		caps = append(caps, c)
@@ -81,7 +83,7 @@ func (c goClient) Capabilities() []contract.Capability {
 func (c goClient) Start(ctx context.Context, env conformance.Env) (conformance.Process, error) {
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
-		Resource: env.Resource, StateDir: env.StateDir,
+		Resource: env.Resource, StateDir: env.StateDir, StorageKeyFile: env.StorageKeyFile,
 		Provider: refapp.ProviderOf(env.Profile),
 		Clock:    env.Clock,
 		HTTP:     env.HTTP,
@@ -92,6 +94,9 @@ func (c goClient) Start(ctx context.Context, env conformance.Env) (conformance.P
 			b, err := os.ReadFile(env.SecretFile)
 			return strings.TrimSpace(string(b)), err
 		}
+	}
+	for _, t := range env.Tenants {
+		s.Tenants = append(s.Tenants, refapp.TenantOf(t, env.Profile.OfflineAccess == profile.OfflineAccessType))
 	}
 	app, err := refapp.New(ctx, s, c.build)
 	if err != nil {
@@ -112,9 +117,72 @@ func simTime(c clockwork.Clock) func([]string, slog.Attr) slog.Attr {
 }
 
 // goProcess is one "process" of an in-process client: the reference's
-// application on the run's state directory.
+// application on the run's state directory. It is a conformance.KeyRotator
+// and a conformance.Tenanted.
 type goProcess struct {
 	app *refapp.App
+}
+
+var (
+	_ conformance.KeyRotator = (*goProcess)(nil)
+	_ conformance.Tenanted   = (*goProcess)(nil)
+)
+
+// StorageKey reads Env.StorageKeyFile again: a new current key.
+func (p *goProcess) StorageKey(context.Context) error { return p.app.StorageKey() }
+
+// Tenant is the process as tenant name sees it. A name the run does not
+// have is not refused here, where there is no error to return, but by
+// each of the view's operations.
+func (p *goProcess) Tenant(name string) conformance.Process {
+	return &tenantProcess{goProcess: p, name: name}
+}
+
+// tenantProcess is a goProcess whose user operations are one tenant's;
+// the others (ServiceCall, Tick, Stop) are the process's.
+type tenantProcess struct {
+	*goProcess
+	name string
+}
+
+func (t *tenantProcess) AuthorizationURL(context.Context) (string, error) {
+	app, err := t.app.Tenant(t.name)
+	if err != nil {
+		return "", err
+	}
+	return app.AuthorizationURL()
+}
+
+func (t *tenantProcess) CompleteAuthorization(ctx context.Context, callback string) (conformance.Result, error) {
+	app, err := t.app.Tenant(t.name)
+	if err != nil {
+		return conformance.Result{}, err
+	}
+	return result(app.CompleteAuthorization(ctx, callback)), nil
+}
+
+func (t *tenantProcess) Call(ctx context.Context) (conformance.Result, error) {
+	app, err := t.app.Tenant(t.name)
+	if err != nil {
+		return conformance.Result{}, err
+	}
+	r, err := app.Call(ctx)
+	return result(r), err
+}
+
+func (t *tenantProcess) Logout(ctx context.Context) (conformance.Result, error) {
+	app, err := t.app.Tenant(t.name)
+	if err != nil {
+		return conformance.Result{}, err
+	}
+	return result(app.Logout(ctx)), nil
+}
+
+// Reload has nothing to do, as the process's: the tenant's manager reads
+// its secret file on every token request. An unknown tenant is an error.
+func (t *tenantProcess) Reload(context.Context) error {
+	_, err := t.app.Tenant(t.name)
+	return err
 }
 
 func (p *goProcess) AuthorizationURL(context.Context) (string, error) {

@@ -294,6 +294,37 @@ var table = map[flaw.Flaw]entry{
 			Source:  "RFC 6749 §5.1: expires_in is a lifetime counted from the response, not an instant",
 		},
 	},
+	// Not a failure seen as such, but the rule for storing tokens it
+	// breaks, and a declaration it does not keep: the reference's
+	// capabilities, encrypts_at_rest among them, with the files in plain text.
+	flaw.PlainTextAtRest: {
+		bug:    "writes its token files as plain JSON, though it declares it encrypts them at rest",
+		target: checkid.NoPlainTextAtRest,
+		origin: Origin{
+			Failure: "refresh tokens kept in a plain file or database column, readable by anyone who reads the disk, a backup or a copy of the state",
+			Source:  "RFC 6749 §10.4: refresh tokens must be kept confidential in transit and storage; cheatsheetseries.owasp.org/cheatsheets/Cryptographic_Storage_Cheat_Sheet.html (protecting data at rest); cwe.mitre.org/data/definitions/312.html (cleartext storage of sensitive information)",
+		},
+	},
+	// A key rotated without the old one kept: what was saved under it is
+	// lost, and the users of a grant that lives are asked to sign in again.
+	flaw.ForgetOldStorageKeys: {
+		bug:    "keeps only the current storage key: after a key rotation its saved grant does not decrypt, and it asks the user to authorize again",
+		target: checkid.ReauthorizeWhenDead,
+		origin: Origin{
+			Failure: "an encryption key rotated without keeping the old one for decryption, so everything stored under it became unreadable at once",
+			Source:  "NIST SP 800-57 Part 1 Rev. 5 §7: a deactivated key no longer encrypts but still decrypts what it protected",
+		},
+	},
+	// A multi-tenant integration that keys its token store by user alone,
+	// so that one customer's OAuth app refreshes another's grant.
+	flaw.TenantMixUp: {
+		bug:    "keeps every tenant's grant under one store key: a tenant refreshes another tenant's token with its own credentials",
+		target: checkid.OwningClient,
+		origin: Origin{
+			Failure: "a multi-tenant integration whose token store is keyed by user alone, so a customer's OAuth app presents another customer's refresh token, which the provider refuses",
+			Source:  "RFC 6749 §6 and §10.4: a refresh token is bound to the client it was issued to, which the authorization server checks on every refresh",
+		},
+	},
 }
 
 // All returns every mutant, by name.

@@ -35,6 +35,13 @@ type Env struct {
 	Grace    time.Duration
 	StateDir string
 	Start    time.Time
+	// StorageKeyFile holds the keys a client may encrypt what it keeps
+	// with (contract.ParseStorageKeys reads it); empty when the harness gave
+	// none.
+	StorageKeyFile string
+	// Tenants are the client registrations of a scenario that names
+	// tenants, the first the default; nil otherwise.
+	Tenants []contract.Tenant
 }
 
 // ReadEnv reads the protocol's environment variables, refusing a missing
@@ -60,6 +67,15 @@ func ReadEnv() (Env, error) {
 	if e.Start, err = time.Parse(time.RFC3339Nano, os.Getenv(contract.EnvTime)); err != nil {
 		return Env{}, fmt.Errorf("%s: %w", contract.EnvTime, err)
 	}
+	e.StorageKeyFile = os.Getenv(contract.EnvStorageKeyFile)
+	if v := os.Getenv(contract.EnvTenants); v != "" {
+		if err := json.Unmarshal([]byte(v), &e.Tenants); err != nil {
+			return Env{}, fmt.Errorf("%s: %w", contract.EnvTenants, err)
+		}
+		if len(e.Tenants) == 0 {
+			return Env{}, fmt.Errorf("%s names no tenant", contract.EnvTenants)
+		}
+	}
 	return e, nil
 }
 
@@ -73,7 +89,9 @@ func (e Env) Secret() (string, error) {
 }
 
 // Handler serves one request; the loop fills in the id. It is called
-// concurrently.
+// concurrently. The request carries what a handler may need beyond its op:
+// its tenant (contract.Request.Tenant) for a multi-tenant client, and
+// storage_key (contract.OpStorageKey) comes to it like any other op.
 type Handler func(ctx context.Context, r contract.Request) contract.Response
 
 // Serve writes hello, then serves requests from in until shutdown or EOF,

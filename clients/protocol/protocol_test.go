@@ -21,7 +21,10 @@ var _ = Describe("ReadEnv", func() {
 		contract.EnvClientID: "demo", contract.EnvClientSecretFile: "/run/secret", contract.EnvRedirectURI: "http://127.0.0.1:8765/callback",
 		contract.EnvScopes: "openid api", contract.EnvOfflineAccess: "access_type", contract.EnvProfile: "google",
 		contract.EnvRefreshRotation: "rotate_with_grace", contract.EnvRefreshGrace: "30", contract.EnvStateDir: "/tmp/state",
-		contract.EnvTime: "2026-01-05T10:00:00.25Z",
+		contract.EnvTime: "2026-01-05T10:00:00.25Z", contract.EnvStorageKeyFile: "/run/storage-keys",
+		contract.EnvTenants: `[{"name":"acme","client_id":"demo","redirect_uri":"http://127.0.0.1:8765/callback","client_secret_file":"/run/secret",` +
+			`"refresh_rotation":"rotate_with_grace","refresh_grace":30},` +
+			`{"name":"globex","client_id":"globex-app","redirect_uri":"http://127.0.0.1:8765/callback","refresh_rotation":"none","refresh_grace":0}]`,
 	}
 	// set sets env, with the variables named in unset empty.
 	set := func(unset ...string) {
@@ -39,8 +42,21 @@ var _ = Describe("ReadEnv", func() {
 			Issuer: "http://127.0.0.1:1", Resource: "http://127.0.0.1:1/api/me", ClientID: "demo", SecretFile: "/run/secret",
 			RedirectURI: "http://127.0.0.1:8765/callback", Scopes: []string{"openid", "api"}, OfflineAccessType: true, Profile: "google",
 			Rotation: contract.RotationRotateWithGrace, Grace: 30 * time.Second, StateDir: "/tmp/state",
-			Start: time.Date(2026, 1, 5, 10, 0, 0, 250e6, time.UTC),
+			Start: time.Date(2026, 1, 5, 10, 0, 0, 250e6, time.UTC), StorageKeyFile: "/run/storage-keys",
+			Tenants: []contract.Tenant{
+				{Name: "acme", ClientID: "demo", RedirectURI: "http://127.0.0.1:8765/callback", ClientSecretFile: "/run/secret",
+					RefreshRotation: contract.RotationRotateWithGrace, RefreshGrace: 30},
+				{Name: "globex", ClientID: "globex-app", RedirectURI: "http://127.0.0.1:8765/callback", RefreshRotation: contract.RotationNone},
+			},
 		}))
+	})
+
+	It("reads a scenario without tenants, nor a storage key file, as one registration", func() {
+		set(contract.EnvTenants, contract.EnvStorageKeyFile)
+		e, err := protocol.ReadEnv()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e.Tenants).To(BeNil())
+		Expect(e.StorageKeyFile).To(BeEmpty())
 	})
 
 	It("reads a public client's environment, without a secret file", func() {
@@ -63,6 +79,8 @@ var _ = Describe("ReadEnv", func() {
 		Entry("no state directory", contract.EnvStateDir, "", "OAUTHSIM_STATE_DIR is not set"),
 		Entry("a grace that is not whole seconds", contract.EnvRefreshGrace, "1.5", "OAUTHSIM_REFRESH_GRACE"),
 		Entry("a time that is not RFC 3339", contract.EnvTime, "yesterday", "OAUTHSIM_TIME"),
+		Entry("tenants that are not a JSON array", contract.EnvTenants, `{"name":"acme"}`, "OAUTHSIM_TENANTS"),
+		Entry("an empty list of tenants", contract.EnvTenants, `[]`, "OAUTHSIM_TENANTS names no tenant"),
 	)
 })
 

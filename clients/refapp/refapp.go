@@ -14,8 +14,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -27,6 +30,8 @@ import (
 
 // Settings is what the application is configured with.
 type Settings struct {
+	// Issuer, ClientID, RedirectURI, Secret and Provider are the
+	// application's client registration, when Tenants is empty.
 	Issuer, ClientID, RedirectURI string
 	Scopes                        []string
 	// Resource is the API the application calls.
@@ -39,9 +44,58 @@ type Settings struct {
 	// Provider is what an integrator configures from the provider's
 	// documentation.
 	Provider tokenmanager.Provider
-	Clock    clockwork.Clock
-	HTTP     *http.Client
-	Logger   *slog.Logger
+	// StorageKeyFile holds the keys the token files are encrypted with
+	// (clients/PROTOCOL.md, Storage keys): the first line's encrypts, the
+	// others decrypt what was saved before. New reads it, and StorageKey
+	// reads it again after a rotation. Empty, the files are encrypted with
+	// a key built into the application, as they were before key files: an
+	// application started without one (a backend-for-frontend's session,
+	// a test) keeps working, with its tokens out of plain sight, but
+	// anyone with the program can decrypt them, and StorageKey fails.
+	StorageKeyFile string
+	// Tenants are the client registrations the application serves, the
+	// first the default (clients/PROTOCOL.md, Tenants). When set, they
+	// replace ClientID, RedirectURI, Secret and Provider, and each keeps
+	// its grant apart. Empty, the application serves one registration.
+	Tenants []Tenant
+	Clock   clockwork.Clock
+	HTTP    *http.Client
+	Logger  *slog.Logger
+}
+
+// Tenant is one client registration of a multi-tenant application: an
+// enterprise customer's own OAuth app at the same provider.
+type Tenant struct {
+	// Name is what App.Tenant calls it.
+	Name                  string
+	ClientID, RedirectURI string
+	// Secret reads the tenant's client secret, on every token request; nil
+	// for a public client.
+	Secret   func() (string, error)
+	Provider tokenmanager.Provider
+}
+
+// TenantOf is the registration of a tenant of the client protocol
+// (OAUTHSIM_TENANTS): its secret is read from its file on every token
+// request, and what the provider documents of its refresh tokens comes
+// from its own rotation and grace. offlineAccessType is how the provider
+// asks for offline access, the same for every tenant.
+func TenantOf(t contract.Tenant, offlineAccessType bool) Tenant {
+	out := Tenant{
+		Name: t.Name, ClientID: t.ClientID, RedirectURI: t.RedirectURI,
+		Provider: tokenmanager.Provider{
+			OfflineAccessType: offlineAccessType,
+			Rotates:           t.RefreshRotation != contract.RotationNone,
+			Grace:             time.Duration(t.RefreshGrace) * time.Second,
+		},
+	}
+	if file := t.ClientSecretFile; file != "" {
+		out.Secret = func() (string, error) {
+			b, err := os.ReadFile(file)
+			return strings.TrimSpace(string(b)), err
+		}
+	}
+	return out
 }
 
 // ProviderOf is what an integrator configures from the documentation of
@@ -69,13 +123,17 @@ type Result struct {
 }
 
 // App is one running application: a manager on the state directory, and
-// the authorization it has in progress.
+// the authorization it has in progress. A multi-tenant application is an
+// App for each tenant, each with its own manager and authorization, over
+// the same state directory.
 type App struct {
 	m        *tokenmanager.Manager
 	resource string
 	// anyCallback is the no_state_check flaw: every callback is taken, and
 	// none uses up the authorization in progress.
 	anyCallback bool
+	// all is what the tenants share: the store and every tenant's App.
+	all *shared
 
 	mu sync.Mutex
 	// pending is the authorization in progress, until its callback; nil
@@ -83,20 +141,38 @@ type App struct {
 	pending *tokenmanager.Authorization
 }
 
-// storeKey is the one key the application keeps its user's grant under.
+// shared is what the Apps of one application's tenants have in common.
+type shared struct {
+	vault *vault
+	// names and apps are the tenants in order, the first the default;
+	// names is nil for an application of one registration.
+	names []string
+	apps  []*App
+}
+
+// storeKey is the one key the application keeps its user's grant under:
+// the default registration's. Every other tenant's key names the tenant
+// (tenantKey), so that no tenant ever loads another's grant.
 const storeKey = "user"
 
-// stateKey encrypts the token files. A fixed key is fine: the files live
-// in a temporary directory of one run, and a restart must read them back.
-var stateKey = []byte("oauthsim conformance state key!!")
+// tenantKey is the store key of the grant of tenant name, not the default.
+func tenantKey(name string) string { return storeKey + "@tenant:" + name }
 
-// New discovers the provider and builds the application's manager.
+// New discovers the provider and builds the application's manager, one
+// for every tenant.
 func New(ctx context.Context, s Settings, build Build) (*App, error) {
-	keys, err := tokenmanager.NewKeyring("k1", map[string][]byte{"k1": stateKey})
-	if err != nil {
-		return nil, err
+	tenants := s.Tenants
+	if len(tenants) == 0 {
+		tenants = []Tenant{{ClientID: s.ClientID, RedirectURI: s.RedirectURI, Secret: s.Secret, Provider: s.Provider}}
 	}
-	store, err := tokenmanager.NewFileStore(filepath.Join(s.StateDir, "tokens"), keys)
+	seen := map[string]bool{}
+	for _, t := range s.Tenants {
+		if t.Name == "" || seen[t.Name] {
+			return nil, fmt.Errorf("tenants: every tenant needs a name of its own (%q)", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	v, err := openVault(filepath.Join(s.StateDir, "tokens"), s.StorageKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -104,22 +180,72 @@ func New(ctx context.Context, s Settings, build Build) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover the provider: %w", err)
 	}
-	cfg := tokenmanager.Config{
-		Endpoints: endpoints, ClientID: s.ClientID, RedirectURL: s.RedirectURI, Scopes: s.Scopes,
-		Store: store, Key: storeKey, Clock: s.Clock, HTTPClient: s.HTTP, Logger: s.Logger,
+	all := &shared{vault: v}
+	var f flaw.Flaw
+	for i, t := range tenants {
+		key, logger := storeKey, s.Logger
+		if len(s.Tenants) > 0 {
+			all.names = append(all.names, t.Name)
+			if logger != nil {
+				logger = logger.With("tenant", t.Name)
+			}
+			// The tenant_mix_up flaw keeps every grant under the one key.
+			if i > 0 && f != flaw.TenantMixUp {
+				key = tenantKey(t.Name)
+			}
+		}
+		cfg := tokenmanager.Config{
+			Endpoints: endpoints, ClientID: t.ClientID, RedirectURL: t.RedirectURI, Scopes: s.Scopes,
+			Store: v, Key: key, Clock: s.Clock, HTTPClient: s.HTTP, Logger: logger,
+		}
+		if t.Secret == nil {
+			cfg.AuthStyle = tokenmanager.AuthNone // a public client: PKCE, no secret
+		} else {
+			cfg.ClientSecret = func(context.Context) (string, error) { return t.Secret() }
+		}
+		cfg.ForProvider(t.Provider)
+		m, err := build(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			// The flaws that live in the application, not in the manager:
+			// the default tenant's manager says which, before anything is
+			// loaded or another tenant's key chosen.
+			f = flaw.Of(m)
+			if err := v.flawed(f); err != nil {
+				return nil, err
+			}
+		}
+		all.apps = append(all.apps, &App{m: m, resource: s.Resource, anyCallback: f == flaw.NoStateCheck, all: all})
 	}
-	if s.Secret == nil {
-		cfg.AuthStyle = tokenmanager.AuthNone // a public client: PKCE, no secret
-	} else {
-		cfg.ClientSecret = func(context.Context) (string, error) { return s.Secret() }
-	}
-	cfg.ForProvider(s.Provider)
-	m, err := build(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &App{m: m, resource: s.Resource, anyCallback: flaw.Of(m) == flaw.NoStateCheck}, nil
+	return all.apps[0], nil
 }
+
+// Tenant is the application as tenant name sees it: its operations use
+// that tenant's registration and grant. "" is the default tenant (the
+// first), and so is its name. A name the application does not serve is an
+// error.
+func (a *App) Tenant(name string) (*App, error) {
+	if name == "" {
+		return a.all.apps[0], nil
+	}
+	for i, n := range a.all.names {
+		if n == name {
+			return a.all.apps[i], nil
+		}
+	}
+	if len(a.all.names) == 0 {
+		return nil, fmt.Errorf("no tenant %q: the application serves a single registration", name)
+	}
+	return nil, fmt.Errorf("no tenant %q (the tenants are %s)", name, strings.Join(a.all.names, ", "))
+}
+
+// StorageKey reads the storage key file again, after a rotation: from
+// then on what the application saves is encrypted with the new current
+// key, and what it saved before still decrypts with the older ones. Calls
+// in flight meanwhile use the old keyring or the new one, whole.
+func (a *App) StorageKey() error { return a.all.vault.rotate() }
 
 // AuthorizationURL starts an authorization and remembers it (its state,
 // PKCE verifier and nonce) for the callback. A new one replaces one still

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -27,26 +28,49 @@ import (
 // the HTTP client it uses; tune changes its settings first.
 func started(ctx context.Context, tune ...func(*refapp.Settings)) (*refapp.App, *simulator.Server, *http.Client) {
 	GinkgoHelper()
-	fake := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-	srv, err := simulator.NewServer(simulator.WithClock(fake))
+	srv, client := simulated()
+	app, err := refapp.New(ctx, settingsOf(srv, client, tune...), tokenmanager.New)
+	Expect(err).NotTo(HaveOccurred())
+	return app, srv, client
+}
+
+// simulated is a fresh simulator on a fake clock, with more clients when
+// given, and an HTTP client for it that does not follow redirects.
+func simulated(clients ...simulator.Client) (*simulator.Server, *http.Client) {
+	GinkgoHelper()
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	srv, err := simulator.NewServer(simulator.WithClock(clk), simulator.WithClients(clients...))
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(srv.Close)
+	fakes[srv] = clk
+	DeferCleanup(func() { delete(fakes, srv) })
 	client := srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return srv, client
+}
+
+// fakes are the simulators' clocks; specs run one at a time in a process.
+var fakes = map[*simulator.Server]*clockwork.FakeClock{}
+
+// fake is srv's clock, which the application reads too.
+func fake(srv *simulator.Server) *clockwork.FakeClock { return fakes[srv] }
+
+// settingsOf are the settings of the application as demo on srv, through
+// client, with a state directory of its own; tune changes them.
+func settingsOf(srv *simulator.Server, client *http.Client, tune ...func(*refapp.Settings)) refapp.Settings {
+	GinkgoHelper()
 	s := refapp.Settings{
 		Issuer: srv.URL, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI, Scopes: []string{"openid", "api"},
 		Resource: srv.URL + simulator.PathResourceMe,
 		StateDir: GinkgoT().TempDir(),
 		Secret:   func() (string, error) { return "demo-secret", nil },
 		Provider: tokenmanager.Provider{Rotates: true},
-		Clock:    fake, HTTP: client, Logger: slog.New(slog.DiscardHandler),
+		Clock:    fake(srv), HTTP: client, Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, t := range tune {
 		t(&s)
 	}
-	app, err := refapp.New(ctx, s, tokenmanager.New)
-	Expect(err).NotTo(HaveOccurred())
-	return app, srv, client
+	return s
 }
 
 // redirect starts an authorization and returns the provider's redirect back

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,8 +27,10 @@ const lockPoll = 5 * time.Millisecond
 // every FileStore on the same directory, in this process or another, takes
 // turns refreshing a key.
 type FileStore struct {
-	dir  string
-	keys *Keyring
+	dir string
+	// keys is swapped whole by SetKeyring: a Load or Save in flight uses
+	// the keyring it started with, never half of two.
+	keys atomic.Pointer[Keyring]
 }
 
 // NewFileStore returns a FileStore on dir, creating it with mode 0700 when
@@ -39,7 +42,22 @@ func NewFileStore(dir string, keys *Keyring) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("file store: create %s: %w", dir, err)
 	}
-	return &FileStore{dir: dir, keys: keys}, nil
+	s := &FileStore{dir: dir}
+	s.keys.Store(keys)
+	return s, nil
+}
+
+// SetKeyring replaces the keyring, as a key rotation does: from then on,
+// files are encrypted with the new keyring's current key and decrypted
+// with the key their envelope names, which the new keyring must still hold
+// for every file saved before (each file moves to the new key on its next
+// Save). It is safe to call while other goroutines use the store.
+func (s *FileStore) SetKeyring(keys *Keyring) error {
+	if keys == nil {
+		return errors.New("file store: nil keyring")
+	}
+	s.keys.Store(keys)
+	return nil
 }
 
 // path is the path of key's file with extension ext. The name is a hash of
@@ -65,7 +83,7 @@ func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return Token{}, fmt.Errorf("load token %q from %s: %w: not a token envelope: %v", key, path, ErrIntegrity, err)
 	}
-	plaintext, err := s.keys.open(key, env)
+	plaintext, err := s.keys.Load().open(key, env)
 	if err != nil {
 		return Token{}, fmt.Errorf("load token %q from %s: %w", key, path, err)
 	}
@@ -84,7 +102,7 @@ func (s *FileStore) Save(_ context.Context, key string, t Token) error {
 	if err != nil {
 		return fmt.Errorf("save token %q: %w", key, err)
 	}
-	data, err := json.Marshal(s.keys.seal(key, plaintext))
+	data, err := json.Marshal(s.keys.Load().seal(key, plaintext))
 	if err != nil {
 		return fmt.Errorf("save token %q: %w", key, err)
 	}

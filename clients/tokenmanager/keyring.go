@@ -25,7 +25,8 @@ var ErrIntegrity = errors.New("token file failed authentication (corrupted, tamp
 // Keyring holds the AES-256 keys that encrypt tokens at rest, by id. New
 // files are encrypted with the current key; a file is decrypted with the key
 // its envelope names. To rotate, build a Keyring whose current key is the new
-// one and keep the old one in it until every file has been saved again.
+// one, keep the old one in it until every file has been saved again, and
+// hand it to FileStore.SetKeyring (or a new FileStore).
 // A Keyring is immutable and safe for concurrent use.
 type Keyring struct {
 	current string
@@ -60,6 +61,9 @@ func NewKeyring(currentID string, keys map[string][]byte) (*Keyring, error) {
 	}
 	return &Keyring{current: currentID, aeads: aeads}, nil
 }
+
+// Current is the id of the key that encrypts.
+func (k *Keyring) Current() string { return k.current }
 
 // envelope is a token file's content. Binary fields travel as base64 in JSON.
 type envelope struct {

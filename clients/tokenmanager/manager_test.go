@@ -153,8 +153,9 @@ func (r *rig) consent(m *tokenmanager.Manager, tamper func(url.Values)) (tokenma
 }
 
 // app is the reference application (clients/refapp) on the rig's
-// simulator and clock, its manager made by build.
-func (r *rig) app(build func(tokenmanager.Config) (*tokenmanager.Manager, error)) *refapp.App {
+// simulator and clock, its manager made by build; tune changes its
+// settings first.
+func (r *rig) app(build func(tokenmanager.Config) (*tokenmanager.Manager, error), tune ...func(*refapp.Settings)) *refapp.App {
 	GinkgoHelper()
 	s := refapp.Settings{
 		Issuer: r.srv.URL, ClientID: "demo", RedirectURI: simulator.DemoRedirectURI, Scopes: []string{"openid", "api"},
@@ -163,6 +164,9 @@ func (r *rig) app(build func(tokenmanager.Config) (*tokenmanager.Manager, error)
 		Provider: tokenmanager.Provider{Rotates: true},
 		Clock:    r.clock, HTTP: r.http,
 		Logger: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, t := range tune {
+		t(&s)
 	}
 	app, err := refapp.New(ctx, s, build)
 	Expect(err).NotTo(HaveOccurred())

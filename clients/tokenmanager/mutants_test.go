@@ -2,9 +2,13 @@ package tokenmanager_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,7 +19,9 @@ import (
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/clients/mutants"
+	"github.com/oauthsim/oauthsim/clients/refapp"
 	"github.com/oauthsim/oauthsim/clients/tokenmanager"
+	"github.com/oauthsim/oauthsim/simulator"
 	"github.com/oauthsim/oauthsim/simulator/events"
 	"github.com/oauthsim/oauthsim/simulator/profile"
 )
@@ -288,6 +294,81 @@ var exhibits = []exhibit{
 		Expect(status).To(Equal(http.StatusOK))
 		return r.count(expiredAtResource) > 0
 	}},
+	{"plain_text_at_rest", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		dir := GinkgoT().TempDir()
+		app := r.app(b, func(s *refapp.Settings) { s.StateDir = dir })
+		Expect(app.CompleteAuthorization(ctx, r.redirect(app))).To(HaveField("Outcome", contract.OutcomeOK))
+		t, res := app.Token(ctx, "")
+		Expect(res.Outcome).To(Equal(contract.OutcomeOK))
+		return stateHolds(dir, t.AccessToken, t.RefreshToken)
+	}},
+	{"forget_old_storage_keys", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		keyFile := filepath.Join(GinkgoT().TempDir(), "storage-keys")
+		writeStorageKeys(keyFile, "k1")
+		app := r.app(b, func(s *refapp.Settings) { s.StorageKeyFile = keyFile })
+		Expect(app.CompleteAuthorization(ctx, r.redirect(app))).To(HaveField("Outcome", contract.OutcomeOK))
+		By("a rotation of the storage key, the old one kept in the file")
+		writeStorageKeys(keyFile, "k2", "k1")
+		Expect(app.StorageKey()).To(Succeed())
+		r.advance(58 * time.Minute)
+		res, err := app.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		return res.Outcome == contract.OutcomeReauthorize
+	}},
+	{"tenant_mix_up", func(b builder) bool {
+		r := newRigWith(b, profile.Generic())
+		app := r.app(b, func(s *refapp.Settings) {
+			s.Tenants = []refapp.Tenant{
+				{Name: "acme", ClientID: "demo", RedirectURI: simulator.DemoRedirectURI, Secret: s.Secret, Provider: s.Provider},
+				{Name: "globex", ClientID: "demo-public", RedirectURI: simulator.DemoRedirectURI, Provider: s.Provider},
+			}
+		})
+		acme, err := app.Tenant("acme")
+		Expect(err).NotTo(HaveOccurred())
+		globex, err := app.Tenant("globex")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(acme.CompleteAuthorization(ctx, r.redirect(acme))).To(HaveField("Outcome", contract.OutcomeOK))
+		r.advance(58 * time.Minute)
+		_, err = globex.Call(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		// Only acme has a grant: any refresh globex sends presents acme's
+		// refresh token with globex's client id.
+		return slices.ContainsFunc(r.sent.sentForms("refresh_token"), func(f url.Values) bool { return f.Get("client_id") == "demo-public" })
+	}},
+}
+
+// stateHolds reports whether a file under dir holds one of tokens as it is.
+func stateHolds(dir string, tokens ...string) bool {
+	GinkgoHelper()
+	Expect(tokens).NotTo(BeEmpty())
+	found := false
+	Expect(filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found = found || containsAny(string(b), tokens...)
+		return nil
+	})).To(Succeed())
+	return found
+}
+
+// writeStorageKeys writes a storage key file of the keys named ids, the
+// first current, each derived from its id; atomically, as the harness does.
+func writeStorageKeys(path string, ids ...string) {
+	GinkgoHelper()
+	var keys []contract.StorageKey
+	for _, id := range ids {
+		sum := sha256.Sum256([]byte("mutant spec key " + id))
+		keys = append(keys, contract.StorageKey{ID: id, Key: sum[:]})
+	}
+	Expect(os.WriteFile(path+".tmp", []byte(contract.FormatStorageKeys(keys)), 0o600)).To(Succeed())
+	Expect(os.Rename(path+".tmp", path)).To(Succeed())
 }
 
 func atResource(e events.Event) bool { return e.Kind == events.ResourceRequest }

@@ -399,6 +399,35 @@ var _ = Describe("FileStore", func() {
 			expectSameToken(got, storedToken)
 		})
 
+		It("rotates a store in use with SetKeyring, while other goroutines load and save", func(ctx SpecContext) {
+			s := newFileStore(storeKeyring("k1"))
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					defer GinkgoRecover()
+					for range 50 {
+						got, err := s.Load(ctx, "alice@demo")
+						Expect(err).NotTo(HaveOccurred())
+						Expect(s.Save(ctx, "alice@demo", got)).To(Succeed())
+					}
+				})
+			}
+			Expect(s.SetKeyring(storeKeyring("k2", "k1"))).To(Succeed())
+			wg.Wait()
+			Expect(s.Save(ctx, "alice@demo", storedToken)).To(Succeed())
+			Expect(readEnvelope(onlyTokenFile(dir))).To(HaveField("KID", "k2"))
+			got, err := newFileStore(storeKeyring("k2")).Load(ctx, "alice@demo")
+			Expect(err).NotTo(HaveOccurred())
+			expectSameToken(got, storedToken)
+		})
+
+		It("refuses a nil keyring in SetKeyring, and keeps the one it had", func(ctx SpecContext) {
+			s := newFileStore(storeKeyring("k1"))
+			Expect(s.SetKeyring(nil)).To(MatchError(ContainSubstring("nil keyring")))
+			_, err := s.Load(ctx, "alice@demo")
+			Expect(err).NotTo(HaveOccurred())
+		})
+
 		It("names the missing key when the keyring no longer holds the file's", func(ctx SpecContext) {
 			_, err := newFileStore(storeKeyring("k2")).Load(ctx, "alice@demo")
 			Expect(err).To(MatchError(tokenmanager.ErrUnknownKeyID))

@@ -25,6 +25,8 @@ const (
 	CallbackState        = "verifies-callback-state"
 	PKCE                 = "uses-pkce-s256"
 	Nonce                = "checks-id-token-nonce"
+	NoPlainTextAtRest    = "no-plain-text-token-at-rest"
+	OwningClient         = "refresh-with-the-owning-client"
 
 	BrowserNoBlankDashboard  = "browser-no-dashboard-401"
 	BrowserOneRefresh        = "browser-one-refresh-across-frames"
@@ -39,7 +41,7 @@ const (
 func All() []string {
 	return []string{Expectations, NoExpiredAccessToken, NoSupersededRefresh, SingleRefresh, RetryAfter, Backoff,
 		NoRefreshAfterDead, ReauthorizeWhenDead, NoSecretsInOutput, NoRetiredSecret, AsksForOfflineAccess,
-		NoNeedlessRefresh, NoRefreshLoop, APIRetryAfter, KeepsOfflineAccess, CallbackState, PKCE, Nonce,
+		NoNeedlessRefresh, NoRefreshLoop, APIRetryAfter, KeepsOfflineAccess, CallbackState, PKCE, Nonce, NoPlainTextAtRest, OwningClient,
 		BrowserNoBlankDashboard, BrowserOneRefresh, BrowserNoTokenInURL, BrowserExactOrigin, BrowserRefreshStaysInApp,
 		BrowserReportsConfig, BrowserNavigationReuses}
 }

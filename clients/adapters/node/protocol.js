@@ -167,12 +167,34 @@ export function noGrant() {
   return { outcome: 'reauthorize', reason: 'no_grant', detail: 'no stored token' };
 }
 
+// The token files the adapter made with tokenFile, for the hello's glue.
+const tokenFiles = new Set();
+
 /**
  * tokenFile is the JSON file name in the state directory where an adapter
- * keeps what its library leaves the application to store.
+ * keeps what its library leaves the application to store. Making one is
+ * the adapter's glue storing tokens, and the hello says so (helloLine).
  */
 export function tokenFile(name) {
+  tokenFiles.add(name + '.json');
   return { load: () => loadState(name), save: (v) => saveState(name, v), clear: () => clearState(name) };
+}
+
+/** GLUE_STORAGE: the adapter's code, not its library, writes what is kept in OAUTHSIM_STATE_DIR. */
+export const GLUE_STORAGE = 'storage';
+
+/**
+ * helloLine is the first line the adapter writes: { hello } with the
+ * protocol version and what the adapter says of itself. None of the
+ * libraries wrapped here writes a file: once the adapter has a tokenFile,
+ * saveState (plain JSON, as the libraries' docs show their tokens) writes
+ * what is kept, so the hello's glue lists storage, and what the harness
+ * finds there is reported as the glue's, not the library's.
+ */
+export function helloLine(hello) {
+  const glue = [...(hello.glue ?? [])];
+  if (tokenFiles.size > 0 && !glue.includes(GLUE_STORAGE)) glue.push(GLUE_STORAGE);
+  return { hello: { protocol: PROTOCOL_VERSION, ...hello, ...(glue.length ? { glue } : {}) } };
 }
 
 /** grantAge is how long ago (ms) the user authorized, or undefined. */
@@ -351,7 +373,8 @@ export function serve(env, hello, { build, ...handlers }) {
   // The clock is read before the hello: once the harness has it, it may move
   // the sim time (and the faketime file) at once.
   log(`${hello.name} ${hello.version}: starting; sim time ${env.start}, process clock ${new Date().toISOString()}`);
-  write({ hello: { protocol: PROTOCOL_VERSION, ...hello } });
+  if (tokenFiles.size > 0) log(`the adapter's glue keeps ${[...tokenFiles].join(', ')} in OAUTHSIM_STATE_DIR, plain JSON`);
+  write(helloLine(hello));
 
   const inflight = new Set();
   const finish = () => Promise.allSettled([...inflight]);

@@ -8,7 +8,7 @@
 // Usage: node selfcheck.js
 
 import fs from 'node:fs';
-import { tokenErrorOutcome, apiOutcome } from './protocol.js';
+import { tokenErrorOutcome, apiOutcome, helloLine, GLUE_STORAGE } from './protocol.js';
 import * as client from 'openid-client';
 import { failure as openidClientFailure } from './openid-client.js';
 
@@ -60,4 +60,14 @@ for (const [status, type, body, outcome, reason] of answers) {
 
 const total = cases.token.length + cases.api.length + adapterCases;
 console.error(`node/protocol.js and openid-client.js: ${total - failed} of ${total} outcome cases as the table says`);
+
+// The hello of an adapter with a token file (openid-client.js made one on
+// import) lists its storage as glue, and claims no encryption: the token
+// file is plain JSON, which is the finding to report as the glue's.
+const before = failed;
+const { hello } = helloLine({ name: 'openid-client', version: '0', capabilities: ['refresh', 'clock:faketime'] });
+expect('the hello of an adapter with a token file: glue', hello.glue, [GLUE_STORAGE]);
+expect('the hello of an adapter with a token file: encrypts_at_rest', hello.capabilities.includes('encrypts_at_rest'), false);
+expect('the hello\'s protocol', hello.protocol, 1);
+console.error(`node/protocol.js: ${3 - (failed - before)} of 3 hello checks (glue storage declared)`);
 process.exit(failed ? 1 : 0);

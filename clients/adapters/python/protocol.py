@@ -103,14 +103,26 @@ def discover(env, timeout=10):
     return r.json()
 
 
+# The adapter's code, not its library, writes what is kept in
+# OAUTHSIM_STATE_DIR (PROTOCOL.md, the hello's glue).
+GLUE_STORAGE = "storage"
+
+# The files TokenStores keep, by name: the hello's glue lists storage once
+# there is one.
+_token_files = set()
+
+
 class TokenStore:
     """A JSON file in OAUTHSIM_STATE_DIR holding the token dict the library
     works with, and when the user granted it. Writes are atomic (a temporary
     file renamed over the old one), so that a reader never sees half a file;
-    concurrent writers each win whole."""
+    concurrent writers each win whole. The JSON is plain, as both libraries'
+    docs show their token dicts: a TokenStore is the adapter's glue storing
+    tokens, and the hello says so (hello_line)."""
 
     def __init__(self, env, name):
         self.path = os.path.join(env.state_dir, name)
+        _token_files.add(name)
 
     def load(self):
         """The stored record {"token": {...}, "granted_at": epoch}, or None."""
@@ -311,14 +323,30 @@ def describe(exc):
 
 # --- the request loop -----------------------------------------------------
 
+def hello_line(name, version, capabilities, glue=()):
+    """The first line the adapter writes. Neither library writes a file: once
+    the adapter has a TokenStore, it writes what is kept, so the hello's glue
+    lists storage, and what the harness finds there is reported as the
+    glue's, not the library's."""
+    glue = list(glue)
+    if _token_files and GLUE_STORAGE not in glue:
+        glue.append(GLUE_STORAGE)
+    hello = {"protocol": PROTOCOL_VERSION, "name": name, "version": version, "capabilities": list(capabilities)}
+    if glue:
+        hello["glue"] = glue
+    return {"hello": hello}
+
+
 class Server:
     """Writes the hello, then serves requests from stdin until shutdown or
     EOF, each in its own thread (so that concurrent `call`s run at once),
-    writing responses to stdout under a lock."""
+    writing responses to stdout under a lock. The adapter (and its
+    TokenStore) is made first, so that the hello can say what it keeps."""
 
     def __init__(self, name, version, capabilities, handler):
-        self.hello = {"hello": {"protocol": PROTOCOL_VERSION, "name": name, "version": version,
-                                "capabilities": capabilities}}
+        self.hello = hello_line(name, version, capabilities)
+        if _token_files:
+            log.info("the adapter's glue keeps %s in OAUTHSIM_STATE_DIR, plain JSON", ", ".join(sorted(_token_files)))
         self.handler = handler
         self._out = sys.stdout
         self._lock = threading.Lock()

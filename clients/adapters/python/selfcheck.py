@@ -110,7 +110,39 @@ def main():
     total = len(cases["token"]) + len(cases["api"]) + adapters
     print("python/protocol.py and the adapters: %d of %d outcome cases as the table says" % (total - failed, total),
           file=sys.stderr)
-    return 1 if failed else 0
+    hello_failed = hello_checks()
+    return 1 if failed or hello_failed else 0
+
+
+def hello_checks():
+    """The hello of an adapter with a TokenStore lists its storage as glue
+    and claims no encryption: the token file is plain JSON, which is the
+    finding to report as the glue's. Returns how many checks failed."""
+    class FakeEnv:
+        state_dir = "/nonexistent"
+    saved = set(protocol._token_files)
+    protocol._token_files.clear()
+    try:
+        before = protocol.hello_line("authlib", "0", ["refresh", "clock:faketime"])["hello"]
+        protocol.TokenStore(FakeEnv(), "authlib-token.json")  # writes nothing until save
+        after = protocol.hello_line("authlib", "0", ["refresh", "clock:faketime"])["hello"]
+    finally:
+        protocol._token_files.clear()
+        protocol._token_files.update(saved)
+    checks = [
+        ("without a TokenStore: no glue", before.get("glue"), None),
+        ("with a TokenStore: glue", after.get("glue"), [protocol.GLUE_STORAGE]),
+        ("with a TokenStore: encrypts_at_rest", "encrypts_at_rest" in after["capabilities"], False),
+        ("the protocol", after["protocol"], 1),
+    ]
+    failed = 0
+    for what, got, want in checks:
+        if got != want:
+            failed += 1
+            print("python/protocol.py: the hello %s: got %r, want %r" % (what, got, want), file=sys.stderr)
+    print("python/protocol.py: %d of %d hello checks (glue storage declared)" % (len(checks) - failed, len(checks)),
+          file=sys.stderr)
+    return failed
 
 
 if __name__ == "__main__":

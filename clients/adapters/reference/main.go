@@ -4,6 +4,13 @@
 // those of the in-process run, which runs the same application
 // (clients/refapp). With -mutant NAME it is that broken variant.
 //
+// It encrypts its token files with the keys of OAUTHSIM_STORAGE_KEY_FILE,
+// reading the file again on storage_key, and serves every tenant of
+// OAUTHSIM_TENANTS, each request for the one it names: its hello lists
+// encrypts_at_rest, key_rotation and multi_tenant. Without a key file (an
+// older harness, a run by hand) it encrypts with the application's
+// built-in key, and storage_key fails.
+//
 //	oauthsim conform --client-cmd 'go run ./clients/adapters/reference'
 package main
 
@@ -52,7 +59,7 @@ func run(mutant string) error {
 	clock := protocol.NewClock(env.Start)
 	s := refapp.Settings{
 		Issuer: env.Issuer, ClientID: env.ClientID, RedirectURI: env.RedirectURI, Scopes: env.Scopes,
-		Resource: env.Resource, StateDir: env.StateDir,
+		Resource: env.Resource, StateDir: env.StateDir, StorageKeyFile: env.StorageKeyFile,
 		Provider: tokenmanager.Provider{OfflineAccessType: env.OfflineAccessType, Rotates: env.Rotation != contract.RotationNone, Grace: env.Grace},
 		Clock:    simClock{sim: clock},
 		HTTP:     &http.Client{},
@@ -61,13 +68,17 @@ func run(mutant string) error {
 	if env.SecretFile != "" {
 		s.Secret = env.Secret
 	}
+	for _, t := range env.Tenants {
+		s.Tenants = append(s.Tenants, refapp.TenantOf(t, env.OfflineAccessType))
+	}
 	app, err := refapp.New(context.Background(), s, build)
 	if err != nil {
 		return err
 	}
 	a := &adapter{app: app}
 	caps := []contract.Capability{contract.CapRefresh, contract.CapRestart, contract.CapConcurrency, contract.CapLogout,
-		contract.CapSecretRotation, contract.CapSharedState, contract.CapClockNow}
+		contract.CapSecretRotation, contract.CapSharedState, contract.CapEncryptsAtRest, contract.CapKeyRotation, contract.CapMultiTenant,
+		contract.CapClockNow}
 	return protocol.Serve(os.Stdin, os.Stdout, contract.Hello{Name: name, Version: "dev", Capabilities: caps}, clock, a.serve)
 }
 
@@ -90,25 +101,39 @@ type adapter struct {
 
 func (a *adapter) serve(ctx context.Context, r contract.Request) contract.Response {
 	switch r.Op {
+	case contract.OpStorageKey:
+		if err := a.app.StorageKey(); err != nil {
+			return contract.Response{Error: err.Error()}
+		}
+		return contract.Response{}
+	case contract.OpTime:
+		// Serve has set the clock from the request.
+		return contract.Response{}
+	}
+	// Every other op is a tenant's: the one it names, or the default.
+	app, err := a.app.Tenant(r.Tenant)
+	if err != nil {
+		return contract.Response{Error: err.Error()}
+	}
+	switch r.Op {
 	case contract.OpAuthorize:
-		u, err := a.app.AuthorizationURL()
+		u, err := app.AuthorizationURL()
 		if err != nil {
 			return contract.Response{Error: err.Error()}
 		}
 		return contract.Response{URL: u}
 	case contract.OpCallback:
-		return respond(a.app.CompleteAuthorization(ctx, r.URL))
+		return respond(app.CompleteAuthorization(ctx, r.URL))
 	case contract.OpCall:
-		res, err := a.app.Call(ctx)
+		res, err := app.Call(ctx)
 		if err != nil {
 			return contract.Response{Error: err.Error()}
 		}
 		return respond(res)
 	case contract.OpLogout:
-		return respond(a.app.Logout(ctx))
-	case contract.OpReload, contract.OpTime:
-		// The manager reads the secret file on every token request, and
-		// Serve has set the clock from the request.
+		return respond(app.Logout(ctx))
+	case contract.OpReload:
+		// The tenant's manager reads its secret file on every token request.
 		return contract.Response{}
 	}
 	return contract.Response{Error: "unknown op " + string(r.Op)}

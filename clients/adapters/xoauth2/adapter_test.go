@@ -74,7 +74,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 		}
 		Expect(refreshes).To(Equal(2))
 		Expect(unauthorized).To(BeZero())
-		Expect(conformance.Failures(rec)).To(BeEmpty())
+		Expect(libraryFailures(rec)).To(BeEmpty())
 	})
 
 	It("finds its tokens again after each restart, from the file it saves them to", func() {
@@ -85,7 +85,7 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 				Expect(c.Outcome).To(Equal(contract.OutcomeOK), "step %d (line %d): %s", s.Index+1, s.Step.Line, c.Detail)
 			}
 		}
-		Expect(conformance.Failures(rec)).To(BeEmpty())
+		Expect(libraryFailures(rec)).To(BeEmpty())
 	})
 
 	It("leaves AuthStyle at auto-detect: a refused first refresh after a restart goes out twice, a finding about the library", func() {
@@ -115,14 +115,14 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 			Expect(tokens).To(HaveLen(2), "at +%s", at)
 			Expect(tokens[1]).To(Equal(tokens[0]), "at +%s", at)
 		}
-		Expect(conformance.Failures(rec)).To(HaveKey("no-refresh-after-invalid-grant"), "the second send follows the refusal of the first")
+		Expect(libraryFailures(rec)).To(HaveKey("no-refresh-after-invalid-grant"), "the second send follows the refusal of the first")
 	})
 
 	It("calls as the client with clientcredentials, reusing its token until it expires, on sim time", func() {
 		sc := bundled("client-credentials-service")
 		rec := conformance.Run(context.Background(), sc, client)
 		Expect(rec.Err).NotTo(HaveOccurred())
-		Expect(conformance.Failures(rec)).To(BeEmpty())
+		Expect(libraryFailures(rec)).To(BeEmpty())
 		var grants []string
 		for _, e := range rec.Events {
 			if e.Kind == events.TokenRequest {
@@ -134,3 +134,16 @@ var _ = Describe("The x/oauth2 adapter", Ordered, func() {
 			"one token for the first hour, a new one after expiry, and one after the secret's rotation")
 	})
 })
+
+// libraryFailures are the run's failed checks but the glue's: the adapter
+// keeps the token as plain JSON, as x/oauth2's docs leave storage to the
+// application, and says so in its hello; that finding must say it is the
+// glue's, and is no verdict on the library.
+func libraryFailures(rec *conformance.Record) map[string]string {
+	failed := conformance.Failures(rec)
+	if msg, ok := failed[conformance.CheckNoPlainTextAtRest]; ok {
+		ExpectWithOffset(1, msg).To(ContainSubstring("the adapter's glue (not the library"))
+		delete(failed, conformance.CheckNoPlainTextAtRest)
+	}
+	return failed
+}

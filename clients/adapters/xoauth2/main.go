@@ -100,7 +100,12 @@ func run() error {
 	if a.grantedAt, err = loadGrantTime(a.grantPath()); err != nil {
 		return err
 	}
-	hello := contract.Hello{
+	return protocol.Serve(os.Stdin, os.Stdout, hello(), clock, a.serve)
+}
+
+// hello is what the adapter says of itself.
+func hello() contract.Hello {
+	return contract.Hello{
 		Name:    library,
 		Version: linkedVersion(),
 		// No shared_state: x/oauth2 has no lock across processes, and two of
@@ -108,8 +113,13 @@ func run() error {
 		// has no RFC 7009 revocation.
 		Capabilities: []contract.Capability{contract.CapRefresh, contract.CapRestart, contract.CapConcurrency, contract.CapSecretRotation,
 			contract.CapClientCredentials, contract.CapClockNow},
+		// x/oauth2 writes nothing to disk: token.json and grant.json are
+		// this adapter's (saveJSON), plain JSON as the library's Token
+		// marshals, so what the harness finds there is the glue's finding.
+		// No encrypts_at_rest: the glue stores what the library's
+		// documentation shows, and leaves it plain.
+		Glue: []string{contract.GlueStorage},
 	}
-	return protocol.Serve(os.Stdin, os.Stdout, hello, clock, a.serve)
 }
 
 // linkedVersion is the version of x/oauth2 this binary was built with.

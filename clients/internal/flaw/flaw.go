@@ -77,6 +77,18 @@ const (
 	// issues a refresh token on first consent only (Google), the one it
 	// had is overwritten with none.
 	LoseRefreshTokenOnReauthorization Flaw = "lose_refresh_token_on_reauthorization"
+	// PlainTextAtRest, a flaw of the application (clients/refapp), writes
+	// the token files as plain JSON, though it declares it encrypts them.
+	PlainTextAtRest Flaw = "plain_text_at_rest"
+	// ForgetOldStorageKeys, a flaw of the application, builds its keyring
+	// from the storage key file's current key alone: after a rotation what
+	// it saved before does not decrypt, and it takes that for no grant.
+	ForgetOldStorageKeys Flaw = "forget_old_storage_keys"
+	// TenantMixUp, a flaw of the application, keeps every tenant's grant
+	// under the one store key of a single registration: a tenant's call
+	// loads another tenant's tokens and refreshes them with its own
+	// credentials.
+	TenantMixUp Flaw = "tenant_mix_up"
 )
 
 // Apply sets f on a reference token manager's configuration (a

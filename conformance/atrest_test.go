@@ -1,0 +1,95 @@
+package conformance_test
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/oauthsim/oauthsim/clients/contract"
+	"github.com/oauthsim/oauthsim/conformance"
+	"github.com/oauthsim/oauthsim/scenarios"
+)
+
+// stasher is a client credentials client in the harness's process that
+// keeps its access token in its state directory, in base64url, and says
+// what its hello would.
+type stasher struct {
+	caps []contract.Capability
+	glue []string
+}
+
+func (stasher) Name() string     { return "stasher" }
+func (stasher) Describe() string { return "keeps its token in base64url" }
+func (stasher) Version() string  { return "1" }
+func (s stasher) Capabilities() []contract.Capability {
+	return append([]contract.Capability{contract.CapClientCredentials}, s.caps...)
+}
+func (s stasher) Glue() []string { return s.glue }
+
+func (stasher) Start(_ context.Context, env conformance.Env) (conformance.Process, error) {
+	return stashProcess{tellerProcess{env}}, nil
+}
+
+type stashProcess struct{ tellerProcess }
+
+func (p stashProcess) ServiceCall(ctx context.Context) (conformance.Result, error) {
+	tok, err := p.serviceToken(ctx)
+	if err != nil {
+		return conformance.Result{}, err
+	}
+	stash := `{"cached": "` + base64.RawURLEncoding.EncodeToString([]byte(tok)) + `"}`
+	if err := os.MkdirAll(filepath.Join(p.env.StateDir, "cache"), 0o700); err != nil {
+		return conformance.Result{}, err
+	}
+	return conformance.Result{Outcome: contract.OutcomeOK}, os.WriteFile(filepath.Join(p.env.StateDir, "cache", "token.json"), []byte(stash), 0o600)
+}
+
+var _ = Describe("What a client keeps in its state directory", func() {
+	sc, err := scenarios.Parse("stash.yaml", []byte(`
+description: a client credentials call, twice
+requires: [client_credentials]
+steps:
+  - call: {client_credentials: true}
+  - call: {client_credentials: true}
+`))
+	if err != nil {
+		panic(err)
+	}
+
+	It("is searched after every step for every token in its encodings, reported by file, kind and form, never by value", func() {
+		rec := conformance.Run(context.Background(), sc, stasher{})
+		Expect(rec.Err).NotTo(HaveOccurred())
+		check, _ := conformance.LookupCheck(conformance.CheckNoPlainTextAtRest)
+		j := check.Judge(rec)
+		Expect(j.Applies).To(BeTrue())
+		Expect(j.Failures).To(HaveLen(2), "one access token a call, each found once")
+		// base64 and base64url spell most texts alike: the form named is
+		// the first that matches.
+		Expect(j.Failures[0]).To(MatchRegexp(`^step 1 \(line 5, call the API as the client \(client credentials\)\): the client stores an access token in plain text in cache/token.json \(base64(url)?\)$`))
+		Expect(j.Failures[1]).To(HavePrefix("step 2 (line 6,"))
+		Expect(rec.Tokens).NotTo(BeEmpty())
+		for _, tok := range rec.Tokens {
+			Expect(strings.Join(j.Failures, "\n")).NotTo(ContainSubstring(tok))
+		}
+	})
+
+	It("says when the client declared it encrypts, and when its glue stores, not its library", func() {
+		check, _ := conformance.LookupCheck(conformance.CheckNoPlainTextAtRest)
+		j := check.Judge(conformance.Run(context.Background(), sc, stasher{caps: []contract.Capability{contract.CapEncryptsAtRest}}))
+		Expect(j.Failures[0]).To(HaveSuffix(", though its hello declares encrypts_at_rest"))
+		j = check.Judge(conformance.Run(context.Background(), sc, stasher{glue: []string{contract.GlueStorage}}))
+		Expect(j.Failures[0]).To(ContainSubstring("the adapter's glue (not the library: its hello lists glue: storage) stores an access token"))
+	})
+
+	It("does not apply to a client that keeps nothing there", func() {
+		check, _ := conformance.LookupCheck(conformance.CheckNoPlainTextAtRest)
+		j := check.Judge(conformance.Run(context.Background(), sc, tokenTeller{}))
+		Expect(j.Applies).To(BeFalse())
+		Expect(j.Passed()).To(BeTrue())
+	})
+})
