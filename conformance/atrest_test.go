@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -21,6 +22,8 @@ import (
 type stasher struct {
 	caps []contract.Capability
 	glue []string
+	// keys also copies the storage key file beside the token.
+	keys bool
 }
 
 func (stasher) Name() string     { return "stasher" }
@@ -31,11 +34,14 @@ func (s stasher) Capabilities() []contract.Capability {
 }
 func (s stasher) Glue() []string { return s.glue }
 
-func (stasher) Start(_ context.Context, env conformance.Env) (conformance.Process, error) {
-	return stashProcess{tellerProcess{env}}, nil
+func (s stasher) Start(_ context.Context, env conformance.Env) (conformance.Process, error) {
+	return stashProcess{tellerProcess{env}, s.keys}, nil
 }
 
-type stashProcess struct{ tellerProcess }
+type stashProcess struct {
+	tellerProcess
+	keys bool
+}
 
 func (p stashProcess) ServiceCall(ctx context.Context) (conformance.Result, error) {
 	tok, err := p.serviceToken(ctx)
@@ -45,6 +51,13 @@ func (p stashProcess) ServiceCall(ctx context.Context) (conformance.Result, erro
 	stash := `{"cached": "` + base64.RawURLEncoding.EncodeToString([]byte(tok)) + `"}`
 	if err := os.MkdirAll(filepath.Join(p.env.StateDir, "cache"), 0o700); err != nil {
 		return conformance.Result{}, err
+	}
+	if p.keys {
+		keys, err := os.ReadFile(p.env.StorageKeyFile)
+		if err != nil {
+			return conformance.Result{}, err
+		}
+		stash = `{"keys": ` + strconv.Quote(string(keys)) + `, "sealed": "…"}`
 	}
 	return conformance.Result{Outcome: contract.OutcomeOK}, os.WriteFile(filepath.Join(p.env.StateDir, "cache", "token.json"), []byte(stash), 0o600)
 }
@@ -84,6 +97,12 @@ steps:
 		Expect(j.Failures[0]).To(HaveSuffix(", though its hello declares encrypts_at_rest"))
 		j = check.Judge(conformance.Run(context.Background(), sc, stasher{glue: []string{contract.GlueStorage}}))
 		Expect(j.Failures[0]).To(ContainSubstring("the adapter's glue (not the library: its hello lists glue: storage) stores an access token"))
+	})
+
+	It("finds the storage key kept beside what it encrypts", func() {
+		check, _ := conformance.LookupCheck(conformance.CheckNoPlainTextAtRest)
+		j := check.Judge(conformance.Run(context.Background(), sc, stasher{keys: true}))
+		Expect(j.Failures).To(ConsistOf(HaveSuffix("the client stores a storage key in plain text in cache/token.json (base64)")))
 	})
 
 	It("does not apply to a client that keeps nothing there", func() {
