@@ -3,6 +3,7 @@ package conformance
 import (
 	"cmp"
 	"fmt"
+	"sort"
 
 	"github.com/oauthsim/oauthsim/simulator/events"
 )
@@ -48,7 +49,23 @@ func judgeOwningClient(r *Record) Judgement {
 		}
 	}
 	judgeTenantAPICalls(r, &j, name)
+	byEvent(&j)
 	return j
+}
+
+// byEvent puts j's failures in the order of their events: the API calls
+// and the token requests were found in two passes.
+func byEvent(j *Judgement) {
+	order := make([]int, len(j.Failures))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return j.Events[order[a]] < j.Events[order[b]] })
+	failures, evs := make([]string, len(order)), make([]uint64, len(order))
+	for i, k := range order {
+		failures[i], evs[i] = j.Failures[k], j.Events[k]
+	}
+	j.Failures, j.Events = failures, evs
 }
 
 // judgeTenantAPICalls fails every API request made in a tenant's call with
