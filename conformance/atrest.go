@@ -62,6 +62,11 @@ func (r *run) searchState(when string) {
 		}
 		rel, _ := filepath.Rel(r.env.StateDir, path)
 		for _, h := range f.find(data, func(n needle) bool { return r.stored[[2]string{rel, n.of}] }) {
+			// One credential may show in two forms at one place (a key's
+			// base64url is a prefix of its padded base64): the first will do.
+			if r.stored[[2]string{rel, h.of}] {
+				continue
+			}
 			r.stored[[2]string{rel, h.of}] = true
 			form := h.form
 			if form == "" {

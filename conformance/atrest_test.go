@@ -102,7 +102,9 @@ steps:
 	It("finds the storage key kept beside what it encrypts", func() {
 		check, _ := conformance.LookupCheck(conformance.CheckNoPlainTextAtRest)
 		j := check.Judge(conformance.Run(context.Background(), sc, stasher{keys: true}))
-		Expect(j.Failures).To(ConsistOf(HaveSuffix("the client stores a storage key in plain text in cache/token.json (base64)")))
+		// The padded base64 holds the base64url of most keys: one finding,
+		// in the form found first.
+		Expect(j.Failures).To(ConsistOf(MatchRegexp(`the client stores a storage key in plain text in cache/token.json \(base64(url)?\)$`)))
 	})
 
 	It("does not apply to a client that keeps nothing there", func() {

@@ -547,6 +547,9 @@ func (r *run) setSecret(tenant, secret string) error {
 	r.rec.Secrets = append(r.rec.Secrets, secret)
 	r.mu.Unlock()
 	file := r.secretFiles[tenant]
+	if file == "" {
+		return fmt.Errorf("the client is public: it has no secret file to write")
+	}
 	tmp := file + ".tmp"
 	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
 		return err
@@ -675,7 +678,7 @@ func (r *run) step(ctx context.Context, s scenarios.Step, sr *StepRecord) error 
 		if !ok {
 			return fmt.Errorf("the client lists %s but its process takes no storage key", contract.CapKeyRotation)
 		}
-		return r.notifyProc(ctx, r.proc, "StorageKey", func(Process, context.Context) error { return k.StorageKey(ctx) })
+		return r.notifyProc(ctx, r.proc, "StorageKey", func(_ Process, octx context.Context) error { return k.StorageKey(octx) })
 	case "callback":
 		return r.badCallback(ctx, proc, s.Callback, sr)
 	case "change_password":
