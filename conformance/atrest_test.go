@@ -13,7 +13,6 @@ import (
 
 	"github.com/oauthsim/oauthsim/clients/contract"
 	"github.com/oauthsim/oauthsim/conformance"
-	"github.com/oauthsim/oauthsim/scenarios"
 )
 
 // stasher is a client credentials client in the harness's process that
@@ -63,16 +62,7 @@ func (p stashProcess) ServiceCall(ctx context.Context) (conformance.Result, erro
 }
 
 var _ = Describe("What a client keeps in its state directory", func() {
-	sc, err := scenarios.Parse("stash.yaml", []byte(`
-description: a client credentials call, twice
-requires: [client_credentials]
-steps:
-  - call: {client_credentials: true}
-  - call: {client_credentials: true}
-`))
-	if err != nil {
-		panic(err)
-	}
+	sc := serviceTwice
 
 	It("is searched after every step for every token in its encodings, reported by file, kind and form, never by value", func() {
 		rec := conformance.Run(context.Background(), sc, stasher{})

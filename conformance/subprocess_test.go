@@ -21,16 +21,10 @@ import (
 	"github.com/oauthsim/oauthsim/scenarios"
 )
 
-var _ = Describe("A client run as a subprocess", Ordered, func() {
-	var adapter string
-	BeforeAll(func() {
-		var err error
-		adapter, err = gexec.Build("github.com/oauthsim/oauthsim/clients/adapters/reference")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(gexec.CleanupBuildArtifacts)
-	})
-
-	serviceOnce, err := scenarios.Parse("service-once.yaml", []byte(`
+// serviceTwice is a scenario of two calls as the client itself, its calls
+// on lines 5 and 6.
+var serviceTwice = func() *scenarios.Scenario {
+	sc, err := scenarios.Parse("service-twice.yaml", []byte(`
 description: two calls as the client itself
 requires: [client_credentials]
 steps:
@@ -40,6 +34,18 @@ steps:
 	if err != nil {
 		panic(err)
 	}
+	return sc
+}()
+
+var _ = Describe("A client run as a subprocess", Ordered, func() {
+	var adapter string
+	BeforeAll(func() {
+		var err error
+		adapter, err = gexec.Build("github.com/oauthsim/oauthsim/clients/adapters/reference")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(gexec.CleanupBuildArtifacts)
+	})
+
 	simple, err := scenarios.Parse("simple.yaml", []byte(`
 description: authorize and call
 requires: [refresh]
@@ -204,7 +210,7 @@ done
 				return
 			}
 			Expect(err).NotTo(HaveOccurred())
-			rec := conformance.Run(context.Background(), serviceOnce, c)
+			rec := conformance.Run(context.Background(), serviceTwice, c)
 			Expect(rec.Err).To(MatchError(ContainSubstring(want)))
 		},
 		Entry("on its own, with status 0, after answering a call", "exit 0", `echo "{\"id\":\"$id\"}"; exit 0`, "the client exited (status 0) before it was told to"),

@@ -28,7 +28,13 @@ func profileHarness(name string, opts ...simulator.Option) *harness {
 // profile's offline-access rule.
 func (h *harness) offlineGrant(user, scope string) tokens {
 	GinkgoHelper()
-	req := map[string]string{"client_id": "demo", "user": user, "scope": scope}
+	return h.offlineGrantOf("demo", user, scope)
+}
+
+// offlineGrantOf is offlineGrant for another client than demo.
+func (h *harness) offlineGrantOf(client, user, scope string) tokens {
+	GinkgoHelper()
+	req := map[string]string{"client_id": client, "user": user, "scope": scope}
 	if h.srv.Profile().OfflineAccess == profile.OfflineAccessType {
 		req["access_type"] = "offline"
 	} else {

@@ -27,17 +27,7 @@ func twoApps() simulator.Option {
 // profile's offline-access rule.
 func (h *harness) grantFor(client string) tokens {
 	GinkgoHelper()
-	req := map[string]string{"client_id": client, "user": "alice", "scope": "openid api"}
-	if h.srv.Profile().OfflineAccess == profile.OfflineAccessType {
-		req["access_type"] = "offline"
-	} else {
-		req["scope"] += " offline_access"
-	}
-	r := h.control(http.MethodPost, "/grants", req)
-	Expect(r.status).To(Equal(http.StatusCreated), "mint grant: %s", r.body)
-	t := decodeTokens(r)
-	Expect(t.Refresh).NotTo(BeEmpty(), "the grant has no refresh token: %s", r.body)
-	return t
+	return h.offlineGrantOf(client, "alice", "openid api")
 }
 
 // refreshAs refreshes rt with client's credentials.
