@@ -92,6 +92,25 @@ export class Embedding {
     }
   }
 
+  /**
+   * signIn settles an authorization the SDK completes at the callback:
+   * complete resolves when it did (or to the outcome it ended with
+   * instead). A new sign-in forgets what was reported; a refusal that is the
+   * configuration's is the redirect's answer, which the user must hear of.
+   */
+  async signIn(complete) {
+    try {
+      const instead = await complete();
+      if (instead?.outcome) return instead;
+      this.signedIn();
+      return { outcome: 'ok' };
+    } catch (err) {
+      const p = this.problemOf(err);
+      if (p.outcome === 'configuration_error') this.report(p);
+      return p.result;
+    }
+  }
+
   /** signedIn forgets what was reported: a new sign-in starts afresh. */
   signedIn() {
     this.reported.clear();

@@ -91,17 +91,12 @@ class App {
 
   /** completeAuthorization: what handleRedirectPromise, called at load, made of the callback. */
   async completeAuthorization() {
-    try {
+    return this.embedding.signIn(async () => {
       const result = await this.redirect;
       if (!result) return { outcome: 'error', detail: 'handleRedirectPromise found no response to a request of this tab' };
       this.pca.setActiveAccount(result.account);
-      this.embedding.signedIn();
-      return { outcome: 'ok' };
-    } catch (err) {
-      const p = problemOf(err);
-      if (p.outcome === 'configuration_error') this.embedding.report(p);
-      return p.result;
-    }
+      return undefined;
+    });
   }
 
   mount(iframe, url) {

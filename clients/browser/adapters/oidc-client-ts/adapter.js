@@ -127,17 +127,11 @@ class AppManager {
 
   /** completeAuthorization: signinCallback(url) on the callback page. */
   async completeAuthorization(url) {
-    try {
+    // A refusal at the redirect is an authorization's answer: a step-up
+    // code asks for the user, a malformed request is the configuration's.
+    return this.embedding.signIn(async () => {
       await this.um.signinCallback(url);
-      this.embedding.signedIn();
-      return { outcome: 'ok' };
-    } catch (err) {
-      const p = problemOf(err);
-      // A refusal at the redirect is an authorization's answer: a step-up
-      // code asks for the user, a malformed request is the configuration's.
-      if (p.outcome === 'configuration_error') this.embedding.report(p);
-      return p.result;
-    }
+    });
   }
 
   /** mount embeds a dashboard: its tokens come by postMessage, never in its URL. */

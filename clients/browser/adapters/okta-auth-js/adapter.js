@@ -122,16 +122,10 @@ class AppManager {
 
   /** completeAuthorization: token.parseFromUrl(url), then tokenManager.setTokens(tokens). */
   async completeAuthorization(url) {
-    try {
+    return this.embedding.signIn(async () => {
       const { tokens } = await this.auth.token.parseFromUrl(url);
       this.auth.tokenManager.setTokens(tokens);
-      this.embedding.signedIn();
-      return { outcome: 'ok' };
-    } catch (err) {
-      const p = problemOf(err);
-      if (p.outcome === 'configuration_error') this.embedding.report(p);
-      return p.result;
-    }
+    });
   }
 
   /** mount embeds a dashboard: its tokens come by postMessage, never in its URL. */
