@@ -3,6 +3,7 @@ package browser
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -52,6 +53,12 @@ var _ = Describe("The browser client", func() {
 		port, err := appPort(uri)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(uri).To(Equal("http://app.localhost:" + port + "/callback"))
+		// Below the ephemeral range, which outgoing connections and port-0
+		// listeners draw from between the client's runs.
+		n, err := strconv.Atoi(port)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n).To(BeNumerically(">=", staticPortMin))
+		Expect(n).To(BeNumerically("<", ephemeralLow()))
 		for _, bad := range []string{"http://127.0.0.1:8765/callback", "http://app.localhost/callback", "http://app.localhost:80/cb", "::"} {
 			_, err := appPort(bad)
 			Expect(err).To(HaveOccurred(), bad)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"html"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,14 +56,46 @@ func RedirectURI() (string, error) {
 }
 
 // freeOrigin is host's origin on a loopback port free now, or "" when
-// there is none.
+// there is none. A client keeps its application's ports for all its runs,
+// and listens on them only while a process runs: a port of the kernel's
+// ephemeral range, which it also hands out as the source port of every
+// outgoing connection and to every listener on port 0, can be taken in
+// between (a run errored with "address already in use"). So the port is
+// one below that range, where only a listener asking for it by number
+// lands; port 0 only when no such port is free.
 func freeOrigin(host string) string {
+	low := ephemeralLow()
+	for range 64 {
+		port := staticPortMin + rand.IntN(low-staticPortMin)
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			l.Close()
+			return fmt.Sprintf("http://%s:%d", host, port)
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return ""
 	}
 	defer l.Close()
 	return fmt.Sprintf("http://%s:%d", host, l.Addr().(*net.TCPAddr).Port)
+}
+
+// staticPortMin is the lowest port freeOrigin picks: above the registered
+// services most machines run.
+const staticPortMin = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range: Linux's
+// ip_local_port_range, else IANA's dynamic range (49152, RFC 6335 §6).
+func ephemeralLow() int {
+	low := 49152
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	return max(low, staticPortMin+1000)
 }
 
 // origins are the runner's servers for one process.
