@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/ory/fosite"
 
 	"github.com/oauthsim/oauthsim/clients/contract"
+	"github.com/oauthsim/oauthsim/scenarios"
 )
 
 // StoredCredential is a credential found in the client's state directory
@@ -146,7 +146,7 @@ func judgeNoPlainTextAtRest(r *Record) Judgement {
 		who = "the adapter's glue (not the library: its hello lists glue: storage) stores"
 	}
 	for _, c := range r.AtRest {
-		msg := fmt.Sprintf("%s: %s %s in plain text in %s", c.When, who, article(c.Kind), c.File)
+		msg := fmt.Sprintf("%s: %s %s in plain text in %s", c.When, who, scenarios.WithArticle(c.Kind), c.File)
 		if c.Form != "as issued" {
 			msg += " (" + c.Form + ")"
 		}
@@ -157,12 +157,4 @@ func judgeNoPlainTextAtRest(r *Record) Judgement {
 		j.Events = append(j.Events, c.Seq)
 	}
 	return j
-}
-
-// article is s with "a" or "an" before it.
-func article(s string) string {
-	if strings.IndexAny(s[:1], "aeiou") == 0 {
-		return "an " + s
-	}
-	return "a " + s
 }

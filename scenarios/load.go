@@ -519,7 +519,7 @@ func (s *Step) check(n *yaml.Node, action string) []*yaml.LoadError {
 	if s.Expect != nil {
 		e := yamldoc.Child(n, "expect")
 		if s.Calls() == 0 {
-			msgs = append(msgs, at(keyOf(n, "expect"), "expect: %s step makes no client call to expect anything of", withArticle(action)))
+			msgs = append(msgs, at(keyOf(n, "expect"), "expect: %s step makes no client call to expect anything of", WithArticle(action)))
 		}
 		for i, alt := range s.Expect.Alternatives() {
 			n := e
@@ -738,7 +738,7 @@ func (sc *Scenario) checkTenants(root *yaml.Node, node func(string) *yaml.Node, 
 			case !names[s.Tenant]:
 				msgs = append(msgs, at(n, "no tenant %q: the scenario names %s", s.Tenant, joined(sortedKeys(names))))
 			case !slices.Contains(TenantSteps(), s.Action()):
-				msgs = append(msgs, at(n, "%s step is for no tenant: a tenant goes with %s", withArticle(s.Action()), strings.Join(TenantSteps(), ", ")))
+				msgs = append(msgs, at(n, "%s step is for no tenant: a tenant goes with %s", WithArticle(s.Action()), strings.Join(TenantSteps(), ", ")))
 			case s.Action() == "revoke" && !s.Revoke.Client:
 				msgs = append(msgs, at(n, "revoke: a tenant goes with `client: true` (that tenant's app's grants); a user's grants or all of them are every tenant's"))
 			}
@@ -751,7 +751,7 @@ func (sc *Scenario) checkTenants(root *yaml.Node, node func(string) *yaml.Node, 
 }
 
 // withArticle is word with "a" or "an" before it, as it is spoken.
-func withArticle(word string) string {
+func WithArticle(word string) string {
 	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
 		return "an " + word
 	}
